@@ -1,0 +1,29 @@
+import type { CodegenConfig } from '@graphql-codegen/cli';
+
+// Resolver types from the SDL in schema/. Mappers tie GraphQL types to the drizzle rows that
+// resolvers actually return. Output is committed; CI fails when it is stale (`npm run codegen:check`).
+const config: CodegenConfig = {
+  schema: 'schema/*.graphql',
+  generates: {
+    'src/graphql/generated/resolvers-types.ts': {
+      plugins: ['typescript', 'typescript-resolvers'],
+      config: {
+        useIndexSignature: false,
+        contextType: '../context.js#Context',
+        enumsAsTypes: true,
+        useTypeImports: true,
+        scalars: { DateTime: 'Date | string', UUID: 'string', EmailAddress: 'string', JSON: 'unknown' },
+        mappers: {
+          Tenant: '../../db/schema.js#TenantRow',
+          User: '../../db/schema.js#UserRow',
+          Organization: '../../db/schema.js#OrganizationRow',
+          OrganizationMember: '../../db/schema.js#MembershipRow',
+          UserConnection: '../connection.js#UserConnectionResult',
+          OrganizationConnection: '../connection.js#OrganizationConnectionResult',
+          AuthPayload: '../../auth/session-service.js#SessionTokens',
+        },
+      },
+    },
+  },
+};
+export default config;

@@ -1,0 +1,117 @@
+import crypto from 'node:crypto';
+import { and, eq, isNull, sql } from 'drizzle-orm';
+import type { AppDb } from '../db/client.js';
+import { refreshTokens, users, type UserRow } from '../db/schema.js';
+import { withTenant } from '../db/tenant-context.js';
+import { AppError, unauthenticated } from '../errors.js';
+import { verifyPassword } from './passwords.js';
+import type { TokenService } from './tokens.js';
+
+export interface SessionTokens {
+  accessToken: string;
+  accessTokenExpiresAt: Date;
+  refreshToken: string;
+  refreshTokenExpiresAt: Date;
+  user: UserRow;
+}
+
+export interface SessionDeps {
+  db: AppDb;
+  tokens: TokenService;
+  refreshTtlDays: number;
+}
+
+export interface RequestInfo {
+  requestId?: string;
+  clientIp?: string;
+  userAgent?: string;
+}
+
+const INVALID_LOGIN = 'Invalid tenant, email or password';
+
+/**
+ * Login: 1. resolve the tenant by slug (the one lookup that must precede tenant context, through the
+ * narrow platform.tenant_by_slug function); 2. read the user under that tenant's RLS; 3. check the
+ * password outside any transaction; 4. start a refresh-token family. Every failure looks the same.
+ */
+export async function login(deps: SessionDeps, input: { tenantSlug: string; email: string; password: string }, req: RequestInfo): Promise<SessionTokens> {
+  const [tenant] = (await deps.db.execute(sql`select id, status from platform.tenant_by_slug(${input.tenantSlug})`)) as unknown as { id: string; status: string }[];
+  const user = tenant
+    ? await withTenant(deps.db, { tenantId: tenant.id, actorType: 'SYSTEM', ...req }, (tx) =>
+        tx.query.users.findFirst({ where: sql`lower(${users.email}) = lower(${input.email})` }),
+      )
+    : undefined;
+  const passwordOk = await verifyPassword(input.password, user?.passwordHash);
+  if (!tenant || !user || !passwordOk) throw unauthenticated(INVALID_LOGIN);
+  if (tenant.status !== 'ACTIVE') throw new AppError('FORBIDDEN', 'This tenant is suspended', { reason: 'TENANT_SUSPENDED' });
+  if (user.status !== 'ACTIVE') throw unauthenticated(INVALID_LOGIN);
+  return issueSession(deps, user, crypto.randomUUID(), req);
+}
+
+/**
+ * Refresh: single use. A token already rotated means it was stolen or replayed: the whole family is
+ * revoked (committed before we answer) and the caller must log in again.
+ */
+export async function refreshSession(deps: SessionDeps, refreshToken: string, req: RequestInfo): Promise<SessionTokens> {
+  const parsed = parseRefreshToken(refreshToken);
+  if (!parsed) throw unauthenticated('Invalid refresh token');
+  const outcome = await withTenant(deps.db, { tenantId: parsed.tenantId, actorType: 'SYSTEM', ...req }, async (tx, session) => {
+    const [row] = await tx
+      .select()
+      .from(refreshTokens)
+      .where(eq(refreshTokens.tokenHash, parsed.hash))
+      .for('update');
+    if (!row || row.revokedAt) return { kind: 'invalid' } as const;
+    if (row.rotatedAt) {
+      await tx.update(refreshTokens).set({ revokedAt: new Date() }).where(and(eq(refreshTokens.familyId, row.familyId), isNull(refreshTokens.revokedAt)));
+      return { kind: 'reused' } as const;
+    }
+    if (row.expiresAt < new Date() || session.tenantStatus !== 'ACTIVE') return { kind: 'invalid' } as const;
+    const user = await tx.query.users.findFirst({ where: eq(users.id, row.userId) });
+    if (!user || user.status !== 'ACTIVE') return { kind: 'invalid' } as const;
+    await tx.update(refreshTokens).set({ rotatedAt: new Date() }).where(eq(refreshTokens.id, row.id));
+    return { kind: 'ok', user, familyId: row.familyId } as const;
+  });
+  if (outcome.kind === 'reused') throw unauthenticated('Refresh token reuse detected: the session has been revoked');
+  if (outcome.kind === 'invalid') throw unauthenticated('Invalid refresh token');
+  return issueSession(deps, outcome.user, outcome.familyId, req);
+}
+
+/** Revokes the token's whole family. Answers the same whatever the token was. */
+export async function logout(deps: SessionDeps, refreshToken: string, req: RequestInfo): Promise<true> {
+  const parsed = parseRefreshToken(refreshToken);
+  if (!parsed) return true;
+  await withTenant(deps.db, { tenantId: parsed.tenantId, actorType: 'SYSTEM', ...req }, async (tx) => {
+    const [row] = await tx.select({ familyId: refreshTokens.familyId }).from(refreshTokens).where(eq(refreshTokens.tokenHash, parsed.hash));
+    if (row) await tx.update(refreshTokens).set({ revokedAt: new Date() }).where(and(eq(refreshTokens.familyId, row.familyId), isNull(refreshTokens.revokedAt)));
+  });
+  return true;
+}
+
+async function issueSession(deps: SessionDeps, user: UserRow, familyId: string, req: RequestInfo): Promise<SessionTokens> {
+  const secret = crypto.randomBytes(32).toString('base64url');
+  const refreshToken = `rt_${user.tenantId}_${secret}`;
+  const refreshTokenExpiresAt = new Date(Date.now() + deps.refreshTtlDays * 86_400_000);
+  await withTenant(deps.db, { tenantId: user.tenantId, userId: user.id, actorType: 'USER', ...req }, (tx) =>
+    tx.insert(refreshTokens).values({ tenantId: user.tenantId, userId: user.id, familyId, tokenHash: sha256(refreshToken), expiresAt: refreshTokenExpiresAt }),
+  );
+  const access = await deps.tokens.signUserToken(user);
+  return { accessToken: access.token, accessTokenExpiresAt: access.expiresAt, refreshToken, refreshTokenExpiresAt, user };
+}
+
+/** `rt_<tenant uuid>_<secret>`: the tenant part lets us look the token up under that tenant's RLS. */
+function parseRefreshToken(token: string): { tenantId: string; hash: string } | undefined {
+  const m = /^rt_([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})_[A-Za-z0-9_-]{43}$/.exec(token);
+  return m?.[1] ? { tenantId: m[1], hash: sha256(token) } : undefined;
+}
+
+function sha256(s: string): string {
+  return crypto.createHash('sha256').update(s).digest('hex');
+}
+
+/** The platform operator's credentials come from configuration, compared in constant time. */
+export function checkPlatformOperator(expected: { email: string; password: string }, email: string, password: string): boolean {
+  const a = crypto.createHash('sha256').update(`${email.toLowerCase()}\n${password}`).digest();
+  const b = crypto.createHash('sha256').update(`${expected.email.toLowerCase()}\n${expected.password}`).digest();
+  return crypto.timingSafeEqual(a, b);
+}

@@ -1,0 +1,50 @@
+import { z } from 'zod';
+
+/**
+ * The one configuration module: every setting comes from the environment, is validated here at
+ * start-up, and nothing else reads process.env. Development needs no variables at all.
+ */
+const schema = z.object({
+  NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+  HOST: z.string().default('127.0.0.1'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(4000),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Owner (migration) connection. Unset: an embedded Postgres is started under DATA_DIR. */
+  DATABASE_URL: z.string().url().optional(),
+  /** App-role connection. Unset: derived from DATABASE_URL with user tessera_app and APP_DATABASE_PASSWORD. */
+  APP_DATABASE_URL: z.string().url().optional(),
+  APP_DATABASE_PASSWORD: z.string().min(8).default('tessera_app_dev_password'),
+  DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
+  DATA_DIR: z.string().default('.data'),
+  PUBLIC_URL: z.string().url().optional(),
+  JWT_ISSUER: z.string().default('https://tessera.local'),
+  JWT_AUDIENCE: z.string().default('tessera-api'),
+  /** Ed25519 private key as a JWK (JSON). Required in production; generated once into DATA_DIR in development. */
+  JWT_PRIVATE_JWK: z.string().optional(),
+  ACCESS_TOKEN_TTL_SECONDS: z.coerce.number().int().min(60).max(3600).default(900),
+  REFRESH_TOKEN_TTL_DAYS: z.coerce.number().int().min(1).max(90).default(30),
+  /** Platform operator credentials (not a tenant user). Required in production. */
+  PLATFORM_OPERATOR_EMAIL: z.string().email().default('operator@tessera.local'),
+  PLATFORM_OPERATOR_PASSWORD: z.string().min(12).optional(),
+  SEED_DEMO: z.enum(['true', 'false']).optional(),
+  STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(100).default(5000),
+  /** Port of the embedded Postgres (development only). */
+  EMBEDDED_PG_PORT: z.coerce.number().int().min(1024).max(65535).default(54329),
+});
+
+export type Config = z.infer<typeof schema> & { isProduction: boolean; publicUrl: string };
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new Error(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  const c = parsed.data;
+  const isProduction = c.NODE_ENV === 'production';
+  if (isProduction) {
+    const missing = (['DATABASE_URL', 'JWT_PRIVATE_JWK', 'PLATFORM_OPERATOR_PASSWORD'] as const).filter((k) => !c[k]);
+    if (missing.length) throw new Error(`Invalid configuration: production requires ${missing.join(', ')}`);
+  }
+  return { ...c, isProduction, publicUrl: c.PUBLIC_URL ?? `http://localhost:${c.PORT}` };
+}

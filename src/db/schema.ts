@@ -1,0 +1,144 @@
+/**
+ * Tables. Every tenant-owned table:
+ *  - has `tenant_id NOT NULL` and keys that start with it (FKs are composite, so a row can never
+ *    point into another tenant even though FK checks bypass RLS — ARCHITECTURE invariant 3);
+ *  - carries the `tenant_isolation` policy below (USING and WITH CHECK), with RLS enabled here and
+ *    FORCED in migrations/0001_roles_and_security.sql (drizzle-kit does not emit FORCE).
+ */
+import { sql } from 'drizzle-orm';
+import {
+  bigint,
+
+  foreignKey,
+  index,
+  pgEnum,
+  pgPolicy,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+  uniqueIndex,
+  uuid,
+} from 'drizzle-orm/pg-core';
+
+/** The tenant of the current transaction, set by withTenant. Evaluated once per query (initplan). */
+export const currentTenantId = sql`(select nullif(current_setting('app.tenant_id', true), '')::uuid)`;
+
+const tenantIsolation = () =>
+  pgPolicy('tenant_isolation', { as: 'permissive', for: 'all', using: sql`tenant_id = ${currentTenantId}`, withCheck: sql`tenant_id = ${currentTenantId}` });
+
+const timestamps = {
+  createdAt: timestamp('created_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+  updatedAt: timestamp('updated_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+};
+
+export const tenantStatus = pgEnum('tenant_status', ['ACTIVE', 'SUSPENDED']);
+export const tenantPlan = pgEnum('tenant_plan', ['FREE', 'STARTER', 'PRO', 'ENTERPRISE']);
+export const tenantRole = pgEnum('tenant_role', ['OWNER', 'ADMIN', 'MEMBER', 'VIEWER']);
+export const userStatus = pgEnum('user_status', ['ACTIVE', 'INVITED', 'DEACTIVATED']);
+export const organizationRole = pgEnum('organization_role', ['ADMIN', 'MEMBER']);
+
+/** The tenant itself. Its users may read their own row; creating and suspending go through platform.* functions. */
+export const tenants = pgTable(
+  'tenants',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    slug: text('slug').notNull(),
+    name: text('name').notNull(),
+    status: tenantStatus('status').notNull().default('ACTIVE'),
+    plan: tenantPlan('plan').notNull().default('FREE'),
+    ...timestamps,
+  },
+  (t) => [
+    uniqueIndex('tenants_slug_key').on(t.slug),
+    pgPolicy('tenant_isolation', { as: 'permissive', for: 'all', using: sql`id = ${currentTenantId}`, withCheck: sql`id = ${currentTenantId}` }),
+  ],
+).enableRLS();
+
+export const users = pgTable(
+  'users',
+  {
+    tenantId: uuid('tenant_id').notNull().references(() => tenants.id, { onDelete: 'cascade' }),
+    id: uuid('id').notNull().defaultRandom(),
+    email: text('email').notNull(),
+    name: text('name').notNull(),
+    role: tenantRole('role').notNull().default('MEMBER'),
+    status: userStatus('status').notNull().default('ACTIVE'),
+    passwordHash: text('password_hash'),
+    /** Set when the user is mirrored from an integration's provider (see the integration engine). */
+    externalSource: text('external_source'),
+    externalId: text('external_id'),
+    externalVersion: bigint('external_version', { mode: 'number' }),
+    ...timestamps,
+  },
+  (t) => [
+    primaryKey({ columns: [t.tenantId, t.id] }),
+    uniqueIndex('users_tenant_email_key').on(t.tenantId, sql`lower(${t.email})`),
+    uniqueIndex('users_tenant_external_key').on(t.tenantId, t.externalSource, t.externalId),
+    index('users_tenant_created_idx').on(t.tenantId, t.createdAt, t.id),
+    tenantIsolation(),
+  ],
+).enableRLS();
+
+export const organizations = pgTable(
+  'organizations',
+  {
+    tenantId: uuid('tenant_id').notNull().references(() => tenants.id, { onDelete: 'cascade' }),
+    id: uuid('id').notNull().defaultRandom(),
+    name: text('name').notNull(),
+    description: text('description'),
+    ...timestamps,
+  },
+  (t) => [
+    primaryKey({ columns: [t.tenantId, t.id] }),
+    uniqueIndex('organizations_tenant_name_key').on(t.tenantId, sql`lower(${t.name})`),
+    index('organizations_tenant_created_idx').on(t.tenantId, t.createdAt, t.id),
+    tenantIsolation(),
+  ],
+).enableRLS();
+
+export const organizationMemberships = pgTable(
+  'organization_memberships',
+  {
+    tenantId: uuid('tenant_id').notNull().references(() => tenants.id, { onDelete: 'cascade' }),
+    organizationId: uuid('organization_id').notNull(),
+    userId: uuid('user_id').notNull(),
+    role: organizationRole('role').notNull().default('MEMBER'),
+    createdAt: timestamp('created_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.tenantId, t.organizationId, t.userId] }),
+    foreignKey({ columns: [t.tenantId, t.organizationId], foreignColumns: [organizations.tenantId, organizations.id] }).onDelete('cascade'),
+    foreignKey({ columns: [t.tenantId, t.userId], foreignColumns: [users.tenantId, users.id] }).onDelete('cascade'),
+    index('organization_memberships_user_idx').on(t.tenantId, t.userId),
+    tenantIsolation(),
+  ],
+).enableRLS();
+
+/** Opaque refresh tokens, stored as SHA-256 hashes; a family is one login's chain of rotations. */
+export const refreshTokens = pgTable(
+  'refresh_tokens',
+  {
+    tenantId: uuid('tenant_id').notNull().references(() => tenants.id, { onDelete: 'cascade' }),
+    id: uuid('id').notNull().defaultRandom(),
+    userId: uuid('user_id').notNull(),
+    familyId: uuid('family_id').notNull(),
+    tokenHash: text('token_hash').notNull(),
+    expiresAt: timestamp('expires_at', { withTimezone: true, precision: 3 }).notNull(),
+    rotatedAt: timestamp('rotated_at', { withTimezone: true, precision: 3 }),
+    revokedAt: timestamp('revoked_at', { withTimezone: true, precision: 3 }),
+    createdAt: timestamp('created_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.tenantId, t.id] }),
+    foreignKey({ columns: [t.tenantId, t.userId], foreignColumns: [users.tenantId, users.id] }).onDelete('cascade'),
+    uniqueIndex('refresh_tokens_hash_key').on(t.tenantId, t.tokenHash),
+    index('refresh_tokens_family_idx').on(t.tenantId, t.familyId),
+    tenantIsolation(),
+  ],
+).enableRLS();
+
+export type TenantRow = typeof tenants.$inferSelect;
+export type UserRow = typeof users.$inferSelect;
+export type OrganizationRow = typeof organizations.$inferSelect;
+export type MembershipRow = typeof organizationMemberships.$inferSelect;

@@ -1,0 +1,62 @@
+import { sql } from 'drizzle-orm';
+import type { AppDb, Tx } from './client.js';
+
+/** Who caused a change; read by RLS policies and the audit trigger from transaction settings. */
+export type ActorType = 'USER' | 'PLATFORM' | 'INTEGRATION' | 'SYSTEM';
+
+export interface TenantSettings {
+  tenantId: string;
+  userId?: string | null;
+  actorType: ActorType;
+  actorId?: string | null;
+  requestId?: string;
+  clientIp?: string;
+  userAgent?: string;
+}
+
+/** What app_begin read in the same round trip: the tenant and (if any) the user as they are now. */
+export interface SessionState {
+  tenantStatus: 'ACTIVE' | 'SUSPENDED' | null;
+  userStatus: 'ACTIVE' | 'INVITED' | 'DEACTIVATED' | null;
+  userRole: 'OWNER' | 'ADMIN' | 'MEMBER' | 'VIEWER' | null;
+}
+
+/**
+ * The one way into tenant data (ARCHITECTURE invariant 2): opens a transaction, sets the
+ * transaction-local settings with one parameterised call, and runs `fn` inside. Settings die with
+ * the transaction, so nothing leaks into the next user of the pooled connection.
+ */
+export function withTenant<T>(db: AppDb, settings: TenantSettings, fn: (tx: Tx, session: SessionState) => Promise<T>): Promise<T> {
+  return db.transaction(async (tx) => {
+    const session = await beginSession(tx, settings);
+    return fn(tx, session);
+  });
+}
+
+async function beginSession(tx: Tx, s: TenantSettings): Promise<SessionState> {
+  const settings = {
+    tenant_id: s.tenantId,
+    user_id: s.userId ?? null,
+    actor_type: s.actorType,
+    actor_id: s.actorId ?? s.userId ?? null,
+    request_id: s.requestId ?? null,
+    client_ip: s.clientIp ?? null,
+    user_agent: s.userAgent?.slice(0, 256) ?? null,
+  };
+  const rows = (await tx.execute(
+    sql`select tenant_status, user_status, user_role from app_begin(${JSON.stringify(settings)}::json)`,
+  )) as unknown as { tenant_status: SessionState['tenantStatus']; user_status: SessionState['userStatus']; user_role: SessionState['userRole'] }[];
+  const row = rows[0];
+  return { tenantStatus: row?.tenant_status ?? null, userStatus: row?.user_status ?? null, userRole: row?.user_role ?? null };
+}
+
+/**
+ * The platform operator's transaction: no tenant is set, so RLS shows no tenant rows; the operator
+ * acts only through platform.* functions, and is recorded as the PLATFORM actor.
+ */
+export function withPlatformActor<T>(db: AppDb, operatorId: string, fn: (tx: Tx) => Promise<T>): Promise<T> {
+  return db.transaction(async (tx) => {
+    await beginSession(tx, { tenantId: '', actorType: 'PLATFORM', actorId: operatorId });
+    return fn(tx);
+  });
+}

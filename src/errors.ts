@@ -1,0 +1,76 @@
+import { GraphQLError, type GraphQLFormattedError } from 'graphql';
+import { unwrapResolverError } from '@apollo/server/errors';
+
+/**
+ * The one error table. Every refusal a client can see carries one of these codes in
+ * `extensions.code`; anything else is an internal error and is masked.
+ */
+export const ErrorCode = {
+  UNAUTHENTICATED: { http: 401, message: 'Authentication required' },
+  FORBIDDEN: { http: 403, message: 'Not allowed' },
+  NOT_FOUND: { http: 404, message: 'Not found' },
+  BAD_USER_INPUT: { http: 400, message: 'Invalid input' },
+  CONFLICT: { http: 409, message: 'Conflict' },
+  RATE_LIMITED: { http: 429, message: 'Too many requests' },
+  SERVICE_UNAVAILABLE: { http: 503, message: 'Service temporarily unavailable' },
+  INTERNAL_SERVER_ERROR: { http: 500, message: 'Internal server error' },
+} as const;
+export type ErrorCodeName = keyof typeof ErrorCode;
+
+export interface FieldError {
+  field: string;
+  message: string;
+}
+
+/** An expected failure: its message and extensions are safe to show to the client. */
+export class AppError extends GraphQLError {
+  constructor(code: ErrorCodeName, message?: string, extensions: Record<string, unknown> = {}) {
+    super(message ?? ErrorCode[code].message, { extensions: { ...extensions, code } });
+  }
+  get code(): ErrorCodeName {
+    return this.extensions.code as ErrorCodeName;
+  }
+}
+
+export const notFound = (what: string) => new AppError('NOT_FOUND', `${what} not found`);
+export const forbidden = (why?: string) => new AppError('FORBIDDEN', why);
+export const unauthenticated = (why?: string) => new AppError('UNAUTHENTICATED', why);
+export const conflict = (why: string) => new AppError('CONFLICT', why);
+export const badInput = (fields: FieldError[]) =>
+  new AppError('BAD_USER_INPUT', fields.map((f) => `${f.field}: ${f.message}`).join('; '), { fields });
+
+/** Postgres SQLSTATEs that are the client's fault, mapped without leaking constraint or row details. */
+export function fromDatabaseError(err: unknown): AppError | undefined {
+  const code = (err as { code?: string } | null)?.code;
+  switch (code) {
+    case '23505':
+      return conflict('A record with these values already exists');
+    case '23503':
+      return notFound('Referenced record');
+    case '22P02':
+    case '22001':
+    case '23514':
+      return badInput([{ field: 'input', message: 'Value rejected by a data constraint' }]);
+    case '57014':
+      return new AppError('SERVICE_UNAVAILABLE', 'The query took too long and was cancelled');
+    case '42501':
+      return forbidden();
+    default:
+      return undefined;
+  }
+}
+
+/** Apollo formatError: known codes pass through; database errors are translated; the rest is masked. */
+export function formatGraphQLError(formatted: GraphQLFormattedError, error: unknown, log: (err: unknown) => void): GraphQLFormattedError {
+  const original = unwrapResolverError(error);
+  if (original instanceof AppError) return { ...formatted, message: original.message, extensions: { ...original.extensions } };
+  const code = formatted.extensions?.code as string | undefined;
+  // Apollo's own request errors (parse, validation, bad request, persisted query) are already safe.
+  if (code && code !== 'INTERNAL_SERVER_ERROR' && !(original instanceof Error && 'severity' in original)) {
+    return { message: formatted.message, locations: formatted.locations, path: formatted.path, extensions: { code } };
+  }
+  const mapped = fromDatabaseError(original);
+  if (mapped) return { message: mapped.message, path: formatted.path, extensions: { ...mapped.extensions } };
+  log(original);
+  return { message: ErrorCode.INTERNAL_SERVER_ERROR.message, path: formatted.path, extensions: { code: 'INTERNAL_SERVER_ERROR' } };
+}

@@ -1,0 +1,78 @@
+import crypto from 'node:crypto';
+import type { App } from '../app.js';
+import type { Actor } from '../auth/roles.js';
+import type { AccessClaims } from '../auth/tokens.js';
+import { OperationScope, ShortScope, type RequestScope } from '../db/scope.js';
+import { AppError, unauthenticated } from '../errors.js';
+import type { Logger } from '../logger.js';
+import type { RequestInfo } from '../auth/session-service.js';
+import { createLoaders, type Loaders } from './loaders.js';
+
+export type Viewer = { kind: 'anonymous' } | ({ kind: 'user' } & Actor) | { kind: 'platform'; operatorId: string };
+
+export interface Context {
+  app: App;
+  log: Logger;
+  request: RequestInfo & { requestId: string };
+  /** Verified token claims; null when no token was sent. A bad token never gets this far. */
+  claims: AccessClaims | null;
+  /** The operation's tenant transaction, when the caller is a tenant user. */
+  scope: RequestScope | null;
+  loaders: Loaders;
+  /** The caller as they are now (tenant and user status checked in the database), memoized. */
+  viewer(): Promise<Viewer>;
+  /** The acting tenant user; throws UNAUTHENTICATED for anyone else. */
+  actor(): Promise<Actor>;
+}
+
+export interface ContextInput {
+  authorization?: string | undefined;
+  requestId?: string | undefined;
+  clientIp?: string | undefined;
+  userAgent?: string | undefined;
+  /** 'operation': one transaction for the whole operation (HTTP). 'short': one per call (WebSocket). */
+  transactions?: 'operation' | 'short';
+}
+
+/** Built the same way for HTTP requests and WebSocket subscriptions. */
+export async function createContext(app: App, input: ContextInput): Promise<Context> {
+  const requestId = input.requestId ?? crypto.randomUUID();
+  const request = { requestId, clientIp: input.clientIp, userAgent: input.userAgent };
+  const claims = await verifyBearer(app, input.authorization);
+  const settings = claims?.kind === 'user' ? { tenantId: claims.tenantId, userId: claims.userId, actorType: 'USER' as const, ...request } : null;
+  const scope = settings ? (input.transactions === 'short' ? new ShortScope(app.db, settings) : new OperationScope(app.db, settings)) : null;
+  let viewer: Promise<Viewer> | undefined;
+  const ctx: Context = {
+    app,
+    log: app.log.child({ requestId }),
+    request,
+    claims,
+    scope,
+    loaders: createLoaders(scope),
+    viewer: () => (viewer ??= resolveViewer(claims, scope)),
+    actor: async () => {
+      const v = await ctx.viewer();
+      if (v.kind !== 'user') throw unauthenticated();
+      return v;
+    },
+  };
+  return ctx;
+}
+
+async function verifyBearer(app: App, authorization: string | undefined): Promise<AccessClaims | null> {
+  if (!authorization) return null;
+  const m = /^Bearer ([A-Za-z0-9_.-]+)$/.exec(authorization.trim());
+  if (!m?.[1]) throw unauthenticated('Authorization header must be "Bearer <access token>"');
+  return app.tokens.verify(m[1]);
+}
+
+async function resolveViewer(claims: AccessClaims | null, scope: RequestScope | null): Promise<Viewer> {
+  if (!claims) return { kind: 'anonymous' };
+  if (claims.kind === 'platform') return { kind: 'platform', operatorId: claims.operatorId };
+  const session = await scope!.session();
+  if (!session.tenantStatus) throw unauthenticated('Unknown tenant');
+  if (session.tenantStatus !== 'ACTIVE') throw new AppError('FORBIDDEN', 'This tenant is suspended', { reason: 'TENANT_SUSPENDED' });
+  if (session.userStatus !== 'ACTIVE' || !session.userRole) throw unauthenticated('This account is not active');
+  // The role is read now, not taken from the token, so a demotion takes effect at once.
+  return { kind: 'user', userId: claims.userId, tenantId: claims.tenantId, role: session.userRole };
+}

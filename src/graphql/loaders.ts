@@ -1,0 +1,18 @@
+import type { Scope } from '../db/scope.js';
+import { unauthenticated } from '../errors.js';
+import { organizationLoaders } from '../modules/organizations/loaders.js';
+import { userLoaders } from '../modules/users/loaders.js';
+
+export type Loaders = ReturnType<typeof userLoaders> & ReturnType<typeof organizationLoaders>;
+
+/** Per-operation DataLoaders; without a tenant scope there is nothing they may read. */
+export function createLoaders(scope: Scope | null): Loaders {
+  if (!scope) {
+    return new Proxy({} as Loaders, {
+      get: () => {
+        throw unauthenticated();
+      },
+    });
+  }
+  return { ...userLoaders(scope), ...organizationLoaders(scope) };
+}

@@ -1,0 +1,35 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { GraphQLSchema } from 'graphql';
+import { makeExecutableSchema } from '@graphql-tools/schema';
+import { mergeResolvers } from '@graphql-tools/merge';
+import { applyMiddleware } from 'graphql-middleware';
+import { DateTimeResolver, EmailAddressResolver, JSONResolver, UUIDResolver } from 'graphql-scalars';
+import { permissions } from '../auth/permissions.js';
+import { authResolvers } from '../modules/auth/resolvers.js';
+import { organizationResolvers } from '../modules/organizations/resolvers.js';
+import { tenantResolvers } from '../modules/tenants/resolvers.js';
+import { userResolvers } from '../modules/users/resolvers.js';
+import type { Resolvers } from './generated/resolvers-types.js';
+import { heartbeatResolvers } from './heartbeat.js';
+
+const schemaDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../schema');
+
+export function loadTypeDefs(): string[] {
+  return fs
+    .readdirSync(schemaDir)
+    .filter((f) => f.endsWith('.graphql'))
+    .sort()
+    .map((f) => fs.readFileSync(path.join(schemaDir, f), 'utf8'));
+}
+
+const scalars: Resolvers = { DateTime: DateTimeResolver, EmailAddress: EmailAddressResolver, UUID: UUIDResolver, JSON: JSONResolver };
+const root: Resolvers = { Query: { health: () => 'ok' } };
+
+/** SDL from schema/, resolvers from each module, the permission map around all of it. */
+export function buildSchema(): GraphQLSchema {
+  const resolvers = mergeResolvers([scalars, root, heartbeatResolvers, authResolvers, tenantResolvers, userResolvers, organizationResolvers]);
+  const schema = makeExecutableSchema({ typeDefs: loadTypeDefs(), resolvers: resolvers as never });
+  return applyMiddleware(schema, permissions);
+}

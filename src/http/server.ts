@@ -1,0 +1,158 @@
+import crypto from 'node:crypto';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
+import { fastifyApolloDrainPlugin, fastifyApolloHandler } from '@as-integrations/fastify';
+import { WebSocketServer } from 'ws';
+import { useServer } from 'graphql-ws/use/ws';
+import { GraphQLError } from 'graphql';
+import { sql } from 'drizzle-orm';
+import type { App } from '../app.js';
+import { buildSchema } from '../graphql/schema.js';
+import { createContext, type Context } from '../graphql/context.js';
+import { AppError, ErrorCode, formatGraphQLError } from '../errors.js';
+
+export interface HttpServer {
+  fastify: FastifyInstance;
+  url: string;
+  close(): Promise<void>;
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** Fastify with Apollo on POST/GET /graphql, graphql-ws on the same path, health and JWKS routes. */
+export async function startHttpServer(app: App, opts: { host: string; port: number }): Promise<HttpServer> {
+  const fastify = Fastify({
+    loggerInstance: app.log as FastifyBaseLogger,
+    // Per-request lines only at debug: at info they would dominate the log (and the benchmark).
+    logController: new LogController({ disableRequestLogging: app.config.LOG_LEVEL !== 'debug' && app.config.LOG_LEVEL !== 'trace' }),
+    bodyLimit: 1024 * 1024,
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : crypto.randomUUID();
+    },
+  });
+  fastify.addHook('onSend', async (req, reply) => {
+    reply.header('x-request-id', req.id);
+  });
+
+  const schema = buildSchema();
+  const apollo = new ApolloServer<Context>({
+    schema,
+    introspection: !app.config.isProduction,
+    includeStacktraceInErrorResponses: false,
+    hideSchemaDetailsFromClientErrors: app.config.isProduction,
+    formatError: (formatted, error) => formatGraphQLError(formatted, error, (err) => app.log.error({ err }, 'unexpected error')),
+    plugins: [fastifyApolloDrainPlugin(fastify), operationScopePlugin(), statusCodePlugin()],
+  });
+  await apollo.start();
+
+  const handler = fastifyApolloHandler(apollo, {
+    context: async (req) => {
+      try {
+        return await createContext(app, {
+          authorization: req.headers.authorization,
+          requestId: req.id,
+          clientIp: req.ip,
+          userAgent: req.headers['user-agent'],
+        });
+      } catch (err) {
+        throw withHttpStatus(err);
+      }
+    },
+  });
+  fastify.route({ url: '/graphql', method: ['GET', 'POST', 'OPTIONS'], handler });
+
+  fastify.get('/healthz', async () => ({ status: 'ok' }));
+  fastify.get('/readyz', async (_req, reply) => {
+    try {
+      await app.db.execute(sql`select 1`);
+      return { status: 'ready', checks: { database: 'ok' } };
+    } catch {
+      return reply.code(503).send({ status: 'unavailable', checks: { database: 'unreachable' } });
+    }
+  });
+  fastify.get('/.well-known/jwks.json', async (_req, reply) => reply.header('cache-control', 'public, max-age=300').send(app.keys.jwks));
+
+  await fastify.listen({ host: opts.host, port: opts.port });
+  const wsServer = new WebSocketServer({ server: fastify.server, path: '/graphql' });
+  const ws = useServer<Record<string, unknown>, { ctx?: Context }>(
+    {
+      schema,
+      // Authenticate once, at connection: no token, or a bad one, closes the socket (4403).
+      onConnect: async (ctx) => {
+        const authorization = ctx.connectionParams?.authorization ?? ctx.connectionParams?.Authorization;
+        if (typeof authorization !== 'string') return false;
+        try {
+          const context = await createContext(app, { authorization, transactions: 'short', clientIp: ctx.extra.request.socket.remoteAddress });
+          const viewer = await context.viewer();
+          if (viewer.kind !== 'user') return false;
+          ctx.extra.ctx = context;
+          return true;
+        } catch {
+          return false;
+        }
+      },
+      context: (ctx) => ctx.extra.ctx!,
+    },
+    wsServer,
+  );
+
+  const address = fastify.server.address();
+  const port = typeof address === 'object' && address ? address.port : opts.port;
+  return {
+    fastify,
+    url: `http://${opts.host}:${port}`,
+    close: async () => {
+      await ws.dispose();
+      wsServer.close();
+      await fastify.close();
+    },
+  };
+}
+
+/** Finishes the operation's tenant transaction before the response leaves: commit unless nothing succeeded. */
+function operationScopePlugin(): ApolloServerPlugin<Context> {
+  return {
+    async requestDidStart() {
+      return {
+        async willSendResponse({ contextValue, response }) {
+          const body = response.body.kind === 'single' ? response.body.singleResult : undefined;
+          const succeeded = body?.data != null && Object.values(body.data).some((v) => v !== null);
+          try {
+            await contextValue.scope?.finish(succeeded);
+          } catch (err) {
+            contextValue.log.error({ err }, 'operation transaction failed to commit');
+            if (body) {
+              body.data = null;
+              body.errors = [{ message: 'The operation could not be committed; nothing was changed', extensions: { code: 'SERVICE_UNAVAILABLE' } }];
+            }
+          }
+        },
+      };
+    },
+  };
+}
+
+/** Errors outside execution (context, parsing) take their HTTP status from the error table. */
+function statusCodePlugin(): ApolloServerPlugin<Context> {
+  return {
+    async requestDidStart() {
+      return {
+        async willSendResponse({ response }) {
+          const body = response.body.kind === 'single' ? response.body.singleResult : undefined;
+          if (body && body.data === undefined && body.errors?.length) {
+            const code = body.errors[0]?.extensions?.code as keyof typeof ErrorCode | undefined;
+            if (code && code in ErrorCode && response.http.status === undefined) response.http.status = ErrorCode[code].http;
+          }
+        },
+      };
+    },
+  };
+}
+
+function withHttpStatus(err: unknown): unknown {
+  if (err instanceof AppError) {
+    return new GraphQLError(err.message, { extensions: { ...err.extensions, http: { status: ErrorCode[err.code].http } } });
+  }
+  return err;
+}

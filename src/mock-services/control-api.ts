@@ -1,0 +1,63 @@
+/** /_control: unauthenticated test and demo knobs. Faults never apply here. */
+import type { FastifyPluginAsync } from 'fastify';
+import { z } from 'zod';
+import { HttpError, notFound, parseInput } from './errors.js';
+import { webhookControlRoutes } from './control-webhooks.js';
+import { faultUpdateSchema } from './faults.js';
+import type { MockState } from './state.js';
+import { COLLECTIONS, SERVICES, type CollectionName } from './types.js';
+
+const MAX_USERS = 200_000;
+
+const serviceQuerySchema = z.object({ service: z.enum(SERVICES).optional() });
+const resetSchema = z.object({ seedUsers: z.number().int().min(0).max(MAX_USERS).optional() });
+const bulkUsersSchema = z.object({ count: z.number().int().min(1).max(MAX_USERS) });
+
+function recordCounts(state: MockState): Record<CollectionName, number> {
+  return Object.fromEntries(COLLECTIONS.map((c) => [c, state.store.count(c)])) as Record<CollectionName, number>;
+}
+
+export function controlRoutes(state: MockState): FastifyPluginAsync {
+  return async (app) => {
+    app.get('/faults', async () => state.faults.snapshot());
+    app.post('/faults', async (request) => {
+      state.faults.update(parseInput(faultUpdateSchema, request.body));
+      return state.faults.snapshot();
+    });
+    app.delete('/faults', async (request) => {
+      state.faults.clear(parseInput(serviceQuerySchema, request.query).service);
+      return state.faults.snapshot();
+    });
+
+    app.get('/requests', async () => state.requests.snapshot(SERVICES));
+    app.delete('/requests', async () => {
+      state.requests.clear();
+      return state.requests.snapshot(SERVICES);
+    });
+
+    app.post('/reset', async (request) => {
+      state.reset(parseInput(resetSchema, request.body).seedUsers);
+      return recordCounts(state);
+    });
+
+    app.post('/users', async (request, reply) => {
+      const { count } = parseInput(bulkUsersSchema, request.body);
+      for (let i = 0; i < count; i++) state.store.createUser();
+      return reply.code(201).send({ created: count, total: state.store.count('users') });
+    });
+
+    app.post<{ Params: { collection: string; id: string } }>('/:collection/:id/touch', async (request) => {
+      const { collection, id } = request.params;
+      if (!isCollection(collection)) throw new HttpError(404, 'NOT_FOUND', `unknown collection ${collection}`);
+      const record = state.store.update(collection, id);
+      if (!record) throw notFound(collection, id);
+      return record;
+    });
+
+    webhookControlRoutes(app, state);
+  };
+}
+
+function isCollection(name: string): name is CollectionName {
+  return (COLLECTIONS as readonly string[]).includes(name);
+}

@@ -1,0 +1,23 @@
+/** Everything one mock-services process holds in memory; exposed so tests can inspect or steer it directly. */
+import { FaultRegistry } from './faults.js';
+import type { CachedResponse } from './idempotency.js';
+import { RequestCounters } from './request-counters.js';
+import { MockStore, type StoreOptions } from './store.js';
+
+export class MockState {
+  readonly store: MockStore;
+  readonly faults = new FaultRegistry();
+  readonly requests = new RequestCounters();
+  readonly idempotency = new Map<string, CachedResponse>();
+
+  constructor(options: StoreOptions) {
+    this.store = new MockStore(options);
+  }
+
+  /** Reseeds the data and forgets idempotency keys and request counts. Faults are left as they are. */
+  reset(seedUsers?: number): void {
+    this.store.reseed(seedUsers);
+    this.idempotency.clear();
+    this.requests.clear();
+  }
+}

@@ -1,0 +1,37 @@
+import DataLoader from 'dataloader';
+import { eq, inArray, and, asc } from 'drizzle-orm';
+import type { Scope } from '../../db/scope.js';
+import { organizationMemberships, organizations, type MembershipRow, type OrganizationRow } from '../../db/schema.js';
+
+/** Batched reads for the fields that fan out per row: a page of users costs one membership query. */
+export function organizationLoaders(scope: Scope) {
+  return {
+    organizationById: new DataLoader<string, OrganizationRow | undefined>(async (ids) => {
+      const rows = await scope.read((tx) => tx.select().from(organizations).where(inArray(organizations.id, [...ids])));
+      const byId = new Map(rows.map((r) => [r.id, r]));
+      return ids.map((id) => byId.get(id));
+    }),
+    /** Each user's organizations, ordered by name. */
+    organizationsByUserId: new DataLoader<string, OrganizationRow[]>(async (userIds) => {
+      const rows = await scope.read((tx) =>
+        tx
+          .select({ userId: organizationMemberships.userId, organization: organizations })
+          .from(organizationMemberships)
+          .innerJoin(organizations, and(eq(organizations.tenantId, organizationMemberships.tenantId), eq(organizations.id, organizationMemberships.organizationId)))
+          .where(inArray(organizationMemberships.userId, [...userIds]))
+          .orderBy(asc(organizations.name)),
+      );
+      return userIds.map((id) => rows.filter((r) => r.userId === id).map((r) => r.organization));
+    }),
+    membershipsByUserId: new DataLoader<string, MembershipRow[]>(async (userIds) => {
+      const rows = await scope.read((tx) => tx.select().from(organizationMemberships).where(inArray(organizationMemberships.userId, [...userIds])));
+      return userIds.map((id) => rows.filter((r) => r.userId === id));
+    }),
+    membershipsByOrganizationId: new DataLoader<string, MembershipRow[]>(async (orgIds) => {
+      const rows = await scope.read((tx) =>
+        tx.select().from(organizationMemberships).where(inArray(organizationMemberships.organizationId, [...orgIds])).orderBy(asc(organizationMemberships.createdAt)),
+      );
+      return orgIds.map((id) => rows.filter((r) => r.organizationId === id));
+    }),
+  };
+}

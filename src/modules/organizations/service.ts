@@ -1,0 +1,109 @@
+import { and, asc, count, eq, ilike, sql } from 'drizzle-orm';
+import { z } from 'zod';
+import { atLeast, type Actor } from '../../auth/roles.js';
+import type { Tx } from '../../db/client.js';
+import type { Scope } from '../../db/scope.js';
+import { organizationMemberships, organizations, users, type MembershipRow, type OrganizationRow } from '../../db/schema.js';
+import { conflict, forbidden, notFound } from '../../errors.js';
+import { decodeCursor, pageSize, toPage, type Page } from '../../graphql/connection.js';
+import { fields, validate } from '../../validation.js';
+
+type OrganizationRole = MembershipRow['role'];
+
+const listInput = z.object({ first: z.number().nullish(), after: z.string().nullish(), filter: z.object({ search: fields.search.nullish() }).nullish() });
+
+export async function listOrganizations(scope: Scope, input: z.input<typeof listInput>): Promise<Page<OrganizationRow>> {
+  const { first, after, filter } = validate(listInput, input);
+  const limit = pageSize(first);
+  const cursor = decodeCursor(after);
+  const where = filter?.search ? ilike(organizations.name, `%${filter.search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`) : undefined;
+  const rows = await scope.read((tx) =>
+    tx
+      .select()
+      .from(organizations)
+      .where(and(where, cursor ? sql`(${organizations.createdAt}, ${organizations.id}) > (${cursor.createdAt}, ${cursor.id})` : undefined))
+      .orderBy(asc(organizations.createdAt), asc(organizations.id))
+      .limit(limit + 1),
+  );
+  return toPage(rows, limit, async () => (await scope.read((tx) => tx.select({ n: count() }).from(organizations).where(where)))[0]?.n ?? 0);
+}
+
+const createInput = z.object({ name: fields.name, description: fields.description.nullish() });
+const updateInput = z.object({ name: fields.name.nullish(), description: fields.description.nullish() });
+
+export function createOrganization(scope: Scope, actor: Actor, input: z.input<typeof createInput>): Promise<OrganizationRow> {
+  const data = validate(createInput, input);
+  return scope.write(async (tx) => {
+    const [row] = await tx.insert(organizations).values({ tenantId: actor.tenantId, name: data.name, description: data.description ?? null }).returning();
+    return row!;
+  });
+}
+
+export function updateOrganization(scope: Scope, id: string, input: z.input<typeof updateInput>): Promise<OrganizationRow> {
+  const data = validate(updateInput, input);
+  return scope.write(async (tx) => {
+    const [row] = await tx
+      .update(organizations)
+      .set({ name: data.name ?? undefined, description: data.description === undefined ? undefined : data.description, updatedAt: new Date() })
+      .where(eq(organizations.id, id))
+      .returning();
+    if (!row) throw notFound('Organization');
+    return row;
+  });
+}
+
+export function deleteOrganization(scope: Scope, id: string): Promise<{ id: string }> {
+  return scope.write(async (tx) => {
+    const [row] = await tx.delete(organizations).where(eq(organizations.id, id)).returning({ id: organizations.id });
+    if (!row) throw notFound('Organization');
+    return row;
+  });
+}
+
+/** Tenant ADMIN+ may manage any organization's members; an organization ADMIN may manage their own. */
+export function addMember(scope: Scope, actor: Actor, organizationId: string, userId: string, role: OrganizationRole): Promise<MembershipRow> {
+  return scope.write(async (tx) => {
+    await assertCanManageMembers(tx, actor, organizationId);
+    const [user] = await tx.select({ id: users.id }).from(users).where(eq(users.id, userId));
+    if (!user) throw notFound('User');
+    const [row] = await tx.insert(organizationMemberships).values({ tenantId: actor.tenantId, organizationId, userId, role }).onConflictDoNothing().returning();
+    if (!row) throw conflict('The user is already a member of this organization');
+    return row;
+  });
+}
+
+export function changeMemberRole(scope: Scope, actor: Actor, organizationId: string, userId: string, role: OrganizationRole): Promise<MembershipRow> {
+  return scope.write(async (tx) => {
+    await assertCanManageMembers(tx, actor, organizationId);
+    const [row] = await tx
+      .update(organizationMemberships)
+      .set({ role })
+      .where(and(eq(organizationMemberships.organizationId, organizationId), eq(organizationMemberships.userId, userId)))
+      .returning();
+    if (!row) throw notFound('Membership');
+    return row;
+  });
+}
+
+export function removeMember(scope: Scope, actor: Actor, organizationId: string, userId: string): Promise<{ id: string }> {
+  return scope.write(async (tx) => {
+    await assertCanManageMembers(tx, actor, organizationId);
+    const [row] = await tx
+      .delete(organizationMemberships)
+      .where(and(eq(organizationMemberships.organizationId, organizationId), eq(organizationMemberships.userId, userId)))
+      .returning();
+    if (!row) throw notFound('Membership');
+    return { id: userId };
+  });
+}
+
+async function assertCanManageMembers(tx: Tx, actor: Actor, organizationId: string) {
+  const [org] = await tx.select({ id: organizations.id }).from(organizations).where(eq(organizations.id, organizationId)).for('update');
+  if (!org) throw notFound('Organization');
+  if (atLeast(actor.role, 'ADMIN')) return;
+  const [own] = await tx
+    .select({ role: organizationMemberships.role })
+    .from(organizationMemberships)
+    .where(and(eq(organizationMemberships.organizationId, organizationId), eq(organizationMemberships.userId, actor.userId)));
+  if (own?.role !== 'ADMIN' || actor.role === 'VIEWER') throw forbidden('Only tenant ADMINs or this organization\'s ADMINs may manage its members');
+}

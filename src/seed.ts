@@ -1,0 +1,50 @@
+import { sql } from 'drizzle-orm';
+import type { App } from './app.js';
+import { devSecret } from './bootstrap.js';
+import { transactionScope } from './db/scope.js';
+import { createTenant } from './modules/tenants/service.js';
+import { createUser } from './modules/users/service.js';
+import { addMember, createOrganization } from './modules/organizations/service.js';
+
+export interface DemoCredentials {
+  tenantSlug: string;
+  email: string;
+  password: string;
+}
+
+/**
+ * The development demo: tenant "demo" with an OWNER whose password is generated once and kept in
+ * the data folder, a few users and two organizations. Runs once; later starts find it and skip.
+ */
+export async function seedDemo(app: App): Promise<DemoCredentials> {
+  const creds = { tenantSlug: 'demo', email: 'owner@demo.test', password: devSecret(app.config.DATA_DIR, 'demo-owner-password') };
+  const [existing] = await app.db.execute(sql`select id from platform.tenant_by_slug(${creds.tenantSlug})`);
+  if (existing) return creds;
+  const tenant = await createTenant(app.db, 'system:seed', {
+    slug: creds.tenantSlug,
+    name: 'Demo Company',
+    plan: 'PRO',
+    ownerEmail: creds.email,
+    ownerName: 'Olivia Owner',
+    ownerPassword: creds.password,
+  });
+  const [owner] = (await app.db.transaction(async (tx) => {
+    await tx.execute(sql`select set_config('app.tenant_id', ${tenant.id}, true)`);
+    return tx.execute(sql`select id from users where role = 'OWNER' limit 1`);
+  })) as unknown as { id: string }[];
+  const actor = { userId: owner!.id, tenantId: tenant.id, role: 'OWNER' as const };
+  const scope = transactionScope(app.db, { tenantId: tenant.id, userId: actor.userId, actorType: 'SYSTEM', actorId: 'seed' });
+  const people = [
+    { email: 'ada@demo.test', name: 'Ada Admin', role: 'ADMIN' as const },
+    { email: 'mo@demo.test', name: 'Mo Member', role: 'MEMBER' as const },
+    { email: 'vic@demo.test', name: 'Vic Viewer', role: 'VIEWER' as const },
+  ];
+  const created = [];
+  for (const p of people) created.push(await createUser(scope, actor, { ...p, password: creds.password }));
+  const engineering = await createOrganization(scope, actor, { name: 'Engineering', description: 'Builds the product' });
+  const sales = await createOrganization(scope, actor, { name: 'Sales' });
+  await addMember(scope, actor, engineering.id, created[0]!.id, 'ADMIN');
+  await addMember(scope, actor, engineering.id, created[1]!.id, 'MEMBER');
+  await addMember(scope, actor, sales.id, created[2]!.id, 'MEMBER');
+  return creds;
+}
