@@ -1,0 +1,46 @@
+import path from 'node:path';
+import postgres from 'postgres';
+import type { TestProject } from 'vitest/node';
+import { startEmbeddedPostgres, type EmbeddedDatabase } from '../../src/db/embedded.js';
+import { migrateDatabase } from '../../src/db/migrate.js';
+
+export const TEMPLATE_DB = 'tessera_test_template';
+export const APP_PASSWORD = 'tessera_app_test_password';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    ownerBaseUrl: string;
+  }
+}
+
+let embedded: EmbeddedDatabase | undefined;
+
+/** One Postgres for the run; a freshly migrated template database that each test file clones. */
+export async function setup(project: TestProject) {
+  let base = process.env.DATABASE_URL;
+  if (!base) {
+    embedded = await startEmbeddedPostgres(path.resolve('.data/test'));
+    base = embedded.ownerUrl('postgres');
+  }
+  const admin = postgres(withDatabase(base, 'postgres'), { max: 1, onnotice: () => {} });
+  try {
+    // Leftovers of earlier runs (kept for inspection when a run fails) are dropped here.
+    const stale = await admin<{ datname: string }[]>`select datname from pg_database where datname like 'tessera_test_%'`;
+    for (const { datname } of stale) await admin.unsafe(`drop database if exists "${datname}" with (force)`);
+    await admin.unsafe(`create database "${TEMPLATE_DB}"`);
+  } finally {
+    await admin.end();
+  }
+  await migrateDatabase(withDatabase(base, TEMPLATE_DB), APP_PASSWORD);
+  project.provide('ownerBaseUrl', base);
+}
+
+export async function teardown() {
+  await embedded?.stop();
+}
+
+export function withDatabase(url: string, database: string): string {
+  const u = new URL(url);
+  u.pathname = `/${database}`;
+  return u.toString();
+}
