@@ -39,9 +39,17 @@ export const conflict = (why: string) => new AppError('CONFLICT', why);
 export const badInput = (fields: FieldError[]) =>
   new AppError('BAD_USER_INPUT', fields.map((f) => `${f.field}: ${f.message}`).join('; '), { fields });
 
+/** The Postgres error behind an error, if any (drizzle wraps driver errors in `cause`). */
+export function databaseErrorOf(err: unknown): { code: string; severity: string } | undefined {
+  for (let e = err, depth = 0; e && typeof e === 'object' && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    if ('severity' in e && typeof (e as { code?: unknown }).code === 'string') return e as { code: string; severity: string };
+  }
+  return undefined;
+}
+
 /** Postgres SQLSTATEs that are the client's fault, mapped without leaking constraint or row details. */
 export function fromDatabaseError(err: unknown): AppError | undefined {
-  const code = (err as { code?: string } | null)?.code;
+  const code = databaseErrorOf(err)?.code;
   switch (code) {
     case '23505':
       return conflict('A record with these values already exists');
@@ -55,6 +63,9 @@ export function fromDatabaseError(err: unknown): AppError | undefined {
       return new AppError('SERVICE_UNAVAILABLE', 'The query took too long and was cancelled');
     case '42501':
       return forbidden();
+    case '40001':
+    case '40P01':
+      return conflict('A concurrent change got in the way; retry the request');
     default:
       return undefined;
   }
@@ -66,7 +77,7 @@ export function formatGraphQLError(formatted: GraphQLFormattedError, error: unkn
   if (original instanceof AppError) return { ...formatted, message: original.message, extensions: { ...original.extensions } };
   const code = formatted.extensions?.code as string | undefined;
   // Apollo's own request errors (parse, validation, bad request, persisted query) are already safe.
-  if (code && code !== 'INTERNAL_SERVER_ERROR' && !(original instanceof Error && 'severity' in original)) {
+  if (code && code !== 'INTERNAL_SERVER_ERROR' && !databaseErrorOf(original)) {
     return { message: formatted.message, locations: formatted.locations, path: formatted.path, extensions: { code } };
   }
   const mapped = fromDatabaseError(original);

@@ -1,4 +1,5 @@
 import type { AppDb, Tx } from './client.js';
+import { databaseErrorOf } from '../errors.js';
 import { withTenant, type SessionState, type TenantSettings } from './tenant-context.js';
 
 /**
@@ -43,7 +44,7 @@ export class OperationScope implements Scope {
     } catch (err) {
       // A failed statement outside a savepoint aborts the transaction: Postgres would turn our COMMIT
       // into a silent ROLLBACK, so remember it and make finish() say so.
-      if (isDatabaseError(err)) this.aborted = true;
+      if (databaseErrorOf(err)) this.aborted = true;
       throw err;
     }
   }
@@ -80,9 +81,6 @@ export class OperationScope implements Scope {
   }
 }
 
-function isDatabaseError(err: unknown): boolean {
-  return typeof err === 'object' && err !== null && 'severity' in err && 'code' in err;
-}
 
 /**
  * Short transactions: every session check, read and write is its own tenant transaction. For
