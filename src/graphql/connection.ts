@@ -1,3 +1,4 @@
+import { sql, type AnyColumn, type SQL } from 'drizzle-orm';
 import { badInput } from '../errors.js';
 import type { OrganizationRow, UserRow } from '../db/schema.js';
 
@@ -41,6 +42,12 @@ export function pageSize(first: number | null | undefined): number {
   const n = first ?? 20;
   if (!Number.isInteger(n) || n < 1 || n > MAX_PAGE_SIZE) throw badInput([{ field: 'first', message: `Must be between 1 and ${MAX_PAGE_SIZE}` }]);
   return n;
+}
+
+/** The keyset condition "after this cursor" for a (created_at, id) ordering; undefined on the first page. */
+export function afterCursor(createdAt: AnyColumn, id: AnyColumn, cursor: CursorKey | undefined): SQL | undefined {
+  // Bound as text with explicit casts: drizzle's postgres.js client passes Date parameters through unserialized.
+  return cursor ? sql`(${createdAt}, ${id}) > (${cursor.createdAt.toISOString()}::timestamptz, ${cursor.id}::uuid)` : undefined;
 }
 
 /** Shapes a fetched page (limit + 1 rows) into the connection resolvers' source. */

@@ -1,11 +1,11 @@
-import { and, asc, count, eq, ilike, sql } from 'drizzle-orm';
+import { and, asc, count, eq, ilike } from 'drizzle-orm';
 import { z } from 'zod';
 import { atLeast, type Actor } from '../../auth/roles.js';
 import type { Tx } from '../../db/client.js';
 import type { Scope } from '../../db/scope.js';
 import { organizationMemberships, organizations, users, type MembershipRow, type OrganizationRow } from '../../db/schema.js';
 import { conflict, forbidden, notFound } from '../../errors.js';
-import { decodeCursor, pageSize, toPage, type Page } from '../../graphql/connection.js';
+import { afterCursor, decodeCursor, pageSize, toPage, type Page } from '../../graphql/connection.js';
 import { fields, validate } from '../../validation.js';
 
 type OrganizationRole = MembershipRow['role'];
@@ -21,7 +21,7 @@ export async function listOrganizations(scope: Scope, input: z.input<typeof list
     tx
       .select()
       .from(organizations)
-      .where(and(where, cursor ? sql`(${organizations.createdAt}, ${organizations.id}) > (${cursor.createdAt}, ${cursor.id})` : undefined))
+      .where(and(where, afterCursor(organizations.createdAt, organizations.id, cursor)))
       .orderBy(asc(organizations.createdAt), asc(organizations.id))
       .limit(limit + 1),
   );

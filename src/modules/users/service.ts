@@ -7,7 +7,7 @@ import type { Tx } from '../../db/client.js';
 import type { Scope } from '../../db/scope.js';
 import { refreshTokens, users, type UserRow } from '../../db/schema.js';
 import { conflict, forbidden, notFound } from '../../errors.js';
-import { decodeCursor, pageSize, toPage, type Page } from '../../graphql/connection.js';
+import { afterCursor, decodeCursor, pageSize, toPage, type Page } from '../../graphql/connection.js';
 import { fields, validate } from '../../validation.js';
 
 type UserStatus = UserRow['status'];
@@ -35,7 +35,7 @@ export async function listUsers(scope: Scope, input: z.input<typeof listInput>):
     tx
       .select()
       .from(users)
-      .where(and(where, cursor ? sql`(${users.createdAt}, ${users.id}) > (${cursor.createdAt}, ${cursor.id})` : undefined))
+      .where(and(where, afterCursor(users.createdAt, users.id, cursor)))
       .orderBy(asc(users.createdAt), asc(users.id))
       .limit(limit + 1),
   );
