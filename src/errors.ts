@@ -47,8 +47,19 @@ export function databaseErrorOf(err: unknown): { code: string; severity: string 
   return undefined;
 }
 
+const CONNECTION_FAILURES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'CONNECT_TIMEOUT', 'CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECTION_DESTROYED', '57P01', '57P03', '53300']);
+
+/** The database is unreachable or refusing connections: the client should retry later. */
+export function isDatabaseUnavailable(err: unknown): boolean {
+  for (let e = err, depth = 0; e && typeof e === 'object' && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    if (CONNECTION_FAILURES.has(String((e as { code?: unknown }).code))) return true;
+  }
+  return false;
+}
+
 /** Postgres SQLSTATEs that are the client's fault, mapped without leaking constraint or row details. */
 export function fromDatabaseError(err: unknown): AppError | undefined {
+  if (isDatabaseUnavailable(err)) return new AppError('SERVICE_UNAVAILABLE', 'The database is unavailable; retry shortly');
   const code = databaseErrorOf(err)?.code;
   switch (code) {
     case '23505':

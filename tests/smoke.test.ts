@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestServer, type TestServer } from './helpers/server.js';
+import { errorCode, startTestServer, type TestServer } from './helpers/server.js';
+import { freePort } from '../src/db/embedded.js';
 
 let server: TestServer;
 beforeAll(async () => {
@@ -20,5 +21,22 @@ describe('server', () => {
     const t = await server.seed.tenant();
     const res = await server.gql('{ me { email role } }', {}, { token: t.owner.token });
     expect(res.data.me).toEqual({ email: t.owner.user.email, role: 'OWNER' });
+  });
+});
+
+describe('database unavailable', () => {
+  it('answers SERVICE_UNAVAILABLE (503 on readyz), never a 500, when the app role cannot reach Postgres', async () => {
+    const port = await freePort(); // nothing listens there
+    const down = await startTestServer({ env: { APP_DATABASE_URL: `postgres://tessera_app:x@127.0.0.1:${port}/none` } });
+    try {
+      const t = await server.seed.tenant();
+      const res = await down.gql('{ me { id } }', {}, { token: (await down.app.tokens.signUserToken(t.owner.user)).token });
+      expect(errorCode(res)).toBe('SERVICE_UNAVAILABLE');
+      const login = await down.gql('mutation { login(input: { tenantSlug: "x", email: "a@b.test", password: "whatever-long" }) { accessToken } }');
+      expect(errorCode(login)).toBe('SERVICE_UNAVAILABLE');
+      expect((await fetch(`${down.url}/readyz`)).status).toBe(503);
+    } finally {
+      await down.close();
+    }
   });
 });

@@ -9,7 +9,7 @@ import { sql } from 'drizzle-orm';
 import type { App } from '../app.js';
 import { buildSchema } from '../graphql/schema.js';
 import { createContext, type Context } from '../graphql/context.js';
-import { AppError, ErrorCode, formatGraphQLError } from '../errors.js';
+import { AppError, ErrorCode, formatGraphQLError, fromDatabaseError } from '../errors.js';
 
 export interface HttpServer {
   fastify: FastifyInstance;
@@ -151,6 +151,7 @@ function statusCodePlugin(): ApolloServerPlugin<Context> {
 }
 
 function withHttpStatus(err: unknown): unknown {
+  err = fromDatabaseError(err) ?? err;
   if (err instanceof AppError) {
     return new GraphQLError(err.message, { extensions: { ...err.extensions, http: { status: ErrorCode[err.code].http } } });
   }

@@ -62,7 +62,7 @@ export async function startTestServer(opts: { env?: Record<string, string>; data
     PLATFORM_OPERATOR_PASSWORD: OPERATOR.password,
     ...opts.env,
   });
-  const appUrl = deriveAppUrl(ownerUrl, APP_PASSWORD);
+  const appUrl = config.APP_DATABASE_URL ?? deriveAppUrl(ownerUrl, APP_PASSWORD);
   let queries = 0;
   const app = await createApp(config, appUrl, createLogger('silent'), { onQuery: () => void queries++ });
   const http = await startHttpServer(app, { host: '127.0.0.1', port: 0 });
