@@ -106,24 +106,27 @@ export class PubSub {
 
   /**
    * An async iterator of the events `filter` accepts, for a subscription resolver. graphql-ws calls
-   * `return()` when the client unsubscribes or disconnects, which detaches it.
+   * `return()` when the client unsubscribes or disconnects, which detaches it. `map` shapes each
+   * event (e.g. into `{ fieldName: value }`) without an extra async generator, whose `return()` would
+   * wait for the next event before it could detach.
    */
-  subscribe<E extends RealtimeEvent>(filter: (event: RealtimeEvent) => event is E): AsyncIterableIterator<E> {
-    const queue: E[] = [];
-    let waiting: ((r: IteratorResult<E>) => void) | undefined;
+  subscribe<E extends RealtimeEvent, R = E>(filter: (event: RealtimeEvent) => event is E, map: (event: E) => R = (e) => e as unknown as R): AsyncIterableIterator<R> {
+    const queue: R[] = [];
+    let waiting: ((r: IteratorResult<R>) => void) | undefined;
     let done = false;
     const remove = this.on((event) => {
       if (done || !filter(event)) return;
+      const value = map(event);
       if (waiting) {
         const w = waiting;
         waiting = undefined;
-        w({ value: event, done: false });
+        w({ value, done: false });
       } else {
-        queue.push(event);
+        queue.push(value);
         if (queue.length > MAX_QUEUED_PER_SUBSCRIBER) queue.shift();
       }
     });
-    const finish = (): Promise<IteratorResult<E>> => {
+    const finish = (): Promise<IteratorResult<R>> => {
       done = true;
       remove();
       queue.length = 0;

@@ -20,15 +20,17 @@ export const integrationHealthResolvers: Resolvers = {
   Subscription: {
     integrationHealthChanged: {
       // The tenant comes from the verified connection, never from arguments: other tenants' events are filtered out here.
+      // No `resolve` here on purpose: graphql-middleware wraps only `resolve` when a field has both,
+      // which would leave `subscribe` outside the permission map.
       subscribe: async (_, args, ctx) => {
         const { integrationId } = validate(optionalId, args);
         const { tenantId } = await ctx.actor();
         return ctx.app.pubsub.subscribe(
           (e: RealtimeEvent): e is HealthChangedEvent =>
             e.topic === 'integration_health_changed' && e.tenantId === tenantId && (!integrationId || e.integrationId === integrationId),
+          (e) => ({ integrationHealthChanged: health.healthChangeFromEvent(e) }),
         );
       },
-      resolve: (event: HealthChangedEvent) => health.healthChangeFromEvent(event),
     },
   },
 };
