@@ -105,6 +105,15 @@ describe('integration health over GraphQL and WebSockets', () => {
     expect(subBGuessing.events).toEqual([]);
   });
 
+  it('detaches the subscription when the client goes away', async () => {
+    const n = server.app.pubsub.listenerCount;
+    const client = ws(a.owner.token);
+    subscribe(client, HEALTH_CHANGED, {});
+    await subscribed(n);
+    await client.dispose();
+    await waitUntil(() => server.app.pubsub.listenerCount === n, 5000, 'the iterator to be returned');
+  });
+
   it('a rolled-back change notifies nobody', async () => {
     const target = makeTarget(mock, a.tenant.id);
     const n = server.app.pubsub.listenerCount;

@@ -11,7 +11,7 @@ let control: ReturnType<typeof mockControl>;
 let tenantId: string;
 
 beforeAll(async () => {
-  [server, mock] = await Promise.all([startTestServer({ env: FAST_OUTBOUND_ENV }), startMockServices({ port: 0, seedUsers: 5 })]);
+  [server, mock] = await Promise.all([startTestServer({ env: { ...FAST_OUTBOUND_ENV, OUTBOUND_BULKHEAD_LIMIT: '2', OUTBOUND_BULKHEAD_QUEUE: '0' } }), startMockServices({ port: 0, seedUsers: 5 })]);
   control = mockControl(mock);
   tenantId = (await server.seed.tenant()).tenant.id;
 });
@@ -89,6 +89,19 @@ describe('outbound client', () => {
     // Other integrations of the same provider have their own breaker.
     await control.clearFaults();
     await expect(client().get('/users?limit=1')).resolves.toMatchObject({ status: 200 });
+  });
+
+  it('caps concurrent calls per provider with a bulkhead; a rejection is not a provider failure', async () => {
+    await control.faults({ service: 'user-service', latencyMs: 300 });
+    const clients = [client(), client(), client()];
+    const results = await Promise.allSettled(clients.map((c) => c.post('/users', { email: `${crypto.randomUUID()}@b.test`, name: 'B' })));
+    const rejected = results.filter((r) => r.status === 'rejected').map((r) => (r as PromiseRejectedResult).reason);
+    expect(rejected).toHaveLength(1);
+    expect(rejected[0]).toBeInstanceOf(ProviderUnavailableError);
+    expect(rejected[0].reason).toBe('BULKHEAD_FULL');
+    expect((await control.requests('user-service')).total).toBe(2);
+    // Another provider has its own bulkhead.
+    await expect(server.app.integrations.clients.client(makeTarget(mock, tenantId, 'PAYMENT_SERVICE')).get('/subscriptions?limit=1')).resolves.toMatchObject({ status: 200 });
   });
 
   it('does not count 4xx answers as provider failures', async () => {

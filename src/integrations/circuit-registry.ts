@@ -127,8 +127,12 @@ export class CircuitRegistry {
     this.write(target, 'OPEN', `Half-open trial failed: ${describe(err)}`);
   }
 
-  /** Resolves when every pending shared-state write (and its health re-evaluation) is done. */
-  async settled(): Promise<void> {
+  /** Resolves when pending shared-state writes (and their health re-evaluations) are done: one integration's, or all. */
+  async settled(integrationId?: string): Promise<void> {
+    if (integrationId) {
+      while (this.chains.has(integrationId)) await this.chains.get(integrationId);
+      return;
+    }
     while (this.chains.size) await Promise.all([...this.chains.values()]);
   }
 
@@ -200,11 +204,11 @@ export class CircuitRegistry {
       process: e.process,
       fetchedAt: Date.now(),
     });
+    this.deps.metrics.circuitState.set({ integration_id: e.integrationId }, CIRCUIT_VALUES[e.state]);
     const local = this.local.get(e.integrationId);
     if (e.resetLocal && local && local.tenantId === e.tenantId && local.policy.state !== CircuitState.Closed) {
       local.dispose();
       this.local.delete(e.integrationId);
-      this.deps.metrics.circuitState.set({ integration_id: e.integrationId }, CIRCUIT_VALUES.CLOSED);
     }
   }
 

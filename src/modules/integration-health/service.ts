@@ -143,7 +143,7 @@ export async function checkIntegrationHealth(app: App, target: IntegrationTarget
     ok = false; // circuit open, unreachable, or an error status: the check failed
   }
   // Breaker transitions re-evaluate too; let them land first so this evaluation sees the final state.
-  await app.integrations.circuits.settled();
+  await app.integrations.circuits.settled(target.id);
   const health = await reevaluateHealth(app, target.tenantId, target.id, { check: { ok, at: new Date() } });
   return { ok, health };
 }
