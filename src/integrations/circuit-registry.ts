@@ -113,7 +113,11 @@ export class CircuitRegistry {
       const since = s.state === 'OPEN' ? (s.openedAt ?? s.updatedAt) : s.updatedAt;
       const wait = s.state === 'OPEN' ? this.deps.options.halfOpenAfterMs : this.deps.options.trialTimeoutMs;
       if (Date.now() - since < wait) throw new CircuitOpenError(target.id, s.state);
-      if (await this.claimTrial(target, s)) return 'trial';
+      if (await this.claimTrial(target, s)) {
+        // The cluster's trial supersedes a local breaker that opened on its own meanwhile.
+        if (local && local !== 'CLOSED') this.createLocal(target);
+        return 'trial';
+      }
       throw new CircuitOpenError(target.id, 'HALF_OPEN');
     }
     return 'local';
@@ -178,6 +182,13 @@ export class CircuitRegistry {
           const fresh = row ? toShared(row, startedAt) : { state: 'CLOSED' as const, openedAt: null, updatedAt: 0, manual: false, process: null, fetchedAt: startedAt };
           return this.remember(target.id, fresh);
         })
+        .catch((err: unknown) => {
+          // Database unreachable: fall back to what we knew (or to the local breaker alone) rather
+          // than failing every outbound call; retry the read after one TTL.
+          this.deps.log.warn({ err, integrationId: target.id }, 'shared circuit state unavailable; using the local breaker');
+          const stale = this.shared.get(target.id);
+          return this.remember(target.id, { ...(stale ?? { state: 'CLOSED' as const, openedAt: null, updatedAt: 0, manual: false, process: null }), fetchedAt: Date.now() });
+        })
         .finally(() => this.loading.delete(target.id));
       this.loading.set(target.id, pending);
     }
@@ -230,6 +241,9 @@ export class CircuitRegistry {
         .returning();
       if (row) await publish(tx, circuitEvent(row, this.deps.processId));
       return row;
+    }).catch((err: unknown) => {
+      this.deps.log.warn({ err, integrationId: target.id }, 'could not claim the half-open trial');
+      return undefined; // not claimed: the caller fails fast, as while open
     });
     if (claimed) this.remember(target.id, toShared(claimed, Date.now()));
     if (claimed) this.enqueue(target.id, () => this.onChanged?.(target.tenantId, target.id) ?? Promise.resolve());
