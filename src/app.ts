@@ -3,6 +3,11 @@ import type { AppDb } from './db/client.js';
 import type { SigningKeys } from './auth/keys.js';
 import type { TokenService } from './auth/tokens.js';
 import type { Logger } from './logger.js';
+import type { CallStatsRecorder } from './integrations/call-stats.js';
+import type { CircuitRegistry } from './integrations/circuit-registry.js';
+import type { OutboundClients } from './integrations/http-client.js';
+import type { Metrics } from './metrics.js';
+import type { PubSub } from './realtime/pubsub.js';
 
 /** Process-wide services, built once at start-up and handed to every request and job. */
 export interface App {
@@ -12,4 +17,12 @@ export interface App {
   tokens: TokenService;
   log: Logger;
   platformOperator: { email: string; password: string };
+  /** Random per process: names who wrote shared circuit state. */
+  processId: string;
+  /** This process's LISTEN connection and in-process fan-out. */
+  pubsub: PubSub;
+  /** This app's own Prometheus registry. */
+  metrics: Metrics;
+  /** Outbound calls to providers: per-integration clients and breakers, call outcome stats. */
+  integrations: { clients: OutboundClients; circuits: CircuitRegistry; stats: CallStatsRecorder };
 }

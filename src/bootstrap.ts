@@ -10,6 +10,12 @@ import { createAppDb } from './db/client.js';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.js';
 import { deriveAppUrl, migrateDatabase } from './db/migrate.js';
 import type { Logger } from './logger.js';
+import { CallStatsRecorder } from './integrations/call-stats.js';
+import { CircuitRegistry } from './integrations/circuit-registry.js';
+import { OutboundClients } from './integrations/http-client.js';
+import { createMetrics, HEALTH_VALUES } from './metrics.js';
+import { reevaluateHealth } from './modules/integration-health/service.js';
+import { PubSub } from './realtime/pubsub.js';
 
 export interface DatabaseUrls {
   ownerUrl: string;
@@ -42,17 +48,69 @@ export async function ensureDatabase(maintenanceUrl: string, name: string) {
   }
 }
 
-/** Builds the process-wide services over the app-role connection. */
+/** Builds the process-wide services over the app-role connection, and starts its LISTEN connection. */
 export async function createApp(config: Config, appUrl: string, log: Logger, opts: { onQuery?: () => void } = {}): Promise<App> {
   const keys = await loadSigningKeys(config);
-  return {
+  const db = createAppDb({ url: appUrl, max: config.DATABASE_POOL_SIZE, statementTimeoutMs: config.STATEMENT_TIMEOUT_MS, onQuery: opts.onQuery });
+  const processId = `${process.pid}-${crypto.randomBytes(4).toString('hex')}`;
+  const metrics = createMetrics();
+  const pubsub = new PubSub(db.$client, log);
+  await pubsub.start();
+  // Every process's health gauge follows the shared history, whichever process made the change.
+  pubsub.on((e) => {
+    if (e.topic === 'integration_health_changed') metrics.integrationHealth.set({ integration_id: e.integrationId }, HEALTH_VALUES[e.status]);
+  });
+  const circuits = new CircuitRegistry({
+    db,
+    pubsub,
+    processId,
+    log,
+    metrics,
+    options: {
+      threshold: config.OUTBOUND_BREAKER_THRESHOLD,
+      halfOpenAfterMs: config.OUTBOUND_HALF_OPEN_AFTER_MS,
+      cacheTtlMs: config.CIRCUIT_CACHE_TTL_MS,
+      trialTimeoutMs: config.OUTBOUND_TIMEOUT_MS * 2,
+    },
+  });
+  const stats = new CallStatsRecorder(db, log);
+  const clients = new OutboundClients({
+    circuits,
+    stats,
+    metrics,
+    options: {
+      timeoutMs: config.OUTBOUND_TIMEOUT_MS,
+      maxRetries: config.OUTBOUND_MAX_RETRIES,
+      retryBaseMs: config.OUTBOUND_RETRY_BASE_MS,
+      retryMaxMs: config.OUTBOUND_RETRY_MAX_MS,
+      retryAfterCapMs: config.OUTBOUND_RETRY_AFTER_CAP_SECONDS * 1000,
+      bulkheadLimit: config.OUTBOUND_BULKHEAD_LIMIT,
+      bulkheadQueue: config.OUTBOUND_BULKHEAD_QUEUE,
+    },
+  });
+  const app: App = {
     config,
-    db: createAppDb({ url: appUrl, max: config.DATABASE_POOL_SIZE, statementTimeoutMs: config.STATEMENT_TIMEOUT_MS, onQuery: opts.onQuery }),
+    db,
     keys,
     tokens: new TokenService(keys, config),
     log,
     platformOperator: { email: config.PLATFORM_OPERATOR_EMAIL, password: config.PLATFORM_OPERATOR_PASSWORD ?? devSecret(config.DATA_DIR, 'platform-operator-password') },
+    processId,
+    pubsub,
+    metrics,
+    integrations: { clients, circuits, stats },
   };
+  circuits.onChanged = async (tenantId, integrationId) => void (await reevaluateHealth(app, tenantId, integrationId));
+  return app;
+}
+
+/** Stops what createApp started: pending circuit writes, buffered stats, LISTEN, then the pool. */
+export async function closeApp(app: App): Promise<void> {
+  await app.integrations.circuits.settled().catch(() => undefined);
+  app.integrations.circuits.dispose();
+  await app.integrations.stats.close().catch(() => undefined);
+  await app.pubsub.close();
+  await app.db.$client.end({ timeout: 5 });
 }
 
 /** A development secret generated once and kept in the data folder (never used in production). */

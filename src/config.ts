@@ -28,6 +28,22 @@ const schema = z.object({
   PLATFORM_OPERATOR_PASSWORD: z.string().min(12).optional(),
   SEED_DEMO: z.enum(['true', 'false']).optional(),
   STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(100).default(5000),
+  /** Outbound calls to providers (src/integrations/http-client.ts). */
+  OUTBOUND_TIMEOUT_MS: z.coerce.number().int().min(50).max(60_000).default(5000),
+  /** Retries after the first attempt, for idempotent requests only. */
+  OUTBOUND_MAX_RETRIES: z.coerce.number().int().min(0).max(10).default(3),
+  OUTBOUND_RETRY_BASE_MS: z.coerce.number().int().min(1).max(10_000).default(200),
+  OUTBOUND_RETRY_MAX_MS: z.coerce.number().int().min(1).max(60_000).default(5000),
+  /** Longest Retry-After we wait for before retrying; longer hints are cut to this. */
+  OUTBOUND_RETRY_AFTER_CAP_SECONDS: z.coerce.number().int().min(0).max(300).default(30),
+  /** Consecutive provider failures that open an integration's circuit. */
+  OUTBOUND_BREAKER_THRESHOLD: z.coerce.number().int().min(1).max(100).default(5),
+  OUTBOUND_HALF_OPEN_AFTER_MS: z.coerce.number().int().min(100).max(3_600_000).default(30_000),
+  /** Concurrent calls per provider per process, and how many more may wait. */
+  OUTBOUND_BULKHEAD_LIMIT: z.coerce.number().int().min(1).max(1000).default(20),
+  OUTBOUND_BULKHEAD_QUEUE: z.coerce.number().int().min(0).max(10_000).default(100),
+  /** How long a process trusts its cached copy of the shared circuit state (NOTIFY refreshes it sooner). */
+  CIRCUIT_CACHE_TTL_MS: z.coerce.number().int().min(0).max(60_000).default(1000),
   /** Port of the embedded Postgres (development only). */
   EMBEDDED_PG_PORT: z.coerce.number().int().min(1024).max(65535).default(54329),
 });

@@ -1,6 +1,6 @@
 import { loadConfig } from './config.js';
 import { createLogger } from './logger.js';
-import { createApp, prepareDatabase } from './bootstrap.js';
+import { closeApp, createApp, prepareDatabase } from './bootstrap.js';
 import { startHttpServer } from './http/server.js';
 import { seedDemo } from './seed.js';
 
@@ -36,7 +36,7 @@ async function main() {
     stopping = true;
     log.info({ signal }, 'shutting down');
     await http.close().catch((err) => log.error({ err }, 'http close failed'));
-    await app.db.$client.end({ timeout: 5 }).catch(() => undefined);
+    await closeApp(app).catch(() => undefined);
     await db.embedded?.stop().catch(() => undefined);
     process.exit(0);
   };

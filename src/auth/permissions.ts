@@ -42,6 +42,11 @@ export const permissionMap = {
     organizations: VIEWER,
     organization: VIEWER,
     platformTenants: isPlatformOperator,
+    // Integrations are administered by ADMIN+, and so is their health.
+    integrationHealth: ADMIN,
+    integrationHealthHistory: ADMIN,
+    tenantHealthSummary: ADMIN,
+    integrationCircuit: ADMIN,
   },
   Mutation: {
     login: allow,
@@ -65,9 +70,12 @@ export const permissionMap = {
     addOrganizationMember: MEMBER, // tenant ADMIN+ or organization ADMIN, checked in the service
     changeOrganizationMemberRole: MEMBER,
     removeOrganizationMember: MEMBER,
+    resetIntegrationCircuit: ADMIN,
+    isolateIntegrationCircuit: ADMIN,
   },
   Subscription: {
     heartbeat: VIEWER,
+    integrationHealthChanged: ADMIN,
   },
   // Object types: reachable only through a root field above, which already decided.
   Tenant: allow,
@@ -82,6 +90,11 @@ export const permissionMap = {
   DeletePayload: allow,
   AuthPayload: allow,
   PlatformAuthPayload: allow,
+  IntegrationHealth: allow,
+  IntegrationHealthSignals: allow,
+  IntegrationHealthChange: allow,
+  IntegrationCircuit: allow,
+  TenantHealthSummary: allow,
 };
 
 export const permissions = shield(permissionMap, {

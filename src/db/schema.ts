@@ -8,9 +8,11 @@
 import { sql } from 'drizzle-orm';
 import {
   bigint,
-
+  boolean,
   foreignKey,
   index,
+  integer,
+  jsonb,
   pgEnum,
   pgPolicy,
   pgTable,
@@ -142,3 +144,85 @@ export type TenantRow = typeof tenants.$inferSelect;
 export type UserRow = typeof users.$inferSelect;
 export type OrganizationRow = typeof organizations.$inferSelect;
 export type MembershipRow = typeof organizationMemberships.$inferSelect;
+
+// ─── Integration health (issue #5) ─────────────────────────────────────────────────────────────
+// Keyed by (tenant_id, integration_id). The composite FK to integrations is added at merge
+// (see the TODO in the custom migration); until then integration ids are opaque uuids.
+
+export const circuitState = pgEnum('circuit_state', ['CLOSED', 'OPEN', 'HALF_OPEN', 'ISOLATED']);
+export const integrationHealthStatus = pgEnum('integration_health_status', ['HEALTHY', 'DEGRADED', 'DOWN', 'UNKNOWN']);
+
+/**
+ * The circuit breaker state every process sees (ARCHITECTURE invariant 9). Written on each local
+ * breaker transition and by the admin reset/isolate mutations; see src/integrations/circuit-registry.ts
+ * for how processes reconcile it with their in-memory breakers.
+ */
+export const integrationCircuits = pgTable(
+  'integration_circuits',
+  {
+    tenantId: uuid('tenant_id').notNull().references(() => tenants.id, { onDelete: 'cascade' }),
+    integrationId: uuid('integration_id').notNull(),
+    state: circuitState('state').notNull().default('CLOSED'),
+    openedAt: timestamp('opened_at', { withTimezone: true, precision: 3 }),
+    reason: text('reason'),
+    /** True while an admin's isolate holds the circuit open; automatic transitions never override it. */
+    manual: boolean('manual').notNull().default(false),
+    updatedAt: timestamp('updated_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+    updatedByProcess: text('updated_by_process'),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.integrationId] }), tenantIsolation()],
+).enableRLS();
+
+/** Outbound call outcomes in per-minute buckets: one UPSERT per integration per flush, not per call. */
+export const integrationCallStats = pgTable(
+  'integration_call_stats',
+  {
+    tenantId: uuid('tenant_id').notNull().references(() => tenants.id, { onDelete: 'cascade' }),
+    integrationId: uuid('integration_id').notNull(),
+    bucket: timestamp('bucket', { withTimezone: true, precision: 3 }).notNull(),
+    successes: integer('successes').notNull().default(0),
+    failures: integer('failures').notNull().default(0),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.integrationId, t.bucket] }), tenantIsolation()],
+).enableRLS();
+
+/** The current health of each integration and the last health-check result that fed it. */
+export const integrationHealth = pgTable(
+  'integration_health',
+  {
+    tenantId: uuid('tenant_id').notNull().references(() => tenants.id, { onDelete: 'cascade' }),
+    integrationId: uuid('integration_id').notNull(),
+    status: integrationHealthStatus('status').notNull().default('UNKNOWN'),
+    reason: text('reason'),
+    since: timestamp('since', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+    signals: jsonb('signals').notNull().default({}),
+    lastCheckOk: boolean('last_check_ok'),
+    lastCheckAt: timestamp('last_check_at', { withTimezone: true, precision: 3 }),
+    updatedAt: timestamp('updated_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.integrationId] }), index('integration_health_status_idx').on(t.tenantId, t.status), tenantIsolation()],
+).enableRLS();
+
+/** Health history: one row per status change, never per evaluation. */
+export const integrationHealthChanges = pgTable(
+  'integration_health_changes',
+  {
+    tenantId: uuid('tenant_id').notNull().references(() => tenants.id, { onDelete: 'cascade' }),
+    id: uuid('id').notNull().defaultRandom(),
+    integrationId: uuid('integration_id').notNull(),
+    status: integrationHealthStatus('status').notNull(),
+    previousStatus: integrationHealthStatus('previous_status'),
+    reason: text('reason'),
+    signals: jsonb('signals').notNull().default({}),
+    changedAt: timestamp('changed_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.tenantId, t.id] }),
+    index('integration_health_changes_integration_idx').on(t.tenantId, t.integrationId, t.changedAt),
+    tenantIsolation(),
+  ],
+).enableRLS();
+
+export type IntegrationCircuitRow = typeof integrationCircuits.$inferSelect;
+export type IntegrationHealthRow = typeof integrationHealth.$inferSelect;
+export type IntegrationHealthChangeRow = typeof integrationHealthChanges.$inferSelect;

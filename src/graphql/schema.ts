@@ -13,6 +13,7 @@ import { tenantResolvers } from '../modules/tenants/resolvers.js';
 import { userResolvers } from '../modules/users/resolvers.js';
 import type { Resolvers } from './generated/resolvers-types.js';
 import { heartbeatResolvers } from './heartbeat.js';
+import { integrationHealthResolvers } from '../modules/integration-health/resolvers.js';
 
 const schemaDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../schema');
 
@@ -29,7 +30,7 @@ const root: Resolvers = { Query: { health: () => 'ok' } };
 
 /** SDL from schema/, resolvers from each module, the permission map around all of it. */
 export function buildSchema(): GraphQLSchema {
-  const resolvers = mergeResolvers([scalars, root, heartbeatResolvers, authResolvers, tenantResolvers, userResolvers, organizationResolvers]);
+  const resolvers = mergeResolvers([scalars, root, heartbeatResolvers, authResolvers, tenantResolvers, userResolvers, organizationResolvers, integrationHealthResolvers]);
   const schema = makeExecutableSchema({ typeDefs: loadTypeDefs(), resolvers: resolvers as never });
   return applyMiddleware(schema, permissions);
 }

@@ -42,7 +42,7 @@ export async function startHttpServer(app: App, opts: { host: string; port: numb
     includeStacktraceInErrorResponses: false,
     hideSchemaDetailsFromClientErrors: app.config.isProduction,
     formatError: (formatted, error) => formatGraphQLError(formatted, error, (err) => app.log.error({ err }, 'unexpected error')),
-    plugins: [fastifyApolloDrainPlugin(fastify), operationScopePlugin(), statusCodePlugin()],
+    plugins: [fastifyApolloDrainPlugin(fastify), operationScopePlugin(), statusCodePlugin(), requestMetricsPlugin(app)],
   });
   await apollo.start();
 
@@ -71,6 +71,8 @@ export async function startHttpServer(app: App, opts: { host: string; port: numb
       return reply.code(503).send({ status: 'unavailable', checks: { database: 'unreachable' } });
     }
   });
+  // Prometheus scrape endpoint: this app's own registry. Serve it on an internal network only.
+  fastify.get('/metrics', async (_req, reply) => reply.header('content-type', app.metrics.registry.contentType).send(await app.metrics.registry.metrics()));
   fastify.get('/.well-known/jwks.json', async (_req, reply) => reply.header('cache-control', 'public, max-age=300').send(app.keys.jwks));
 
   await fastify.listen({ host: opts.host, port: opts.port });
@@ -144,6 +146,21 @@ function statusCodePlugin(): ApolloServerPlugin<Context> {
             const code = body.errors[0]?.extensions?.code as keyof typeof ErrorCode | undefined;
             if (code && code in ErrorCode && response.http.status === undefined) response.http.status = ErrorCode[code].http;
           }
+        },
+      };
+    },
+  };
+}
+
+/** Counts GraphQL operations by type and outcome (bounded labels: no operation names, no users). */
+function requestMetricsPlugin(app: App): ApolloServerPlugin<Context> {
+  return {
+    async requestDidStart() {
+      return {
+        async willSendResponse({ operation, response }) {
+          const body = response.body.kind === 'single' ? response.body.singleResult : undefined;
+          const outcome = !body?.errors?.length ? 'success' : body.data ? 'partial' : 'error';
+          app.metrics.graphqlRequests.inc({ operation: operation?.operation ?? 'unknown', outcome });
         },
       };
     },

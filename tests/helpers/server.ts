@@ -5,7 +5,7 @@ import path from 'node:path';
 import postgres from 'postgres';
 import { inject } from 'vitest';
 import type { App } from '../../src/app.js';
-import { createApp } from '../../src/bootstrap.js';
+import { closeApp, createApp } from '../../src/bootstrap.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { deriveAppUrl } from '../../src/db/migrate.js';
 import { startHttpServer, type HttpServer } from '../../src/http/server.js';
@@ -98,7 +98,7 @@ export async function startTestServer(opts: { env?: Record<string, string>; data
     gql,
     close: async () => {
       await http.close();
-      await app.db.$client.end({ timeout: 2 });
+      await closeApp(app);
       await ownerSql.end({ timeout: 2 });
       await appSql.end({ timeout: 2 });
       fs.rmSync(dataDir, { recursive: true, force: true });

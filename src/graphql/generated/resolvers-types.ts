@@ -35,6 +35,14 @@ export type AuthPayload = {
   user: User;
 };
 
+/** Circuit breaker state shared by every API and worker process. */
+export type CircuitState =
+  | 'CLOSED'
+  | 'HALF_OPEN'
+  /** Held open by an administrator until reset. */
+  | 'ISOLATED'
+  | 'OPEN';
+
 export type CreateOrganizationInput = {
   description?: InputMaybe<Scalars['String']['input']>;
   name: Scalars['String']['input'];
@@ -65,6 +73,62 @@ export type DeletePayload = {
   id: Scalars['UUID']['output'];
 };
 
+export type IntegrationCircuit = {
+  __typename?: 'IntegrationCircuit';
+  integrationId: Scalars['UUID']['output'];
+  /** True while an administrator's isolate holds the circuit open. */
+  manual: Scalars['Boolean']['output'];
+  openedAt?: Maybe<Scalars['DateTime']['output']>;
+  reason?: Maybe<Scalars['String']['output']>;
+  state: CircuitState;
+  updatedAt?: Maybe<Scalars['DateTime']['output']>;
+};
+
+export type IntegrationHealth = {
+  __typename?: 'IntegrationHealth';
+  integrationId: Scalars['UUID']['output'];
+  reason?: Maybe<Scalars['String']['output']>;
+  signals: IntegrationHealthSignals;
+  /** When the current status began; null while never evaluated. */
+  since?: Maybe<Scalars['DateTime']['output']>;
+  status: IntegrationHealthStatus;
+};
+
+/** One change of an integration's health status. */
+export type IntegrationHealthChange = {
+  __typename?: 'IntegrationHealthChange';
+  changedAt: Scalars['DateTime']['output'];
+  id: Scalars['UUID']['output'];
+  integrationId: Scalars['UUID']['output'];
+  previousStatus?: Maybe<IntegrationHealthStatus>;
+  reason?: Maybe<Scalars['String']['output']>;
+  /** The signals at the change; null in subscription events (kept small for NOTIFY). */
+  signals?: Maybe<IntegrationHealthSignals>;
+  status: IntegrationHealthStatus;
+};
+
+/** The inputs the health status was derived from. */
+export type IntegrationHealthSignals = {
+  __typename?: 'IntegrationHealthSignals';
+  breakerState: CircuitState;
+  callCount: Scalars['Int']['output'];
+  deadLetterCount?: Maybe<Scalars['Int']['output']>;
+  /** Failed share of outbound calls in the last few minutes; null without calls. */
+  failureRatio?: Maybe<Scalars['Float']['output']>;
+  lastCheckAt?: Maybe<Scalars['DateTime']['output']>;
+  /** Result of the last provider health check; null if never checked. */
+  lastCheckOk?: Maybe<Scalars['Boolean']['output']>;
+  lastSuccessfulSyncAgeSeconds?: Maybe<Scalars['Int']['output']>;
+  webhookFailureRatio?: Maybe<Scalars['Float']['output']>;
+};
+
+/** Overall health of one integration, derived from its signals. */
+export type IntegrationHealthStatus =
+  | 'DEGRADED'
+  | 'DOWN'
+  | 'HEALTHY'
+  | 'UNKNOWN';
+
 export type LoginInput = {
   email: Scalars['EmailAddress']['input'];
   password: Scalars['String']['input'];
@@ -87,6 +151,8 @@ export type Mutation = {
   deactivateUser: User;
   deleteOrganization: DeletePayload;
   deleteUser: DeletePayload;
+  /** Holds the circuit open on every process until reset: no calls reach the provider. */
+  isolateIntegrationCircuit: IntegrationCircuit;
   login: AuthPayload;
   /** Ends the session (the refresh token's whole family). Always true, so it reveals nothing. */
   logout: Scalars['Boolean']['output'];
@@ -96,6 +162,8 @@ export type Mutation = {
   reactivateUser: User;
   refreshSession: AuthPayload;
   removeOrganizationMember: DeletePayload;
+  /** Closes the circuit on every process and clears an isolation. */
+  resetIntegrationCircuit: IntegrationCircuit;
   suspendTenant: Tenant;
   updateOrganization: Organization;
   /** OWNER only. */
@@ -161,6 +229,12 @@ export type MutationDeleteUserArgs = {
 };
 
 
+export type MutationIsolateIntegrationCircuitArgs = {
+  integrationId: Scalars['UUID']['input'];
+  reason: Scalars['String']['input'];
+};
+
+
 export type MutationLoginArgs = {
   input: LoginInput;
 };
@@ -195,6 +269,11 @@ export type MutationRefreshSessionArgs = {
 export type MutationRemoveOrganizationMemberArgs = {
   organizationId: Scalars['UUID']['input'];
   userId: Scalars['UUID']['input'];
+};
+
+
+export type MutationResetIntegrationCircuitArgs = {
+  integrationId: Scalars['UUID']['input'];
 };
 
 
@@ -278,6 +357,10 @@ export type Query = {
   __typename?: 'Query';
   /** Liveness of the GraphQL layer itself; needs no authentication. */
   health: Scalars['String']['output'];
+  integrationCircuit: IntegrationCircuit;
+  integrationHealth: IntegrationHealth;
+  /** Most recent changes first. */
+  integrationHealthHistory: Array<IntegrationHealthChange>;
   me: User;
   organization?: Maybe<Organization>;
   organizations: OrganizationConnection;
@@ -285,9 +368,26 @@ export type Query = {
   platformTenants: Array<Tenant>;
   /** The viewer's own tenant. */
   tenant: Tenant;
+  tenantHealthSummary: TenantHealthSummary;
   user?: Maybe<User>;
   /** Ordered by creation time, oldest first (stable under inserts). `first` is 1–100. */
   users: UserConnection;
+};
+
+
+export type QueryIntegrationCircuitArgs = {
+  integrationId: Scalars['UUID']['input'];
+};
+
+
+export type QueryIntegrationHealthArgs = {
+  integrationId: Scalars['UUID']['input'];
+};
+
+
+export type QueryIntegrationHealthHistoryArgs = {
+  first?: InputMaybe<Scalars['Int']['input']>;
+  integrationId: Scalars['UUID']['input'];
 };
 
 
@@ -325,11 +425,18 @@ export type Subscription = {
   __typename?: 'Subscription';
   /** Emits the server time every `intervalSeconds` (1–60). Proves the WebSocket path and its authentication. */
   heartbeat: Scalars['DateTime']['output'];
+  /** Health status changes of one integration, or of all the tenant's integrations when no id is given. */
+  integrationHealthChanged: IntegrationHealthChange;
 };
 
 
 export type SubscriptionHeartbeatArgs = {
   intervalSeconds?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
+export type SubscriptionIntegrationHealthChangedArgs = {
+  integrationId?: InputMaybe<Scalars['UUID']['input']>;
 };
 
 export type Tenant = {
@@ -342,6 +449,15 @@ export type Tenant = {
   slug: Scalars['String']['output'];
   status: TenantStatus;
   updatedAt: Scalars['DateTime']['output'];
+};
+
+/** How many of the tenant's integrations are in each status. */
+export type TenantHealthSummary = {
+  __typename?: 'TenantHealthSummary';
+  degraded: Scalars['Int']['output'];
+  down: Scalars['Int']['output'];
+  healthy: Scalars['Int']['output'];
+  unknown: Scalars['Int']['output'];
 };
 
 export type TenantPlan =
@@ -485,13 +601,20 @@ export type DirectiveResolverFn<TResult = Record<PropertyKey, never>, TParent = 
 export type ResolversTypes = {
   AuthPayload: ResolverTypeWrapper<SessionTokens>;
   Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
+  CircuitState: CircuitState;
   CreateOrganizationInput: CreateOrganizationInput;
   CreateTenantInput: CreateTenantInput;
   CreateUserInput: CreateUserInput;
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
   DeletePayload: ResolverTypeWrapper<DeletePayload>;
   EmailAddress: ResolverTypeWrapper<Scalars['EmailAddress']['output']>;
+  Float: ResolverTypeWrapper<Scalars['Float']['output']>;
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
+  IntegrationCircuit: ResolverTypeWrapper<IntegrationCircuit>;
+  IntegrationHealth: ResolverTypeWrapper<IntegrationHealth>;
+  IntegrationHealthChange: ResolverTypeWrapper<IntegrationHealthChange>;
+  IntegrationHealthSignals: ResolverTypeWrapper<IntegrationHealthSignals>;
+  IntegrationHealthStatus: IntegrationHealthStatus;
   JSON: ResolverTypeWrapper<Scalars['JSON']['output']>;
   LoginInput: LoginInput;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
@@ -508,6 +631,7 @@ export type ResolversTypes = {
   String: ResolverTypeWrapper<Scalars['String']['output']>;
   Subscription: ResolverTypeWrapper<Record<PropertyKey, never>>;
   Tenant: ResolverTypeWrapper<TenantRow>;
+  TenantHealthSummary: ResolverTypeWrapper<TenantHealthSummary>;
   TenantPlan: TenantPlan;
   TenantStatus: TenantStatus;
   UUID: ResolverTypeWrapper<Scalars['UUID']['output']>;
@@ -531,7 +655,12 @@ export type ResolversParentTypes = {
   DateTime: Scalars['DateTime']['output'];
   DeletePayload: DeletePayload;
   EmailAddress: Scalars['EmailAddress']['output'];
+  Float: Scalars['Float']['output'];
   Int: Scalars['Int']['output'];
+  IntegrationCircuit: IntegrationCircuit;
+  IntegrationHealth: IntegrationHealth;
+  IntegrationHealthChange: IntegrationHealthChange;
+  IntegrationHealthSignals: IntegrationHealthSignals;
   JSON: Scalars['JSON']['output'];
   LoginInput: LoginInput;
   Mutation: Record<PropertyKey, never>;
@@ -546,6 +675,7 @@ export type ResolversParentTypes = {
   String: Scalars['String']['output'];
   Subscription: Record<PropertyKey, never>;
   Tenant: TenantRow;
+  TenantHealthSummary: TenantHealthSummary;
   UUID: Scalars['UUID']['output'];
   UpdateOrganizationInput: UpdateOrganizationInput;
   UpdateTenantInput: UpdateTenantInput;
@@ -576,6 +706,44 @@ export interface EmailAddressScalarConfig extends GraphQLScalarTypeConfig<Resolv
   name: 'EmailAddress';
 }
 
+export type IntegrationCircuitResolvers<ContextType = Context, ParentType extends ResolversParentTypes['IntegrationCircuit'] = ResolversParentTypes['IntegrationCircuit']> = {
+  integrationId?: Resolver<ResolversTypes['UUID'], ParentType, ContextType>;
+  manual?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  openedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  reason?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  state?: Resolver<ResolversTypes['CircuitState'], ParentType, ContextType>;
+  updatedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+};
+
+export type IntegrationHealthResolvers<ContextType = Context, ParentType extends ResolversParentTypes['IntegrationHealth'] = ResolversParentTypes['IntegrationHealth']> = {
+  integrationId?: Resolver<ResolversTypes['UUID'], ParentType, ContextType>;
+  reason?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  signals?: Resolver<ResolversTypes['IntegrationHealthSignals'], ParentType, ContextType>;
+  since?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['IntegrationHealthStatus'], ParentType, ContextType>;
+};
+
+export type IntegrationHealthChangeResolvers<ContextType = Context, ParentType extends ResolversParentTypes['IntegrationHealthChange'] = ResolversParentTypes['IntegrationHealthChange']> = {
+  changedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['UUID'], ParentType, ContextType>;
+  integrationId?: Resolver<ResolversTypes['UUID'], ParentType, ContextType>;
+  previousStatus?: Resolver<Maybe<ResolversTypes['IntegrationHealthStatus']>, ParentType, ContextType>;
+  reason?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  signals?: Resolver<Maybe<ResolversTypes['IntegrationHealthSignals']>, ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['IntegrationHealthStatus'], ParentType, ContextType>;
+};
+
+export type IntegrationHealthSignalsResolvers<ContextType = Context, ParentType extends ResolversParentTypes['IntegrationHealthSignals'] = ResolversParentTypes['IntegrationHealthSignals']> = {
+  breakerState?: Resolver<ResolversTypes['CircuitState'], ParentType, ContextType>;
+  callCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  deadLetterCount?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  failureRatio?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  lastCheckAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  lastCheckOk?: Resolver<Maybe<ResolversTypes['Boolean']>, ParentType, ContextType>;
+  lastSuccessfulSyncAgeSeconds?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  webhookFailureRatio?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+};
+
 export interface JsonScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['JSON'], any> {
   name: 'JSON';
 }
@@ -592,6 +760,7 @@ export type MutationResolvers<ContextType = Context, ParentType extends Resolver
   deactivateUser?: Resolver<ResolversTypes['User'], ParentType, ContextType, RequireFields<MutationDeactivateUserArgs, 'id'>>;
   deleteOrganization?: Resolver<ResolversTypes['DeletePayload'], ParentType, ContextType, RequireFields<MutationDeleteOrganizationArgs, 'id'>>;
   deleteUser?: Resolver<ResolversTypes['DeletePayload'], ParentType, ContextType, RequireFields<MutationDeleteUserArgs, 'id'>>;
+  isolateIntegrationCircuit?: Resolver<ResolversTypes['IntegrationCircuit'], ParentType, ContextType, RequireFields<MutationIsolateIntegrationCircuitArgs, 'integrationId' | 'reason'>>;
   login?: Resolver<ResolversTypes['AuthPayload'], ParentType, ContextType, RequireFields<MutationLoginArgs, 'input'>>;
   logout?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationLogoutArgs, 'refreshToken'>>;
   platformLogin?: Resolver<ResolversTypes['PlatformAuthPayload'], ParentType, ContextType, RequireFields<MutationPlatformLoginArgs, 'email' | 'password'>>;
@@ -599,6 +768,7 @@ export type MutationResolvers<ContextType = Context, ParentType extends Resolver
   reactivateUser?: Resolver<ResolversTypes['User'], ParentType, ContextType, RequireFields<MutationReactivateUserArgs, 'id'>>;
   refreshSession?: Resolver<ResolversTypes['AuthPayload'], ParentType, ContextType, RequireFields<MutationRefreshSessionArgs, 'refreshToken'>>;
   removeOrganizationMember?: Resolver<ResolversTypes['DeletePayload'], ParentType, ContextType, RequireFields<MutationRemoveOrganizationMemberArgs, 'organizationId' | 'userId'>>;
+  resetIntegrationCircuit?: Resolver<ResolversTypes['IntegrationCircuit'], ParentType, ContextType, RequireFields<MutationResetIntegrationCircuitArgs, 'integrationId'>>;
   suspendTenant?: Resolver<ResolversTypes['Tenant'], ParentType, ContextType, RequireFields<MutationSuspendTenantArgs, 'id'>>;
   updateOrganization?: Resolver<ResolversTypes['Organization'], ParentType, ContextType, RequireFields<MutationUpdateOrganizationArgs, 'id' | 'input'>>;
   updateTenant?: Resolver<ResolversTypes['Tenant'], ParentType, ContextType, RequireFields<MutationUpdateTenantArgs, 'input'>>;
@@ -646,17 +816,22 @@ export type PlatformAuthPayloadResolvers<ContextType = Context, ParentType exten
 
 export type QueryResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = {
   health?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  integrationCircuit?: Resolver<ResolversTypes['IntegrationCircuit'], ParentType, ContextType, RequireFields<QueryIntegrationCircuitArgs, 'integrationId'>>;
+  integrationHealth?: Resolver<ResolversTypes['IntegrationHealth'], ParentType, ContextType, RequireFields<QueryIntegrationHealthArgs, 'integrationId'>>;
+  integrationHealthHistory?: Resolver<Array<ResolversTypes['IntegrationHealthChange']>, ParentType, ContextType, RequireFields<QueryIntegrationHealthHistoryArgs, 'first' | 'integrationId'>>;
   me?: Resolver<ResolversTypes['User'], ParentType, ContextType>;
   organization?: Resolver<Maybe<ResolversTypes['Organization']>, ParentType, ContextType, RequireFields<QueryOrganizationArgs, 'id'>>;
   organizations?: Resolver<ResolversTypes['OrganizationConnection'], ParentType, ContextType, RequireFields<QueryOrganizationsArgs, 'first'>>;
   platformTenants?: Resolver<Array<ResolversTypes['Tenant']>, ParentType, ContextType>;
   tenant?: Resolver<ResolversTypes['Tenant'], ParentType, ContextType>;
+  tenantHealthSummary?: Resolver<ResolversTypes['TenantHealthSummary'], ParentType, ContextType>;
   user?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType, RequireFields<QueryUserArgs, 'id'>>;
   users?: Resolver<ResolversTypes['UserConnection'], ParentType, ContextType, RequireFields<QueryUsersArgs, 'first'>>;
 };
 
 export type SubscriptionResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Subscription'] = ResolversParentTypes['Subscription']> = {
   heartbeat?: SubscriptionResolver<ResolversTypes['DateTime'], "heartbeat", ParentType, ContextType, RequireFields<SubscriptionHeartbeatArgs, 'intervalSeconds'>>;
+  integrationHealthChanged?: SubscriptionResolver<ResolversTypes['IntegrationHealthChange'], "integrationHealthChanged", ParentType, ContextType, Partial<SubscriptionIntegrationHealthChangedArgs>>;
 };
 
 export type TenantResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Tenant'] = ResolversParentTypes['Tenant']> = {
@@ -667,6 +842,13 @@ export type TenantResolvers<ContextType = Context, ParentType extends ResolversP
   slug?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   status?: Resolver<ResolversTypes['TenantStatus'], ParentType, ContextType>;
   updatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+};
+
+export type TenantHealthSummaryResolvers<ContextType = Context, ParentType extends ResolversParentTypes['TenantHealthSummary'] = ResolversParentTypes['TenantHealthSummary']> = {
+  degraded?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  down?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  healthy?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  unknown?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
 };
 
 export interface UuidScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['UUID'], any> {
@@ -701,6 +883,10 @@ export type Resolvers<ContextType = Context> = {
   DateTime?: GraphQLScalarType;
   DeletePayload?: DeletePayloadResolvers<ContextType>;
   EmailAddress?: GraphQLScalarType;
+  IntegrationCircuit?: IntegrationCircuitResolvers<ContextType>;
+  IntegrationHealth?: IntegrationHealthResolvers<ContextType>;
+  IntegrationHealthChange?: IntegrationHealthChangeResolvers<ContextType>;
+  IntegrationHealthSignals?: IntegrationHealthSignalsResolvers<ContextType>;
   JSON?: GraphQLScalarType;
   Mutation?: MutationResolvers<ContextType>;
   Organization?: OrganizationResolvers<ContextType>;
@@ -712,6 +898,7 @@ export type Resolvers<ContextType = Context> = {
   Query?: QueryResolvers<ContextType>;
   Subscription?: SubscriptionResolvers<ContextType>;
   Tenant?: TenantResolvers<ContextType>;
+  TenantHealthSummary?: TenantHealthSummaryResolvers<ContextType>;
   UUID?: GraphQLScalarType;
   User?: UserResolvers<ContextType>;
   UserConnection?: UserConnectionResolvers<ContextType>;

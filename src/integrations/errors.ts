@@ -1,0 +1,76 @@
+/**
+ * Typed outcomes of an outbound call, so callers (jobs, health checks) can decide what to do.
+ * They are not GraphQL errors: a resolver that surfaces one maps it with `toAppError`.
+ */
+import { AppError } from '../errors.js';
+
+export type UnavailableReason = 'TIMEOUT' | 'NETWORK' | 'BULKHEAD_FULL';
+
+/** The provider could not be reached or answered too late (no HTTP status to report). */
+export class ProviderUnavailableError extends Error {
+  override name = 'ProviderUnavailableError';
+  constructor(
+    readonly reason: UnavailableReason,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** The integration's circuit is open (here or in another process) or isolated: the call was not made. */
+export class CircuitOpenError extends Error {
+  override name = 'CircuitOpenError';
+  constructor(
+    readonly integrationId: string,
+    readonly state: 'OPEN' | 'HALF_OPEN' | 'ISOLATED',
+  ) {
+    super(`Circuit for integration ${integrationId} is ${state}; call not attempted`);
+  }
+}
+
+/** The provider answered with a non-2xx status. */
+export class ProviderHttpError extends Error {
+  override name = 'ProviderHttpError';
+  constructor(
+    readonly status: number,
+    message: string,
+    /** Parsed Retry-After, in ms, when the provider sent one. */
+    readonly retryAfterMs: number | null = null,
+  ) {
+    super(message);
+  }
+}
+
+/** Counts against the breaker and the failure ratio: the provider is failing, not our request. */
+export function isProviderFailure(err: unknown): boolean {
+  if (err instanceof ProviderUnavailableError) return err.reason !== 'BULKHEAD_FULL';
+  return err instanceof ProviderHttpError && err.status >= 500;
+}
+
+/** Worth another attempt (only ever asked for idempotent requests). */
+export function isRetriable(err: unknown): boolean {
+  if (err instanceof ProviderUnavailableError) return err.reason !== 'BULKHEAD_FULL';
+  if (err instanceof ProviderHttpError) return err.status === 429 || err.status === 500 || err.status === 502 || err.status === 503 || err.status === 504;
+  return false; // CircuitOpenError, BrokenCircuitError, programming errors: never
+}
+
+/** For resolvers that let an outbound failure reach the client. */
+export function toAppError(err: unknown): unknown {
+  if (err instanceof CircuitOpenError || err instanceof ProviderUnavailableError) return new AppError('SERVICE_UNAVAILABLE', 'The provider is unavailable');
+  if (err instanceof ProviderHttpError) {
+    return err.status === 429
+      ? new AppError('RATE_LIMITED', 'The provider is rate limiting us', err.retryAfterMs != null ? { retryAfterSeconds: Math.ceil(err.retryAfterMs / 1000) } : {})
+      : new AppError('SERVICE_UNAVAILABLE', `The provider answered ${err.status}`);
+  }
+  return err;
+}
+
+/** Retry-After: delta-seconds or an HTTP date (RFC 9110 §10.2.3); null when absent or unparsable. */
+export function parseRetryAfter(value: string | null, now = Date.now()): number | null {
+  if (!value) return null;
+  const trimmed = value.trim();
+  if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
+  const date = Date.parse(trimmed);
+  return Number.isNaN(date) ? null : Math.max(0, date - now);
+}

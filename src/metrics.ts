@@ -1,0 +1,58 @@
+/**
+ * Prometheus metrics, one registry per App (not prom-client's global default registry), so two
+ * servers in one process (tests) keep separate counts. Labels are bounded: provider, outcome,
+ * status enums and integration ids — never user ids or tenant-supplied strings.
+ */
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+export const HEALTH_VALUES = { HEALTHY: 0, DEGRADED: 1, DOWN: 2, UNKNOWN: 3 } as const;
+export const CIRCUIT_VALUES = { CLOSED: 0, OPEN: 1, HALF_OPEN: 2, ISOLATED: 3 } as const;
+
+export type OutboundOutcome = 'success' | 'http_4xx' | 'http_5xx' | 'rate_limited' | 'timeout' | 'network' | 'circuit_open' | 'bulkhead_full';
+
+export interface Metrics {
+  registry: Registry;
+  integrationHealth: Gauge<'integration_id'>;
+  circuitState: Gauge<'integration_id'>;
+  outboundCalls: Counter<'provider' | 'outcome'>;
+  outboundDuration: Histogram<'provider'>;
+  graphqlRequests: Counter<'operation' | 'outcome'>;
+}
+
+export function createMetrics(): Metrics {
+  const registry = new Registry();
+  return {
+    registry,
+    integrationHealth: new Gauge({
+      name: 'tessera_integration_health',
+      help: 'Integration health: 0 HEALTHY, 1 DEGRADED, 2 DOWN, 3 UNKNOWN',
+      labelNames: ['integration_id'],
+      registers: [registry],
+    }),
+    circuitState: new Gauge({
+      name: 'tessera_integration_circuit_state',
+      help: 'Circuit breaker state as this process sees it: 0 CLOSED, 1 OPEN, 2 HALF_OPEN, 3 ISOLATED',
+      labelNames: ['integration_id'],
+      registers: [registry],
+    }),
+    outboundCalls: new Counter({
+      name: 'tessera_outbound_calls_total',
+      help: 'Outbound provider call attempts by outcome',
+      labelNames: ['provider', 'outcome'],
+      registers: [registry],
+    }),
+    outboundDuration: new Histogram({
+      name: 'tessera_outbound_call_duration_seconds',
+      help: 'Outbound provider call attempt latency',
+      labelNames: ['provider'],
+      buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
+    }),
+    graphqlRequests: new Counter({
+      name: 'tessera_graphql_requests_total',
+      help: 'GraphQL operations over HTTP by operation type and outcome',
+      labelNames: ['operation', 'outcome'],
+      registers: [registry],
+    }),
+  };
+}

@@ -1,0 +1,167 @@
+/**
+ * Fan-out through Postgres LISTEN/NOTIFY (ARCHITECTURE invariant 9).
+ *
+ * Path of one event:
+ *  1. A service changes a row inside withTenant and, in the same transaction, calls `publish(tx, event)`
+ *     (pg_notify). Postgres delivers notifications only at COMMIT, so a rolled-back change notifies nobody.
+ *  2. Every process holds ONE LISTEN connection (postgres.js `sql.listen`, a dedicated connection that
+ *     reconnects and re-LISTENs by itself) and hands each payload to its in-process listeners.
+ *  3. graphql-ws subscription resolvers iterate `subscribe(filter)`; the filter always includes the
+ *     subscriber's tenant, so a tenant never hears of another tenant's events.
+ *
+ * NOTIFY payloads are limited to 8000 bytes: events carry ids and a few small fields, never rows.
+ */
+import { sql } from 'drizzle-orm';
+import type postgres from 'postgres';
+import type { Tx } from '../db/client.js';
+import type { Logger } from '../logger.js';
+
+export const CHANNEL = 'tessera_events';
+const MAX_PAYLOAD_BYTES = 7900;
+/** A subscriber that stops reading loses its oldest events rather than growing without bound. */
+const MAX_QUEUED_PER_SUBSCRIBER = 1000;
+
+export interface HealthChangedEvent {
+  topic: 'integration_health_changed';
+  tenantId: string;
+  integrationId: string;
+  id: string;
+  status: 'HEALTHY' | 'DEGRADED' | 'DOWN' | 'UNKNOWN';
+  previousStatus: 'HEALTHY' | 'DEGRADED' | 'DOWN' | 'UNKNOWN' | null;
+  reason: string | null;
+  changedAt: string;
+}
+
+export interface CircuitChangedEvent {
+  topic: 'integration_circuit_changed';
+  tenantId: string;
+  integrationId: string;
+  state: 'CLOSED' | 'OPEN' | 'HALF_OPEN' | 'ISOLATED';
+  openedAt: string | null;
+  updatedAt: string;
+  manual: boolean;
+  process: string;
+  /** Every process drops its local breaker for this integration and starts closed. */
+  resetLocal: boolean;
+}
+
+export type RealtimeEvent = HealthChangedEvent | CircuitChangedEvent;
+
+/** Queues a notification in the caller's transaction; it is sent when (and only if) that transaction commits. */
+export async function publish(tx: Tx, event: RealtimeEvent): Promise<void> {
+  const payload = JSON.stringify(event);
+  if (Buffer.byteLength(payload) > MAX_PAYLOAD_BYTES) throw new Error(`NOTIFY payload too large (${event.topic})`);
+  await tx.execute(sql`select pg_notify(${CHANNEL}, ${payload})`);
+}
+
+type Listener = (event: RealtimeEvent) => void;
+
+export class PubSub {
+  private listeners = new Set<Listener>();
+  private reconnectListeners = new Set<() => void>();
+  private listening?: { unlisten(): Promise<void> };
+  private connectedOnce = false;
+
+  constructor(
+    private readonly client: postgres.Sql,
+    private readonly log: Logger,
+  ) {}
+
+  /** Opens this process's LISTEN connection; resolves once Postgres confirms the LISTEN. */
+  async start(): Promise<void> {
+    const meta = await this.client.listen(
+      CHANNEL,
+      (payload) => this.dispatch(payload),
+      () => {
+        // Called again after every reconnect: notifications sent while we were away are lost,
+        // so cached shared state must be re-read.
+        if (this.connectedOnce) for (const fn of this.reconnectListeners) fn();
+        this.connectedOnce = true;
+      },
+    );
+    this.listening = meta;
+  }
+
+  async close(): Promise<void> {
+    await this.listening?.unlisten().catch(() => undefined);
+    this.listening = undefined;
+    this.listeners.clear();
+  }
+
+  /** In-process listener (for caches); returns its removal. */
+  on(listener: Listener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  onReconnect(fn: () => void): () => void {
+    this.reconnectListeners.add(fn);
+    return () => this.reconnectListeners.delete(fn);
+  }
+
+  /** How many subscription iterators and listeners are attached (benchmarks wait on it). */
+  get listenerCount(): number {
+    return this.listeners.size;
+  }
+
+  /**
+   * An async iterator of the events `filter` accepts, for a subscription resolver. graphql-ws calls
+   * `return()` when the client unsubscribes or disconnects, which detaches it. `map` shapes each
+   * event (e.g. into `{ fieldName: value }`) without an extra async generator, whose `return()` would
+   * wait for the next event before it could detach.
+   */
+  subscribe<E extends RealtimeEvent, R = E>(filter: (event: RealtimeEvent) => event is E, map: (event: E) => R = (e) => e as unknown as R): AsyncIterableIterator<R> {
+    const queue: R[] = [];
+    let waiting: ((r: IteratorResult<R>) => void) | undefined;
+    let done = false;
+    const remove = this.on((event) => {
+      if (done || !filter(event)) return;
+      const value = map(event);
+      if (waiting) {
+        const w = waiting;
+        waiting = undefined;
+        w({ value, done: false });
+      } else {
+        queue.push(value);
+        if (queue.length > MAX_QUEUED_PER_SUBSCRIBER) queue.shift();
+      }
+    });
+    const finish = (): Promise<IteratorResult<R>> => {
+      done = true;
+      remove();
+      queue.length = 0;
+      waiting?.({ value: undefined, done: true });
+      waiting = undefined;
+      return Promise.resolve({ value: undefined, done: true });
+    };
+    return {
+      next: () => {
+        if (queue.length) return Promise.resolve({ value: queue.shift()!, done: false });
+        if (done) return Promise.resolve({ value: undefined, done: true });
+        return new Promise((resolve) => (waiting = resolve));
+      },
+      return: finish,
+      throw: (err: unknown) => finish().then(() => Promise.reject(err)),
+      [Symbol.asyncIterator]() {
+        return this;
+      },
+    };
+  }
+
+  private dispatch(payload: string) {
+    let event: RealtimeEvent;
+    try {
+      event = JSON.parse(payload) as RealtimeEvent;
+    } catch {
+      this.log.warn({ channel: CHANNEL }, 'ignored a malformed notification');
+      return;
+    }
+    for (const listener of this.listeners) {
+      try {
+        listener(event);
+      } catch (err) {
+        this.log.error({ err }, 'realtime listener failed');
+      }
+    }
+  }
+}
