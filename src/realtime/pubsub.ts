@@ -61,28 +61,43 @@ export class PubSub {
   private reconnectListeners = new Set<() => void>();
   private listening?: { unlisten(): Promise<void> };
   private connectedOnce = false;
+  private closed = false;
+  private retryTimer?: NodeJS.Timeout;
 
   constructor(
     private readonly client: postgres.Sql,
     private readonly log: Logger,
   ) {}
 
-  /** Opens this process's LISTEN connection; resolves once Postgres confirms the LISTEN. */
+  /**
+   * Opens this process's LISTEN connection; resolves once Postgres confirms the LISTEN. If Postgres
+   * can't be reached yet, the process still starts (requests answer SERVICE_UNAVAILABLE and /readyz
+   * 503) and the LISTEN is retried in the background until it succeeds.
+   */
   async start(): Promise<void> {
-    const meta = await this.client.listen(
-      CHANNEL,
-      (payload) => this.dispatch(payload),
-      () => {
-        // Called again after every reconnect: notifications sent while we were away are lost,
-        // so cached shared state must be re-read.
-        if (this.connectedOnce) for (const fn of this.reconnectListeners) fn();
-        this.connectedOnce = true;
-      },
-    );
-    this.listening = meta;
+    this.closed = false;
+    try {
+      this.listening = await this.client.listen(
+        CHANNEL,
+        (payload) => this.dispatch(payload),
+        () => {
+          // Called again after every reconnect: notifications sent while we were away are lost,
+          // so cached shared state must be re-read.
+          if (this.connectedOnce) for (const fn of this.reconnectListeners) fn();
+          this.connectedOnce = true;
+        },
+      );
+    } catch (err) {
+      if (this.closed) return;
+      this.log.warn({ err }, 'LISTEN failed; retrying in 2 s');
+      this.retryTimer = setTimeout(() => void this.start(), 2000);
+      this.retryTimer.unref();
+    }
   }
 
   async close(): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.retryTimer);
     await this.listening?.unlisten().catch(() => undefined);
     this.listening = undefined;
     this.listeners.clear();
