@@ -4,13 +4,7 @@
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { errorBody } from './errors.js';
-import type { MockState } from './state.js';
-
-export interface CachedResponse {
-  fingerprint: string;
-  status: number;
-  body: unknown;
-}
+import type { CachedResponse, MockState } from './state.js';
 
 /**
  * Runs `create` at most once per (scope, API key, Idempotency-Key). `create` must be synchronous so

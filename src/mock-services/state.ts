@@ -1,8 +1,14 @@
 /** Everything one mock-services process holds in memory; exposed so tests can inspect or steer it directly. */
 import { FaultRegistry } from './faults.js';
-import type { CachedResponse } from './idempotency.js';
 import { RequestCounters } from './request-counters.js';
 import { MockStore, type StoreOptions } from './store.js';
+
+/** A response kept for replay under its Idempotency-Key (see idempotency.ts). */
+export interface CachedResponse {
+  fingerprint: string;
+  status: number;
+  body: unknown;
+}
 
 export class MockState {
   readonly store: MockStore;
