@@ -226,3 +226,118 @@ export const integrationHealthChanges = pgTable(
 export type IntegrationCircuitRow = typeof integrationCircuits.$inferSelect;
 export type IntegrationHealthRow = typeof integrationHealth.$inferSelect;
 export type IntegrationHealthChangeRow = typeof integrationHealthChanges.$inferSelect;
+
+// ─── Synchronization and push (issue #5) ───────────────────────────────────────────────────────
+// Pull sync runs with their per-resource checkpoints, the seen-set of a full sync (mark-and-sweep),
+// and outbound pushes of our own changes. See src/sync/ and src/integrations/push.ts.
+
+export const syncMode = pgEnum('sync_mode', ['INCREMENTAL', 'FULL']);
+export const syncRunStatus = pgEnum('sync_run_status', ['QUEUED', 'RUNNING', 'SUCCEEDED', 'FAILED']);
+export const syncTrigger = pgEnum('sync_trigger', ['MANUAL', 'SCHEDULED']);
+export const pushStatus = pgEnum('integration_push_status', ['PENDING', 'SENT', 'SUPERSEDED', 'FAILED', 'DEAD']);
+
+/**
+ * One pull sync of one integration. At most one QUEUED or RUNNING run per integration (partial
+ * unique index): a second request joins it or is refused (src/sync/service.ts). Counters are
+ * written with each page, in the page's transaction, so they are exact even for a failed run.
+ */
+export const syncRuns = pgTable(
+  'sync_runs',
+  {
+    tenantId: uuid('tenant_id').notNull().references(() => tenants.id, { onDelete: 'cascade' }),
+    id: uuid('id').notNull().defaultRandom(),
+    integrationId: uuid('integration_id').notNull(),
+    mode: syncMode('mode').notNull(),
+    status: syncRunStatus('status').notNull().default('QUEUED'),
+    trigger: syncTrigger('trigger').notNull(),
+    /** The user who asked (MANUAL), null for the scheduler. */
+    requestedBy: uuid('requested_by'),
+    createdAt: timestamp('created_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+    startedAt: timestamp('started_at', { withTimezone: true, precision: 3 }),
+    /** Bumped with every page: a RUNNING run whose heartbeat is stale was abandoned by a dead worker. */
+    heartbeatAt: timestamp('heartbeat_at', { withTimezone: true, precision: 3 }),
+    finishedAt: timestamp('finished_at', { withTimezone: true, precision: 3 }),
+    created: integer('created').notNull().default(0),
+    updated: integer('updated').notNull().default(0),
+    deleted: integer('deleted').notNull().default(0),
+    unchanged: integer('unchanged').notNull().default(0),
+    failed: integer('failed').notNull().default(0),
+    error: text('error'),
+  },
+  (t) => [
+    primaryKey({ columns: [t.tenantId, t.id] }),
+    uniqueIndex('sync_runs_one_active_key').on(t.tenantId, t.integrationId).where(sql`status in ('QUEUED', 'RUNNING')`),
+    index('sync_runs_integration_created_idx').on(t.tenantId, t.integrationId, t.createdAt, t.id),
+    tenantIsolation(),
+  ],
+).enableRLS();
+
+/** Where the next incremental sync of one resource starts: the provider's updated_at (inclusive). */
+export const syncCheckpoints = pgTable(
+  'sync_checkpoints',
+  {
+    tenantId: uuid('tenant_id').notNull().references(() => tenants.id, { onDelete: 'cascade' }),
+    integrationId: uuid('integration_id').notNull(),
+    resource: text('resource').notNull(),
+    updatedSince: timestamp('updated_since', { withTimezone: true, precision: 3 }),
+    lastRunId: uuid('last_run_id'),
+    updatedAt: timestamp('updated_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.integrationId, t.resource] }), tenantIsolation()],
+).enableRLS();
+
+/**
+ * The external ids a FULL run has seen, written page by page (memory stays flat); after the last
+ * page, mirrored rows of that integration not in the set were deleted at the provider and are swept.
+ * Emptied when the run ends.
+ */
+export const syncSeenRecords = pgTable(
+  'sync_seen_records',
+  {
+    tenantId: uuid('tenant_id').notNull(),
+    runId: uuid('run_id').notNull(),
+    resource: text('resource').notNull(),
+    externalId: text('external_id').notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.tenantId, t.runId, t.resource, t.externalId] }),
+    foreignKey({ name: 'sync_seen_records_run_fk', columns: [t.tenantId, t.runId], foreignColumns: [syncRuns.tenantId, syncRuns.id] }).onDelete('cascade'),
+    tenantIsolation(),
+  ],
+).enableRLS();
+
+/**
+ * One change made in Tessera (by a USER actor) to a record an integration mirrors, to be sent to the
+ * provider by a job. `payload` is the snapshot sent; `idempotency_key` is constant across retries.
+ * `seq` orders the pushes of one record: a push overtaken by a newer one is SUPERSEDED, not sent.
+ */
+export const integrationPushes = pgTable(
+  'integration_pushes',
+  {
+    tenantId: uuid('tenant_id').notNull().references(() => tenants.id, { onDelete: 'cascade' }),
+    id: uuid('id').notNull().defaultRandom(),
+    seq: bigint('seq', { mode: 'number' }).notNull().generatedAlwaysAsIdentity(),
+    integrationId: uuid('integration_id').notNull(),
+    resource: text('resource').notNull(),
+    recordId: uuid('record_id').notNull(),
+    operation: text('operation').notNull(),
+    payload: jsonb('payload').notNull(),
+    idempotencyKey: text('idempotency_key').notNull(),
+    status: pushStatus('status').notNull().default('PENDING'),
+    attempts: integer('attempts').notNull().default(0),
+    lastError: text('last_error'),
+    externalId: text('external_id'),
+    externalVersion: bigint('external_version', { mode: 'number' }),
+    ...timestamps,
+  },
+  (t) => [
+    primaryKey({ columns: [t.tenantId, t.id] }),
+    index('integration_pushes_record_idx').on(t.tenantId, t.integrationId, t.recordId, t.seq),
+    index('integration_pushes_status_idx').on(t.tenantId, t.integrationId, t.status, t.updatedAt),
+    tenantIsolation(),
+  ],
+).enableRLS();
+
+export type SyncRunRow = typeof syncRuns.$inferSelect;
+export type SyncCheckpointRow = typeof syncCheckpoints.$inferSelect;
+export type IntegrationPushRow = typeof integrationPushes.$inferSelect;

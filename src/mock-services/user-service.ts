@@ -25,11 +25,14 @@ export const userServiceRoutes: ProviderRoutes = (app, state) => {
     return idempotent(state, request, reply, 'POST /users', () => ({ status: 201, body: state.store.createUser(fields) }));
   });
 
-  app.patch<IdParams>('/users/:id', async (request) => {
+  // With an Idempotency-Key a retried PATCH replays the first answer instead of bumping the version again.
+  app.patch<IdParams>('/users/:id', async (request, reply) => {
     const patch = parseInput(updateUserSchema, request.body);
-    const user = state.store.update('users', request.params.id, patch);
-    if (!user) throw notFound('users', request.params.id);
-    return user;
+    return idempotent(state, request, reply, `PATCH /users/${request.params.id}`, () => {
+      const user = state.store.update('users', request.params.id, patch);
+      if (!user) throw notFound('users', request.params.id);
+      return { status: 200, body: user };
+    });
   });
 
   // Soft delete; deleting twice is a no-op, so a retried DELETE does not bump the version again.
