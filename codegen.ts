@@ -21,6 +21,8 @@ const config: CodegenConfig = {
           UserConnection: '../connection.js#UserConnectionResult',
           OrganizationConnection: '../connection.js#OrganizationConnectionResult',
           AuthPayload: '../../auth/session-service.js#SessionTokens',
+          SyncRun: '../../db/schema.js#SyncRunRow',
+          SyncRunConnection: '../../modules/sync/service.js#SyncRunConnectionResult',
         },
       },
     },

@@ -44,6 +44,17 @@ const schema = z.object({
   OUTBOUND_BULKHEAD_QUEUE: z.coerce.number().int().min(0).max(10_000).default(100),
   /** How long a process trusts its cached copy of the shared circuit state (NOTIFY refreshes it sooner). */
   CIRCUIT_CACHE_TTL_MS: z.coerce.number().int().min(0).max(60_000).default(1000),
+  /** Pull sync (src/integrations/sync): records per provider page, schedules (cron, UTC) for every enabled integration. */
+  SYNC_PAGE_SIZE: z.coerce.number().int().min(1).max(1000).default(500),
+  SYNC_INCREMENTAL_CRON: z.string().default('*/15 * * * *'),
+  SYNC_FULL_CRON: z.string().default('30 3 * * *'),
+  /** A RUNNING sync whose last page is older than this was abandoned (worker died): a new request replaces it. */
+  SYNC_STALE_AFTER_SECONDS: z.coerce.number().int().min(10).max(86_400).default(600),
+  /** How long a sync job may run before pg-boss hands it to another worker (which resumes it). */
+  SYNC_JOB_EXPIRE_SECONDS: z.coerce.number().int().min(10).max(86_400).default(1800),
+  /** Push jobs (our changes sent to providers): attempts after the first, base delay in seconds (exponential). */
+  PUSH_RETRY_LIMIT: z.coerce.number().int().min(0).max(50).default(6),
+  PUSH_RETRY_DELAY_SECONDS: z.coerce.number().int().min(1).max(3600).default(5),
   /** Port of the embedded Postgres (development only). */
   EMBEDDED_PG_PORT: z.coerce.number().int().min(1024).max(65535).default(54329),
 });

@@ -17,6 +17,10 @@ export interface Metrics {
   outboundCalls: Counter<'provider' | 'outcome'>;
   outboundDuration: Histogram<'provider'>;
   graphqlRequests: Counter<'operation' | 'outcome'>;
+  /** Pull sync and push (issue #5). */
+  syncRuns: Counter<'mode' | 'status'>;
+  syncRecords: Counter<'resource' | 'outcome'>;
+  pushes: Counter<'outcome'>;
 }
 
 export function createMetrics(): Metrics {
@@ -52,6 +56,24 @@ export function createMetrics(): Metrics {
       name: 'tessera_graphql_requests_total',
       help: 'GraphQL operations over HTTP by operation type and outcome',
       labelNames: ['operation', 'outcome'],
+      registers: [registry],
+    }),
+    syncRuns: new Counter({
+      name: 'tessera_sync_runs_total',
+      help: 'Finished sync runs by mode and status',
+      labelNames: ['mode', 'status'],
+      registers: [registry],
+    }),
+    syncRecords: new Counter({
+      name: 'tessera_sync_records_total',
+      help: 'Provider records pulled by sync, by resource and what applying them did',
+      labelNames: ['resource', 'outcome'],
+      registers: [registry],
+    }),
+    pushes: new Counter({
+      name: 'tessera_integration_pushes_total',
+      help: 'Push job attempts by outcome (sent, superseded, failed, dead)',
+      labelNames: ['outcome'],
       registers: [registry],
     }),
   };

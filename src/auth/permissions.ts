@@ -47,6 +47,8 @@ export const permissionMap = {
     integrationHealthHistory: ADMIN,
     tenantHealthSummary: ADMIN,
     integrationCircuit: ADMIN,
+    syncRuns: ADMIN,
+    syncRun: ADMIN,
   },
   Mutation: {
     login: allow,
@@ -72,6 +74,7 @@ export const permissionMap = {
     removeOrganizationMember: MEMBER,
     resetIntegrationCircuit: ADMIN,
     isolateIntegrationCircuit: ADMIN,
+    triggerSync: ADMIN,
   },
   Subscription: {
     heartbeat: VIEWER,
@@ -95,6 +98,10 @@ export const permissionMap = {
   IntegrationHealthChange: allow,
   IntegrationCircuit: allow,
   TenantHealthSummary: allow,
+  SyncRun: allow,
+  SyncRunEdge: allow,
+  SyncRunConnection: allow,
+  TriggerSyncPayload: allow,
 };
 
 export const permissions = shield(permissionMap, {

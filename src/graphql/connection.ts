@@ -50,6 +50,11 @@ export function afterCursor(createdAt: AnyColumn, id: AnyColumn, cursor: CursorK
   return cursor ? sql`(${createdAt}, ${id}) > (${cursor.createdAt.toISOString()}::timestamptz, ${cursor.id}::uuid)` : undefined;
 }
 
+/** The same for a newest-first (created_at DESC, id DESC) ordering. */
+export function beforeCursor(createdAt: AnyColumn, id: AnyColumn, cursor: CursorKey | undefined): SQL | undefined {
+  return cursor ? sql`(${createdAt}, ${id}) < (${cursor.createdAt.toISOString()}::timestamptz, ${cursor.id}::uuid)` : undefined;
+}
+
 /** Shapes a fetched page (limit + 1 rows) into the connection resolvers' source. */
 export function toPage<T>(rows: T[], limit: number, countTotal: () => Promise<number>): Page<T> {
   return { rows: rows.slice(0, limit), hasNextPage: rows.length > limit, countTotal };

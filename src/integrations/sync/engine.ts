@@ -1,0 +1,260 @@
+/**
+ * The pull-sync engine: runs one `sync_runs` row to completion.
+ *
+ *  1. Claims the run (QUEUED → RUNNING; a RUNNING run is a retried job resuming after a crash).
+ *  2. For each of the provider's resources, streams pages through the integration's outbound client
+ *     (timeouts, retries, breaker), the next page fetched while the current one is applied, so at
+ *     most two pages are in memory whatever the collection size.
+ *     - INCREMENTAL: `updated_since` = the resource's checkpoint (inclusive, so a boundary record is
+ *       seen again and comes out 'unchanged').
+ *     - FULL: everything, and every external id seen is recorded in sync_seen_records.
+ *     Each page is one transaction as the INTEGRATION actor: its records go through the shared apply
+ *     functions (the one conflict rule), plus the seen ids, the run's counters and the checkpoint, so
+ *     progress is never recorded without its writes.
+ *  3. FULL only: sweeps mirrored rows the run did not see (deleted at the provider), unless a record
+ *     the provider sent could not be identified (then nothing is swept: better stale than wrong).
+ *  4. Records the outcome and re-evaluates the integration's health (last successful sync).
+ *
+ * A record that fails validation or its apply is counted as failed and the run goes on; the
+ * checkpoint then stops at the first failed record so the next incremental run retries it.
+ */
+import { and, eq, sql } from 'drizzle-orm';
+import type { App } from '../../app.js';
+import type { Tx } from '../../db/client.js';
+import { syncCheckpoints, syncRuns, syncSeenRecords, type SyncRunRow } from '../../db/schema.js';
+import { withTenant, type TenantSettings } from '../../db/tenant-context.js';
+import { reevaluateHealth } from '../../modules/integration-health/service.js';
+import type { ApplyOutcome, ApplyTarget } from '../apply/index.js';
+import { CircuitOpenError, ProviderHttpError, ProviderUnavailableError } from '../errors.js';
+import type { IntegrationClient } from '../http-client.js';
+import { loadIntegrationTarget } from '../targets.js';
+import type { IntegrationTarget } from '../types.js';
+import { SYNC_RESOURCES, type SyncResource } from './resources.js';
+
+export interface SyncRunRef {
+  tenantId: string;
+  integrationId: string;
+  runId: string;
+}
+
+interface Counts {
+  created: number;
+  updated: number;
+  deleted: number;
+  unchanged: number;
+  failed: number;
+}
+
+interface ProviderPage {
+  data: unknown[];
+  next_cursor: string | null;
+}
+
+const integrationActor = (tenantId: string, integrationId: string): TenantSettings => ({ tenantId, actorType: 'INTEGRATION', actorId: integrationId });
+
+/** Runs (or resumes) one sync run; returns its final row, or null if it was already finished. */
+export async function executeSyncRun(app: App, ref: SyncRunRef): Promise<SyncRunRow | null> {
+  const settings = integrationActor(ref.tenantId, ref.integrationId);
+  const claimed = await withTenant(app.db, settings, async (tx) => {
+    const [run] = await tx.select().from(syncRuns).where(eq(syncRuns.id, ref.runId)).for('update');
+    if (!run || (run.status !== 'QUEUED' && run.status !== 'RUNNING')) return null;
+    const now = new Date();
+    const [running] = await tx
+      .update(syncRuns)
+      .set({ status: 'RUNNING', startedAt: run.startedAt ?? now, heartbeatAt: now })
+      .where(eq(syncRuns.id, run.id))
+      .returning();
+    return running!;
+  });
+  if (!claimed) return null;
+
+  let error: string | null = null;
+  try {
+    const target = await loadIntegrationTarget(app, ref.tenantId, ref.integrationId);
+    if (!target) throw new SyncAbort('The integration is disabled or was deleted');
+    const client = app.integrations.clients.client(target);
+    let sweepable = true;
+    for (const resource of SYNC_RESOURCES[target.provider]) {
+      sweepable = (await syncResource(app, client, target, claimed, resource)) && sweepable;
+    }
+    if (claimed.mode === 'FULL') {
+      if (sweepable) await sweep(app, target, claimed);
+      else app.log.warn({ runId: claimed.id }, 'full sync saw unidentifiable records: sweep skipped');
+    }
+  } catch (err) {
+    error = describeFailure(err);
+    app.log.warn({ err, runId: claimed.id, integrationId: ref.integrationId }, 'sync run failed');
+  }
+
+  const finished = await withTenant(app.db, settings, async (tx) => {
+    await tx.delete(syncSeenRecords).where(eq(syncSeenRecords.runId, claimed.id));
+    const [row] = await tx
+      .update(syncRuns)
+      .set({ status: error ? 'FAILED' : 'SUCCEEDED', finishedAt: new Date(), error })
+      .where(eq(syncRuns.id, claimed.id))
+      .returning();
+    return row!;
+  });
+  app.metrics.syncRuns.inc({ mode: finished.mode, status: finished.status });
+  await reevaluateHealth(app, ref.tenantId, ref.integrationId).catch((err: unknown) => app.log.warn({ err }, 'health re-evaluation after sync failed'));
+  return finished;
+}
+
+/** Streams one resource; returns false when a record without a usable id was seen (no sweep then). */
+async function syncResource(app: App, client: IntegrationClient, target: IntegrationTarget, run: SyncRunRow, resource: SyncResource): Promise<boolean> {
+  const integration: ApplyTarget = { tenantId: target.tenantId, id: target.id };
+  const settings = integrationActor(target.tenantId, target.id);
+  const since = run.mode === 'INCREMENTAL' ? await readCheckpoint(app, settings, resource.name) : null;
+  const pageSize = app.config.SYNC_PAGE_SIZE;
+  const fetchPage = (cursor: string | null) => {
+    const params = new URLSearchParams({ limit: String(pageSize), include_deleted: 'true' });
+    if (since) params.set('updated_since', since.toISOString());
+    if (cursor) params.set('cursor', cursor);
+    return client.get<ProviderPage>(`${resource.path}?${params}`).then((r) => checkPage(r.body));
+  };
+
+  let identified = true;
+  // The checkpoint only moves forward, and never past a record that failed.
+  let highWater: string | null = since?.toISOString() ?? null;
+  let failedFloor: string | null = null;
+  let next: Promise<ProviderPage> | null = fetchPage(null);
+  while (next) {
+    const page: ProviderPage = await next;
+    next = page.next_cursor ? fetchPage(page.next_cursor) : null;
+    next?.catch(() => undefined); // surfaced when awaited; not an unhandled rejection meanwhile
+
+    const valid: { record: unknown; externalId: string; updatedAt: string }[] = [];
+    const seen: string[] = [];
+    const counts: Counts = { created: 0, updated: 0, deleted: 0, unchanged: 0, failed: 0 };
+    for (const raw of page.data) {
+      const parsed = resource.schema.safeParse(raw);
+      const rawId = typeof (raw as { id?: unknown })?.id === 'string' ? (raw as { id: string }).id : null;
+      const rawUpdatedAt = typeof (raw as { updated_at?: unknown })?.updated_at === 'string' ? (raw as { updated_at: string }).updated_at : null;
+      if (rawId) seen.push(rawId);
+      else identified = false;
+      if (parsed.success) {
+        const r = parsed.data as { id: string; updated_at: string };
+        valid.push({ record: parsed.data, externalId: r.id, updatedAt: r.updated_at });
+        if (!highWater || r.updated_at > highWater) highWater = r.updated_at;
+      } else {
+        counts.failed++;
+        if (rawUpdatedAt && (!failedFloor || rawUpdatedAt < failedFloor)) failedFloor = rawUpdatedAt;
+      }
+    }
+
+    const failedAt = await withTenant(app.db, settings, async (tx) => {
+      const failures = await applyRecords(tx, integration, resource, valid, counts);
+      if (run.mode === 'FULL' && seen.length) {
+        await tx.execute(sql`
+          insert into ${syncSeenRecords} (tenant_id, run_id, resource, external_id)
+          select ${target.tenantId}::uuid, ${run.id}::uuid, ${resource.name}, unnest(${seen}::text[])
+          on conflict do nothing`);
+      }
+      const floor = [failedFloor, ...failures].filter((v): v is string => !!v).sort()[0] ?? null;
+      const checkpoint = floor ?? highWater;
+      if (checkpoint) await saveCheckpoint(tx, target, resource.name, run.id, checkpoint);
+      await tx
+        .update(syncRuns)
+        .set({
+          created: sql`${syncRuns.created} + ${counts.created}`,
+          updated: sql`${syncRuns.updated} + ${counts.updated}`,
+          deleted: sql`${syncRuns.deleted} + ${counts.deleted}`,
+          unchanged: sql`${syncRuns.unchanged} + ${counts.unchanged}`,
+          failed: sql`${syncRuns.failed} + ${counts.failed}`,
+          heartbeatAt: new Date(),
+        })
+        .where(eq(syncRuns.id, run.id));
+      return floor;
+    });
+    failedFloor = failedAt;
+    app.metrics.syncRecords.inc({ resource: resource.name, outcome: 'created' }, counts.created);
+    app.metrics.syncRecords.inc({ resource: resource.name, outcome: 'updated' }, counts.updated);
+    app.metrics.syncRecords.inc({ resource: resource.name, outcome: 'deleted' }, counts.deleted);
+    app.metrics.syncRecords.inc({ resource: resource.name, outcome: 'unchanged' }, counts.unchanged);
+    app.metrics.syncRecords.inc({ resource: resource.name, outcome: 'failed' }, counts.failed);
+  }
+  return identified;
+}
+
+/**
+ * Applies a page's records in the page transaction. If one throws, the page is redone with each
+ * record in its own savepoint, so one bad record costs only itself (the fast path takes no
+ * savepoints). Returns the updated_at of records that failed.
+ */
+async function applyRecords(
+  tx: Tx,
+  integration: ApplyTarget,
+  resource: SyncResource,
+  records: { record: unknown; updatedAt: string }[],
+  counts: Counts,
+): Promise<string[]> {
+  const outcomes: ApplyOutcome[] = [];
+  try {
+    await tx.transaction(async (sp) => {
+      for (const r of records) outcomes.push(await resource.apply(sp as unknown as Tx, integration, r.record));
+    });
+    for (const o of outcomes) counts[o]++;
+    return [];
+  } catch {
+    const failed: string[] = [];
+    for (const r of records) {
+      try {
+        counts[await tx.transaction((sp) => resource.apply(sp as unknown as Tx, integration, r.record))]++;
+      } catch {
+        counts.failed++;
+        failed.push(r.updatedAt);
+      }
+    }
+    return failed;
+  }
+}
+
+async function sweep(app: App, target: IntegrationTarget, run: SyncRunRow): Promise<void> {
+  const integration: ApplyTarget = { tenantId: target.tenantId, id: target.id };
+  await withTenant(app.db, integrationActor(target.tenantId, target.id), async (tx) => {
+    let deleted = 0;
+    for (const resource of SYNC_RESOURCES[target.provider]) {
+      if (resource.sweep) deleted += await resource.sweep(tx, { integration, runId: run.id, runStartedAt: run.startedAt! });
+    }
+    if (deleted) await tx.update(syncRuns).set({ deleted: sql`${syncRuns.deleted} + ${deleted}` }).where(eq(syncRuns.id, run.id));
+  });
+}
+
+async function readCheckpoint(app: App, settings: TenantSettings, resource: string): Promise<Date | null> {
+  const [row] = await withTenant(app.db, settings, (tx) =>
+    tx
+      .select({ since: syncCheckpoints.updatedSince })
+      .from(syncCheckpoints)
+      .where(and(eq(syncCheckpoints.integrationId, settings.actorId!), eq(syncCheckpoints.resource, resource))),
+  );
+  return row?.since ?? null;
+}
+
+async function saveCheckpoint(tx: Tx, target: IntegrationTarget, resource: string, runId: string, at: string) {
+  const values = { updatedSince: new Date(at), lastRunId: runId, updatedAt: new Date() };
+  await tx
+    .insert(syncCheckpoints)
+    .values({ tenantId: target.tenantId, integrationId: target.id, resource, ...values })
+    .onConflictDoUpdate({
+      target: [syncCheckpoints.tenantId, syncCheckpoints.integrationId, syncCheckpoints.resource],
+      set: values,
+      // Only forward: a resumed or concurrent writer never moves it back.
+      setWhere: sql`${syncCheckpoints.updatedSince} is null or ${syncCheckpoints.updatedSince} <= excluded.updated_since`,
+    });
+}
+
+function checkPage(body: unknown): ProviderPage {
+  const page = body as Partial<ProviderPage> | null;
+  if (!page || !Array.isArray(page.data) || (page.next_cursor != null && typeof page.next_cursor !== 'string')) {
+    throw new SyncAbort('The provider answered a page in an unexpected shape');
+  }
+  return { data: page.data, next_cursor: page.next_cursor ?? null };
+}
+
+/** A failure that ends the run with a message safe to show to the tenant's ADMIN. */
+class SyncAbort extends Error {}
+
+function describeFailure(err: unknown): string {
+  if (err instanceof SyncAbort || err instanceof CircuitOpenError || err instanceof ProviderUnavailableError || err instanceof ProviderHttpError) return err.message;
+  return 'Internal error while syncing (see the server log)';
+}

@@ -1,0 +1,15 @@
+import type { Resolvers } from '../../graphql/generated/resolvers-types.js';
+import { connectionResolvers } from '../../graphql/connection.js';
+import type { SyncRunRow } from '../../db/schema.js';
+import * as sync from './service.js';
+
+export const syncResolvers: Resolvers = {
+  Query: {
+    syncRuns: (_, args, ctx) => sync.listSyncRuns(ctx.scope!, args),
+    syncRun: (_, { id }, ctx) => sync.getSyncRun(ctx.scope!, id),
+  },
+  Mutation: {
+    triggerSync: async (_, { integrationId, mode }, ctx) => sync.triggerSync(ctx.app, ctx.scope!, (await ctx.actor()).userId, integrationId, mode),
+  },
+  SyncRunConnection: connectionResolvers<SyncRunRow>(),
+};
