@@ -8,7 +8,18 @@ import { z } from 'zod';
 import type { App } from '../../app.js';
 import type { Tx } from '../../db/client.js';
 import type { Scope } from '../../db/scope.js';
-import { integrationCallStats, integrationCircuits, integrationHealth, integrationHealthChanges, type IntegrationCircuitRow, type IntegrationHealthRow } from '../../db/schema.js';
+import {
+  integrationCallStats,
+  integrationCircuits,
+  integrationHealth,
+  integrationHealthChanges,
+  integrationPushes,
+  integrations,
+  syncRuns,
+  webhookEvents,
+  type IntegrationCircuitRow,
+  type IntegrationHealthRow,
+} from '../../db/schema.js';
 import { withTenant } from '../../db/tenant-context.js';
 import { circuitEvent, systemSettings } from '../../integrations/circuit-registry.js';
 import { evaluateHealth, type HealthSignals, type HealthStatus } from '../../integrations/health.js';
@@ -18,10 +29,14 @@ import { fields, validate } from '../../validation.js';
 
 /** Outbound calls older than this no longer count towards the failure ratio. */
 export const CALL_WINDOW_MS = 5 * 60_000;
+/** Webhook events received longer ago no longer count towards the webhook failure ratio. */
+export const WEBHOOK_WINDOW_MS = 15 * 60_000;
+/** Dead letters (webhook events, pushes) count against health for this long after they died. */
+export const DEAD_LETTER_WINDOW_MS = 24 * 3600_000;
 /** Buckets kept for inspection beyond the window, then pruned on evaluation. */
 const STATS_RETENTION_MS = 60 * 60_000;
 
-/** Signals that come from elsewhere (webhook processing, sync and dead-letter jobs at merge). */
+/** Overrides for the recorded signals (tests, benchmarks); normally they are read from the tables. */
 export interface ExternalSignals {
   webhookFailureRatio?: number | null;
   lastSuccessfulSyncAt?: Date | null;
@@ -82,17 +97,18 @@ async function evaluateInTx(tx: Tx, tenantId: string, integrationId: string, inp
     .from(integrationCallStats)
     .where(and(eq(integrationCallStats.integrationId, integrationId), gte(integrationCallStats.bucket, windowStart)));
 
-  const prev = (current!.signals ?? {}) as Partial<StoredSignals>;
+  const recorded = await readRecordedSignals(tx, integrationId, now);
   const ext = input.external ?? {};
   const ok = calls?.ok ?? 0;
   const failed = calls?.failed ?? 0;
-  const syncAt = ext.lastSuccessfulSyncAt !== undefined ? (ext.lastSuccessfulSyncAt?.toISOString() ?? null) : (prev.lastSuccessfulSyncAt ?? null);
+  const lastSync = ext.lastSuccessfulSyncAt !== undefined ? ext.lastSuccessfulSyncAt : recorded.lastSuccessfulSyncAt;
+  const syncAt = lastSync ? new Date(lastSync).toISOString() : null;
   const signals: StoredSignals = {
     breakerState: circuit?.state ?? 'CLOSED',
     callCount: ok + failed,
     failureRatio: ok + failed > 0 ? failed / (ok + failed) : null,
-    webhookFailureRatio: ext.webhookFailureRatio !== undefined ? ext.webhookFailureRatio : (prev.webhookFailureRatio ?? null),
-    deadLetterCount: ext.deadLetterCount !== undefined ? ext.deadLetterCount : (prev.deadLetterCount ?? null),
+    webhookFailureRatio: ext.webhookFailureRatio !== undefined ? ext.webhookFailureRatio : recorded.webhookFailureRatio,
+    deadLetterCount: ext.deadLetterCount !== undefined ? ext.deadLetterCount : recorded.deadLetterCount,
     lastSuccessfulSyncAt: syncAt,
     lastSuccessfulSyncAgeSeconds: syncAt ? Math.max(0, Math.round((now.getTime() - Date.parse(syncAt)) / 1000)) : null,
     lastCheckOk: input.check ? input.check.ok : current!.lastCheckOk,
@@ -128,6 +144,40 @@ async function evaluateInTx(tx: Tx, tenantId: string, integrationId: string, inp
     });
   }
   return updated!;
+}
+
+/**
+ * The signals other parts of the engine record, read in one statement:
+ *  - webhook failure ratio: of the events received in the window that have been attempted, the share
+ *    now FAILED or DEAD (a retry that later succeeded is PROCESSED and no longer counts);
+ *  - dead letters: webhook events and pushes that went DEAD within DEAD_LETTER_WINDOW_MS (a replayed
+ *    event leaves DEAD and stops counting);
+ *  - the last successful sync: when the newest SUCCEEDED sync run finished.
+ */
+async function readRecordedSignals(tx: Tx, integrationId: string, now: Date) {
+  const windowStart = new Date(now.getTime() - WEBHOOK_WINDOW_MS).toISOString();
+  const deadSince = new Date(now.getTime() - DEAD_LETTER_WINDOW_MS).toISOString();
+  const [row] = (await tx.execute(sql`
+    select
+      (select count(*) filter (where status in ('FAILED', 'DEAD'))::int from ${webhookEvents}
+        where integration_id = ${integrationId} and received_at >= ${windowStart}::timestamptz) as webhook_failed,
+      (select count(*) filter (where status in ('PROCESSED', 'FAILED', 'DEAD'))::int from ${webhookEvents}
+        where integration_id = ${integrationId} and received_at >= ${windowStart}::timestamptz) as webhook_attempted,
+      (select count(*)::int from ${webhookEvents}
+        where integration_id = ${integrationId} and status = 'DEAD' and updated_at >= ${deadSince}::timestamptz)
+      + (select count(*)::int from ${integrationPushes}
+        where integration_id = ${integrationId} and status = 'DEAD' and updated_at >= ${deadSince}::timestamptz) as dead_letters,
+      (select max(finished_at) from ${syncRuns} where integration_id = ${integrationId} and status = 'SUCCEEDED') as last_sync`)) as unknown as {
+    webhook_failed: number;
+    webhook_attempted: number;
+    dead_letters: number;
+    last_sync: Date | string | null;
+  }[];
+  return {
+    webhookFailureRatio: row && row.webhook_attempted > 0 ? row.webhook_failed / row.webhook_attempted : null,
+    deadLetterCount: row?.dead_letters ?? 0,
+    lastSuccessfulSyncAt: row?.last_sync ? new Date(row.last_sync) : null,
+  };
 }
 
 /**
@@ -171,9 +221,15 @@ export async function listHealthChanges(scope: Scope, integrationId: string, fir
   return rows.map((r) => ({ ...r, signals: toSignalsView(r.signals as Partial<StoredSignals>, null) }));
 }
 
-/** Counts over integrations that have been evaluated (at merge: left join integrations, missing = UNKNOWN). */
+/** Counts over all the tenant's integrations; one never evaluated (no health row yet) is UNKNOWN. */
 export async function tenantHealthSummary(scope: Scope): Promise<{ healthy: number; degraded: number; down: number; unknown: number }> {
-  const rows = await scope.read((tx) => tx.select({ status: integrationHealth.status, n: sql<number>`count(*)::int` }).from(integrationHealth).groupBy(integrationHealth.status));
+  const rows = await scope.read((tx) =>
+    tx
+      .select({ status: sql<HealthStatus>`coalesce(${integrationHealth.status}, 'UNKNOWN')`, n: sql<number>`count(*)::int` })
+      .from(integrations)
+      .leftJoin(integrationHealth, and(eq(integrationHealth.tenantId, integrations.tenantId), eq(integrationHealth.integrationId, integrations.id)))
+      .groupBy(sql`1`),
+  );
   const count = (s: HealthStatus) => rows.find((r) => r.status === s)?.n ?? 0;
   return { healthy: count('HEALTHY'), degraded: count('DEGRADED'), down: count('DOWN'), unknown: count('UNKNOWN') };
 }
