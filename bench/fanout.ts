@@ -7,7 +7,8 @@
  *
  * Uses DATABASE_URL if set, otherwise an embedded Postgres under .data/bench.
  */
-import crypto from 'node:crypto';
+import { transactionScope } from '../src/db/scope.js';
+import { createIntegration } from '../src/modules/integrations/service.js';
 import { performance } from 'node:perf_hooks';
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
@@ -30,10 +31,10 @@ async function main() {
   const config = loadConfig({ ...process.env, NODE_ENV: 'test', LOG_LEVEL: 'warn', DATA_DIR: process.env.DATA_DIR ?? '.data/bench', EMBEDDED_PG_PORT: process.env.EMBEDDED_PG_PORT ?? '54339' });
   const log = createLogger('warn');
   const db = await prepareDatabase(config, log);
-  const app = await createApp(config, db.appUrl, log);
+  const app = await createApp(config, db.appUrl, log, { ownerUrl: db.ownerUrl });
   const http = await startHttpServer(app, { host: '127.0.0.1', port: 0 });
   const tenant = await createSeed(app).tenant();
-  const integrationId = crypto.randomUUID();
+  const integrationId = (await createIntegration(transactionScope(app.db, { tenantId: tenant.tenant.id, actorType: 'SYSTEM', actorId: 'bench' }), app.secrets, { provider: 'USER_SERVICE', name: 'Bench', baseUrl: 'http://127.0.0.1:9', apiKey: 'bench' })).integration.id;
 
   let roundStart = 0;
   let round = -1;

@@ -8,6 +8,8 @@ import type { CircuitRegistry } from './integrations/circuit-registry.js';
 import type { OutboundClients } from './integrations/http-client.js';
 import type { Metrics } from './metrics.js';
 import type { PubSub } from './realtime/pubsub.js';
+import type { Jobs } from './jobs/boss.js';
+import type { SecretBox } from './integrations/secrets.js';
 
 /** Process-wide services, built once at start-up and handed to every request and job. */
 export interface App {
@@ -25,4 +27,8 @@ export interface App {
   metrics: Metrics;
   /** Outbound calls to providers: per-integration clients and breakers, call outcome stats. */
   integrations: { clients: OutboundClients; circuits: CircuitRegistry; stats: CallStatsRecorder };
+  /** pg-boss: queues, in-transaction enqueue, this process's workers (if its role runs them). */
+  jobs: Jobs;
+  /** Encrypts and decrypts integration credentials and webhook secrets. */
+  secrets: SecretBox;
 }

@@ -16,6 +16,9 @@ import { OutboundClients } from './integrations/http-client.js';
 import { createMetrics, HEALTH_VALUES } from './metrics.js';
 import { reevaluateHealth } from './modules/integration-health/service.js';
 import { PubSub } from './realtime/pubsub.js';
+import { Jobs } from './jobs/boss.js';
+import { startJobWorkers } from './jobs/index.js';
+import { loadSecretBox } from './integrations/secrets.js';
 
 export interface DatabaseUrls {
   ownerUrl: string;
@@ -49,7 +52,9 @@ export async function ensureDatabase(maintenanceUrl: string, name: string) {
 }
 
 /** Builds the process-wide services over the app-role connection, and starts its LISTEN connection. */
-export async function createApp(config: Config, appUrl: string, log: Logger, opts: { onQuery?: () => void } = {}): Promise<App> {
+export async function createApp(config: Config, appUrl: string, log: Logger, opts: { onQuery?: () => void; ownerUrl?: string } = {}): Promise<App> {
+  const ownerUrl = opts.ownerUrl ?? config.DATABASE_URL;
+  if (!ownerUrl) throw new Error('createApp needs the owner database URL (pg-boss runs on it)');
   const keys = await loadSigningKeys(config);
   const db = createAppDb({ url: appUrl, max: config.DATABASE_POOL_SIZE, statementTimeoutMs: config.STATEMENT_TIMEOUT_MS, onQuery: opts.onQuery });
   const processId = `${process.pid}-${crypto.randomBytes(4).toString('hex')}`;
@@ -99,13 +104,18 @@ export async function createApp(config: Config, appUrl: string, log: Logger, opt
     pubsub,
     metrics,
     integrations: { clients, circuits, stats },
+    jobs: new Jobs(config, ownerUrl, log),
+    secrets: loadSecretBox(config),
   };
   circuits.onChanged = async (tenantId, integrationId) => void (await reevaluateHealth(app, tenantId, integrationId));
+  await app.jobs.start();
+  await startJobWorkers(app);
   return app;
 }
 
-/** Stops what createApp started: pending circuit writes, buffered stats, LISTEN, then the pool. */
+/** Stops what createApp started: job workers (running jobs finish), pending circuit writes, buffered stats, LISTEN, then the pool. */
 export async function closeApp(app: App): Promise<void> {
+  await app.jobs.stop().catch((err: unknown) => app.log.warn({ err }, 'job queue stop failed'));
   await app.integrations.circuits.settled().catch(() => undefined);
   app.integrations.circuits.dispose();
   await app.integrations.stats.close().catch(() => undefined);

@@ -44,6 +44,37 @@ const schema = z.object({
   OUTBOUND_BULKHEAD_QUEUE: z.coerce.number().int().min(0).max(10_000).default(100),
   /** How long a process trusts its cached copy of the shared circuit state (NOTIFY refreshes it sooner). */
   CIRCUIT_CACHE_TTL_MS: z.coerce.number().int().min(0).max(60_000).default(1000),
+  /** AES-256-GCM key (32 bytes, base64) for integration credentials and webhook secrets. Required in production. */
+  INTEGRATION_ENCRYPTION_KEY: z
+    .string()
+    .refine((v) => Buffer.from(v, 'base64').length === 32, 'must be 32 bytes, base64-encoded')
+    .optional(),
+  /** Which parts this process runs: `all` (API + job workers), `api` (no workers) or `worker` (no HTTP). */
+  PROCESS_ROLE: z.enum(['all', 'api', 'worker']).default('all'),
+  /** Webhook jobs: attempts after the first, base delay (seconds, exponential with jitter), and how long a running job may take before it is retried. */
+  WEBHOOK_RETRY_LIMIT: z.coerce.number().int().min(0).max(50).default(8),
+  WEBHOOK_RETRY_DELAY_SECONDS: z.coerce.number().int().min(1).max(3600).default(5),
+  WEBHOOK_JOB_EXPIRE_SECONDS: z.coerce.number().int().min(1).max(3600).default(60),
+  /** Jobs each worker fetches at once, and workers per provider queue in this process. */
+  JOB_BATCH_SIZE: z.coerce.number().int().min(1).max(500).default(25),
+  JOB_WORKERS_PER_QUEUE: z.coerce.number().int().min(1).max(20).default(2),
+  /** How often workers poll when idle (in-process enqueues wake them at once), and pg-boss maintenance (expiry) interval. */
+  JOB_POLL_INTERVAL_SECONDS: z.coerce.number().min(0.5).max(60).default(1),
+  JOB_MAINTENANCE_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(3600).default(30),
+  /** Connections of the pg-boss (owner-role) pool. */
+  JOB_POOL_SIZE: z.coerce.number().int().min(1).max(50).default(4),
+  /** Per-integration webhook rate limit: sustained requests per second and burst, per process. */
+  WEBHOOK_RATE_LIMIT_PER_SECOND: z.coerce.number().min(1).max(100_000).default(500),
+  WEBHOOK_RATE_LIMIT_BURST: z.coerce.number().int().min(1).max(100_000).default(1000),
+  /** Largest webhook body accepted (bytes). */
+  WEBHOOK_MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(10 * 1024 * 1024).default(256 * 1024),
+  /** How long the previous webhook secret keeps verifying after a rotation. */
+  WEBHOOK_SECRET_OVERLAP_HOURS: z.coerce.number().min(0).max(720).default(24),
+  /** Provider health checks (pg-boss cron, default every minute) for every enabled integration; `off` disables them. */
+  HEALTH_CHECK_CRON: z.string().default('* * * * *'),
+  /** Start the mock providers inside `npm start` (default: on in development) and point the demo integrations at them. */
+  MOCK_SERVICES: z.enum(['true', 'false']).optional(),
+  MOCK_SERVICES_PORT: z.coerce.number().int().min(0).max(65535).default(4100),
   /** Pull sync (src/integrations/sync): records per provider page, schedules (cron, UTC) for every enabled integration. */
   SYNC_PAGE_SIZE: z.coerce.number().int().min(1).max(1000).default(500),
   SYNC_INCREMENTAL_CRON: z.string().default('*/15 * * * *'),
@@ -70,7 +101,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const c = parsed.data;
   const isProduction = c.NODE_ENV === 'production';
   if (isProduction) {
-    const missing = (['DATABASE_URL', 'JWT_PRIVATE_JWK', 'PLATFORM_OPERATOR_PASSWORD'] as const).filter((k) => !c[k]);
+    const missing = (['DATABASE_URL', 'JWT_PRIVATE_JWK', 'PLATFORM_OPERATOR_PASSWORD', 'INTEGRATION_ENCRYPTION_KEY'] as const).filter((k) => !c[k]);
     if (missing.length) throw new Error(`Invalid configuration: production requires ${missing.join(', ')}`);
   }
   return { ...c, isProduction, publicUrl: c.PUBLIC_URL ?? `http://localhost:${c.PORT}` };

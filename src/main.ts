@@ -13,7 +13,7 @@ async function main() {
   const config = loadConfig();
   const log = createLogger(config.LOG_LEVEL);
   const db = await prepareDatabase(config, log);
-  const app = await createApp(config, db.appUrl, log);
+  const app = await createApp(config, db.appUrl, log, { ownerUrl: db.ownerUrl });
   const seedDemoData = config.SEED_DEMO ? config.SEED_DEMO === 'true' : !config.isProduction;
   const demo = seedDemoData ? await seedDemo(app) : undefined;
   const http = await startHttpServer(app, { host: config.HOST, port: config.PORT });

@@ -17,6 +17,9 @@ export interface Metrics {
   outboundCalls: Counter<'provider' | 'outcome'>;
   outboundDuration: Histogram<'provider'>;
   graphqlRequests: Counter<'operation' | 'outcome'>;
+  /** Webhook deliveries by HTTP outcome (accepted, duplicate, refused_*), and events by processing outcome. */
+  webhookRequests: Counter<'outcome'>;
+  webhookEvents: Counter<'outcome'>;
   /** Pull sync and push (issue #5). */
   syncRuns: Counter<'mode' | 'status'>;
   syncRecords: Counter<'resource' | 'outcome'>;
@@ -56,6 +59,18 @@ export function createMetrics(): Metrics {
       name: 'tessera_graphql_requests_total',
       help: 'GraphQL operations over HTTP by operation type and outcome',
       labelNames: ['operation', 'outcome'],
+      registers: [registry],
+    }),
+    webhookRequests: new Counter({
+      name: 'tessera_webhook_requests_total',
+      help: 'Webhook deliveries received, by outcome',
+      labelNames: ['outcome'],
+      registers: [registry],
+    }),
+    webhookEvents: new Counter({
+      name: 'tessera_webhook_events_processed_total',
+      help: 'Webhook event processing attempts by outcome (processed, failed, dead)',
+      labelNames: ['outcome'],
       registers: [registry],
     }),
     syncRuns: new Counter({

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import crypto from 'node:crypto';
 import { loadConfig } from '../src/config.js';
+import { SecretBox } from '../src/integrations/secrets.js';
 
 describe('configuration', () => {
   it('development needs no variables', () => {
@@ -13,5 +15,26 @@ describe('configuration', () => {
 
   it('reports every invalid variable by name', () => {
     expect(() => loadConfig({ PORT: 'eighty', DATABASE_URL: 'not a url' })).toThrow(/PORT[\s\S]*DATABASE_URL|DATABASE_URL[\s\S]*PORT/);
+  });
+});
+
+describe('integration secrets at rest', () => {
+  it('production requires INTEGRATION_ENCRYPTION_KEY, and it must be 32 bytes', () => {
+    const base = { NODE_ENV: 'production', DATABASE_URL: 'postgres://u:p@localhost/db', JWT_PRIVATE_JWK: '{}', PLATFORM_OPERATOR_PASSWORD: 'a-long-password' };
+    expect(() => loadConfig(base)).toThrow(/INTEGRATION_ENCRYPTION_KEY/);
+    expect(() => loadConfig({ ...base, INTEGRATION_ENCRYPTION_KEY: Buffer.alloc(16).toString('base64') })).toThrow(/INTEGRATION_ENCRYPTION_KEY/);
+    expect(loadConfig({ ...base, INTEGRATION_ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64') }).isProduction).toBe(true);
+  });
+
+  it('AES-256-GCM ciphertexts decrypt only for the row they were bound to, and tampering is detected', () => {
+    const box = new SecretBox(crypto.randomBytes(32));
+    const ct = box.encrypt('sk_live_123', 'tenant-a/int-1/credentials');
+    expect(ct).not.toContain('sk_live_123');
+    expect(box.decrypt(ct, 'tenant-a/int-1/credentials')).toBe('sk_live_123');
+    expect(() => box.decrypt(ct, 'tenant-b/int-1/credentials')).toThrow();
+    const parts = ct.split('.');
+    parts[3] = Buffer.from('sk_live_999').toString('base64url');
+    expect(() => box.decrypt(parts.join('.'), 'tenant-a/int-1/credentials')).toThrow();
+    expect(() => new SecretBox(crypto.randomBytes(31).subarray(0, 16)).encrypt('x', 'y')).toThrow();
   });
 });

@@ -51,14 +51,14 @@ async function subscribeOn(server: TestServer, token: string, id?: string) {
 
 describe('two server processes on one database', () => {
   it('a health change made via one reaches a subscriber connected to the other', async () => {
-    const target = makeTarget(mock, t.tenant.id);
+    const target = await makeTarget(one.app, mock, t.tenant.id);
     const sub = await subscribeOn(two, tokenOnTwo, target.id);
     await reevaluateHealth(one.app, t.tenant.id, target.id, { external: { deadLetterCount: 2 } });
     expect(await sub.waitFor((e) => e.status === 'DEGRADED')).toMatchObject({ integrationId: target.id, previousStatus: 'UNKNOWN' });
   });
 
   it('a circuit opened on one makes the other skip calls without reaching the provider', async () => {
-    const target = makeTarget(mock, t.tenant.id);
+    const target = await makeTarget(one.app, mock, t.tenant.id);
     const sub = await subscribeOn(two, tokenOnTwo, target.id);
     await control.faults({ service: 'user-service', down: true });
     await checkIntegrationHealth(one.app, target);
@@ -83,7 +83,7 @@ describe('two server processes on one database', () => {
   });
 
   it('a failed cross-process trial re-opens the circuit for everyone', async () => {
-    const target = makeTarget(mock, t.tenant.id);
+    const target = await makeTarget(one.app, mock, t.tenant.id);
     await control.faults({ service: 'user-service', down: true });
     await checkIntegrationHealth(one.app, target);
     await new Promise((r) => setTimeout(r, 1600));
@@ -100,7 +100,7 @@ describe('two server processes on one database', () => {
   });
 
   it('reset on one process closes the local breaker on the other', async () => {
-    const target = makeTarget(mock, t.tenant.id);
+    const target = await makeTarget(one.app, mock, t.tenant.id);
     await control.faults({ service: 'user-service', down: true });
     await checkIntegrationHealth(two.app, target);
     expect(two.app.integrations.circuits.localState(target.id)).toBe('OPEN');

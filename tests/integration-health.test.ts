@@ -48,7 +48,7 @@ async function subscribed(before: number, n = 1) {
 
 describe('integration health over GraphQL and WebSockets', () => {
   it('provider down → breaker opens → DOWN reaches a subscriber; provider back → half-open trial → HEALTHY', async () => {
-    const target = makeTarget(mock, a.tenant.id);
+    const target = await makeTarget(server.app, mock, a.tenant.id);
     expect((await checkIntegrationHealth(server.app, target)).health.status).toBe('HEALTHY');
 
     const n = server.app.pubsub.listenerCount;
@@ -88,8 +88,8 @@ describe('integration health over GraphQL and WebSockets', () => {
   });
 
   it('a subscriber of tenant A never hears of tenant B', async () => {
-    const targetA = makeTarget(mock, a.tenant.id);
-    const targetB = makeTarget(mock, b.tenant.id);
+    const targetA = await makeTarget(server.app, mock, a.tenant.id);
+    const targetB = await makeTarget(server.app, mock, b.tenant.id);
     const n = server.app.pubsub.listenerCount;
     const subA = subscribe(ws(a.owner.token), HEALTH_CHANGED, {}); // all of A's integrations
     // B's admin subscribing to A's integration id by guessing it still only hears B's events.
@@ -115,7 +115,7 @@ describe('integration health over GraphQL and WebSockets', () => {
   });
 
   it('a rolled-back change notifies nobody', async () => {
-    const target = makeTarget(mock, a.tenant.id);
+    const target = await makeTarget(server.app, mock, a.tenant.id);
     const n = server.app.pubsub.listenerCount;
     const sub = subscribe(ws(a.owner.token), HEALTH_CHANGED, { id: target.id });
     await subscribed(n);
@@ -143,7 +143,7 @@ describe('integration health over GraphQL and WebSockets', () => {
 
   it('refuses health to non-admins, over HTTP and WebSocket', async () => {
     const member = await a.user('MEMBER');
-    const target = makeTarget(mock, a.tenant.id);
+    const target = await makeTarget(server.app, mock, a.tenant.id);
     expect(errorCode(await server.gql(HEALTH, { id: target.id }, { token: member.token }))).toBe('FORBIDDEN');
     expect(errorCode(await server.gql(HEALTH, { id: target.id }))).toBe('UNAUTHENTICATED');
     const sub = subscribe(ws(member.token), HEALTH_CHANGED, {});
@@ -152,7 +152,7 @@ describe('integration health over GraphQL and WebSockets', () => {
   });
 
   it('isolate holds the circuit open (no provider calls, DOWN); reset closes it', async () => {
-    const target = makeTarget(mock, a.tenant.id);
+    const target = await makeTarget(server.app, mock, a.tenant.id);
     const isolate = await server.gql(
       `mutation ($id: UUID!) { isolateIntegrationCircuit(integrationId: $id, reason: "provider maintenance") { state manual reason } }`,
       { id: target.id },

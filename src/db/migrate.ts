@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import postgres from 'postgres';
 import { drizzle } from 'drizzle-orm/postgres-js';
 import { migrate } from 'drizzle-orm/postgres-js/migrator';
+import { installJobSchema } from '../jobs/schema.js';
 
 export const APP_ROLE = 'tessera_app';
 const migrationsFolder = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../migrations');
@@ -16,6 +17,7 @@ export async function migrateDatabase(ownerUrl: string, appPassword: string): Pr
   try {
     await owner`select pg_advisory_lock(7355608)`; // one migrator at a time across processes
     await ensureAppRole(owner, appPassword);
+    await installJobSchema(owner);
     await migrate(drizzle({ client: owner }), { migrationsFolder, migrationsSchema: 'drizzle' });
   } finally {
     await owner.end();

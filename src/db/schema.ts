@@ -21,6 +21,7 @@ import {
   timestamp,
   uniqueIndex,
   uuid,
+  type AnyPgColumn,
 } from 'drizzle-orm/pg-core';
 
 /** The tenant of the current transaction, set by withTenant. Evaluated once per query (initplan). */
@@ -71,6 +72,8 @@ export const users = pgTable(
     externalSource: text('external_source'),
     externalId: text('external_id'),
     externalVersion: bigint('external_version', { mode: 'number' }),
+    /** The provider's updated_at of the version we hold (ties on version are broken by it). */
+    externalUpdatedAt: timestamp('external_updated_at', { withTimezone: true, precision: 3 }),
     ...timestamps,
   },
   (t) => [
@@ -145,9 +148,183 @@ export type UserRow = typeof users.$inferSelect;
 export type OrganizationRow = typeof organizations.$inferSelect;
 export type MembershipRow = typeof organizationMemberships.$inferSelect;
 
+// ─── Integration engine (issue #4) ────────────────────────────────────────────────────────────
+
+export const integrationProvider = pgEnum('integration_provider', ['USER_SERVICE', 'PAYMENT_SERVICE', 'COMMUNICATION_SERVICE']);
+export const webhookEventStatus = pgEnum('webhook_event_status', ['RECEIVED', 'PROCESSING', 'PROCESSED', 'FAILED', 'DEAD']);
+export const subscriptionStatus = pgEnum('subscription_status', ['ACTIVE', 'PAST_DUE', 'CANCELED']);
+export const invoiceStatus = pgEnum('invoice_status', ['PAID', 'OPEN', 'FAILED']);
+export const deliveryStatus = pgEnum('delivery_status', ['SENT', 'DELIVERED', 'BOUNCED', 'FAILED']);
+
+/**
+ * One tenant's connection to one provider. Credentials and webhook secrets are AES-256-GCM
+ * ciphertexts (src/integrations/secrets.ts), bound to the row's tenant and id; they never leave the
+ * service layer. During a rotation the previous secret keeps verifying until `previous_secret_expires_at`.
+ */
+export const integrations = pgTable(
+  'integrations',
+  {
+    tenantId: uuid('tenant_id').notNull().references(() => tenants.id, { onDelete: 'cascade' }),
+    id: uuid('id').notNull().defaultRandom(),
+    provider: integrationProvider('provider').notNull(),
+    name: text('name').notNull(),
+    baseUrl: text('base_url').notNull(),
+    credentialsEncrypted: text('credentials_encrypted').notNull(),
+    enabled: boolean('enabled').notNull().default(true),
+    webhookSecretEncrypted: text('webhook_secret_encrypted').notNull(),
+    previousWebhookSecretEncrypted: text('previous_webhook_secret_encrypted'),
+    previousSecretExpiresAt: timestamp('previous_secret_expires_at', { withTimezone: true, precision: 3 }),
+    ...timestamps,
+  },
+  (t) => [
+    primaryKey({ columns: [t.tenantId, t.id] }),
+    uniqueIndex('integrations_tenant_name_key').on(t.tenantId, sql`lower(${t.name})`),
+    index('integrations_tenant_created_idx').on(t.tenantId, t.createdAt, t.id),
+    tenantIsolation(),
+  ],
+).enableRLS();
+
+/** (tenant_id, integration_id) → integrations, named explicitly (generated names pass Postgres's 63-character limit). */
+const integrationFk = (table: string, t: { tenantId: AnyPgColumn; integrationId: AnyPgColumn }) =>
+  foreignKey({ name: `${table}_integration_fk`, columns: [t.tenantId, t.integrationId], foreignColumns: [integrations.tenantId, integrations.id] }).onDelete('cascade');
+
+/**
+ * One event received by webhook, stored raw before it is processed. The dedupe key is the provider's
+ * event id (the `webhook-id` of a single delivery, the element's own id in a batch), kept as long as
+ * the row is (days, far longer than senders retry).
+ */
+export const webhookEvents = pgTable(
+  'webhook_events',
+  {
+    tenantId: uuid('tenant_id').notNull().references(() => tenants.id, { onDelete: 'cascade' }),
+    id: uuid('id').notNull().defaultRandom(),
+    integrationId: uuid('integration_id').notNull(),
+    providerEventId: text('provider_event_id').notNull(),
+    type: text('type').notNull(),
+    payload: jsonb('payload').notNull(),
+    /** The delivery's webhook-id and webhook-timestamp (a batch shares one delivery). */
+    deliveryId: text('delivery_id').notNull(),
+    deliveryTimestamp: timestamp('delivery_timestamp', { withTimezone: true, precision: 3 }).notNull(),
+    receivedAt: timestamp('received_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+    status: webhookEventStatus('status').notNull().default('RECEIVED'),
+    attempts: integer('attempts').notNull().default(0),
+    lastError: text('last_error'),
+    /** What applying it did: created, updated, unchanged, deleted. */
+    outcome: text('outcome'),
+    processedAt: timestamp('processed_at', { withTimezone: true, precision: 3 }),
+    updatedAt: timestamp('updated_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.tenantId, t.id] }),
+    integrationFk('webhook_events', t),
+    uniqueIndex('webhook_events_dedupe_key').on(t.tenantId, t.integrationId, t.providerEventId),
+    index('webhook_events_tenant_received_idx').on(t.tenantId, t.receivedAt, t.id),
+    index('webhook_events_integration_status_idx').on(t.tenantId, t.integrationId, t.status),
+    tenantIsolation(),
+  ],
+).enableRLS();
+
+/** Provider-mirrored records share these: which integration, the provider's id and version. */
+const mirrored = {
+  integrationId: uuid('integration_id').notNull(),
+  externalId: text('external_id').notNull(),
+  externalVersion: bigint('external_version', { mode: 'number' }).notNull(),
+  externalUpdatedAt: timestamp('external_updated_at', { withTimezone: true, precision: 3 }).notNull(),
+};
+
+/** The tenant's subscriptions at the payment provider (plan, status, period end). */
+export const subscriptions = pgTable(
+  'subscriptions',
+  {
+    tenantId: uuid('tenant_id').notNull().references(() => tenants.id, { onDelete: 'cascade' }),
+    id: uuid('id').notNull().defaultRandom(),
+    ...mirrored,
+    customerExternalId: text('customer_external_id'),
+    plan: tenantPlan('plan').notNull(),
+    status: subscriptionStatus('status').notNull(),
+    currentPeriodEnd: timestamp('current_period_end', { withTimezone: true, precision: 3 }),
+    ...timestamps,
+  },
+  (t) => [
+    primaryKey({ columns: [t.tenantId, t.id] }),
+    integrationFk('subscriptions', t),
+    uniqueIndex('subscriptions_external_key').on(t.tenantId, t.integrationId, t.externalId),
+    tenantIsolation(),
+  ],
+).enableRLS();
+
+export const invoices = pgTable(
+  'invoices',
+  {
+    tenantId: uuid('tenant_id').notNull().references(() => tenants.id, { onDelete: 'cascade' }),
+    id: uuid('id').notNull().defaultRandom(),
+    ...mirrored,
+    subscriptionExternalId: text('subscription_external_id'),
+    amountCents: bigint('amount_cents', { mode: 'number' }).notNull(),
+    currency: text('currency').notNull(),
+    status: invoiceStatus('status').notNull(),
+    ...timestamps,
+  },
+  (t) => [
+    primaryKey({ columns: [t.tenantId, t.id] }),
+    integrationFk('invoices', t),
+    uniqueIndex('invoices_external_key').on(t.tenantId, t.integrationId, t.externalId),
+    index('invoices_failed_idx').on(t.tenantId).where(sql`status = 'FAILED'`),
+    tenantIsolation(),
+  ],
+).enableRLS();
+
+/**
+ * The tenant's billing flag, derived from its invoices after every invoice change (so the order in
+ * which payment events arrive cannot leave it wrong). Tenant-owned, unlike `tenants`, which the
+ * app role may not update.
+ */
+export const billingStatus = pgTable(
+  'billing_status',
+  {
+    tenantId: uuid('tenant_id').notNull().references(() => tenants.id, { onDelete: 'cascade' }),
+    /** Set while any invoice is FAILED: when the earliest still-failed invoice failed. */
+    paymentFailedAt: timestamp('payment_failed_at', { withTimezone: true, precision: 3 }),
+    failedInvoiceCount: integer('failed_invoice_count').notNull().default(0),
+    updatedAt: timestamp('updated_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId] }), tenantIsolation()],
+).enableRLS();
+
+/** Message delivery log from the communication provider, linked to our user when we know them. */
+export const notificationDeliveries = pgTable(
+  'notification_deliveries',
+  {
+    tenantId: uuid('tenant_id').notNull().references(() => tenants.id, { onDelete: 'cascade' }),
+    id: uuid('id').notNull().defaultRandom(),
+    ...mirrored,
+    /** FK (tenant_id, user_id) → users ON DELETE SET NULL (user_id) is in the custom migration (drizzle can't say "SET NULL (user_id)"). */
+    userId: uuid('user_id'),
+    userExternalId: text('user_external_id'),
+    toEmail: text('to_email').notNull(),
+    channel: text('channel').notNull(),
+    status: deliveryStatus('status').notNull(),
+    ...timestamps,
+  },
+  (t) => [
+    primaryKey({ columns: [t.tenantId, t.id] }),
+    integrationFk('notification_deliveries', t),
+    uniqueIndex('notification_deliveries_external_key').on(t.tenantId, t.integrationId, t.externalId),
+    index('notification_deliveries_user_idx').on(t.tenantId, t.userId),
+    tenantIsolation(),
+  ],
+).enableRLS();
+
+export type IntegrationRow = typeof integrations.$inferSelect;
+export type WebhookEventRow = typeof webhookEvents.$inferSelect;
+export type SubscriptionRow = typeof subscriptions.$inferSelect;
+export type InvoiceRow = typeof invoices.$inferSelect;
+export type NotificationDeliveryRow = typeof notificationDeliveries.$inferSelect;
+
 // ─── Integration health (issue #5) ─────────────────────────────────────────────────────────────
-// Keyed by (tenant_id, integration_id). The composite FK to integrations is added at merge
-// (see the TODO in the custom migration); until then integration ids are opaque uuids.
+// Keyed by (tenant_id, integration_id), with a composite FK to integrations (ON DELETE CASCADE).
+
+
 
 export const circuitState = pgEnum('circuit_state', ['CLOSED', 'OPEN', 'HALF_OPEN', 'ISOLATED']);
 export const integrationHealthStatus = pgEnum('integration_health_status', ['HEALTHY', 'DEGRADED', 'DOWN', 'UNKNOWN']);
@@ -170,7 +347,7 @@ export const integrationCircuits = pgTable(
     updatedAt: timestamp('updated_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
     updatedByProcess: text('updated_by_process'),
   },
-  (t) => [primaryKey({ columns: [t.tenantId, t.integrationId] }), tenantIsolation()],
+  (t) => [primaryKey({ columns: [t.tenantId, t.integrationId] }), integrationFk('integration_circuits', t), tenantIsolation()],
 ).enableRLS();
 
 /** Outbound call outcomes in per-minute buckets: one UPSERT per integration per flush, not per call. */
@@ -183,7 +360,7 @@ export const integrationCallStats = pgTable(
     successes: integer('successes').notNull().default(0),
     failures: integer('failures').notNull().default(0),
   },
-  (t) => [primaryKey({ columns: [t.tenantId, t.integrationId, t.bucket] }), tenantIsolation()],
+  (t) => [primaryKey({ columns: [t.tenantId, t.integrationId, t.bucket] }), integrationFk('integration_call_stats', t), tenantIsolation()],
 ).enableRLS();
 
 /** The current health of each integration and the last health-check result that fed it. */
@@ -200,7 +377,7 @@ export const integrationHealth = pgTable(
     lastCheckAt: timestamp('last_check_at', { withTimezone: true, precision: 3 }),
     updatedAt: timestamp('updated_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
   },
-  (t) => [primaryKey({ columns: [t.tenantId, t.integrationId] }), index('integration_health_status_idx').on(t.tenantId, t.status), tenantIsolation()],
+  (t) => [primaryKey({ columns: [t.tenantId, t.integrationId] }), integrationFk('integration_health', t), index('integration_health_status_idx').on(t.tenantId, t.status), tenantIsolation()],
 ).enableRLS();
 
 /** Health history: one row per status change, never per evaluation. */
@@ -218,6 +395,7 @@ export const integrationHealthChanges = pgTable(
   },
   (t) => [
     primaryKey({ columns: [t.tenantId, t.id] }),
+    integrationFk('integration_health_changes', t),
     index('integration_health_changes_integration_idx').on(t.tenantId, t.integrationId, t.changedAt),
     tenantIsolation(),
   ],

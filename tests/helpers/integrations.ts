@@ -1,12 +1,28 @@
-import crypto from 'node:crypto';
+import type { App } from '../../src/app.js';
+import { transactionScope } from '../../src/db/scope.js';
 import type { IntegrationTarget, Provider } from '../../src/integrations/types.js';
 import type { MockServices } from '../../src/mock-services/server.js';
+import { createIntegration, toTarget } from '../../src/modules/integrations/service.js';
 
 const PATHS: Record<Provider, string> = { USER_SERVICE: 'user-service', PAYMENT_SERVICE: 'payment-service', COMMUNICATION_SERVICE: 'communication-service' };
 
-/** A made-up integration of a seeded tenant (the integrations table arrives at merge). */
-export function makeTarget(mock: MockServices, tenantId: string, provider: Provider = 'USER_SERVICE'): IntegrationTarget {
-  return { tenantId, id: crypto.randomUUID(), provider, baseUrl: `${mock.url}/${PATHS[provider]}`, apiKey: 'test-api-key' };
+export const providerUrl = (mock: MockServices, provider: Provider) => `${mock.url}/${PATHS[provider]}`;
+
+/** A real integration of a seeded tenant pointing at the mock provider; returns its outbound target and webhook secret. */
+export async function createTestIntegration(app: App, mock: MockServices | { url: string }, tenantId: string, provider: Provider = 'USER_SERVICE', name?: string) {
+  const scope = transactionScope(app.db, { tenantId, actorType: 'SYSTEM', actorId: 'test' });
+  const created = await createIntegration(scope, app.secrets, {
+    provider,
+    name: name ?? `${provider} ${Math.random().toString(36).slice(2, 8)}`,
+    baseUrl: `${mock.url}/${PATHS[provider]}`,
+    apiKey: 'test-api-key',
+  });
+  return { target: toTarget(app.secrets, created.integration), secret: created.webhookSecret, row: created.integration };
+}
+
+/** The outbound target of a new integration of a seeded tenant, pointing at the mock provider. */
+export async function makeTarget(app: App, mock: MockServices, tenantId: string, provider: Provider = 'USER_SERVICE'): Promise<IntegrationTarget> {
+  return (await createTestIntegration(app, mock, tenantId, provider)).target;
 }
 
 /** The mock's /_control API. */

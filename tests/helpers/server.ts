@@ -60,6 +60,8 @@ export async function startTestServer(opts: { env?: Record<string, string>; data
     DATA_DIR: dataDir,
     PLATFORM_OPERATOR_EMAIL: OPERATOR.email,
     PLATFORM_OPERATOR_PASSWORD: OPERATOR.password,
+    // Background health checks would change health states under the tests' feet; tests run checks themselves.
+    HEALTH_CHECK_CRON: 'off',
     ...opts.env,
   });
   const appUrl = config.APP_DATABASE_URL ?? deriveAppUrl(ownerUrl, APP_PASSWORD);

@@ -1,0 +1,34 @@
+/** The notification delivery log from a communication-service integration, linked to our user when we know them. */
+import { sql } from 'drizzle-orm';
+import type { Tx } from '../../db/client.js';
+import { notificationDeliveries, users } from '../../db/schema.js';
+import { storedIsOlder, type ApplyOutcome, type ApplyTarget } from './conflict.js';
+import type { ProviderMessage } from './records.js';
+
+const DELIVERY_STATUS = { sent: 'SENT', delivered: 'DELIVERED', bounced: 'BOUNCED', failed: 'FAILED' } as const;
+
+/** One upsert: the user link is resolved in the same statement (by provider user id, else by email). */
+export async function applyMessage(tx: Tx, integration: ApplyTarget, record: ProviderMessage): Promise<ApplyOutcome> {
+  const userId = sql`(select ${users.id} from ${users}
+    where (${users.externalId} = ${record.user_external_id ?? null}::text) or lower(${users.email}) = lower(${record.to_email})
+    order by (${users.externalId} = ${record.user_external_id ?? null}::text) desc nulls last limit 1)`;
+  const values = {
+    userExternalId: record.user_external_id ?? null,
+    toEmail: record.to_email,
+    channel: record.channel,
+    status: DELIVERY_STATUS[record.status],
+    externalVersion: record.version,
+    externalUpdatedAt: new Date(record.updated_at),
+  };
+  const [row] = await tx
+    .insert(notificationDeliveries)
+    .values({ tenantId: integration.tenantId, integrationId: integration.id, externalId: record.id, userId, ...values })
+    .onConflictDoUpdate({
+      target: [notificationDeliveries.tenantId, notificationDeliveries.integrationId, notificationDeliveries.externalId],
+      set: { ...values, userId: sql`coalesce(${notificationDeliveries.userId}, excluded.user_id)`, updatedAt: new Date() },
+      setWhere: storedIsOlder(notificationDeliveries.externalVersion, notificationDeliveries.externalUpdatedAt),
+    })
+    .returning({ inserted: sql<boolean>`(xmax = 0)` });
+  if (!row) return 'unchanged';
+  return row.inserted ? 'created' : 'updated';
+}

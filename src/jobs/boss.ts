@@ -1,0 +1,203 @@
+/**
+ * Durable jobs on pg-boss 10 (queue in Postgres, SKIP LOCKED fetches, so any number of processes
+ * share it).
+ *
+ * Two connections, two roles:
+ *  - the pg-boss instance runs on the OWNER connection: it creates a partition table per queue and
+ *    runs maintenance (expiry, retries, dead letters), which the app role must not be able to do;
+ *  - enqueueing happens on the APP role, inside our own transaction (`enqueue(tx, …)`), so a job
+ *    exists exactly when the row that caused it was committed (ARCHITECTURE invariant 6). The app
+ *    role's grants for that are in migrations/0005_integration_engine_security.sql.
+ *
+ * Every queue is created at start-up with explicit retry, backoff and expiry (pg-boss's SQL
+ * defaults differ from its docs; a send to a missing queue silently returns null).
+ */
+import crypto from 'node:crypto';
+import PgBoss from 'pg-boss';
+import type { Config } from '../config.js';
+import { rawClientOf, type Tx } from '../db/client.js';
+import type { Logger } from '../logger.js';
+import type { Provider } from '../integrations/types.js';
+import { JOB_SCHEMA } from './schema.js';
+
+const PROVIDER_SLUG: Record<Provider, string> = { USER_SERVICE: 'user-service', PAYMENT_SERVICE: 'payment-service', COMMUNICATION_SERVICE: 'communication-service' };
+export const PROVIDERS = Object.keys(PROVIDER_SLUG) as Provider[];
+
+/** Queue names: one webhook queue and one dead-letter queue per provider, plus health checks. */
+export const QUEUES = {
+  /** Webhook events of one provider; job data: WebhookJobData. */
+  webhooks: (p: Provider) => `webhooks-${PROVIDER_SLUG[p]}`,
+  /** Where a webhook job goes after its last attempt; its worker marks the event DEAD. */
+  webhooksDead: (p: Provider) => `webhooks-${PROVIDER_SLUG[p]}-dead`,
+  /** Cron fan-out: one health-check job per enabled integration. */
+  healthCheckSchedule: 'integration-health-schedule',
+  /** One provider health check; job data: { tenantId, integrationId }. */
+  healthCheck: 'integration-health-check',
+} as const;
+
+export interface WebhookJobData {
+  tenantId: string;
+  integrationId: string;
+  eventId: string;
+}
+
+export interface QueuePolicy {
+  retryLimit: number;
+  retryDelay: number;
+  retryBackoff: boolean;
+  expireInSeconds: number;
+  deadLetter?: string;
+  /** pg-boss policy; `short` keeps one queued job per singletonKey. Default `standard`. */
+  policy?: 'standard' | 'short';
+}
+
+/** A job as our handlers see it (attempt = retryCount + 1; the last one is retryCount = retryLimit). */
+export type JobOf<T> = PgBoss.JobWithMetadata<T>;
+export type JobHandler<T> = (job: JobOf<T>) => Promise<unknown>;
+
+export class Jobs {
+  readonly boss: PgBoss;
+  private readonly workerIds = new Map<string, string[]>();
+  private readonly runsWorkers: boolean;
+  private started = false;
+
+  constructor(
+    private readonly config: Config,
+    ownerUrl: string,
+    private readonly log: Logger,
+  ) {
+    this.runsWorkers = config.PROCESS_ROLE !== 'api';
+    this.boss = new PgBoss({
+      connectionString: ownerUrl,
+      schema: JOB_SCHEMA,
+      max: config.JOB_POOL_SIZE,
+      application_name: 'tessera-jobs',
+      // Maintenance (expiry of crashed workers' jobs, retries, dead letters) and cron run where workers do.
+      supervise: this.runsWorkers,
+      schedule: this.runsWorkers,
+      maintenanceIntervalSeconds: config.JOB_MAINTENANCE_INTERVAL_SECONDS,
+      pollingIntervalSeconds: config.JOB_POLL_INTERVAL_SECONDS,
+    });
+    // pg-boss emits errors (e.g. the database going away) as events; unhandled, they would crash the process.
+    this.boss.on('error', (err) => this.log.warn({ err }, 'job queue error'));
+  }
+
+  get workersEnabled(): boolean {
+    return this.runsWorkers;
+  }
+
+  /** Starts pg-boss and creates every queue (idempotent). */
+  async start(): Promise<void> {
+    await this.boss.start();
+    this.started = true;
+    const c = this.config;
+    for (const p of PROVIDERS) {
+      const dead = QUEUES.webhooksDead(p);
+      await this.createQueue(dead, { retryLimit: 3, retryDelay: 5, retryBackoff: true, expireInSeconds: 60 });
+      await this.createQueue(QUEUES.webhooks(p), {
+        retryLimit: c.WEBHOOK_RETRY_LIMIT,
+        retryDelay: c.WEBHOOK_RETRY_DELAY_SECONDS,
+        retryBackoff: true, // exponential, with pg-boss's built-in jitter (delay·2^n/2 + random·delay·2^n/2)
+        expireInSeconds: c.WEBHOOK_JOB_EXPIRE_SECONDS,
+        deadLetter: dead,
+      });
+    }
+    await this.createQueue(QUEUES.healthCheckSchedule, { retryLimit: 0, retryDelay: 1, retryBackoff: false, expireInSeconds: 60 });
+    await this.createQueue(QUEUES.healthCheck, { retryLimit: 0, retryDelay: 1, retryBackoff: false, expireInSeconds: 60, policy: 'short' });
+  }
+
+  /** Creates the queue, or brings an existing one's policy in line with the configuration. */
+  async createQueue(name: string, policy: QueuePolicy): Promise<void> {
+    const existing = await this.boss.getQueue(name);
+    const options = { policy: 'standard', ...policy } as never;
+    if (existing) await this.boss.updateQueue(name, options);
+    else await this.boss.createQueue(name, options);
+  }
+
+  /**
+   * Enqueues jobs inside the caller's transaction (one statement for any number of jobs): they
+   * exist if and only if that transaction commits. Call `wake(queue)` after the commit.
+   */
+  async enqueue<T extends object>(tx: Tx, queue: string, data: T[]): Promise<string[]> {
+    if (data.length === 0) return [];
+    const raw = rawClientOf(tx);
+    let inserted = 0;
+    const db = {
+      // The job list travels as one JSON text parameter, so no driver-specific jsonb serialization is involved.
+      executeSql: async (text: string, values: unknown[] = []) => {
+        const result = await raw.unsafe(text, values.map((v) => (v === undefined ? null : v)) as never[]);
+        inserted += result.count;
+        return { rows: result as unknown[] };
+      },
+    };
+    // Ids chosen here: pg-boss 10's multi-row insert returns none.
+    const ids = data.map(() => crypto.randomUUID());
+    await this.boss.insert(
+      data.map((d, i) => ({ id: ids[i], name: queue, data: d })),
+      { db } as never,
+    );
+    // Nothing is inserted when the queue is missing (pg-boss joins the queue table): never let that pass silently.
+    if (inserted !== data.length) throw new Error(`Queue ${queue} did not accept the jobs (missing queue?)`);
+    return ids;
+  }
+
+  /** Wakes this process's idle workers of a queue now rather than at their next poll. */
+  wake(queue: string): void {
+    for (const id of this.workerIds.get(queue) ?? []) this.boss.notifyWorker(id);
+  }
+
+  /**
+   * Runs `handler` for each job of the queue, JOB_WORKERS_PER_QUEUE loops fetching up to
+   * JOB_BATCH_SIZE jobs each. Jobs of a batch succeed or fail one by one: a failing job is failed
+   * explicitly (so it is retried alone), and pg-boss completes the ones still active.
+   */
+  async work<T extends object>(queue: string, handler: JobHandler<T>, opts: { workers?: number; batchSize?: number; concurrency?: number } = {}): Promise<void> {
+    if (!this.runsWorkers) return;
+    const workers = opts.workers ?? this.config.JOB_WORKERS_PER_QUEUE;
+    const concurrency = opts.concurrency ?? 4;
+    const ids: string[] = [];
+    for (let i = 0; i < workers; i++) {
+      const id = await this.boss.work<T>(
+        queue,
+        { batchSize: opts.batchSize ?? this.config.JOB_BATCH_SIZE, includeMetadata: true, pollingIntervalSeconds: this.config.JOB_POLL_INTERVAL_SECONDS },
+        async (jobs) => {
+          let next = 0;
+          const lane = async () => {
+            while (next < jobs.length) {
+              const job = jobs[next++]!;
+              try {
+                await handler(job);
+              } catch (err) {
+                await this.boss.fail(queue, job.id, serializeError(err)).catch((e: unknown) => this.log.warn({ err: e, queue }, 'could not fail job'));
+              }
+            }
+          };
+          await Promise.all(Array.from({ length: Math.min(concurrency, jobs.length) }, lane));
+        },
+      );
+      ids.push(id);
+    }
+    this.workerIds.set(queue, [...(this.workerIds.get(queue) ?? []), ...ids]);
+  }
+
+  /** Jobs waiting or running in a queue (for /readyz and metrics). */
+  async queueSize(queue: string): Promise<number> {
+    return this.boss.getQueueSize(queue);
+  }
+
+  /** Stops fetching, lets running jobs finish (up to timeoutMs), then closes the pool. */
+  async stop(timeoutMs = 10_000): Promise<void> {
+    if (!this.started) return;
+    this.started = false;
+    await new Promise<void>((resolve) => {
+      const done = () => resolve();
+      this.boss.once('stopped', done);
+      this.boss.stop({ graceful: true, timeout: timeoutMs, wait: true }).catch(done);
+      setTimeout(done, timeoutMs + 2000).unref();
+    });
+  }
+}
+
+function serializeError(err: unknown): object {
+  return err instanceof Error ? { message: err.message, name: err.name } : { message: String(err) };
+}

@@ -1,0 +1,10 @@
+import type { App } from '../app.js';
+import { startHealthCheckJobs } from './health-checks.js';
+import { startWebhookWorkers } from './webhook-events.js';
+
+/** Registers every worker this process runs (none when PROCESS_ROLE=api). */
+export async function startJobWorkers(app: App): Promise<void> {
+  if (!app.jobs.workersEnabled) return;
+  await startWebhookWorkers(app);
+  await startHealthCheckJobs(app);
+}

@@ -1,0 +1,89 @@
+/**
+ * Processing of stored webhook events. Lifecycle: RECEIVED → PROCESSING → PROCESSED, or
+ * FAILED (will retry; attempts and last error recorded) → DEAD after the last attempt.
+ *
+ * Each step is its own short transaction inside withTenant with the INTEGRATION actor (RLS and
+ * audit apply). The effect and the PROCESSED mark commit together, so a job that is delivered
+ * again (a crashed worker's job after expiry, or a replay) finds PROCESSED and does nothing, and
+ * the apply functions are idempotent anyway.
+ */
+import { and, eq, ne, sql } from 'drizzle-orm';
+import type { App } from '../app.js';
+import { webhookEvents } from '../db/schema.js';
+import { withTenant, type TenantSettings } from '../db/tenant-context.js';
+import { applyEvent } from '../integrations/events.js';
+import type { ApplyOutcome } from '../integrations/apply/index.js';
+import { QUEUES, PROVIDERS, type JobOf, type WebhookJobData } from './boss.js';
+
+export const integrationActor = (tenantId: string, integrationId: string, requestId?: string): TenantSettings => ({
+  tenantId,
+  actorType: 'INTEGRATION',
+  actorId: integrationId,
+  requestId,
+});
+
+const MAX_ERROR_LENGTH = 2000;
+
+export type ProcessResult = ApplyOutcome | 'skipped';
+
+/** Processes one event; throws (after recording FAILED or DEAD) so pg-boss retries or dead-letters the job. */
+export async function processWebhookEvent(app: App, job: JobOf<WebhookJobData>): Promise<ProcessResult> {
+  const { tenantId, integrationId, eventId } = job.data;
+  const actor = integrationActor(tenantId, integrationId, `job:${job.id}`);
+  const started = await withTenant(app.db, actor, (tx) =>
+    tx
+      .update(webhookEvents)
+      .set({ status: 'PROCESSING', attempts: sql`${webhookEvents.attempts} + 1`, updatedAt: new Date() })
+      .where(and(eq(webhookEvents.id, eventId), ne(webhookEvents.status, 'PROCESSED')))
+      .returning({ type: webhookEvents.type }),
+  );
+  if (started.length === 0) return 'skipped'; // already processed (a redelivered or duplicate job)
+  try {
+    const outcome = await withTenant(app.db, actor, async (tx) => {
+      const [event] = await tx.select().from(webhookEvents).where(eq(webhookEvents.id, eventId)).for('update');
+      if (!event || event.status === 'PROCESSED') return 'skipped' as const;
+      const payload = event.payload as { data?: unknown };
+      const result = await applyEvent(tx, { tenantId, id: integrationId }, event.type, payload.data);
+      await tx
+        .update(webhookEvents)
+        .set({ status: 'PROCESSED', outcome: result, lastError: null, processedAt: new Date(), updatedAt: new Date() })
+        .where(eq(webhookEvents.id, eventId));
+      return result;
+    });
+    app.metrics.webhookEvents.inc({ outcome: 'processed' });
+    return outcome;
+  } catch (err) {
+    const final = job.retryCount >= job.retryLimit;
+    const message = (err instanceof Error ? err.message : String(err)).slice(0, MAX_ERROR_LENGTH);
+    await withTenant(app.db, actor, (tx) =>
+      tx
+        .update(webhookEvents)
+        .set({ status: final ? 'DEAD' : 'FAILED', lastError: message, updatedAt: new Date() })
+        .where(and(eq(webhookEvents.id, eventId), ne(webhookEvents.status, 'PROCESSED'))),
+    ).catch((e: unknown) => app.log.warn({ err: e, eventId }, 'could not record the failure of a webhook event'));
+    app.metrics.webhookEvents.inc({ outcome: final ? 'dead' : 'failed' });
+    throw err;
+  }
+}
+
+/**
+ * The dead-letter queue's handler: whatever ended the job (its last attempt threw, or it expired
+ * with a crashed worker), the event is DEAD unless it was processed meanwhile.
+ */
+export async function markWebhookEventDead(app: App, job: JobOf<WebhookJobData>): Promise<void> {
+  const { tenantId, integrationId, eventId } = job.data;
+  await withTenant(app.db, integrationActor(tenantId, integrationId, `job:${job.id}`), (tx) =>
+    tx
+      .update(webhookEvents)
+      .set({ status: 'DEAD', lastError: sql`coalesce(${webhookEvents.lastError}, 'Attempts exhausted')`, updatedAt: new Date() })
+      .where(and(eq(webhookEvents.id, eventId), ne(webhookEvents.status, 'PROCESSED'))),
+  );
+}
+
+/** Registers the webhook workers of every provider queue and its dead-letter queue. */
+export async function startWebhookWorkers(app: App): Promise<void> {
+  for (const p of PROVIDERS) {
+    await app.jobs.work<WebhookJobData>(QUEUES.webhooks(p), (job) => processWebhookEvent(app, job));
+    await app.jobs.work<WebhookJobData>(QUEUES.webhooksDead(p), (job) => markWebhookEventDead(app, job), { workers: 1 });
+  }
+}
