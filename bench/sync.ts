@@ -92,10 +92,10 @@ async function main() {
     const t0 = performance.now();
     const { run } = await withTenant(app.db, { tenantId, actorType: 'SYSTEM', actorId: 'bench' }, (tx) => requestSync(app, tx, tenantId, { integrationId: integration.id, mode, trigger: 'MANUAL' }));
     app.jobs.wake(QUEUES.sync);
-    let final;
+    let final: any;
     for (;;) {
       const [row] = await admin2`select * from sync_runs where id = ${run.id}`;
-      if (row.status === 'SUCCEEDED' || row.status === 'FAILED') {
+      if (row?.status === 'SUCCEEDED' || row?.status === 'FAILED') {
         final = row;
         break;
       }

@@ -103,7 +103,7 @@ describe('full sync', () => {
     const alive = new Set((await api.users()).map((u) => u.id));
     const ours = await mirrored(a.tenant.id, target.id);
     for (const [externalId, row] of ours) expect(row.status === 'DEACTIVATED').toBe(!alive.has(externalId));
-    const [{ n }] = await server.ownerSql`select count(*)::int as n from sync_seen_records`;
+    const n = (await server.ownerSql`select count(*)::int as n from sync_seen_records`)[0]!.n;
     expect(n).toBe(0); // the seen-set is emptied when the run ends
 
     const again = await syncNow(server, a.owner.token, target.id, 'FULL');
@@ -180,7 +180,7 @@ describe('one sync per integration at a time', () => {
 
     await control.clearFaults();
     expect(await waitForRun(server, a.owner.token, runs[0].run.id)).toMatchObject({ status: 'SUCCEEDED', created: SEED_USERS });
-    const [{ n }] = await server.ownerSql`select count(*)::int as n from sync_runs where integration_id = ${target.id}`;
+    const n = (await server.ownerSql`select count(*)::int as n from sync_runs where integration_id = ${target.id}`)[0]!.n;
     expect(n).toBe(1);
     // Finished: the next request starts a new run.
     const next = await triggerSync(server, a.owner.token, target.id, 'FULL');
@@ -214,11 +214,11 @@ describe('tenant isolation', () => {
   it("tenant A's sync never touches tenant B, and B can neither see nor trigger A's runs", async () => {
     const { target: ta } = await createTestIntegration(server.app, mock, a.tenant.id, 'USER_SERVICE');
     const { target: tb } = await createTestIntegration(server.app, mock, b.tenant.id, 'USER_SERVICE');
-    const [{ n: before }] = await server.ownerSql`select count(*)::int as n from users where tenant_id = ${b.tenant.id}`;
+    const before = (await server.ownerSql`select count(*)::int as n from users where tenant_id = ${b.tenant.id}`)[0]!.n;
     const run = await syncNow(server, a.owner.token, ta.id, 'FULL');
-    const [{ n: after }] = await server.ownerSql`select count(*)::int as n from users where tenant_id = ${b.tenant.id}`;
+    const after = (await server.ownerSql`select count(*)::int as n from users where tenant_id = ${b.tenant.id}`)[0]!.n;
     expect(after).toBe(before);
-    const [{ n: bRuns }] = await server.ownerSql`select count(*)::int as n from sync_runs where tenant_id = ${b.tenant.id}`;
+    const bRuns = (await server.ownerSql`select count(*)::int as n from sync_runs where tenant_id = ${b.tenant.id}`)[0]!.n;
     expect(bRuns).toBe(0);
 
     expect(errorCode(await triggerSync(server, b.owner.token, ta.id))).toBe('NOT_FOUND');

@@ -412,7 +412,7 @@ export type IntegrationHealthChangeRow = typeof integrationHealthChanges.$inferS
 export const syncMode = pgEnum('sync_mode', ['INCREMENTAL', 'FULL']);
 export const syncRunStatus = pgEnum('sync_run_status', ['QUEUED', 'RUNNING', 'SUCCEEDED', 'FAILED']);
 export const syncTrigger = pgEnum('sync_trigger', ['MANUAL', 'SCHEDULED']);
-export const pushStatus = pgEnum('integration_push_status', ['PENDING', 'SENT', 'SUPERSEDED', 'FAILED', 'DEAD']);
+export const pushStatus = pgEnum('integration_push_status', ['PENDING', 'SENDING', 'SENT', 'SUPERSEDED', 'FAILED', 'DEAD']);
 
 /**
  * One pull sync of one integration. At most one QUEUED or RUNNING run per integration (partial
@@ -444,6 +444,7 @@ export const syncRuns = pgTable(
   },
   (t) => [
     primaryKey({ columns: [t.tenantId, t.id] }),
+    integrationFk('sync_runs', t),
     uniqueIndex('sync_runs_one_active_key').on(t.tenantId, t.integrationId).where(sql`status in ('QUEUED', 'RUNNING')`),
     index('sync_runs_integration_created_idx').on(t.tenantId, t.integrationId, t.createdAt, t.id),
     tenantIsolation(),
@@ -461,7 +462,7 @@ export const syncCheckpoints = pgTable(
     lastRunId: uuid('last_run_id'),
     updatedAt: timestamp('updated_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
   },
-  (t) => [primaryKey({ columns: [t.tenantId, t.integrationId, t.resource] }), tenantIsolation()],
+  (t) => [primaryKey({ columns: [t.tenantId, t.integrationId, t.resource] }), integrationFk('sync_checkpoints', t), tenantIsolation()],
 ).enableRLS();
 
 /**
@@ -488,6 +489,7 @@ export const syncSeenRecords = pgTable(
  * One change made in Tessera (by a USER actor) to a record an integration mirrors, to be sent to the
  * provider by a job. `payload` is the snapshot sent; `idempotency_key` is constant across retries.
  * `seq` orders the pushes of one record: a push overtaken by a newer one is SUPERSEDED, not sent.
+ * SENDING holds a lease (`lease_until`) so that one record's pushes are sent one at a time.
  */
 export const integrationPushes = pgTable(
   'integration_pushes',
@@ -502,6 +504,7 @@ export const integrationPushes = pgTable(
     payload: jsonb('payload').notNull(),
     idempotencyKey: text('idempotency_key').notNull(),
     status: pushStatus('status').notNull().default('PENDING'),
+    leaseUntil: timestamp('lease_until', { withTimezone: true, precision: 3 }),
     attempts: integer('attempts').notNull().default(0),
     lastError: text('last_error'),
     externalId: text('external_id'),
@@ -510,6 +513,7 @@ export const integrationPushes = pgTable(
   },
   (t) => [
     primaryKey({ columns: [t.tenantId, t.id] }),
+    integrationFk('integration_pushes', t),
     index('integration_pushes_record_idx').on(t.tenantId, t.integrationId, t.recordId, t.seq),
     index('integration_pushes_status_idx').on(t.tenantId, t.integrationId, t.status, t.updatedAt),
     tenantIsolation(),

@@ -1,4 +1,5 @@
 import type { AppDb, Tx } from './client.js';
+import type { Jobs } from '../jobs/boss.js';
 import { databaseErrorOf } from '../errors.js';
 import { withTenant, type SessionState, type TenantSettings } from './tenant-context.js';
 
@@ -9,6 +10,8 @@ import { withTenant, type SessionState, type TenantSettings } from './tenant-con
  */
 export interface Scope {
   readonly settings: TenantSettings;
+  /** The job queue, for services that enqueue in the scope's transaction (e.g. pushes of a user's change). */
+  readonly jobs?: Jobs;
   read<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
   write<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
 }
@@ -30,6 +33,7 @@ export class OperationScope implements Scope {
   constructor(
     private readonly db: AppDb,
     readonly settings: TenantSettings,
+    readonly jobs?: Jobs,
   ) {}
 
   /** Opens the transaction (once) and reports what app_begin read about the tenant and user. */
@@ -90,6 +94,7 @@ export class ShortScope implements Scope {
   constructor(
     private readonly db: AppDb,
     readonly settings: TenantSettings,
+    readonly jobs?: Jobs,
   ) {}
   session(): Promise<SessionState> {
     return withTenant(this.db, this.settings, async (_tx, session) => session);
@@ -104,8 +109,8 @@ export class ShortScope implements Scope {
 }
 
 /** A scope for jobs and scripts: each read and each write is its own tenant transaction. */
-export function transactionScope(db: AppDb, settings: TenantSettings): Scope {
-  return new ShortScope(db, settings);
+export function transactionScope(db: AppDb, settings: TenantSettings, jobs?: Jobs): Scope {
+  return new ShortScope(db, settings, jobs);
 }
 
 /** What a request context holds: a scope that can also report the session and be finished. */

@@ -40,7 +40,7 @@ export async function createContext(app: App, input: ContextInput): Promise<Cont
   const request = { requestId, clientIp: input.clientIp, userAgent: input.userAgent };
   const claims = await verifyBearer(app, input.authorization);
   const settings = claims?.kind === 'user' ? { tenantId: claims.tenantId, userId: claims.userId, actorType: 'USER' as const, ...request } : null;
-  const scope = settings ? (input.transactions === 'short' ? new ShortScope(app.db, settings) : new OperationScope(app.db, settings)) : null;
+  const scope = settings ? (input.transactions === 'short' ? new ShortScope(app.db, settings, app.jobs) : new OperationScope(app.db, settings, app.jobs)) : null;
   let viewer: Promise<Viewer> | undefined;
   const ctx: Context = {
     app,

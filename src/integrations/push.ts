@@ -4,22 +4,26 @@
  *
  * - Only changes by a USER actor are pushed. Webhook and sync handlers write as the INTEGRATION
  *   actor and never go through here, so what the provider told us is never sent back (no echo loop).
- * - The push row and its job are written in the change's own transaction (pg-boss send with our
+ * - The push row and its job are written in the change's own transaction (pg-boss insert with our
  *   transaction as `db`): a rolled-back change pushes nothing.
  * - The payload is a snapshot taken at the change and the Idempotency-Key is fixed at enqueue, so a
  *   retried attempt sends the same request and the provider applies it once.
- * - Pushes of one user run one at a time (queue policy `singleton`, keyed by integration and user),
- *   and a push overtaken by a newer one for the same user is SUPERSEDED rather than sent: the newest
- *   local state wins whatever order retries finish in.
+ * - A job is about a record, not a push: it sends that record's newest pending push and marks older
+ *   ones SUPERSEDED, so the newest local state wins whatever order jobs and retries run in. One
+ *   record's pushes are sent one at a time: the push being sent holds a lease (SENDING, lease_until);
+ *   a job that finds a live lease re-enqueues itself for a little later instead of sending in
+ *   parallel (pg-boss 10's `singleton` policy is not used: a queued job whose key is active makes
+ *   every fetch of the queue fail, stalling all other records). A lease that ran out (a crashed
+ *   worker) is taken over and the push re-sent under the same key.
  * - The provider's answer (its id and version) is written back onto our user under the conflict rule
  *   (only if newer), so when the provider's webhook for this same change comes back it carries a
  *   version we already hold and is applied as 'unchanged'.
- * - Transient failures (5xx, timeouts, open circuit, 429) are retried with backoff; a 4xx the provider
- *   will answer again is final. After the last attempt the push is DEAD (and counts as a dead letter
- *   in the integration's health).
+ * - Transient failures (5xx, timeouts, open circuit, 429) are retried with exponential backoff; a
+ *   4xx the provider will answer again is final. After the last attempt the push is DEAD and counts
+ *   as a dead letter in the integration's health.
  */
 import crypto from 'node:crypto';
-import { and, asc, eq, gt, isNull, or, sql } from 'drizzle-orm';
+import { and, asc, eq, inArray, isNull, or, sql } from 'drizzle-orm';
 import type { App } from '../app.js';
 import type { Tx } from '../db/client.js';
 import { integrationPushes, integrations, users, type IntegrationPushRow, type UserRow } from '../db/schema.js';
@@ -28,12 +32,13 @@ import { withTenant, type TenantSettings } from '../db/tenant-context.js';
 import { QUEUES, type JobOf } from '../jobs/boss.js';
 import { reevaluateHealth } from '../modules/integration-health/service.js';
 import { ProviderHttpError } from './errors.js';
-import { loadIntegrationTarget } from './targets.js';
+import { loadIntegrationTarget } from '../modules/integrations/service.js';
 
 export interface PushJobData {
   tenantId: string;
   integrationId: string;
-  pushId: string;
+  /** Our user id: the job sends this record's newest pending push. */
+  recordId: string;
 }
 
 /** What we send about a user: the fields the provider holds. */
@@ -88,9 +93,7 @@ export async function pushUserChange(tx: Tx, scope: Scope, before: UserRow | nul
     payload,
     idempotencyKey: `tessera-push-${id}`,
   });
-  await scope.jobs.enqueue<PushJobData>(tx, QUEUES.push, [{ tenantId: after.tenantId, integrationId: integration.id, pushId: id }], {
-    singletonKey: () => `${integration.id}:${after.id}`,
-  });
+  await scope.jobs.enqueue<PushJobData>(tx, QUEUES.push, [{ tenantId: after.tenantId, integrationId: integration.id, recordId: after.id }]);
 }
 
 const integrationActor = (tenantId: string, integrationId: string, job?: string): TenantSettings => ({
@@ -100,40 +103,51 @@ const integrationActor = (tenantId: string, integrationId: string, job?: string)
   requestId: job,
 });
 
-type Claim = { push: IntegrationPushRow; user: UserRow } | { done: 'SENT' | 'SUPERSEDED' | 'DEAD' | 'MISSING' };
+/** How long a push may stay SENDING before another job may take it over (a worker died mid-send). */
+const LEASE_MS = 2 * 60_000;
+/** A job that finds another push of its record in flight comes back this much later. */
+const DEFER_SECONDS = 2;
 
-/** The push job: sends one push, or throws (after recording FAILED/DEAD) so pg-boss retries it. */
+type Claim = { push: IntegrationPushRow; user: UserRow } | { done: 'NOTHING' | 'DEFERRED' };
+
+/** The push job: sends one record's newest push, or throws (after recording FAILED) so pg-boss retries. */
 export async function processPush(app: App, job: JobOf<PushJobData>): Promise<string> {
-  const { tenantId, integrationId, pushId } = job.data;
+  const { tenantId, integrationId, recordId } = job.data;
   const actor = integrationActor(tenantId, integrationId, `job:${job.id}`);
   const claim: Claim = await withTenant(app.db, actor, async (tx) => {
-    const [push] = await tx.select().from(integrationPushes).where(eq(integrationPushes.id, pushId)).for('update');
-    if (!push) return { done: 'MISSING' };
-    if (push.status === 'SENT' || push.status === 'SUPERSEDED' || push.status === 'DEAD') return { done: push.status };
-    const [newer] = await tx
-      .select({ id: integrationPushes.id })
+    // Row locks on the record's open pushes serialize concurrent jobs of the same record.
+    const open = await tx
+      .select()
       .from(integrationPushes)
-      .where(and(eq(integrationPushes.integrationId, integrationId), eq(integrationPushes.recordId, push.recordId), gt(integrationPushes.seq, push.seq)))
-      .limit(1);
-    const [user] = await tx.select().from(users).where(eq(users.id, push.recordId));
-    if (newer || !user) {
-      await tx
-        .update(integrationPushes)
-        .set({ status: 'SUPERSEDED', lastError: user ? null : 'The user was deleted', updatedAt: new Date() })
-        .where(eq(integrationPushes.id, pushId));
-      return { done: 'SUPERSEDED' };
+      .where(and(eq(integrationPushes.integrationId, integrationId), eq(integrationPushes.recordId, recordId), inArray(integrationPushes.status, ['PENDING', 'SENDING', 'FAILED'])))
+      .orderBy(asc(integrationPushes.seq))
+      .for('update');
+    if (open.length === 0) return { done: 'NOTHING' };
+    const now = Date.now();
+    if (open.some((p) => p.status === 'SENDING' && p.leaseUntil && p.leaseUntil.getTime() > now)) {
+      await app.jobs.enqueue<PushJobData>(tx, QUEUES.push, [job.data], { startAfterSeconds: DEFER_SECONDS });
+      return { done: 'DEFERRED' };
+    }
+    const newest = open.at(-1)!;
+    const older = open.slice(0, -1).map((p) => p.id);
+    if (older.length) {
+      await tx.update(integrationPushes).set({ status: 'SUPERSEDED', leaseUntil: null, updatedAt: new Date() }).where(inArray(integrationPushes.id, older));
+      app.metrics.pushes.inc({ outcome: 'superseded' }, older.length);
+    }
+    const [user] = await tx.select().from(users).where(eq(users.id, recordId));
+    if (!user) {
+      await tx.update(integrationPushes).set({ status: 'SUPERSEDED', lastError: 'The user was deleted', leaseUntil: null, updatedAt: new Date() }).where(eq(integrationPushes.id, newest.id));
+      return { done: 'NOTHING' };
     }
     const [claimed] = await tx
       .update(integrationPushes)
-      .set({ attempts: sql`${integrationPushes.attempts} + 1`, updatedAt: new Date() })
-      .where(eq(integrationPushes.id, pushId))
+      .set({ status: 'SENDING', leaseUntil: new Date(now + LEASE_MS), attempts: sql`${integrationPushes.attempts} + 1`, updatedAt: new Date() })
+      .where(eq(integrationPushes.id, newest.id))
       .returning();
     return { push: claimed!, user };
   });
-  if ('done' in claim) {
-    if (claim.done === 'SUPERSEDED') app.metrics.pushes.inc({ outcome: 'superseded' });
-    return claim.done.toLowerCase();
-  }
+  if ('done' in claim) return claim.done.toLowerCase();
+  const pushId = claim.push.id;
 
   const { push, user } = claim;
   const payload = push.payload as UserPayload;
@@ -154,7 +168,7 @@ export async function processPush(app: App, job: JobOf<PushJobData>): Promise<st
     await withTenant(app.db, actor, async (tx) => {
       await tx
         .update(integrationPushes)
-        .set({ status: 'SENT', lastError: null, externalId: answer.id, externalVersion: answer.version, updatedAt: new Date() })
+        .set({ status: 'SENT', lastError: null, leaseUntil: null, externalId: answer.id, externalVersion: answer.version, updatedAt: new Date() })
         .where(eq(integrationPushes.id, pushId));
       // The link and version the provider answered, under the conflict rule (only if newer); our
       // updated_at is left alone: the provider's copy of our change is not a change of ours.
@@ -184,23 +198,35 @@ export async function processPush(app: App, job: JobOf<PushJobData>): Promise<st
   }
 }
 
-/** The dead-letter queue's handler: a push whose job ran out of attempts (or expired) is DEAD. */
+/**
+ * The dead-letter queue's handler: the record's job ran out of attempts (or expired with a crashed
+ * worker). Its open pushes are DEAD unless another job is sending one right now.
+ */
 export async function markPushDead(app: App, job: JobOf<PushJobData>): Promise<void> {
-  const { tenantId, integrationId, pushId } = job.data;
+  const { tenantId, integrationId, recordId } = job.data;
   const changed = await withTenant(app.db, integrationActor(tenantId, integrationId, `job:${job.id}`), (tx) =>
     tx
       .update(integrationPushes)
-      .set({ status: 'DEAD', lastError: sql`coalesce(${integrationPushes.lastError}, 'Attempts exhausted')`, updatedAt: new Date() })
-      .where(and(eq(integrationPushes.id, pushId), or(eq(integrationPushes.status, 'PENDING'), eq(integrationPushes.status, 'FAILED'))))
+      .set({ status: 'DEAD', leaseUntil: null, lastError: sql`coalesce(${integrationPushes.lastError}, 'Attempts exhausted')`, updatedAt: new Date() })
+      .where(
+        and(
+          eq(integrationPushes.integrationId, integrationId),
+          eq(integrationPushes.recordId, recordId),
+          or(inArray(integrationPushes.status, ['PENDING', 'FAILED']), and(eq(integrationPushes.status, 'SENDING'), sql`${integrationPushes.leaseUntil} < now()`)),
+        ),
+      )
       .returning({ id: integrationPushes.id }),
   );
-  if (changed.length) await reevaluateHealth(app, tenantId, integrationId).catch(() => undefined);
+  if (changed.length) {
+    app.metrics.pushes.inc({ outcome: 'dead' }, changed.length);
+    await reevaluateHealth(app, tenantId, integrationId).catch(() => undefined);
+  }
 }
 
 async function recordFailure(app: App, actor: TenantSettings, pushId: string, status: 'FAILED' | 'DEAD', err: unknown) {
   const message = (err instanceof Error ? err.message : String(err)).slice(0, MAX_ERROR_LENGTH);
   await withTenant(app.db, actor, (tx) =>
-    tx.update(integrationPushes).set({ status, lastError: message, updatedAt: new Date() }).where(eq(integrationPushes.id, pushId)),
+    tx.update(integrationPushes).set({ status, lastError: message, leaseUntil: null, updatedAt: new Date() }).where(eq(integrationPushes.id, pushId)),
   ).catch((e: unknown) => app.log.warn({ err: e, pushId }, 'could not record a push failure'));
 }
 

@@ -33,6 +33,15 @@ export const QUEUES = {
   healthCheckSchedule: 'integration-health-schedule',
   /** One provider health check; job data: { tenantId, integrationId }. */
   healthCheck: 'integration-health-check',
+  /** One sync run; job data: SyncJobData (src/modules/sync/service.ts). One run per integration is enforced by sync_runs. */
+  sync: 'integration-sync',
+  /** Cron fan-outs: one sync request per enabled integration (two schedules, so two queues: pg-boss keys schedules by queue). */
+  syncScheduleIncremental: 'integration-sync-schedule-incremental',
+  syncScheduleFull: 'integration-sync-schedule-full',
+  /** Our changes sent to providers; job data: PushJobData (src/integrations/push.ts). */
+  push: 'integration-push',
+  /** Where a push job goes after its last attempt (or expiry); its worker marks the push DEAD. */
+  pushDead: 'integration-push-dead',
 } as const;
 
 export interface WebhookJobData {
@@ -104,6 +113,19 @@ export class Jobs {
     }
     await this.createQueue(QUEUES.healthCheckSchedule, { retryLimit: 0, retryDelay: 1, retryBackoff: false, expireInSeconds: 60 });
     await this.createQueue(QUEUES.healthCheck, { retryLimit: 0, retryDelay: 1, retryBackoff: false, expireInSeconds: 60, policy: 'short' });
+    // Sync: a failed run is recorded as FAILED and its job completes; retries only cover a crashed
+    // worker (the expired job resumes the RUNNING run).
+    await this.createQueue(QUEUES.sync, { retryLimit: 2, retryDelay: 5, retryBackoff: true, expireInSeconds: c.SYNC_JOB_EXPIRE_SECONDS });
+    await this.createQueue(QUEUES.syncScheduleIncremental, { retryLimit: 0, retryDelay: 1, retryBackoff: false, expireInSeconds: 300 });
+    await this.createQueue(QUEUES.syncScheduleFull, { retryLimit: 0, retryDelay: 1, retryBackoff: false, expireInSeconds: 300 });
+    await this.createQueue(QUEUES.pushDead, { retryLimit: 3, retryDelay: 5, retryBackoff: true, expireInSeconds: 60 });
+    await this.createQueue(QUEUES.push, {
+      retryLimit: c.PUSH_RETRY_LIMIT,
+      retryDelay: c.PUSH_RETRY_DELAY_SECONDS,
+      retryBackoff: true,
+      expireInSeconds: Math.max(60, Math.ceil((c.OUTBOUND_TIMEOUT_MS * (c.OUTBOUND_MAX_RETRIES + 1) + c.OUTBOUND_RETRY_AFTER_CAP_SECONDS * 1000) / 1000) + 30),
+      deadLetter: QUEUES.pushDead,
+    });
   }
 
   /** Creates the queue, or brings an existing one's policy in line with the configuration. */
@@ -118,7 +140,7 @@ export class Jobs {
    * Enqueues jobs inside the caller's transaction (one statement for any number of jobs): they
    * exist if and only if that transaction commits. Call `wake(queue)` after the commit.
    */
-  async enqueue<T extends object>(tx: Tx, queue: string, data: T[]): Promise<string[]> {
+  async enqueue<T extends object>(tx: Tx, queue: string, data: T[], opts: { startAfterSeconds?: number } = {}): Promise<string[]> {
     if (data.length === 0) return [];
     const raw = rawClientOf(tx);
     let inserted = 0;
@@ -133,7 +155,7 @@ export class Jobs {
     // Ids chosen here: pg-boss 10's multi-row insert returns none.
     const ids = data.map(() => crypto.randomUUID());
     await this.boss.insert(
-      data.map((d, i) => ({ id: ids[i], name: queue, data: d })),
+      data.map((d, i) => ({ id: ids[i], name: queue, data: d, ...(opts.startAfterSeconds ? { startAfter: `${opts.startAfterSeconds} seconds` } : {}) })),
       { db } as never,
     );
     // Nothing is inserted when the queue is missing (pg-boss joins the queue table): never let that pass silently.

@@ -1,7 +1,8 @@
 import type { GraphQLResolveInfo, GraphQLScalarType, GraphQLScalarTypeConfig } from 'graphql';
-import type { TenantRow, UserRow, OrganizationRow, MembershipRow } from '../../db/schema.js';
+import type { TenantRow, UserRow, OrganizationRow, MembershipRow, SyncRunRow } from '../../db/schema.js';
 import type { UserConnectionResult, OrganizationConnectionResult } from '../connection.js';
 import type { SessionTokens } from '../../auth/session-service.js';
+import type { SyncRunConnectionResult } from '../../modules/sync/service.js';
 import type { Context } from '../context.js';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = Maybe<T>;
@@ -165,6 +166,11 @@ export type Mutation = {
   /** Closes the circuit on every process and clears an isolation. */
   resetIntegrationCircuit: IntegrationCircuit;
   suspendTenant: Tenant;
+  /**
+   * Starts a sync now. One sync per integration at a time: if one of the same mode is queued or
+   * running, this joins it (joined: true); if one of the other mode is, CONFLICT (extensions.runId).
+   */
+  triggerSync: TriggerSyncPayload;
   updateOrganization: Organization;
   /** OWNER only. */
   updateTenant: Tenant;
@@ -282,6 +288,12 @@ export type MutationSuspendTenantArgs = {
 };
 
 
+export type MutationTriggerSyncArgs = {
+  integrationId: Scalars['UUID']['input'];
+  mode?: SyncMode;
+};
+
+
 export type MutationUpdateOrganizationArgs = {
   id: Scalars['UUID']['input'];
   input: UpdateOrganizationInput;
@@ -366,6 +378,9 @@ export type Query = {
   organizations: OrganizationConnection;
   /** Platform operators only: every tenant. */
   platformTenants: Array<Tenant>;
+  syncRun?: Maybe<SyncRun>;
+  /** An integration's sync runs, newest first. */
+  syncRuns: SyncRunConnection;
   /** The viewer's own tenant. */
   tenant: Tenant;
   tenantHealthSummary: TenantHealthSummary;
@@ -400,6 +415,18 @@ export type QueryOrganizationsArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   filter?: InputMaybe<OrganizationFilter>;
   first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
+export type QuerySyncRunArgs = {
+  id: Scalars['UUID']['input'];
+};
+
+
+export type QuerySyncRunsArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+  integrationId: Scalars['UUID']['input'];
 };
 
 
@@ -439,6 +466,58 @@ export type SubscriptionIntegrationHealthChangedArgs = {
   integrationId?: InputMaybe<Scalars['UUID']['input']>;
 };
 
+export type SyncMode =
+  /** Every record; ours whose provider record is gone are deactivated (users) or canceled (subscriptions). */
+  | 'FULL'
+  /** Only records changed since the last checkpoint (the provider's updated_at, per resource). */
+  | 'INCREMENTAL';
+
+/** One pull sync of one integration. Counts are per provider record and are updated page by page while it runs. */
+export type SyncRun = {
+  __typename?: 'SyncRun';
+  created: Scalars['Int']['output'];
+  createdAt: Scalars['DateTime']['output'];
+  deleted: Scalars['Int']['output'];
+  /** Why the run failed (a record that fails alone is counted in `failed`, not here). */
+  error?: Maybe<Scalars['String']['output']>;
+  failed: Scalars['Int']['output'];
+  finishedAt?: Maybe<Scalars['DateTime']['output']>;
+  id: Scalars['UUID']['output'];
+  integrationId: Scalars['UUID']['output'];
+  mode: SyncMode;
+  /** The user who asked for it; null for scheduled runs. */
+  requestedBy?: Maybe<Scalars['UUID']['output']>;
+  startedAt?: Maybe<Scalars['DateTime']['output']>;
+  status: SyncRunStatus;
+  trigger: SyncTrigger;
+  unchanged: Scalars['Int']['output'];
+  updated: Scalars['Int']['output'];
+};
+
+export type SyncRunConnection = {
+  __typename?: 'SyncRunConnection';
+  edges: Array<SyncRunEdge>;
+  pageInfo: PageInfo;
+  /** Counted only when asked for. */
+  totalCount: Scalars['Int']['output'];
+};
+
+export type SyncRunEdge = {
+  __typename?: 'SyncRunEdge';
+  cursor: Scalars['String']['output'];
+  node: SyncRun;
+};
+
+export type SyncRunStatus =
+  | 'FAILED'
+  | 'QUEUED'
+  | 'RUNNING'
+  | 'SUCCEEDED';
+
+export type SyncTrigger =
+  | 'MANUAL'
+  | 'SCHEDULED';
+
 export type Tenant = {
   __typename?: 'Tenant';
   createdAt: Scalars['DateTime']['output'];
@@ -469,6 +548,13 @@ export type TenantPlan =
 export type TenantStatus =
   | 'ACTIVE'
   | 'SUSPENDED';
+
+export type TriggerSyncPayload = {
+  __typename?: 'TriggerSyncPayload';
+  /** True when a run of the same mode was already queued or running and this request joined it. */
+  joined: Scalars['Boolean']['output'];
+  run: SyncRun;
+};
 
 export type UpdateOrganizationInput = {
   description?: InputMaybe<Scalars['String']['input']>;
@@ -630,10 +716,17 @@ export type ResolversTypes = {
   Role: Role;
   String: ResolverTypeWrapper<Scalars['String']['output']>;
   Subscription: ResolverTypeWrapper<Record<PropertyKey, never>>;
+  SyncMode: SyncMode;
+  SyncRun: ResolverTypeWrapper<SyncRunRow>;
+  SyncRunConnection: ResolverTypeWrapper<SyncRunConnectionResult>;
+  SyncRunEdge: ResolverTypeWrapper<Omit<SyncRunEdge, 'node'> & { node: ResolversTypes['SyncRun'] }>;
+  SyncRunStatus: SyncRunStatus;
+  SyncTrigger: SyncTrigger;
   Tenant: ResolverTypeWrapper<TenantRow>;
   TenantHealthSummary: ResolverTypeWrapper<TenantHealthSummary>;
   TenantPlan: TenantPlan;
   TenantStatus: TenantStatus;
+  TriggerSyncPayload: ResolverTypeWrapper<Omit<TriggerSyncPayload, 'run'> & { run: ResolversTypes['SyncRun'] }>;
   UUID: ResolverTypeWrapper<Scalars['UUID']['output']>;
   UpdateOrganizationInput: UpdateOrganizationInput;
   UpdateTenantInput: UpdateTenantInput;
@@ -674,8 +767,12 @@ export type ResolversParentTypes = {
   Query: Record<PropertyKey, never>;
   String: Scalars['String']['output'];
   Subscription: Record<PropertyKey, never>;
+  SyncRun: SyncRunRow;
+  SyncRunConnection: SyncRunConnectionResult;
+  SyncRunEdge: Omit<SyncRunEdge, 'node'> & { node: ResolversParentTypes['SyncRun'] };
   Tenant: TenantRow;
   TenantHealthSummary: TenantHealthSummary;
+  TriggerSyncPayload: Omit<TriggerSyncPayload, 'run'> & { run: ResolversParentTypes['SyncRun'] };
   UUID: Scalars['UUID']['output'];
   UpdateOrganizationInput: UpdateOrganizationInput;
   UpdateTenantInput: UpdateTenantInput;
@@ -770,6 +867,7 @@ export type MutationResolvers<ContextType = Context, ParentType extends Resolver
   removeOrganizationMember?: Resolver<ResolversTypes['DeletePayload'], ParentType, ContextType, RequireFields<MutationRemoveOrganizationMemberArgs, 'organizationId' | 'userId'>>;
   resetIntegrationCircuit?: Resolver<ResolversTypes['IntegrationCircuit'], ParentType, ContextType, RequireFields<MutationResetIntegrationCircuitArgs, 'integrationId'>>;
   suspendTenant?: Resolver<ResolversTypes['Tenant'], ParentType, ContextType, RequireFields<MutationSuspendTenantArgs, 'id'>>;
+  triggerSync?: Resolver<ResolversTypes['TriggerSyncPayload'], ParentType, ContextType, RequireFields<MutationTriggerSyncArgs, 'integrationId' | 'mode'>>;
   updateOrganization?: Resolver<ResolversTypes['Organization'], ParentType, ContextType, RequireFields<MutationUpdateOrganizationArgs, 'id' | 'input'>>;
   updateTenant?: Resolver<ResolversTypes['Tenant'], ParentType, ContextType, RequireFields<MutationUpdateTenantArgs, 'input'>>;
   updateUser?: Resolver<ResolversTypes['User'], ParentType, ContextType, RequireFields<MutationUpdateUserArgs, 'id' | 'input'>>;
@@ -823,6 +921,8 @@ export type QueryResolvers<ContextType = Context, ParentType extends ResolversPa
   organization?: Resolver<Maybe<ResolversTypes['Organization']>, ParentType, ContextType, RequireFields<QueryOrganizationArgs, 'id'>>;
   organizations?: Resolver<ResolversTypes['OrganizationConnection'], ParentType, ContextType, RequireFields<QueryOrganizationsArgs, 'first'>>;
   platformTenants?: Resolver<Array<ResolversTypes['Tenant']>, ParentType, ContextType>;
+  syncRun?: Resolver<Maybe<ResolversTypes['SyncRun']>, ParentType, ContextType, RequireFields<QuerySyncRunArgs, 'id'>>;
+  syncRuns?: Resolver<ResolversTypes['SyncRunConnection'], ParentType, ContextType, RequireFields<QuerySyncRunsArgs, 'first' | 'integrationId'>>;
   tenant?: Resolver<ResolversTypes['Tenant'], ParentType, ContextType>;
   tenantHealthSummary?: Resolver<ResolversTypes['TenantHealthSummary'], ParentType, ContextType>;
   user?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType, RequireFields<QueryUserArgs, 'id'>>;
@@ -832,6 +932,35 @@ export type QueryResolvers<ContextType = Context, ParentType extends ResolversPa
 export type SubscriptionResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Subscription'] = ResolversParentTypes['Subscription']> = {
   heartbeat?: SubscriptionResolver<ResolversTypes['DateTime'], "heartbeat", ParentType, ContextType, RequireFields<SubscriptionHeartbeatArgs, 'intervalSeconds'>>;
   integrationHealthChanged?: SubscriptionResolver<ResolversTypes['IntegrationHealthChange'], "integrationHealthChanged", ParentType, ContextType, Partial<SubscriptionIntegrationHealthChangedArgs>>;
+};
+
+export type SyncRunResolvers<ContextType = Context, ParentType extends ResolversParentTypes['SyncRun'] = ResolversParentTypes['SyncRun']> = {
+  created?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  deleted?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  error?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  failed?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  finishedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['UUID'], ParentType, ContextType>;
+  integrationId?: Resolver<ResolversTypes['UUID'], ParentType, ContextType>;
+  mode?: Resolver<ResolversTypes['SyncMode'], ParentType, ContextType>;
+  requestedBy?: Resolver<Maybe<ResolversTypes['UUID']>, ParentType, ContextType>;
+  startedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['SyncRunStatus'], ParentType, ContextType>;
+  trigger?: Resolver<ResolversTypes['SyncTrigger'], ParentType, ContextType>;
+  unchanged?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  updated?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
+export type SyncRunConnectionResolvers<ContextType = Context, ParentType extends ResolversParentTypes['SyncRunConnection'] = ResolversParentTypes['SyncRunConnection']> = {
+  edges?: Resolver<Array<ResolversTypes['SyncRunEdge']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+  totalCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
+export type SyncRunEdgeResolvers<ContextType = Context, ParentType extends ResolversParentTypes['SyncRunEdge'] = ResolversParentTypes['SyncRunEdge']> = {
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  node?: Resolver<ResolversTypes['SyncRun'], ParentType, ContextType>;
 };
 
 export type TenantResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Tenant'] = ResolversParentTypes['Tenant']> = {
@@ -849,6 +978,11 @@ export type TenantHealthSummaryResolvers<ContextType = Context, ParentType exten
   down?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   healthy?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   unknown?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
+export type TriggerSyncPayloadResolvers<ContextType = Context, ParentType extends ResolversParentTypes['TriggerSyncPayload'] = ResolversParentTypes['TriggerSyncPayload']> = {
+  joined?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  run?: Resolver<ResolversTypes['SyncRun'], ParentType, ContextType>;
 };
 
 export interface UuidScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['UUID'], any> {
@@ -897,8 +1031,12 @@ export type Resolvers<ContextType = Context> = {
   PlatformAuthPayload?: PlatformAuthPayloadResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
   Subscription?: SubscriptionResolvers<ContextType>;
+  SyncRun?: SyncRunResolvers<ContextType>;
+  SyncRunConnection?: SyncRunConnectionResolvers<ContextType>;
+  SyncRunEdge?: SyncRunEdgeResolvers<ContextType>;
   Tenant?: TenantResolvers<ContextType>;
   TenantHealthSummary?: TenantHealthSummaryResolvers<ContextType>;
+  TriggerSyncPayload?: TriggerSyncPayloadResolvers<ContextType>;
   UUID?: GraphQLScalarType;
   User?: UserResolvers<ContextType>;
   UserConnection?: UserConnectionResolvers<ContextType>;

@@ -21,13 +21,13 @@
 import { and, eq, sql } from 'drizzle-orm';
 import type { App } from '../../app.js';
 import type { Tx } from '../../db/client.js';
-import { syncCheckpoints, syncRuns, syncSeenRecords, type SyncRunRow } from '../../db/schema.js';
+import { integrations, syncCheckpoints, syncRuns, syncSeenRecords, type SyncRunRow } from '../../db/schema.js';
 import { withTenant, type TenantSettings } from '../../db/tenant-context.js';
 import { reevaluateHealth } from '../../modules/integration-health/service.js';
 import type { ApplyOutcome, ApplyTarget } from '../apply/index.js';
 import { CircuitOpenError, ProviderHttpError, ProviderUnavailableError } from '../errors.js';
 import type { IntegrationClient } from '../http-client.js';
-import { loadIntegrationTarget } from '../targets.js';
+import { loadIntegrationTarget } from '../../modules/integrations/service.js';
 import type { IntegrationTarget } from '../types.js';
 import { SYNC_RESOURCES, type SyncResource } from './resources.js';
 
@@ -70,7 +70,8 @@ export async function executeSyncRun(app: App, ref: SyncRunRef): Promise<SyncRun
 
   let error: string | null = null;
   try {
-    const target = await loadIntegrationTarget(app, ref.tenantId, ref.integrationId);
+    const [state] = await withTenant(app.db, settings, (tx) => tx.select({ enabled: integrations.enabled }).from(integrations).where(eq(integrations.id, ref.integrationId)));
+    const target = state?.enabled ? await loadIntegrationTarget(app, ref.tenantId, ref.integrationId) : null;
     if (!target) throw new SyncAbort('The integration is disabled or was deleted');
     const client = app.integrations.clients.client(target);
     let sweepable = true;

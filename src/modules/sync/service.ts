@@ -77,7 +77,7 @@ export async function requestSync(
       returning id`)) as unknown as { id: string }[];
     const id = inserted[0]?.id;
     if (!id) continue;
-    await app.jobs.enqueue<SyncJobData>(tx, QUEUES.sync, [{ tenantId, integrationId: integration.id, runId: id }], { singletonKey: () => integration.id });
+    await app.jobs.enqueue<SyncJobData>(tx, QUEUES.sync, [{ tenantId, integrationId: integration.id, runId: id }]);
     const [run] = await tx.select().from(syncRuns).where(eq(syncRuns.id, id));
     return { run: run!, joined: false };
   }

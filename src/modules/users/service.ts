@@ -8,6 +8,7 @@ import type { Scope } from '../../db/scope.js';
 import { refreshTokens, users, type UserRow } from '../../db/schema.js';
 import { conflict, forbidden, notFound } from '../../errors.js';
 import { afterCursor, decodeCursor, pageSize, toPage, type Page } from '../../graphql/connection.js';
+import { pushUserChange } from '../../integrations/push.js';
 import { fields, validate } from '../../validation.js';
 
 type UserStatus = UserRow['status'];
@@ -55,6 +56,7 @@ export async function createUser(scope: Scope, actor: Actor, input: z.input<type
       .insert(users)
       .values({ tenantId: actor.tenantId, email: data.email, name: data.name, role, status: passwordHash ? 'ACTIVE' : 'INVITED', passwordHash })
       .returning();
+    await pushUserChange(tx, scope, null, row!);
     return row!;
   });
 }
@@ -73,6 +75,7 @@ export async function updateUser(scope: Scope, actor: Actor, id: string, input: 
     }
     const patch = { name: data.name ?? undefined, email: data.email ?? undefined, passwordHash, updatedAt: new Date() };
     const [row] = await tx.update(users).set(patch).where(eq(users.id, id)).returning();
+    await pushUserChange(tx, scope, target, row!);
     return row!;
   });
 }
@@ -99,6 +102,7 @@ export async function setUserStatus(scope: Scope, actor: Actor, id: string, stat
     if (status === 'DEACTIVATED') await tx.update(refreshTokens).set({ revokedAt: new Date() }).where(and(eq(refreshTokens.userId, id), sql`${refreshTokens.revokedAt} is null`));
     const nextStatus: UserStatus = status === 'ACTIVE' && !target.passwordHash ? 'INVITED' : status;
     const [row] = await tx.update(users).set({ status: nextStatus, updatedAt: new Date() }).where(eq(users.id, id)).returning();
+    await pushUserChange(tx, scope, target, row!);
     return row!;
   });
 }
