@@ -44,11 +44,11 @@ beforeEach(async () => {
 });
 
 async function pushesOf(userId: string) {
-  return server.ownerSql`select id, status, operation, attempts, last_error, idempotency_key, external_id, external_version from integration_pushes where record_id = ${userId} order by seq`;
+  return server.ownerSql`select id, status, operation, attempts, last_error, idempotency_key, external_id, external_version::int as external_version from integration_pushes where record_id = ${userId} order by seq`;
 }
 
 async function ourUser(id: string) {
-  const [row] = await server.ownerSql`select id, email, name, status, external_source, external_id, external_version, updated_at from users where id = ${id}`;
+  const [row] = await server.ownerSql`select id, email, name, status, external_source, external_id, external_version::int as external_version, updated_at from users where id = ${id}`;
   return row!;
 }
 

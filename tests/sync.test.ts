@@ -25,20 +25,21 @@ beforeAll(async () => {
   [server, mock] = await Promise.all([startTestServer({ env: { ...FAST_OUTBOUND_ENV, ...FAST_JOBS_ENV, SYNC_PAGE_SIZE: '7' } }), startMockServices({ port: 0, seedUsers: SEED_USERS })]);
   control = mockControl(mock);
   api = mockApi(mock);
-  [a, b] = await Promise.all([server.seed.tenant(), server.seed.tenant()]);
 });
 afterAll(async () => {
   await server?.close();
   await mock?.close();
 });
+// Fresh tenants per test: two integrations of one tenant mirroring the same directory would collide on email.
 beforeEach(async () => {
   await control.clearFaults();
   await api.reset(SEED_USERS);
+  [a, b] = await Promise.all([server.seed.tenant(), server.seed.tenant()]);
 });
 
 /** Our users mirrored from one integration, by provider id. */
 async function mirrored(tenantId: string, integrationId: string) {
-  const rows = await server.ownerSql`select id, email, name, status, external_id, external_version, updated_at from users where tenant_id = ${tenantId} and external_source = ${integrationId}`;
+  const rows = await server.ownerSql`select id, email, name, status, external_id, external_version::int as external_version, updated_at from users where tenant_id = ${tenantId} and external_source = ${integrationId}`;
   return new Map(rows.map((r) => [r.external_id as string, r]));
 }
 
@@ -87,7 +88,8 @@ describe('incremental sync', () => {
 describe('full sync', () => {
   it('deactivates users deleted at the provider (hard or soft); incremental cannot see hard deletions', async () => {
     const { target } = await createTestIntegration(server.app, mock, a.tenant.id, 'USER_SERVICE');
-    await syncNow(server, a.owner.token, target.id, 'FULL');
+    const initial = await syncNow(server, a.owner.token, target.id, 'FULL');
+    expect(initial).toMatchObject({ status: 'SUCCEEDED', created: SEED_USERS });
     expect((await mirrored(a.tenant.id, target.id)).size).toBe(SEED_USERS);
 
     // Same seed, fewer users: the last 5 are gone without a trace; one more is soft-deleted.

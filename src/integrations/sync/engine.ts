@@ -148,7 +148,7 @@ async function syncResource(app: App, client: IntegrationClient, target: Integra
       if (run.mode === 'FULL' && seen.length) {
         await tx.execute(sql`
           insert into ${syncSeenRecords} (tenant_id, run_id, resource, external_id)
-          select ${target.tenantId}::uuid, ${run.id}::uuid, ${resource.name}, unnest(${seen}::text[])
+          select ${target.tenantId}::uuid, ${run.id}::uuid, ${resource.name}, value from json_array_elements_text(${JSON.stringify(seen)}::json)
           on conflict do nothing`);
       }
       const floor = [failedFloor, ...failures].filter((v): v is string => !!v).sort()[0] ?? null;

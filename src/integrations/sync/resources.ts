@@ -3,7 +3,7 @@
  * shared apply function (the one conflict rule, src/integrations/apply/) and its sweep — what a FULL
  * run does to our mirrored rows whose provider record no longer exists.
  */
-import { and, eq, isNull, ne, notExists, sql } from 'drizzle-orm';
+import { and, eq, inArray, isNull, ne, notExists, sql } from 'drizzle-orm';
 import type { z } from 'zod';
 import type { Tx } from '../../db/client.js';
 import { refreshTokens, subscriptions, syncSeenRecords, users } from '../../db/schema.js';
@@ -59,7 +59,7 @@ const usersResource: SyncResource<z.infer<typeof providerUser>> = {
       await tx
         .update(refreshTokens)
         .set({ revokedAt: new Date() })
-        .where(and(sql`${refreshTokens.userId} = any(${ids}::uuid[])`, isNull(refreshTokens.revokedAt)));
+        .where(and(inArray(refreshTokens.userId, ids), isNull(refreshTokens.revokedAt)));
     }
     return gone.length;
   },
