@@ -140,7 +140,7 @@ describe('push of our changes to the user service', () => {
     expect(await providerUsersByEmail('dead.person@example.com')).toHaveLength(0);
   });
 
-  it('a rolled-back change pushes nothing; changes by the INTEGRATION actor are never pushed', async () => {
+  it('a rolled-back change pushes nothing', async () => {
     const jobsBefore = (await server.ownerSql`select count(*)::int as n from pgboss.job where name = 'integration-push'`)[0]!.n;
     const scope = transactionScope(server.app.db, { tenantId: a.tenant.id, userId: a.owner.user.id, actorType: 'USER' }, server.app.jobs);
     await expect(
@@ -154,7 +154,9 @@ describe('push of our changes to the user service', () => {
     expect(jobsAfter).toBe(jobsBefore);
     const rows = (await server.ownerSql`select count(*)::int as n from integration_pushes where payload->>'email' = 'rolled.back@example.com'`)[0]!.n;
     expect(rows).toBe(0);
+  });
 
+  it('changes made by the INTEGRATION actor (webhooks) are never pushed', async () => {
     const provider = await api.createUser({ email: 'from.provider@example.com', name: 'From Provider' });
     const sent = await sendUserWebhook(server, integrationId, secret, 'user.created', provider);
     await waitForEvent(server, (sent.body as any).eventId ?? (sent.body as any).id);
