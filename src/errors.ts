@@ -12,6 +12,12 @@ export const ErrorCode = {
   BAD_USER_INPUT: { http: 400, message: 'Invalid input' },
   CONFLICT: { http: 409, message: 'Conflict' },
   RATE_LIMITED: { http: 429, message: 'Too many requests' },
+  /** REST (webhooks) only: the body is larger than accepted. */
+  PAYLOAD_TOO_LARGE: { http: 413, message: 'Payload too large' },
+  /** REST (webhooks) only: the body is not application/json. */
+  UNSUPPORTED_MEDIA_TYPE: { http: 415, message: 'Unsupported media type' },
+  /** REST (webhooks) only: well-formed JSON that fails the event type's schema. */
+  UNPROCESSABLE_ENTITY: { http: 422, message: 'Unprocessable entity' },
   SERVICE_UNAVAILABLE: { http: 503, message: 'Service temporarily unavailable' },
   INTERNAL_SERVER_ERROR: { http: 500, message: 'Internal server error' },
 } as const;

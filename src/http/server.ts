@@ -10,6 +10,7 @@ import type { App } from '../app.js';
 import { buildSchema } from '../graphql/schema.js';
 import { createContext, type Context } from '../graphql/context.js';
 import { AppError, ErrorCode, formatGraphQLError, fromDatabaseError } from '../errors.js';
+import { webhookRoutes } from './webhooks.js';
 
 export interface HttpServer {
   fastify: FastifyInstance;
@@ -62,14 +63,23 @@ export async function startHttpServer(app: App, opts: { host: string; port: numb
   });
   fastify.route({ url: '/graphql', method: ['GET', 'POST', 'OPTIONS'], handler });
 
+  await fastify.register(webhookRoutes(app));
+
   fastify.get('/healthz', async () => ({ status: 'ok' }));
+  // Ready when the app role reaches the database and the job queue (pg-boss, owner connection) answers.
   fastify.get('/readyz', async (_req, reply) => {
-    try {
-      await app.db.execute(sql`select 1`);
-      return { status: 'ready', checks: { database: 'ok' } };
-    } catch {
-      return reply.code(503).send({ status: 'unavailable', checks: { database: 'unreachable' } });
-    }
+    const [database, queue] = await Promise.all([
+      app.db.execute(sql`select 1`).then(
+        () => 'ok',
+        () => 'unreachable',
+      ),
+      app.jobs.ping().then(
+        (backlog) => ({ status: 'ok', backlog }),
+        () => ({ status: 'unreachable' }),
+      ),
+    ]);
+    const ready = database === 'ok' && queue.status === 'ok';
+    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'unavailable', checks: { database, queue } });
   });
   // Prometheus scrape endpoint: this app's own registry. Serve it on an internal network only.
   fastify.get('/metrics', async (_req, reply) => reply.header('content-type', app.metrics.registry.contentType).send(await app.metrics.registry.metrics()));

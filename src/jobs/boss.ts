@@ -202,6 +202,14 @@ export class Jobs {
     this.workerIds.set(queue, [...(this.workerIds.get(queue) ?? []), ...ids]);
   }
 
+  /** Checks the queue answers; returns the webhook jobs waiting or running, over all providers. */
+  async ping(): Promise<number> {
+    if (!this.started) throw new Error('job queue not started');
+    let n = 0;
+    for (const p of PROVIDERS) n += await this.boss.getQueueSize(QUEUES.webhooks(p));
+    return n;
+  }
+
   /** Jobs waiting or running in a queue (for /readyz and metrics). */
   async queueSize(queue: string): Promise<number> {
     return this.boss.getQueueSize(queue);

@@ -62,6 +62,8 @@ export async function startTestServer(opts: { env?: Record<string, string>; data
     PLATFORM_OPERATOR_PASSWORD: OPERATOR.password,
     // Background health checks would change health states under the tests' feet; tests run checks themselves.
     HEALTH_CHECK_CRON: 'off',
+    // One key for every test server, so two servers on one database read each other's secrets.
+    INTEGRATION_ENCRYPTION_KEY: Buffer.alloc(32, 'tessera-test-key').toString('base64'),
     ...opts.env,
   });
   const appUrl = config.APP_DATABASE_URL ?? deriveAppUrl(ownerUrl, APP_PASSWORD);

@@ -1,0 +1,210 @@
+/**
+ * Receiving webhooks (POST /webhooks/:integrationId). "Accepted means durable" (ARCHITECTURE
+ * invariant 6): a 2xx is sent only after the event rows and their jobs committed in one transaction.
+ *
+ * Steps, each refusal with a JSON error body and nothing stored:
+ *  1. rate limit per integration (429 + Retry-After);
+ *  2. which tenant owns the integration, and its secrets: platform.webhook_integration(), a narrow
+ *     SECURITY DEFINER lookup (the tenant is unknown until then; RLS stays on) — unknown, disabled or
+ *     suspended → 404;
+ *  3. content type (415), then the Standard Webhooks signature over the raw bytes, current or
+ *     previous secret, timestamp within 5 minutes either way (401);
+ *  4. JSON object or array of objects (400), each event valid for the provider (422);
+ *  5. one transaction as the integration: insert the events ON CONFLICT DO NOTHING on
+ *     (tenant, integration, provider event id), enqueue a job for each new one, commit; then 202,
+ *     or 200 `duplicate: true` when every event was already stored. A concurrent copy waits on the
+ *     unique index for the first to commit, then finds it: one event, one job.
+ */
+import { and, eq, inArray, sql } from 'drizzle-orm';
+import { Webhook, WebhookVerificationError } from 'standardwebhooks';
+import type { App } from '../../app.js';
+import { webhookEvents } from '../../db/schema.js';
+import { withTenant } from '../../db/tenant-context.js';
+import { ErrorCode, fromDatabaseError, isDatabaseUnavailable, type ErrorCodeName } from '../../errors.js';
+import { QUEUES } from '../../jobs/boss.js';
+import { integrationActor } from '../../jobs/webhook-events.js';
+import { checkEvent } from '../events.js';
+import { secretBinding } from '../secrets.js';
+import type { Provider } from '../types.js';
+import { TokenBuckets } from './rate-limit.js';
+
+export interface WebhookRequest {
+  integrationId: string;
+  headers: Record<string, string | string[] | undefined>;
+  contentType: string | undefined;
+  body: Buffer;
+  requestId: string;
+}
+
+export interface WebhookResponse {
+  status: number;
+  body: Record<string, unknown>;
+  headers?: Record<string, string>;
+}
+
+interface WebhookIntegration {
+  tenant_id: string;
+  provider: Provider;
+  usable: boolean;
+  secret_encrypted: string;
+  previous_secret_encrypted: string | null;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** Events per delivery: a batch is one transaction, so keep it bounded. */
+export const MAX_BATCH = 500;
+
+export function refusal(code: ErrorCodeName, message: string, extra: Record<string, unknown> = {}, headers?: Record<string, string>): WebhookResponse {
+  return { status: ErrorCode[code].http, body: { error: { code, message, ...extra } }, headers };
+}
+
+export class WebhookReceiver {
+  private readonly buckets: TokenBuckets;
+  /** Verifiers by secret ciphertext (each rotation makes a new ciphertext, so entries never go stale). */
+  private readonly verifiers = new Map<string, Webhook>();
+
+  constructor(private readonly app: App) {
+    this.buckets = new TokenBuckets(app.config.WEBHOOK_RATE_LIMIT_PER_SECOND, app.config.WEBHOOK_RATE_LIMIT_BURST);
+  }
+
+  async receive(req: WebhookRequest): Promise<WebhookResponse> {
+    const { app } = this;
+    if (!UUID.test(req.integrationId)) return refusal('NOT_FOUND', 'Unknown integration');
+    const retryAfter = this.buckets.take(req.integrationId);
+    if (retryAfter > 0) return refusal('RATE_LIMITED', 'Too many deliveries for this integration', { retryAfter }, { 'retry-after': String(retryAfter) });
+
+    let integration: WebhookIntegration | undefined;
+    try {
+      [integration] = (await app.db.execute(
+        sql`select tenant_id, provider, usable, secret_encrypted, previous_secret_encrypted from platform.webhook_integration(${req.integrationId}::uuid)`,
+      )) as unknown as WebhookIntegration[];
+    } catch (err) {
+      return this.storageFailure(err, req);
+    }
+    if (!integration?.usable) return refusal('NOT_FOUND', 'Unknown or disabled integration');
+
+    if (!/^application\/([\w.+-]*\+)?json\s*(;|$)/i.test(req.contentType ?? '')) {
+      return refusal('UNSUPPORTED_MEDIA_TYPE', 'Content-Type must be application/json');
+    }
+    const headers = {
+      'webhook-id': header(req.headers, 'webhook-id'),
+      'webhook-timestamp': header(req.headers, 'webhook-timestamp'),
+      'webhook-signature': header(req.headers, 'webhook-signature'),
+    };
+    const verified = this.verify(integration, req.integrationId, req.body, headers);
+    if (verified !== true) return refusal('UNAUTHENTICATED', verified);
+    const deliveryId = headers['webhook-id']!;
+    if (deliveryId.length > 200) return refusal('BAD_USER_INPUT', 'webhook-id is longer than 200 characters');
+
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(req.body.toString('utf8'));
+    } catch {
+      return refusal('BAD_USER_INPUT', 'The body is not valid JSON');
+    }
+    const batch = Array.isArray(parsed);
+    const events = (batch ? parsed : [parsed]) as unknown[];
+    if (events.length === 0 || events.some((e) => typeof e !== 'object' || e === null || Array.isArray(e))) {
+      return refusal('BAD_USER_INPUT', 'The body must be an event object or a non-empty array of event objects');
+    }
+    if (events.length > MAX_BATCH) return refusal('PAYLOAD_TOO_LARGE', `At most ${MAX_BATCH} events per delivery`);
+    const problems = events.flatMap((e, i) => checkEvent(integration.provider, e).map((p) => ({ ...p, field: batch ? `[${i}].${p.field}` : p.field })));
+    if (problems.length) return refusal('UNPROCESSABLE_ENTITY', 'The event does not match its type\'s schema', { fields: problems.slice(0, 50) });
+
+    const typed = events as { id: string; type: string }[];
+    // A single delivery is deduplicated by its webhook-id; each event of a batch by its own id.
+    const rows = batch ? typed.map((e) => ({ providerEventId: e.id, event: e })) : [{ providerEventId: deliveryId, event: typed[0]! }];
+    try {
+      return await this.store(integration, req, deliveryId, Number(headers['webhook-timestamp']), rows, batch);
+    } catch (err) {
+      return this.storageFailure(err, req);
+    }
+  }
+
+  private verify(integration: WebhookIntegration, integrationId: string, body: Buffer, headers: Record<string, string | undefined>): true | string {
+    if (!headers['webhook-id'] || !headers['webhook-timestamp'] || !headers['webhook-signature']) return 'Missing webhook-id, webhook-timestamp or webhook-signature';
+    const secrets = [integration.secret_encrypted, integration.previous_secret_encrypted].filter((s): s is string => !!s);
+    let reason = 'No matching signature';
+    for (const ct of secrets) {
+      try {
+        this.verifier(ct, integration.tenant_id, integrationId).verify(body, headers as Record<string, string>, { jsonParse: false } as never);
+        return true;
+      } catch (err) {
+        if (!(err instanceof WebhookVerificationError)) throw err;
+        reason = err.message;
+        if (/timestamp|Headers/i.test(reason)) break; // the same for every secret
+      }
+    }
+    return `Signature verification failed: ${reason}`;
+  }
+
+  private verifier(ciphertext: string, tenantId: string, integrationId: string): Webhook {
+    let v = this.verifiers.get(ciphertext);
+    if (!v) {
+      if (this.verifiers.size > 10_000) this.verifiers.clear();
+      v = new Webhook(this.app.secrets.decrypt(ciphertext, secretBinding(tenantId, integrationId, 'webhook-secret')));
+      this.verifiers.set(ciphertext, v);
+    }
+    return v;
+  }
+
+  private async store(
+    integration: WebhookIntegration,
+    req: WebhookRequest,
+    deliveryId: string,
+    timestampSeconds: number,
+    rows: { providerEventId: string; event: { id: string; type: string } }[],
+    batch: boolean,
+  ): Promise<WebhookResponse> {
+    const { app } = this;
+    const tenantId = integration.tenant_id;
+    const integrationId = req.integrationId;
+    const unique = [...new Map(rows.map((r) => [r.providerEventId, r])).values()];
+    const queue = QUEUES.webhooks(integration.provider);
+    const deliveryTimestamp = new Date(timestampSeconds * 1000);
+    const result = await withTenant(app.db, integrationActor(tenantId, integrationId, req.requestId), async (tx) => {
+      const inserted = await tx
+        .insert(webhookEvents)
+        .values(unique.map((r) => ({ tenantId, integrationId, providerEventId: r.providerEventId, type: r.event.type, payload: r.event, deliveryId, deliveryTimestamp })))
+        .onConflictDoNothing({ target: [webhookEvents.tenantId, webhookEvents.integrationId, webhookEvents.providerEventId] })
+        .returning({ id: webhookEvents.id, providerEventId: webhookEvents.providerEventId });
+      if (inserted.length) await app.jobs.enqueue(tx, queue, inserted.map((e) => ({ tenantId, integrationId, eventId: e.id })));
+      const fresh = new Set(inserted.map((e) => e.providerEventId));
+      const missing = unique.filter((r) => !fresh.has(r.providerEventId)).map((r) => r.providerEventId);
+      const existing = missing.length
+        ? await tx
+            .select({ id: webhookEvents.id, providerEventId: webhookEvents.providerEventId })
+            .from(webhookEvents)
+            .where(and(eq(webhookEvents.integrationId, integrationId), inArray(webhookEvents.providerEventId, missing)))
+        : [];
+      return { inserted, existing };
+    });
+    if (result.inserted.length) app.jobs.wake(queue);
+
+    const ids = new Map<string, { id: string; duplicate: boolean }>();
+    for (const e of result.inserted) ids.set(e.providerEventId, { id: e.id, duplicate: false });
+    for (const e of result.existing) ids.set(e.providerEventId, { id: e.id, duplicate: true });
+    if (!batch) {
+      const one = ids.get(rows[0]!.providerEventId)!;
+      return one.duplicate ? { status: 200, body: { id: one.id, duplicate: true } } : { status: 202, body: { id: one.id, duplicate: false } };
+    }
+    const events = rows.map((r) => ({ providerEventId: r.providerEventId, ...ids.get(r.providerEventId)! }));
+    const allDuplicates = result.inserted.length === 0;
+    return { status: allDuplicates ? 200 : 202, body: { duplicate: allDuplicates, accepted: result.inserted.length, events } };
+  }
+
+  /** Nothing was stored: a 5xx makes the sender retry. Outages and timeouts are 503; anything else is a bug (500, logged). */
+  private storageFailure(err: unknown, req: WebhookRequest): WebhookResponse {
+    const mapped = fromDatabaseError(err);
+    if (isDatabaseUnavailable(err) || mapped?.code === 'SERVICE_UNAVAILABLE' || mapped?.code === 'CONFLICT') {
+      return refusal('SERVICE_UNAVAILABLE', 'Temporarily unable to store the delivery; retry later', {}, { 'retry-after': '5' });
+    }
+    this.app.log.error({ err, requestId: req.requestId }, 'webhook delivery could not be stored');
+    return refusal('INTERNAL_SERVER_ERROR', 'The delivery could not be stored; retry later');
+  }
+}
+
+function header(headers: WebhookRequest['headers'], name: string): string | undefined {
+  const v = headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
