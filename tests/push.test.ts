@@ -102,14 +102,14 @@ describe('push of our changes to the user service', () => {
     const atProvider = await api.user(before.external_id);
 
     const echo = await sendUserWebhook(server, integrationId, secret, 'user.created', atProvider);
-    expect(await waitForEvent(server, (echo.body as any).eventId ?? (echo.body as any).id)).toMatchObject({ status: 'PROCESSED', outcome: 'unchanged' });
+    expect(await waitForEvent(server, (echo.body as any).id)).toMatchObject({ status: 'PROCESSED', outcome: 'unchanged' });
     expect(await ourUser(id)).toEqual(before);
     expect(await pushesOf(id)).toHaveLength(1);
 
     // A real change at the provider comes in as INTEGRATION: applied, and never pushed back.
     const changed = await api.patchUser(atProvider.id, { name: 'Changed At Provider' });
     const update = await sendUserWebhook(server, integrationId, secret, 'user.updated', changed);
-    expect(await waitForEvent(server, (update.body as any).eventId ?? (update.body as any).id)).toMatchObject({ outcome: 'updated' });
+    expect(await waitForEvent(server, (update.body as any).id)).toMatchObject({ outcome: 'updated' });
     expect(await ourUser(id)).toMatchObject({ name: 'Changed At Provider', external_version: changed.version });
     await new Promise((r) => setTimeout(r, 1000));
     expect(await pushesOf(id)).toHaveLength(1);
@@ -159,7 +159,7 @@ describe('push of our changes to the user service', () => {
   it('changes made by the INTEGRATION actor (webhooks) are never pushed', async () => {
     const provider = await api.createUser({ email: 'from.provider@example.com', name: 'From Provider' });
     const sent = await sendUserWebhook(server, integrationId, secret, 'user.created', provider);
-    await waitForEvent(server, (sent.body as any).eventId ?? (sent.body as any).id);
+    await waitForEvent(server, (sent.body as any).id);
     const [mirroredUser] = await server.ownerSql`select id from users where external_id = ${provider.id}`;
     expect(await pushesOf(mirroredUser!.id)).toHaveLength(0);
   });

@@ -123,7 +123,7 @@ describe('one conflict rule for webhooks and sync', () => {
     const ahead = { ...u1, name: 'From Webhook', version: u1.version + 5, updated_at: new Date().toISOString() };
     const sent = await sendUserWebhook(server, target.id, secret, 'user.updated', ahead);
     expect(sent.status).toBe(202);
-    expect(await waitForEvent(server, (sent.body as any).eventId ?? (sent.body as any).id)).toMatchObject({ status: 'PROCESSED', outcome: 'updated' });
+    expect(await waitForEvent(server, (sent.body as any).id)).toMatchObject({ status: 'PROCESSED', outcome: 'updated' });
     await api.touch('users', u1.id); // provider version u1.version + 1: older than the webhook's
     await syncNow(server, a.owner.token, target.id, 'FULL');
     expect((await mirrored(a.tenant.id, target.id)).get(u1.id)).toMatchObject({ name: 'From Webhook', external_version: u1.version + 5 });
@@ -132,7 +132,7 @@ describe('one conflict rule for webhooks and sync', () => {
     const renamed = await api.patchUser(u2.id, { name: 'Newer At Provider' });
     await syncNow(server, a.owner.token, target.id);
     const late = await sendUserWebhook(server, target.id, secret, 'user.updated', { ...u2, name: 'Stale Webhook' });
-    expect(await waitForEvent(server, (late.body as any).eventId ?? (late.body as any).id)).toMatchObject({ status: 'PROCESSED', outcome: 'unchanged' });
+    expect(await waitForEvent(server, (late.body as any).id)).toMatchObject({ status: 'PROCESSED', outcome: 'unchanged' });
     expect((await mirrored(a.tenant.id, target.id)).get(u2.id)).toMatchObject({ name: 'Newer At Provider', external_version: renamed.version });
   });
 
@@ -155,7 +155,7 @@ describe('one conflict rule for webhooks and sync', () => {
       ...webhooks.map((w) => sendUserWebhook(server, target.id, secret, 'user.updated', w)),
     ]);
     expect(run.status).toBe('SUCCEEDED');
-    for (const s of sent) await waitForEvent(server, (s.body as any).eventId ?? (s.body as any).id);
+    for (const s of sent) await waitForEvent(server, (s.body as any).id);
     const ours = await mirrored(a.tenant.id, target.id);
     for (const [id, name] of expected) expect(ours.get(id)?.name).toBe(name);
   });
