@@ -85,6 +85,31 @@ describe('incremental sync', () => {
   });
 });
 
+describe('records that fail', () => {
+  it('a record that fails validation or its apply costs only itself, and the checkpoint waits for it', async () => {
+    const { target } = await createTestIntegration(server.app, mock, a.tenant.id, 'USER_SERVICE');
+    const seeded = await api.users();
+    // Changed at the provider after the seed, so they sort last: one invalid, one with an email another user has.
+    const invalid = mock.state.store.update('users', seeded[2].id, { email: 'not-an-email' })!;
+    mock.state.store.update('users', seeded[4].id, { email: seeded[3].email });
+    await new Promise((r) => setTimeout(r, 5));
+    const newest = mock.state.store.createUser({ email: 'newest@example.com' });
+    const first = await syncNow(server, a.owner.token, target.id);
+    expect(first).toMatchObject({ status: 'SUCCEEDED', created: SEED_USERS - 1, failed: 2 });
+    // The newest record was applied, but the checkpoint stays at the first failure.
+    const [checkpoint] = await server.ownerSql`select updated_since from sync_checkpoints where integration_id = ${target.id} and resource = 'users'`;
+    expect(checkpoint!.updated_since.toISOString()).toBe(invalid.updated_at);
+    expect(Date.parse(newest.updated_at)).toBeGreaterThan(Date.parse(invalid.updated_at));
+
+    // Fixed at the provider: the next incremental run starts at the first failure, so it sees both again.
+    mock.state.store.update('users', seeded[2].id, { email: 'fixed.two@example.com' });
+    mock.state.store.update('users', seeded[4].id, { email: 'fixed.four@example.com' });
+    const second = await syncNow(server, a.owner.token, target.id);
+    expect(second).toMatchObject({ status: 'SUCCEEDED', created: 2, failed: 0 });
+    expect((await mirrored(a.tenant.id, target.id)).size).toBe(SEED_USERS + 1);
+  });
+});
+
 describe('full sync', () => {
   it('deactivates users deleted at the provider (hard or soft); incremental cannot see hard deletions', async () => {
     const { target } = await createTestIntegration(server.app, mock, a.tenant.id, 'USER_SERVICE');

@@ -3,7 +3,7 @@
  * external_id = provider user id). A provider deletion deactivates (tombstones) the user and ends
  * their sessions; it never deletes the row.
  */
-import { and, eq, isNull, or, sql } from 'drizzle-orm';
+import { and, eq, inArray, isNull, or, sql } from 'drizzle-orm';
 import type { Tx } from '../../db/client.js';
 import { refreshTokens, users, type UserRow } from '../../db/schema.js';
 import { isNewer, versionOf, type ApplyOutcome, type ApplyTarget } from './conflict.js';
@@ -88,4 +88,68 @@ async function updateUser(tx: Tx, current: UserRow, source: string, record: Prov
     return 'deleted';
   }
   return 'updated';
+}
+
+/**
+ * applyUser for a page of records (sync), with the same rule and fewer statements: one locking read
+ * of every candidate row, one multi-row insert of the users we don't have, and applyUser itself for
+ * the rest (updates, links by email, lost insert races). Outcomes are in input order. Added for
+ * sync by issue #5.
+ */
+export async function applyUsers(tx: Tx, integration: ApplyTarget, records: ProviderUser[]): Promise<ApplyOutcome[]> {
+  if (records.length === 0) return [];
+  const source = integration.id;
+  const found = await tx
+    .select()
+    .from(users)
+    .where(
+      or(
+        and(eq(users.externalSource, source), inArray(users.externalId, records.map((r) => r.id))),
+        and(isNull(users.externalId), inArray(sql`lower(${users.email})`, records.map((r) => r.email))),
+      ),
+    )
+    .for('update');
+  const linked = new Map(found.filter((u) => u.externalSource === source && u.externalId).map((u) => [u.externalId!, u]));
+  const unlinked = new Set(found.filter((u) => !u.externalId).map((u) => u.email.toLowerCase()));
+  const outcomes: (ApplyOutcome | undefined)[] = new Array(records.length);
+  const fresh: number[] = [];
+  const slow: number[] = [];
+  records.forEach((r, i) => {
+    const current = linked.get(r.id);
+    if (current) {
+      if (!isNewer(versionOf(r), { version: current.externalVersion, updatedAt: current.externalUpdatedAt })) outcomes[i] = 'unchanged';
+      else slow.push(i);
+    } else if (unlinked.has(r.email)) slow.push(i);
+    else fresh.push(i);
+  });
+  if (fresh.length) {
+    const inserted = await tx
+      .insert(users)
+      .values(
+        fresh.map((i) => {
+          const r = records[i]!;
+          return {
+            tenantId: integration.tenantId,
+            email: r.email,
+            name: r.name,
+            role: 'MEMBER' as const,
+            status: r.status === 'deleted' ? ('DEACTIVATED' as const) : ('INVITED' as const),
+            externalSource: source,
+            externalId: r.id,
+            externalVersion: r.version,
+            externalUpdatedAt: new Date(r.updated_at),
+          };
+        }),
+      )
+      .onConflictDoNothing()
+      .returning({ externalId: users.externalId });
+    const created = new Set(inserted.map((u) => u.externalId));
+    for (const i of fresh) {
+      const r = records[i]!;
+      if (created.has(r.id)) outcomes[i] = r.status === 'deleted' ? 'deleted' : 'created';
+      else slow.push(i); // an email or id taken meanwhile: the single-record path decides
+    }
+  }
+  for (const i of slow.sort((x, y) => x - y)) outcomes[i] = await applyUser(tx, integration, records[i]!);
+  return outcomes as ApplyOutcome[];
 }

@@ -3,11 +3,11 @@
  * shared apply function (the one conflict rule, src/integrations/apply/) and its sweep — what a FULL
  * run does to our mirrored rows whose provider record no longer exists.
  */
-import { and, eq, inArray, isNull, ne, notExists, sql } from 'drizzle-orm';
+import { and, eq, inArray, isNull, ne, sql, type AnyColumn } from 'drizzle-orm';
 import type { z } from 'zod';
 import type { Tx } from '../../db/client.js';
 import { refreshTokens, subscriptions, syncSeenRecords, users } from '../../db/schema.js';
-import { applyInvoice, applySubscription, applyUser, providerInvoice, providerSubscription, providerUser, type ApplyOutcome, type ApplyTarget } from '../apply/index.js';
+import { applyInvoice, applyInvoices, applySubscription, applySubscriptions, applyUser, applyUsers, providerInvoice, providerSubscription, providerUser, type ApplyOutcome, type ApplyTarget } from '../apply/index.js';
 import type { Provider } from '../types.js';
 
 export type SyncResourceName = 'users' | 'subscriptions' | 'invoices';
@@ -25,20 +25,26 @@ export interface SyncResource<R = unknown> {
   path: string;
   schema: z.ZodType<R>;
   apply(tx: Tx, integration: ApplyTarget, record: R): Promise<ApplyOutcome>;
+  /** The same rule for a page of records at once (outcomes in input order); optional. */
+  applyBatch?(tx: Tx, integration: ApplyTarget, records: R[]): Promise<ApplyOutcome[]>;
   /** Tombstones mirrored rows not seen by the FULL run; returns how many. Absent: nothing is swept. */
   sweep?(tx: Tx, ctx: SweepContext): Promise<number>;
 }
 
-const notSeen = (ctx: SweepContext, resource: SyncResourceName, externalId: Parameters<typeof eq>[0]) =>
-  notExists(
-    sql`(select 1 from ${syncSeenRecords} where ${syncSeenRecords.runId} = ${ctx.runId} and ${syncSeenRecords.resource} = ${resource} and ${syncSeenRecords.externalId} = ${externalId})`,
-  );
+/**
+ * "Not seen by this run", as NOT IN over the run's seen-set: Postgres hashes the subquery once
+ * (hashed SubPlan) instead of probing per row, which matters because the seen-set was just written
+ * and has no statistics yet. external_id is NOT NULL in the seen-set, so NOT IN has no NULL trap.
+ */
+const notSeen = (ctx: SweepContext, resource: SyncResourceName, externalId: AnyColumn) =>
+  sql`${externalId} not in (select ${syncSeenRecords.externalId} from ${syncSeenRecords} where ${syncSeenRecords.runId} = ${ctx.runId} and ${syncSeenRecords.resource} = ${resource})`;
 
 const usersResource: SyncResource<z.infer<typeof providerUser>> = {
   name: 'users',
   path: '/users',
   schema: providerUser,
   apply: applyUser,
+  applyBatch: applyUsers,
   /** Same effect as user.deleted: DEACTIVATED and sessions ended; OWNERs are never deactivated from outside. */
   async sweep(tx, ctx) {
     const gone = await tx
@@ -70,6 +76,7 @@ const subscriptionsResource: SyncResource<z.infer<typeof providerSubscription>> 
   path: '/subscriptions',
   schema: providerSubscription,
   apply: applySubscription,
+  applyBatch: applySubscriptions,
   /** Same effect as subscription.canceled. */
   async sweep(tx, ctx) {
     const gone = await tx
@@ -94,6 +101,7 @@ const invoicesResource: SyncResource<z.infer<typeof providerInvoice>> = {
   path: '/invoices',
   schema: providerInvoice,
   apply: applyInvoice,
+  applyBatch: applyInvoices,
 };
 
 export const SYNC_RESOURCES: Record<Provider, SyncResource<any>[]> = {
