@@ -5,6 +5,7 @@
  * show memory held flat (pages are streamed and written in batches).
  *
  *   npm run bench -- sync [users=10000]
+ *   node --max-old-space-size=64 --import tsx bench/sync.ts 30000   (proves the working set is bounded)
  *
  * The mock services run in a child process, so their in-memory store is not in our figures. With no
  * DATABASE_URL an embedded Postgres is started in .data/bench-sync. Phases: FULL (all created), FULL
@@ -30,7 +31,8 @@ import { createSeed } from '../tests/helpers/seed.js';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const DATA_DIR = path.join(ROOT, '.data/bench-sync');
 const BENCH_DB = 'tessera_bench_sync';
-const USERS = Number(process.argv[2] ?? 10_000);
+// `npm run bench -- sync 30000` passes the name too: take the first numeric argument.
+const USERS = Number(process.argv.slice(2).find((a) => /^\d+$/.test(a)) ?? 10_000);
 const log = (msg: string) => console.log(`[bench:sync] ${msg}`);
 const mb = (bytes: number) => (bytes / 1024 / 1024).toFixed(1);
 

@@ -23,7 +23,7 @@ import type { App } from '../../app.js';
 import type { Tx } from '../../db/client.js';
 import { integrations, syncCheckpoints, syncRuns, syncSeenRecords, type SyncRunRow } from '../../db/schema.js';
 import { withTenant, type TenantSettings } from '../../db/tenant-context.js';
-import { reevaluateHealth } from '../../modules/integration-health/service.js';
+import { reevaluateHealthInTx } from '../../modules/integration-health/service.js';
 import type { ApplyOutcome, ApplyTarget } from '../apply/index.js';
 import { CircuitOpenError, ProviderHttpError, ProviderUnavailableError } from '../errors.js';
 import type { IntegrationClient } from '../http-client.js';
@@ -95,10 +95,11 @@ export async function executeSyncRun(app: App, ref: SyncRunRef): Promise<SyncRun
       .set({ status: error ? 'FAILED' : 'SUCCEEDED', finishedAt: new Date(), error })
       .where(eq(syncRuns.id, claimed.id))
       .returning();
+    // Health sees the outcome (last successful sync) in the same commit as the run's final status.
+    await reevaluateHealthInTx(app, tx, ref.tenantId, ref.integrationId);
     return row!;
   });
   app.metrics.syncRuns.inc({ mode: finished.mode, status: finished.status });
-  await reevaluateHealth(app, ref.tenantId, ref.integrationId).catch((err: unknown) => app.log.warn({ err }, 'health re-evaluation after sync failed'));
   return finished;
 }
 

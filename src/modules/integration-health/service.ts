@@ -85,6 +85,15 @@ export async function reevaluateHealth(
   return toHealthView(row, integrationId);
 }
 
+/**
+ * The same, inside the caller's transaction (after flushing call stats), so the change that moved a
+ * signal (e.g. a sync run's final status) and the health it implies commit together.
+ */
+export async function reevaluateHealthInTx(app: App, tx: Tx, tenantId: string, integrationId: string): Promise<HealthView> {
+  await app.integrations.stats.flush();
+  return toHealthView(await evaluateInTx(tx, tenantId, integrationId, {}), integrationId);
+}
+
 async function evaluateInTx(tx: Tx, tenantId: string, integrationId: string, input: { external?: ExternalSignals; check?: { ok: boolean; at: Date } }): Promise<IntegrationHealthRow> {
   const now = new Date();
   await tx.insert(integrationHealth).values({ tenantId, integrationId }).onConflictDoNothing();
