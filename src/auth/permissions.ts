@@ -47,6 +47,10 @@ export const permissionMap = {
     integrationHealthHistory: ADMIN,
     tenantHealthSummary: ADMIN,
     integrationCircuit: ADMIN,
+    integrations: ADMIN,
+    integration: ADMIN,
+    webhookEvents: ADMIN,
+    webhookEvent: ADMIN,
   },
   Mutation: {
     login: allow,
@@ -72,6 +76,12 @@ export const permissionMap = {
     removeOrganizationMember: MEMBER,
     resetIntegrationCircuit: ADMIN,
     isolateIntegrationCircuit: ADMIN,
+    createIntegration: ADMIN,
+    updateIntegration: ADMIN,
+    deleteIntegration: ADMIN,
+    rotateWebhookSecret: ADMIN,
+    replayWebhookEvent: ADMIN,
+    replayWebhookEvents: ADMIN,
   },
   Subscription: {
     heartbeat: VIEWER,
@@ -95,6 +105,12 @@ export const permissionMap = {
   IntegrationHealthChange: allow,
   IntegrationCircuit: allow,
   TenantHealthSummary: allow,
+  Integration: allow,
+  IntegrationSecretPayload: allow,
+  WebhookEvent: allow,
+  WebhookEventEdge: allow,
+  WebhookEventConnection: allow,
+  ReplayWebhookEventsPayload: allow,
 };
 
 export const permissions = shield(permissionMap, {
