@@ -5,6 +5,11 @@ import { transactionScope } from './db/scope.js';
 import { createTenant } from './modules/tenants/service.js';
 import { createUser } from './modules/users/service.js';
 import { addMember, createOrganization } from './modules/organizations/service.js';
+import { integrations } from './db/schema.js';
+import { withTenant } from './db/tenant-context.js';
+import { secretBinding } from './integrations/secrets.js';
+import type { Provider } from './integrations/types.js';
+import { createIntegration } from './modules/integrations/service.js';
 
 export interface DemoCredentials {
   tenantSlug: string;
@@ -47,4 +52,40 @@ export async function seedDemo(app: App): Promise<DemoCredentials> {
   await addMember(scope, actor, engineering.id, created[1]!.id, 'MEMBER');
   await addMember(scope, actor, sales.id, created[2]!.id, 'MEMBER');
   return creds;
+}
+
+export interface DemoIntegration {
+  id: string;
+  provider: Provider;
+  name: string;
+  webhookSecret: string;
+}
+
+const DEMO_INTEGRATIONS: { provider: Provider; name: string; path: string }[] = [
+  { provider: 'USER_SERVICE', name: 'Demo user service', path: 'user-service' },
+  { provider: 'PAYMENT_SERVICE', name: 'Demo payment service', path: 'payment-service' },
+  { provider: 'COMMUNICATION_SERVICE', name: 'Demo communication service', path: 'communication-service' },
+];
+
+/**
+ * Development only: the demo tenant gets one integration per provider, pointing at the mock
+ * services, created once. Returns them with their webhook secrets (decrypted here so the start-up
+ * banner can show a ready-to-run demo command; never done outside development).
+ */
+export async function seedDemoIntegrations(app: App, tenantSlug: string, mockUrl: string): Promise<DemoIntegration[]> {
+  const [tenant] = (await app.db.execute(sql`select id from platform.tenant_by_slug(${tenantSlug})`)) as unknown as { id: string }[];
+  if (!tenant) return [];
+  const settings = { tenantId: tenant.id, actorType: 'SYSTEM' as const, actorId: 'seed' };
+  let rows = await withTenant(app.db, settings, (tx) => tx.select().from(integrations));
+  if (rows.length === 0) {
+    const scope = transactionScope(app.db, settings);
+    for (const d of DEMO_INTEGRATIONS) await createIntegration(scope, app.secrets, { provider: d.provider, name: d.name, baseUrl: `${mockUrl}/${d.path}`, apiKey: 'demo-api-key' });
+    rows = await withTenant(app.db, settings, (tx) => tx.select().from(integrations));
+  }
+  return rows.map((r) => ({
+    id: r.id,
+    provider: r.provider,
+    name: r.name,
+    webhookSecret: app.secrets.decrypt(r.webhookSecretEncrypted, secretBinding(r.tenantId, r.id, 'webhook-secret')),
+  }));
 }

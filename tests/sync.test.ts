@@ -237,6 +237,26 @@ describe('one sync per integration at a time', () => {
   });
 });
 
+describe('sync runs on the Integration type', () => {
+  it('integrations list their last run and run history (one query for the last runs of all)', async () => {
+    const { target: users } = await createTestIntegration(server.app, mock, a.tenant.id, 'USER_SERVICE');
+    const { target: payments } = await createTestIntegration(server.app, mock, a.tenant.id, 'PAYMENT_SERVICE');
+    const first = await syncNow(server, a.owner.token, users.id);
+    const second = await syncNow(server, a.owner.token, users.id, 'FULL');
+    const res = await server.gql(
+      `{ integrations { id lastSyncRun { id mode status } syncRuns(first: 5) { totalCount edges { node { id } } } } }`,
+      {},
+      { token: a.owner.token },
+    );
+    const byId = new Map<string, any>(res.data.integrations.map((i: any) => [i.id, i]));
+    expect(byId.get(users.id)).toMatchObject({
+      lastSyncRun: { id: second.id, mode: 'FULL', status: 'SUCCEEDED' },
+      syncRuns: { totalCount: 2, edges: [{ node: { id: second.id } }, { node: { id: first.id } }] },
+    });
+    expect(byId.get(payments.id)).toMatchObject({ lastSyncRun: null, syncRuns: { totalCount: 0, edges: [] } });
+  });
+});
+
 describe('tenant isolation', () => {
   it("tenant A's sync never touches tenant B, and B can neither see nor trigger A's runs", async () => {
     const { target: ta } = await createTestIntegration(server.app, mock, a.tenant.id, 'USER_SERVICE');

@@ -1,9 +1,10 @@
 import type { Scope } from '../db/scope.js';
 import { unauthenticated } from '../errors.js';
 import { organizationLoaders } from '../modules/organizations/loaders.js';
+import { syncLoaders } from '../modules/sync/loaders.js';
 import { userLoaders } from '../modules/users/loaders.js';
 
-export type Loaders = ReturnType<typeof userLoaders> & ReturnType<typeof organizationLoaders>;
+export type Loaders = ReturnType<typeof userLoaders> & ReturnType<typeof organizationLoaders> & ReturnType<typeof syncLoaders>;
 
 /** Per-operation DataLoaders; without a tenant scope there is nothing they may read. */
 export function createLoaders(scope: Scope | null): Loaders {
@@ -14,5 +15,5 @@ export function createLoaders(scope: Scope | null): Loaders {
       },
     });
   }
-  return { ...userLoaders(scope), ...organizationLoaders(scope) };
+  return { ...userLoaders(scope), ...organizationLoaders(scope), ...syncLoaders(scope) };
 }

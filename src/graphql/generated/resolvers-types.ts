@@ -1,7 +1,9 @@
 import type { GraphQLResolveInfo, GraphQLScalarType, GraphQLScalarTypeConfig } from 'graphql';
-import type { TenantRow, UserRow, OrganizationRow, MembershipRow, SyncRunRow } from '../../db/schema.js';
+import type { TenantRow, UserRow, OrganizationRow, MembershipRow, IntegrationRow, SyncRunRow } from '../../db/schema.js';
 import type { UserConnectionResult, OrganizationConnectionResult } from '../connection.js';
 import type { SessionTokens } from '../../auth/session-service.js';
+import type { IntegrationWithSecret } from '../../modules/integrations/service.js';
+import type { WebhookEventView, WebhookEventConnectionResult } from '../../modules/webhooks/service.js';
 import type { SyncRunConnectionResult } from '../../modules/sync/service.js';
 import type { Context } from '../context.js';
 export type Maybe<T> = T | null;
@@ -44,6 +46,15 @@ export type CircuitState =
   | 'ISOLATED'
   | 'OPEN';
 
+export type CreateIntegrationInput = {
+  /** The provider API key; stored encrypted, never returned. */
+  apiKey: Scalars['String']['input'];
+  baseUrl: Scalars['String']['input'];
+  enabled?: InputMaybe<Scalars['Boolean']['input']>;
+  name: Scalars['String']['input'];
+  provider: IntegrationProvider;
+};
+
 export type CreateOrganizationInput = {
   description?: InputMaybe<Scalars['String']['input']>;
   name: Scalars['String']['input'];
@@ -72,6 +83,45 @@ export type CreateUserInput = {
 export type DeletePayload = {
   __typename?: 'DeletePayload';
   id: Scalars['UUID']['output'];
+};
+
+/** One connection to an external provider. Credentials are stored encrypted and never returned. */
+export type Integration = {
+  __typename?: 'Integration';
+  /** The provider's API root that outbound calls and sync use. */
+  baseUrl: Scalars['String']['output'];
+  circuit: IntegrationCircuit;
+  createdAt: Scalars['DateTime']['output'];
+  /** Disabled integrations refuse webhooks (404) and are not health-checked. */
+  enabled: Scalars['Boolean']['output'];
+  health: IntegrationHealth;
+  /** Most recent changes first. */
+  healthHistory: Array<IntegrationHealthChange>;
+  id: Scalars['UUID']['output'];
+  /** The most recent sync run (of any status); null if it was never synced. */
+  lastSyncRun?: Maybe<SyncRun>;
+  name: Scalars['String']['output'];
+  /** Until when the previous signing secret still verifies after a rotation; null when there is none. */
+  previousSecretExpiresAt?: Maybe<Scalars['DateTime']['output']>;
+  provider: IntegrationProvider;
+  /** This integration's sync runs, newest first. */
+  syncRuns: SyncRunConnection;
+  updatedAt: Scalars['DateTime']['output'];
+  /** Where the provider sends signed webhooks (Standard Webhooks). */
+  webhookUrl: Scalars['String']['output'];
+};
+
+
+/** One connection to an external provider. Credentials are stored encrypted and never returned. */
+export type IntegrationHealthHistoryArgs = {
+  first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
+/** One connection to an external provider. Credentials are stored encrypted and never returned. */
+export type IntegrationSyncRunsArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
 };
 
 export type IntegrationCircuit = {
@@ -130,6 +180,20 @@ export type IntegrationHealthStatus =
   | 'HEALTHY'
   | 'UNKNOWN';
 
+export type IntegrationProvider =
+  | 'COMMUNICATION_SERVICE'
+  | 'PAYMENT_SERVICE'
+  | 'USER_SERVICE';
+
+/** Returned when a signing secret is generated. The secret is shown this once and never again. */
+export type IntegrationSecretPayload = {
+  __typename?: 'IntegrationSecretPayload';
+  integration: Integration;
+  previousSecretExpiresAt?: Maybe<Scalars['DateTime']['output']>;
+  /** `whsec_…`: configure it at the provider. */
+  webhookSecret: Scalars['String']['output'];
+};
+
 export type LoginInput = {
   email: Scalars['EmailAddress']['input'];
   password: Scalars['String']['input'];
@@ -145,11 +209,14 @@ export type Mutation = {
   changeOrganizationMemberRole: OrganizationMember;
   changeTenantPlan: Tenant;
   changeUserRole: User;
+  createIntegration: IntegrationSecretPayload;
   createOrganization: Organization;
   /** Platform operators only. */
   createTenant: Tenant;
   createUser: User;
   deactivateUser: User;
+  /** Deletes the integration with its events and mirrored billing and delivery records; mirrored users stay. */
+  deleteIntegration: DeletePayload;
   deleteOrganization: DeletePayload;
   deleteUser: DeletePayload;
   /** Holds the circuit open on every process until reset: no calls reach the provider. */
@@ -163,14 +230,21 @@ export type Mutation = {
   reactivateUser: User;
   refreshSession: AuthPayload;
   removeOrganizationMember: DeletePayload;
+  /** Queues a FAILED, DEAD or PROCESSED event again (applying is idempotent). CONFLICT while it is queued or running. */
+  replayWebhookEvent: WebhookEvent;
+  /** Queues again every FAILED or DEAD event matching the filter (status defaults to DEAD), at most `limit` (1–1000). */
+  replayWebhookEvents: ReplayWebhookEventsPayload;
   /** Closes the circuit on every process and clears an isolation. */
   resetIntegrationCircuit: IntegrationCircuit;
+  /** A new signing secret; the previous one keeps verifying for `overlapHours` (default from configuration, 0 = stop at once). */
+  rotateWebhookSecret: IntegrationSecretPayload;
   suspendTenant: Tenant;
   /**
    * Starts a sync now. One sync per integration at a time: if one of the same mode is queued or
    * running, this joins it (joined: true); if one of the other mode is, CONFLICT (extensions.runId).
    */
   triggerSync: TriggerSyncPayload;
+  updateIntegration: Integration;
   updateOrganization: Organization;
   /** OWNER only. */
   updateTenant: Tenant;
@@ -205,6 +279,11 @@ export type MutationChangeUserRoleArgs = {
 };
 
 
+export type MutationCreateIntegrationArgs = {
+  input: CreateIntegrationInput;
+};
+
+
 export type MutationCreateOrganizationArgs = {
   input: CreateOrganizationInput;
 };
@@ -221,6 +300,11 @@ export type MutationCreateUserArgs = {
 
 
 export type MutationDeactivateUserArgs = {
+  id: Scalars['UUID']['input'];
+};
+
+
+export type MutationDeleteIntegrationArgs = {
   id: Scalars['UUID']['input'];
 };
 
@@ -278,8 +362,25 @@ export type MutationRemoveOrganizationMemberArgs = {
 };
 
 
+export type MutationReplayWebhookEventArgs = {
+  id: Scalars['UUID']['input'];
+};
+
+
+export type MutationReplayWebhookEventsArgs = {
+  filter: WebhookEventFilter;
+  limit?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
 export type MutationResetIntegrationCircuitArgs = {
   integrationId: Scalars['UUID']['input'];
+};
+
+
+export type MutationRotateWebhookSecretArgs = {
+  id: Scalars['UUID']['input'];
+  overlapHours?: InputMaybe<Scalars['Float']['input']>;
 };
 
 
@@ -291,6 +392,12 @@ export type MutationSuspendTenantArgs = {
 export type MutationTriggerSyncArgs = {
   integrationId: Scalars['UUID']['input'];
   mode?: SyncMode;
+};
+
+
+export type MutationUpdateIntegrationArgs = {
+  id: Scalars['UUID']['input'];
+  input: UpdateIntegrationInput;
 };
 
 
@@ -369,10 +476,12 @@ export type Query = {
   __typename?: 'Query';
   /** Liveness of the GraphQL layer itself; needs no authentication. */
   health: Scalars['String']['output'];
+  integration?: Maybe<Integration>;
   integrationCircuit: IntegrationCircuit;
   integrationHealth: IntegrationHealth;
   /** Most recent changes first. */
   integrationHealthHistory: Array<IntegrationHealthChange>;
+  integrations: Array<Integration>;
   me: User;
   organization?: Maybe<Organization>;
   organizations: OrganizationConnection;
@@ -387,6 +496,14 @@ export type Query = {
   user?: Maybe<User>;
   /** Ordered by creation time, oldest first (stable under inserts). `first` is 1–100. */
   users: UserConnection;
+  webhookEvent?: Maybe<WebhookEvent>;
+  /** Oldest first (stable under inserts). `first` is 1–100. */
+  webhookEvents: WebhookEventConnection;
+};
+
+
+export type QueryIntegrationArgs = {
+  id: Scalars['UUID']['input'];
 };
 
 
@@ -439,6 +556,24 @@ export type QueryUsersArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   filter?: InputMaybe<UserFilter>;
   first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
+export type QueryWebhookEventArgs = {
+  id: Scalars['UUID']['input'];
+};
+
+
+export type QueryWebhookEventsArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  filter?: InputMaybe<WebhookEventFilter>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+export type ReplayWebhookEventsPayload = {
+  __typename?: 'ReplayWebhookEventsPayload';
+  /** How many events were queued again. */
+  count: Scalars['Int']['output'];
 };
 
 /** Tenant roles, strongest first: OWNER > ADMIN > MEMBER > VIEWER. */
@@ -556,6 +691,14 @@ export type TriggerSyncPayload = {
   run: SyncRun;
 };
 
+export type UpdateIntegrationInput = {
+  /** Replaces the stored API key. */
+  apiKey?: InputMaybe<Scalars['String']['input']>;
+  baseUrl?: InputMaybe<Scalars['String']['input']>;
+  enabled?: InputMaybe<Scalars['Boolean']['input']>;
+  name?: InputMaybe<Scalars['String']['input']>;
+};
+
 export type UpdateOrganizationInput = {
   description?: InputMaybe<Scalars['String']['input']>;
   name?: InputMaybe<Scalars['String']['input']>;
@@ -611,6 +754,65 @@ export type UserStatus =
   | 'ACTIVE'
   | 'DEACTIVATED'
   | 'INVITED';
+
+/** One event received by webhook, as stored, with what processing did. */
+export type WebhookEvent = {
+  __typename?: 'WebhookEvent';
+  /** Processing attempts so far. */
+  attempts: Scalars['Int']['output'];
+  /** The delivery's webhook-id (a batch shares one). */
+  deliveryId: Scalars['String']['output'];
+  id: Scalars['UUID']['output'];
+  integration?: Maybe<Integration>;
+  integrationId: Scalars['UUID']['output'];
+  lastError?: Maybe<Scalars['String']['output']>;
+  /** What applying it did: created, updated, unchanged or deleted. */
+  outcome?: Maybe<Scalars['String']['output']>;
+  payload: Scalars['JSON']['output'];
+  processedAt?: Maybe<Scalars['DateTime']['output']>;
+  /** The provider's event id (the dedupe key). */
+  providerEventId: Scalars['String']['output'];
+  receivedAt: Scalars['DateTime']['output'];
+  status: WebhookEventStatus;
+  type: Scalars['String']['output'];
+  updatedAt: Scalars['DateTime']['output'];
+};
+
+export type WebhookEventConnection = {
+  __typename?: 'WebhookEventConnection';
+  edges: Array<WebhookEventEdge>;
+  pageInfo: PageInfo;
+  /** Counted only when asked for. */
+  totalCount: Scalars['Int']['output'];
+};
+
+export type WebhookEventEdge = {
+  __typename?: 'WebhookEventEdge';
+  cursor: Scalars['String']['output'];
+  node: WebhookEvent;
+};
+
+export type WebhookEventFilter = {
+  integrationId?: InputMaybe<Scalars['UUID']['input']>;
+  /** Received at or after this time. */
+  receivedAfter?: InputMaybe<Scalars['DateTime']['input']>;
+  /** Received before this time. */
+  receivedBefore?: InputMaybe<Scalars['DateTime']['input']>;
+  /** Any of these statuses. */
+  status?: InputMaybe<Array<WebhookEventStatus>>;
+  /** Exact event type, e.g. user.created. */
+  type?: InputMaybe<Scalars['String']['input']>;
+};
+
+export type WebhookEventStatus =
+  /** Every attempt failed; replay it once the cause is fixed. */
+  | 'DEAD'
+  /** The last attempt failed; it will be retried. */
+  | 'FAILED'
+  | 'PROCESSED'
+  | 'PROCESSING'
+  /** Stored and queued. */
+  | 'RECEIVED';
 
 
 
@@ -688,6 +890,7 @@ export type ResolversTypes = {
   AuthPayload: ResolverTypeWrapper<SessionTokens>;
   Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
   CircuitState: CircuitState;
+  CreateIntegrationInput: CreateIntegrationInput;
   CreateOrganizationInput: CreateOrganizationInput;
   CreateTenantInput: CreateTenantInput;
   CreateUserInput: CreateUserInput;
@@ -696,11 +899,14 @@ export type ResolversTypes = {
   EmailAddress: ResolverTypeWrapper<Scalars['EmailAddress']['output']>;
   Float: ResolverTypeWrapper<Scalars['Float']['output']>;
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
+  Integration: ResolverTypeWrapper<IntegrationRow>;
   IntegrationCircuit: ResolverTypeWrapper<IntegrationCircuit>;
   IntegrationHealth: ResolverTypeWrapper<IntegrationHealth>;
   IntegrationHealthChange: ResolverTypeWrapper<IntegrationHealthChange>;
   IntegrationHealthSignals: ResolverTypeWrapper<IntegrationHealthSignals>;
   IntegrationHealthStatus: IntegrationHealthStatus;
+  IntegrationProvider: IntegrationProvider;
+  IntegrationSecretPayload: ResolverTypeWrapper<IntegrationWithSecret>;
   JSON: ResolverTypeWrapper<Scalars['JSON']['output']>;
   LoginInput: LoginInput;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
@@ -713,6 +919,7 @@ export type ResolversTypes = {
   PageInfo: ResolverTypeWrapper<PageInfo>;
   PlatformAuthPayload: ResolverTypeWrapper<PlatformAuthPayload>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
+  ReplayWebhookEventsPayload: ResolverTypeWrapper<ReplayWebhookEventsPayload>;
   Role: Role;
   String: ResolverTypeWrapper<Scalars['String']['output']>;
   Subscription: ResolverTypeWrapper<Record<PropertyKey, never>>;
@@ -728,6 +935,7 @@ export type ResolversTypes = {
   TenantStatus: TenantStatus;
   TriggerSyncPayload: ResolverTypeWrapper<Omit<TriggerSyncPayload, 'run'> & { run: ResolversTypes['SyncRun'] }>;
   UUID: ResolverTypeWrapper<Scalars['UUID']['output']>;
+  UpdateIntegrationInput: UpdateIntegrationInput;
   UpdateOrganizationInput: UpdateOrganizationInput;
   UpdateTenantInput: UpdateTenantInput;
   UpdateUserInput: UpdateUserInput;
@@ -736,12 +944,18 @@ export type ResolversTypes = {
   UserEdge: ResolverTypeWrapper<Omit<UserEdge, 'node'> & { node: ResolversTypes['User'] }>;
   UserFilter: UserFilter;
   UserStatus: UserStatus;
+  WebhookEvent: ResolverTypeWrapper<WebhookEventView>;
+  WebhookEventConnection: ResolverTypeWrapper<WebhookEventConnectionResult>;
+  WebhookEventEdge: ResolverTypeWrapper<Omit<WebhookEventEdge, 'node'> & { node: ResolversTypes['WebhookEvent'] }>;
+  WebhookEventFilter: WebhookEventFilter;
+  WebhookEventStatus: WebhookEventStatus;
 };
 
 /** Mapping between all available schema types and the resolvers parents */
 export type ResolversParentTypes = {
   AuthPayload: SessionTokens;
   Boolean: Scalars['Boolean']['output'];
+  CreateIntegrationInput: CreateIntegrationInput;
   CreateOrganizationInput: CreateOrganizationInput;
   CreateTenantInput: CreateTenantInput;
   CreateUserInput: CreateUserInput;
@@ -750,10 +964,12 @@ export type ResolversParentTypes = {
   EmailAddress: Scalars['EmailAddress']['output'];
   Float: Scalars['Float']['output'];
   Int: Scalars['Int']['output'];
+  Integration: IntegrationRow;
   IntegrationCircuit: IntegrationCircuit;
   IntegrationHealth: IntegrationHealth;
   IntegrationHealthChange: IntegrationHealthChange;
   IntegrationHealthSignals: IntegrationHealthSignals;
+  IntegrationSecretPayload: IntegrationWithSecret;
   JSON: Scalars['JSON']['output'];
   LoginInput: LoginInput;
   Mutation: Record<PropertyKey, never>;
@@ -765,6 +981,7 @@ export type ResolversParentTypes = {
   PageInfo: PageInfo;
   PlatformAuthPayload: PlatformAuthPayload;
   Query: Record<PropertyKey, never>;
+  ReplayWebhookEventsPayload: ReplayWebhookEventsPayload;
   String: Scalars['String']['output'];
   Subscription: Record<PropertyKey, never>;
   SyncRun: SyncRunRow;
@@ -774,6 +991,7 @@ export type ResolversParentTypes = {
   TenantHealthSummary: TenantHealthSummary;
   TriggerSyncPayload: Omit<TriggerSyncPayload, 'run'> & { run: ResolversParentTypes['SyncRun'] };
   UUID: Scalars['UUID']['output'];
+  UpdateIntegrationInput: UpdateIntegrationInput;
   UpdateOrganizationInput: UpdateOrganizationInput;
   UpdateTenantInput: UpdateTenantInput;
   UpdateUserInput: UpdateUserInput;
@@ -781,6 +999,10 @@ export type ResolversParentTypes = {
   UserConnection: UserConnectionResult;
   UserEdge: Omit<UserEdge, 'node'> & { node: ResolversParentTypes['User'] };
   UserFilter: UserFilter;
+  WebhookEvent: WebhookEventView;
+  WebhookEventConnection: WebhookEventConnectionResult;
+  WebhookEventEdge: Omit<WebhookEventEdge, 'node'> & { node: ResolversParentTypes['WebhookEvent'] };
+  WebhookEventFilter: WebhookEventFilter;
 };
 
 export type AuthPayloadResolvers<ContextType = Context, ParentType extends ResolversParentTypes['AuthPayload'] = ResolversParentTypes['AuthPayload']> = {
@@ -802,6 +1024,23 @@ export type DeletePayloadResolvers<ContextType = Context, ParentType extends Res
 export interface EmailAddressScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['EmailAddress'], any> {
   name: 'EmailAddress';
 }
+
+export type IntegrationResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Integration'] = ResolversParentTypes['Integration']> = {
+  baseUrl?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  circuit?: Resolver<ResolversTypes['IntegrationCircuit'], ParentType, ContextType>;
+  createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  enabled?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  health?: Resolver<ResolversTypes['IntegrationHealth'], ParentType, ContextType>;
+  healthHistory?: Resolver<Array<ResolversTypes['IntegrationHealthChange']>, ParentType, ContextType, RequireFields<IntegrationHealthHistoryArgs, 'first'>>;
+  id?: Resolver<ResolversTypes['UUID'], ParentType, ContextType>;
+  lastSyncRun?: Resolver<Maybe<ResolversTypes['SyncRun']>, ParentType, ContextType>;
+  name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  previousSecretExpiresAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  provider?: Resolver<ResolversTypes['IntegrationProvider'], ParentType, ContextType>;
+  syncRuns?: Resolver<ResolversTypes['SyncRunConnection'], ParentType, ContextType, RequireFields<IntegrationSyncRunsArgs, 'first'>>;
+  updatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  webhookUrl?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
 
 export type IntegrationCircuitResolvers<ContextType = Context, ParentType extends ResolversParentTypes['IntegrationCircuit'] = ResolversParentTypes['IntegrationCircuit']> = {
   integrationId?: Resolver<ResolversTypes['UUID'], ParentType, ContextType>;
@@ -841,6 +1080,12 @@ export type IntegrationHealthSignalsResolvers<ContextType = Context, ParentType 
   webhookFailureRatio?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
 };
 
+export type IntegrationSecretPayloadResolvers<ContextType = Context, ParentType extends ResolversParentTypes['IntegrationSecretPayload'] = ResolversParentTypes['IntegrationSecretPayload']> = {
+  integration?: Resolver<ResolversTypes['Integration'], ParentType, ContextType>;
+  previousSecretExpiresAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  webhookSecret?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
 export interface JsonScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['JSON'], any> {
   name: 'JSON';
 }
@@ -851,10 +1096,12 @@ export type MutationResolvers<ContextType = Context, ParentType extends Resolver
   changeOrganizationMemberRole?: Resolver<ResolversTypes['OrganizationMember'], ParentType, ContextType, RequireFields<MutationChangeOrganizationMemberRoleArgs, 'organizationId' | 'role' | 'userId'>>;
   changeTenantPlan?: Resolver<ResolversTypes['Tenant'], ParentType, ContextType, RequireFields<MutationChangeTenantPlanArgs, 'id' | 'plan'>>;
   changeUserRole?: Resolver<ResolversTypes['User'], ParentType, ContextType, RequireFields<MutationChangeUserRoleArgs, 'id' | 'role'>>;
+  createIntegration?: Resolver<ResolversTypes['IntegrationSecretPayload'], ParentType, ContextType, RequireFields<MutationCreateIntegrationArgs, 'input'>>;
   createOrganization?: Resolver<ResolversTypes['Organization'], ParentType, ContextType, RequireFields<MutationCreateOrganizationArgs, 'input'>>;
   createTenant?: Resolver<ResolversTypes['Tenant'], ParentType, ContextType, RequireFields<MutationCreateTenantArgs, 'input'>>;
   createUser?: Resolver<ResolversTypes['User'], ParentType, ContextType, RequireFields<MutationCreateUserArgs, 'input'>>;
   deactivateUser?: Resolver<ResolversTypes['User'], ParentType, ContextType, RequireFields<MutationDeactivateUserArgs, 'id'>>;
+  deleteIntegration?: Resolver<ResolversTypes['DeletePayload'], ParentType, ContextType, RequireFields<MutationDeleteIntegrationArgs, 'id'>>;
   deleteOrganization?: Resolver<ResolversTypes['DeletePayload'], ParentType, ContextType, RequireFields<MutationDeleteOrganizationArgs, 'id'>>;
   deleteUser?: Resolver<ResolversTypes['DeletePayload'], ParentType, ContextType, RequireFields<MutationDeleteUserArgs, 'id'>>;
   isolateIntegrationCircuit?: Resolver<ResolversTypes['IntegrationCircuit'], ParentType, ContextType, RequireFields<MutationIsolateIntegrationCircuitArgs, 'integrationId' | 'reason'>>;
@@ -865,9 +1112,13 @@ export type MutationResolvers<ContextType = Context, ParentType extends Resolver
   reactivateUser?: Resolver<ResolversTypes['User'], ParentType, ContextType, RequireFields<MutationReactivateUserArgs, 'id'>>;
   refreshSession?: Resolver<ResolversTypes['AuthPayload'], ParentType, ContextType, RequireFields<MutationRefreshSessionArgs, 'refreshToken'>>;
   removeOrganizationMember?: Resolver<ResolversTypes['DeletePayload'], ParentType, ContextType, RequireFields<MutationRemoveOrganizationMemberArgs, 'organizationId' | 'userId'>>;
+  replayWebhookEvent?: Resolver<ResolversTypes['WebhookEvent'], ParentType, ContextType, RequireFields<MutationReplayWebhookEventArgs, 'id'>>;
+  replayWebhookEvents?: Resolver<ResolversTypes['ReplayWebhookEventsPayload'], ParentType, ContextType, RequireFields<MutationReplayWebhookEventsArgs, 'filter' | 'limit'>>;
   resetIntegrationCircuit?: Resolver<ResolversTypes['IntegrationCircuit'], ParentType, ContextType, RequireFields<MutationResetIntegrationCircuitArgs, 'integrationId'>>;
+  rotateWebhookSecret?: Resolver<ResolversTypes['IntegrationSecretPayload'], ParentType, ContextType, RequireFields<MutationRotateWebhookSecretArgs, 'id'>>;
   suspendTenant?: Resolver<ResolversTypes['Tenant'], ParentType, ContextType, RequireFields<MutationSuspendTenantArgs, 'id'>>;
   triggerSync?: Resolver<ResolversTypes['TriggerSyncPayload'], ParentType, ContextType, RequireFields<MutationTriggerSyncArgs, 'integrationId' | 'mode'>>;
+  updateIntegration?: Resolver<ResolversTypes['Integration'], ParentType, ContextType, RequireFields<MutationUpdateIntegrationArgs, 'id' | 'input'>>;
   updateOrganization?: Resolver<ResolversTypes['Organization'], ParentType, ContextType, RequireFields<MutationUpdateOrganizationArgs, 'id' | 'input'>>;
   updateTenant?: Resolver<ResolversTypes['Tenant'], ParentType, ContextType, RequireFields<MutationUpdateTenantArgs, 'input'>>;
   updateUser?: Resolver<ResolversTypes['User'], ParentType, ContextType, RequireFields<MutationUpdateUserArgs, 'id' | 'input'>>;
@@ -914,9 +1165,11 @@ export type PlatformAuthPayloadResolvers<ContextType = Context, ParentType exten
 
 export type QueryResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = {
   health?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  integration?: Resolver<Maybe<ResolversTypes['Integration']>, ParentType, ContextType, RequireFields<QueryIntegrationArgs, 'id'>>;
   integrationCircuit?: Resolver<ResolversTypes['IntegrationCircuit'], ParentType, ContextType, RequireFields<QueryIntegrationCircuitArgs, 'integrationId'>>;
   integrationHealth?: Resolver<ResolversTypes['IntegrationHealth'], ParentType, ContextType, RequireFields<QueryIntegrationHealthArgs, 'integrationId'>>;
   integrationHealthHistory?: Resolver<Array<ResolversTypes['IntegrationHealthChange']>, ParentType, ContextType, RequireFields<QueryIntegrationHealthHistoryArgs, 'first' | 'integrationId'>>;
+  integrations?: Resolver<Array<ResolversTypes['Integration']>, ParentType, ContextType>;
   me?: Resolver<ResolversTypes['User'], ParentType, ContextType>;
   organization?: Resolver<Maybe<ResolversTypes['Organization']>, ParentType, ContextType, RequireFields<QueryOrganizationArgs, 'id'>>;
   organizations?: Resolver<ResolversTypes['OrganizationConnection'], ParentType, ContextType, RequireFields<QueryOrganizationsArgs, 'first'>>;
@@ -927,6 +1180,12 @@ export type QueryResolvers<ContextType = Context, ParentType extends ResolversPa
   tenantHealthSummary?: Resolver<ResolversTypes['TenantHealthSummary'], ParentType, ContextType>;
   user?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType, RequireFields<QueryUserArgs, 'id'>>;
   users?: Resolver<ResolversTypes['UserConnection'], ParentType, ContextType, RequireFields<QueryUsersArgs, 'first'>>;
+  webhookEvent?: Resolver<Maybe<ResolversTypes['WebhookEvent']>, ParentType, ContextType, RequireFields<QueryWebhookEventArgs, 'id'>>;
+  webhookEvents?: Resolver<ResolversTypes['WebhookEventConnection'], ParentType, ContextType, RequireFields<QueryWebhookEventsArgs, 'first'>>;
+};
+
+export type ReplayWebhookEventsPayloadResolvers<ContextType = Context, ParentType extends ResolversParentTypes['ReplayWebhookEventsPayload'] = ResolversParentTypes['ReplayWebhookEventsPayload']> = {
+  count?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
 };
 
 export type SubscriptionResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Subscription'] = ResolversParentTypes['Subscription']> = {
@@ -1012,15 +1271,45 @@ export type UserEdgeResolvers<ContextType = Context, ParentType extends Resolver
   node?: Resolver<ResolversTypes['User'], ParentType, ContextType>;
 };
 
+export type WebhookEventResolvers<ContextType = Context, ParentType extends ResolversParentTypes['WebhookEvent'] = ResolversParentTypes['WebhookEvent']> = {
+  attempts?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  deliveryId?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['UUID'], ParentType, ContextType>;
+  integration?: Resolver<Maybe<ResolversTypes['Integration']>, ParentType, ContextType>;
+  integrationId?: Resolver<ResolversTypes['UUID'], ParentType, ContextType>;
+  lastError?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  outcome?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  payload?: Resolver<ResolversTypes['JSON'], ParentType, ContextType>;
+  processedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  providerEventId?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  receivedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['WebhookEventStatus'], ParentType, ContextType>;
+  type?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  updatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+};
+
+export type WebhookEventConnectionResolvers<ContextType = Context, ParentType extends ResolversParentTypes['WebhookEventConnection'] = ResolversParentTypes['WebhookEventConnection']> = {
+  edges?: Resolver<Array<ResolversTypes['WebhookEventEdge']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+  totalCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
+export type WebhookEventEdgeResolvers<ContextType = Context, ParentType extends ResolversParentTypes['WebhookEventEdge'] = ResolversParentTypes['WebhookEventEdge']> = {
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  node?: Resolver<ResolversTypes['WebhookEvent'], ParentType, ContextType>;
+};
+
 export type Resolvers<ContextType = Context> = {
   AuthPayload?: AuthPayloadResolvers<ContextType>;
   DateTime?: GraphQLScalarType;
   DeletePayload?: DeletePayloadResolvers<ContextType>;
   EmailAddress?: GraphQLScalarType;
+  Integration?: IntegrationResolvers<ContextType>;
   IntegrationCircuit?: IntegrationCircuitResolvers<ContextType>;
   IntegrationHealth?: IntegrationHealthResolvers<ContextType>;
   IntegrationHealthChange?: IntegrationHealthChangeResolvers<ContextType>;
   IntegrationHealthSignals?: IntegrationHealthSignalsResolvers<ContextType>;
+  IntegrationSecretPayload?: IntegrationSecretPayloadResolvers<ContextType>;
   JSON?: GraphQLScalarType;
   Mutation?: MutationResolvers<ContextType>;
   Organization?: OrganizationResolvers<ContextType>;
@@ -1030,6 +1319,7 @@ export type Resolvers<ContextType = Context> = {
   PageInfo?: PageInfoResolvers<ContextType>;
   PlatformAuthPayload?: PlatformAuthPayloadResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
+  ReplayWebhookEventsPayload?: ReplayWebhookEventsPayloadResolvers<ContextType>;
   Subscription?: SubscriptionResolvers<ContextType>;
   SyncRun?: SyncRunResolvers<ContextType>;
   SyncRunConnection?: SyncRunConnectionResolvers<ContextType>;
@@ -1041,5 +1331,8 @@ export type Resolvers<ContextType = Context> = {
   User?: UserResolvers<ContextType>;
   UserConnection?: UserConnectionResolvers<ContextType>;
   UserEdge?: UserEdgeResolvers<ContextType>;
+  WebhookEvent?: WebhookEventResolvers<ContextType>;
+  WebhookEventConnection?: WebhookEventConnectionResolvers<ContextType>;
+  WebhookEventEdge?: WebhookEventEdgeResolvers<ContextType>;
 };
 

@@ -12,4 +12,8 @@ export const syncResolvers: Resolvers = {
     triggerSync: async (_, { integrationId, mode }, ctx) => sync.triggerSync(ctx.app, ctx.scope!, (await ctx.actor()).userId, integrationId, mode),
   },
   SyncRunConnection: connectionResolvers<SyncRunRow>(),
+  Integration: {
+    syncRuns: (integration, { first, after }, ctx) => sync.listSyncRuns(ctx.scope!, { integrationId: integration.id, first, after }),
+    lastSyncRun: (integration, _, ctx) => ctx.loaders.lastSyncRunByIntegrationId.load(integration.id),
+  },
 };

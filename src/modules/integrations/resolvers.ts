@@ -1,0 +1,23 @@
+import type { Resolvers } from '../../graphql/generated/resolvers-types.js';
+import * as health from '../integration-health/service.js';
+import * as integrations from './service.js';
+
+export const integrationResolvers: Resolvers = {
+  Query: {
+    integrations: (_, __, ctx) => integrations.listIntegrations(ctx.scope!),
+    integration: (_, { id }, ctx) => integrations.getIntegration(ctx.scope!, id),
+  },
+  Mutation: {
+    createIntegration: (_, { input }, ctx) => integrations.createIntegration(ctx.scope!, ctx.app.secrets, input),
+    updateIntegration: (_, { id, input }, ctx) => integrations.updateIntegration(ctx.scope!, ctx.app.secrets, id, input),
+    deleteIntegration: (_, { id }, ctx) => integrations.deleteIntegration(ctx.scope!, id),
+    rotateWebhookSecret: (_, { id, overlapHours }, ctx) =>
+      integrations.rotateWebhookSecret(ctx.scope!, ctx.app.secrets, id, overlapHours ?? ctx.app.config.WEBHOOK_SECRET_OVERLAP_HOURS),
+  },
+  Integration: {
+    webhookUrl: (i, _, ctx) => `${ctx.app.config.publicUrl}/webhooks/${i.id}`,
+    health: (i, _, ctx) => health.getIntegrationHealth(ctx.scope!, i.id),
+    healthHistory: (i, { first }, ctx) => health.listHealthChanges(ctx.scope!, i.id, first),
+    circuit: (i, _, ctx) => health.getCircuit(ctx.scope!, i.id),
+  },
+};

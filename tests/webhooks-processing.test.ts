@@ -1,0 +1,184 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { webhookEvents } from '../src/db/schema.js';
+import { withTenant } from '../src/db/tenant-context.js';
+import { QUEUES } from '../src/jobs/boss.js';
+import { startMockServices, type MockServices } from '../src/mock-services/server.js';
+import { createTestIntegration } from './helpers/integrations.js';
+import type { SeededTenant } from './helpers/seed.js';
+import { errorCode, OPERATOR, startTestServer, type TestServer } from './helpers/server.js';
+import { countJobs, event, postWebhook, storedEvent, waitFor, waitForStatus } from './helpers/webhooks.js';
+import { APP_PASSWORD } from './helpers/global-setup.js';
+
+// Fast retries so "retries → DEAD" fits a test: 3 attempts, 1 s base delay (exponential with jitter).
+const FAST_JOBS = { WEBHOOK_RETRY_LIMIT: '2', WEBHOOK_RETRY_DELAY_SECONDS: '1', JOB_POLL_INTERVAL_SECONDS: '0.5', JOB_MAINTENANCE_INTERVAL_SECONDS: '1' };
+
+let server: TestServer;
+let mock: MockServices;
+let a: SeededTenant;
+
+beforeAll(async () => {
+  server = await startTestServer({ env: FAST_JOBS });
+  mock = await startMockServices();
+  a = await server.seed.tenant();
+});
+afterAll(async () => {
+  await server?.close();
+  await mock?.close();
+});
+
+async function userIntegration() {
+  const { row, secret } = await createTestIntegration(server.app, mock, a.tenant.id, 'USER_SERVICE');
+  return { id: row.id, secret, url: `${server.url}/webhooks/${row.id}` };
+}
+
+describe('processing', () => {
+  it('events sent by the mock provider over HTTP are applied to our tables', async () => {
+    const i = await userIntegration();
+    const res = await fetch(`${mock.url}/_control/webhooks/send`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ url: i.url, secret: i.secret, type: 'user.created', count: 3 }),
+    });
+    const { deliveries } = (await res.json()) as { deliveries: { status: number; body: { id: string }; event_id: string }[] };
+    expect(deliveries.map((d) => d.status)).toEqual([202, 202, 202]);
+    for (const d of deliveries) expect(await waitForStatus(server, d.body.id, 'PROCESSED')).toMatchObject({ outcome: 'created', attempts: 1 });
+    const mirrored = await server.ownerSql`select email from users where external_source = ${i.id}`;
+    expect(mirrored).toHaveLength(3);
+    const mockEmails = new Set(mock.state.store.list('users').map((u) => u.email));
+    for (const m of mirrored) expect(mockEmails.has(m.email as string)).toBe(true);
+  });
+
+  it('out of order: user.updated before user.created ends in the newer state', async () => {
+    const i = await userIntegration();
+    const created = event('user.created');
+    const updated = event('user.updated', { ...created.data, name: 'Newer name', version: 2, updated_at: new Date(Date.parse(created.data.updated_at) + 1000).toISOString() });
+    const r1 = await postWebhook(i.url, i.secret, JSON.stringify(updated), { msgId: updated.id });
+    await waitForStatus(server, r1.body.id, 'PROCESSED');
+    const r2 = await postWebhook(i.url, i.secret, JSON.stringify(created), { msgId: created.id });
+    expect(await waitForStatus(server, r2.body.id, 'PROCESSED')).toMatchObject({ outcome: 'unchanged' });
+    expect(await storedEvent(server, r1.body.id)).toMatchObject({ outcome: 'created' });
+    const [u] = await server.ownerSql`select name, external_version::int as external_version from users where external_id = ${created.data.id}`;
+    expect(u).toMatchObject({ name: 'Newer name', external_version: 2 });
+  });
+
+  it('a handler that throws is retried with backoff, then DEAD with its attempts and last error; after the fix, replay → PROCESSED', async () => {
+    const i = await userIntegration();
+    // The cause: another mirrored user already holds the email.
+    const holder = event('user.created');
+    const r0 = await postWebhook(i.url, i.secret, JSON.stringify(holder));
+    await waitForStatus(server, r0.body.id, 'PROCESSED');
+    const clash = event('user.created', { email: holder.data.email });
+    const r1 = await postWebhook(i.url, i.secret, JSON.stringify(clash));
+    expect(r1.status).toBe(202);
+    const failed = await waitForStatus(server, r1.body.id, 'FAILED');
+    expect(failed.last_error).toMatch(/belongs to another user/);
+    const dead = await waitForStatus(server, r1.body.id, 'DEAD', 20_000);
+    expect(dead.attempts).toBe(3);
+    // pg-boss moved the job to the provider's dead-letter queue.
+    const dlq = await server.ownerSql`select id from pgboss.job where name = ${QUEUES.webhooksDead('USER_SERVICE')} and data->>'eventId' = ${r1.body.id}`;
+    expect(dlq).toHaveLength(1);
+
+    const admin = await a.user('ADMIN');
+    const seen = await server.gql(`query ($id: UUID!) { webhookEvent(id: $id) { status attempts lastError } }`, { id: r1.body.id }, { token: admin.token });
+    expect(seen.data.webhookEvent).toMatchObject({ status: 'DEAD', attempts: 3, lastError: expect.stringMatching(/belongs to another user/) });
+
+    await server.ownerSql`update users set email = ${'moved-' + holder.data.email} where external_id = ${holder.data.id}`;
+    const replay = await server.gql(`mutation ($id: UUID!) { replayWebhookEvent(id: $id) { status } }`, { id: r1.body.id }, { token: admin.token });
+    expect(replay.data.replayWebhookEvent.status).toBe('RECEIVED');
+    const again = await server.gql(`mutation ($id: UUID!) { replayWebhookEvent(id: $id) { status } }`, { id: r1.body.id }, { token: admin.token });
+    expect(['CONFLICT', undefined]).toContain(errorCode(again)); // queued already (or, if very fast, processed)
+    expect(await waitForStatus(server, r1.body.id, 'PROCESSED', 10_000)).toMatchObject({ outcome: 'created', attempts: 4 });
+    expect(await server.ownerSql`select id from users where external_id = ${clash.data.id}`).toHaveLength(1);
+  });
+
+  it('a rolled-back transaction leaves neither the event nor its job', async () => {
+    const i = await userIntegration();
+    const e = event('user.created');
+    await expect(
+      withTenant(server.app.db, { tenantId: a.tenant.id, actorType: 'INTEGRATION', actorId: i.id }, async (tx) => {
+        const [row] = await tx
+          .insert(webhookEvents)
+          .values({ tenantId: a.tenant.id, integrationId: i.id, providerEventId: e.id, type: e.type, payload: e, deliveryId: e.id, deliveryTimestamp: new Date() })
+          .returning();
+        await server.app.jobs.enqueue(tx, QUEUES.webhooks('USER_SERVICE'), [{ tenantId: a.tenant.id, integrationId: i.id, eventId: row!.id }]);
+        throw new Error('rolled back after both writes');
+      }),
+    ).rejects.toThrow('rolled back');
+    expect(await server.ownerSql`select id from webhook_events where provider_event_id = ${e.id}`).toHaveLength(0);
+    expect(await countJobs(server, i.id)).toBe(0);
+  });
+});
+
+describe('a worker killed in the middle of a job', () => {
+  let api: TestServer;
+  let worker: ChildProcess | undefined;
+  let rescuer: TestServer | undefined;
+  const env = { ...FAST_JOBS, WEBHOOK_JOB_EXPIRE_SECONDS: '3' };
+
+  beforeAll(async () => {
+    // Its own database: the API process receives, the worker process is the only one working.
+    api = await startTestServer({ env: { ...env, PROCESS_ROLE: 'api' } });
+  });
+  afterAll(async () => {
+    worker?.kill('SIGKILL');
+    await rescuer?.close();
+    await api?.close();
+  });
+
+  it('the job comes back after expiry and the effect happens exactly once', async () => {
+    const t = await api.seed.tenant();
+    const { row, secret } = await createTestIntegration(api.app, mock, t.tenant.id, 'USER_SERVICE');
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tessera-worker-'));
+    worker = spawn(process.execPath, ['--import', 'tsx', 'tests/helpers/worker-process.ts'], {
+      env: {
+        ...process.env,
+        ...env,
+        NODE_ENV: 'test',
+        LOG_LEVEL: 'silent',
+        DATABASE_URL: api.databaseUrl.owner,
+        APP_DATABASE_URL: api.databaseUrl.app,
+        APP_DATABASE_PASSWORD: APP_PASSWORD,
+        DATA_DIR: dataDir,
+        INTEGRATION_ENCRYPTION_KEY: api.app.config.INTEGRATION_ENCRYPTION_KEY,
+        PLATFORM_OPERATOR_EMAIL: OPERATOR.email,
+        PLATFORM_OPERATOR_PASSWORD: OPERATOR.password,
+        HEALTH_CHECK_CRON: 'off',
+        STATEMENT_TIMEOUT_MS: '30000',
+      },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    await new Promise<void>((resolve, reject) => {
+      worker!.stdout!.on('data', (d: Buffer) => d.toString().includes('ready') && resolve());
+      worker!.on('exit', (code) => reject(new Error(`worker exited early (${code})`)));
+    });
+
+    // Hold the users table so the worker's apply blocks mid-job (after it marked the event PROCESSING).
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const locking = api.ownerSql.begin(async (tx) => {
+      await tx`lock table users in exclusive mode`;
+      await held;
+    });
+    const e = event('user.created');
+    const res = await postWebhook(`${api.url}/webhooks/${row.id}`, secret, JSON.stringify(e), { msgId: e.id });
+    expect(res.status).toBe(202);
+    await waitForStatus(api, res.body.id, 'PROCESSING', 10_000);
+    await waitFor(async () => (await api.ownerSql`select 1 from pg_stat_activity where wait_event_type = 'Lock' and application_name = 'tessera'`).length > 0, 5000, 'the worker to block');
+    worker.kill('SIGKILL');
+    await new Promise((r) => worker!.once('exit', r));
+    release();
+    await locking;
+    expect(await api.ownerSql`select id from users where external_id = ${e.data.id}`).toHaveLength(0);
+
+    // Another worker process: maintenance expires the dead worker's job, which is retried here.
+    rescuer = await startTestServer({ database: new URL(api.databaseUrl.owner).pathname.slice(1), env });
+    const done = await waitForStatus(api, res.body.id, 'PROCESSED', 20_000);
+    expect(done).toMatchObject({ outcome: 'created', attempts: 2 });
+    expect(await api.ownerSql`select id from users where external_id = ${e.data.id}`).toHaveLength(1);
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }, 60_000);
+});
