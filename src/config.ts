@@ -75,7 +75,7 @@ const schema = z.object({
   /** Start the mock providers inside `npm start` (default: on in development) and point the demo integrations at them. */
   MOCK_SERVICES: z.enum(['true', 'false']).optional(),
   MOCK_SERVICES_PORT: z.coerce.number().int().min(0).max(65535).default(4100),
-  /** Pull sync (src/integrations/sync): records per provider page, schedules (cron, UTC) for every enabled integration. */
+  /** Pull sync (src/integrations/sync): records per provider page, schedules (cron, UTC; `off` disables) for every enabled integration. */
   SYNC_PAGE_SIZE: z.coerce.number().int().min(1).max(1000).default(500),
   SYNC_INCREMENTAL_CRON: z.string().default('*/15 * * * *'),
   SYNC_FULL_CRON: z.string().default('30 3 * * *'),

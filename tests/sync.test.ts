@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { withTenant } from '../src/db/tenant-context.js';
 import { requestSync } from '../src/modules/sync/service.js';
+import { scheduleSyncs } from '../src/jobs/sync-and-push.js';
 import { startMockServices, type MockServices } from '../src/mock-services/server.js';
 import { createTestIntegration, FAST_OUTBOUND_ENV, mockControl } from './helpers/integrations.js';
 import { errorCode, startTestServer, type TestServer } from './helpers/server.js';
@@ -234,6 +235,34 @@ describe('one sync per integration at a time', () => {
 
     const health = await server.gql(`query ($id: UUID!) { integrationHealth(integrationId: $id) { signals { lastSuccessfulSyncAgeSeconds } } }`, { id: target.id }, { token: a.owner.token });
     expect(health.data.integrationHealth.signals.lastSuccessfulSyncAgeSeconds).toBeGreaterThanOrEqual(0);
+  });
+});
+
+describe('scheduled and abandoned runs', () => {
+  it('the scheduler requests one sync per enabled integration that has something to pull, and joins running ones', async () => {
+    const { target: users } = await createTestIntegration(server.app, mock, a.tenant.id, 'USER_SERVICE');
+    const { target: payments } = await createTestIntegration(server.app, mock, b.tenant.id, 'PAYMENT_SERVICE');
+    const { target: comms } = await createTestIntegration(server.app, mock, a.tenant.id, 'COMMUNICATION_SERVICE');
+    await control.faults({ latencyMs: 300 }); // keep the runs going while the scheduler ticks again
+    await scheduleSyncs(server.app, 'INCREMENTAL');
+    await scheduleSyncs(server.app, 'INCREMENTAL');
+    const runs = await server.ownerSql`select integration_id, trigger, mode from sync_runs where integration_id in (${users.id}, ${payments.id}, ${comms.id})`;
+    expect(runs.map((r) => r.integration_id).sort()).toEqual([users.id, payments.id].sort());
+    expect(runs.every((r) => r.trigger === 'SCHEDULED' && r.mode === 'INCREMENTAL')).toBe(true);
+    await control.clearFaults();
+    const [run] = await server.ownerSql`select id from sync_runs where integration_id = ${users.id}`;
+    expect(await waitForRun(server, a.owner.token, run!.id)).toMatchObject({ status: 'SUCCEEDED', requestedBy: null });
+  });
+
+  it('a RUNNING run whose worker stopped reporting is failed as abandoned and replaced', async () => {
+    const { target } = await createTestIntegration(server.app, mock, a.tenant.id, 'USER_SERVICE');
+    const [stuck] = await server.ownerSql`insert into sync_runs (tenant_id, integration_id, mode, status, trigger, started_at, heartbeat_at)
+      values (${a.tenant.id}, ${target.id}, 'INCREMENTAL', 'RUNNING', 'MANUAL', now() - interval '2 hours', now() - interval '1 hour') returning id`;
+    const res = await triggerSync(server, a.owner.token, target.id);
+    expect(res.data.triggerSync).toMatchObject({ joined: false });
+    expect(res.data.triggerSync.run.id).not.toBe(stuck!.id);
+    expect(await syncRun(server, a.owner.token, stuck!.id)).toMatchObject({ status: 'FAILED', error: expect.stringMatching(/Abandoned/) });
+    expect(await waitForRun(server, a.owner.token, res.data.triggerSync.run.id)).toMatchObject({ status: 'SUCCEEDED' });
   });
 });
 

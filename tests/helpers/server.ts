@@ -62,6 +62,9 @@ export async function startTestServer(opts: { env?: Record<string, string>; data
     PLATFORM_OPERATOR_PASSWORD: OPERATOR.password,
     // Background health checks would change health states under the tests' feet; tests run checks themselves.
     HEALTH_CHECK_CRON: 'off',
+    // Likewise scheduled syncs: tests trigger the runs they count.
+    SYNC_INCREMENTAL_CRON: 'off',
+    SYNC_FULL_CRON: 'off',
     // One key for every test server, so two servers on one database read each other's secrets.
     INTEGRATION_ENCRYPTION_KEY: Buffer.alloc(32, 'tessera-test-key').toString('base64'),
     ...opts.env,

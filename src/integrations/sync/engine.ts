@@ -107,7 +107,7 @@ export async function executeSyncRun(app: App, ref: SyncRunRef): Promise<SyncRun
 async function syncResource(app: App, client: IntegrationClient, target: IntegrationTarget, run: SyncRunRow, resource: SyncResource): Promise<boolean> {
   const integration: ApplyTarget = { tenantId: target.tenantId, id: target.id };
   const settings = integrationActor(target.tenantId, target.id);
-  const since = run.mode === 'INCREMENTAL' ? await readCheckpoint(app, settings, resource.name) : null;
+  const since = run.mode === 'INCREMENTAL' ? await readCheckpoint(app, settings, target.id, resource.name) : null;
   const pageSize = app.config.SYNC_PAGE_SIZE;
   const fetchPage = (cursor: string | null) => {
     const params = new URLSearchParams({ limit: String(pageSize), include_deleted: 'true' });
@@ -232,12 +232,12 @@ async function sweep(app: App, target: IntegrationTarget, run: SyncRunRow): Prom
   app.log.debug({ runId: run.id, ms: Math.round(performance.now() - started) }, 'sync sweep');
 }
 
-async function readCheckpoint(app: App, settings: TenantSettings, resource: string): Promise<Date | null> {
+async function readCheckpoint(app: App, settings: TenantSettings, integrationId: string, resource: string): Promise<Date | null> {
   const [row] = await withTenant(app.db, settings, (tx) =>
     tx
       .select({ since: syncCheckpoints.updatedSince })
       .from(syncCheckpoints)
-      .where(and(eq(syncCheckpoints.integrationId, settings.actorId!), eq(syncCheckpoints.resource, resource))),
+      .where(and(eq(syncCheckpoints.integrationId, integrationId), eq(syncCheckpoints.resource, resource))),
   );
   return row?.since ?? null;
 }
