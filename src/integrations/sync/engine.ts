@@ -129,7 +129,7 @@ async function syncResource(app: App, client: IntegrationClient, target: Integra
     next = page.next_cursor ? fetchPage(page.next_cursor) : null;
     next?.catch(() => undefined); // surfaced when awaited; not an unhandled rejection meanwhile
 
-    const valid: { record: unknown; externalId: string; updatedAt: string }[] = [];
+    const valid: { record: unknown; updatedAt: string }[] = [];
     const seen: string[] = [];
     const counts: Counts = { created: 0, updated: 0, deleted: 0, unchanged: 0, failed: 0 };
     for (const raw of page.data) {
@@ -140,7 +140,7 @@ async function syncResource(app: App, client: IntegrationClient, target: Integra
       else identified = false;
       if (parsed.success) {
         const r = parsed.data as { id: string; updated_at: string };
-        valid.push({ record: parsed.data, externalId: r.id, updatedAt: r.updated_at });
+        valid.push({ record: parsed.data, updatedAt: r.updated_at });
         if (!highWater || r.updated_at > highWater) highWater = r.updated_at;
       } else {
         counts.failed++;
@@ -174,11 +174,7 @@ async function syncResource(app: App, client: IntegrationClient, target: Integra
     });
     failedFloor = failedAt;
     app.log.debug({ resource: resource.name, records: page.data.length, waitMs: Math.round(waited), applyMs: Math.round(performance.now() - tApply) }, 'sync page');
-    app.metrics.syncRecords.inc({ resource: resource.name, outcome: 'created' }, counts.created);
-    app.metrics.syncRecords.inc({ resource: resource.name, outcome: 'updated' }, counts.updated);
-    app.metrics.syncRecords.inc({ resource: resource.name, outcome: 'deleted' }, counts.deleted);
-    app.metrics.syncRecords.inc({ resource: resource.name, outcome: 'unchanged' }, counts.unchanged);
-    app.metrics.syncRecords.inc({ resource: resource.name, outcome: 'failed' }, counts.failed);
+    for (const [outcome, n] of Object.entries(counts)) if (n) app.metrics.syncRecords.inc({ resource: resource.name, outcome }, n);
   }
   return identified;
 }
