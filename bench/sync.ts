@@ -13,6 +13,8 @@
  * touched records.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import postgres from 'postgres';
@@ -31,6 +33,7 @@ import { createSeed } from '../tests/helpers/seed.js';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const DATA_DIR = path.join(ROOT, '.data/bench-sync');
 const BENCH_DB = 'tessera_bench_sync';
+const OUT_FILE = path.join(ROOT, '.bench/sync.md');
 // `npm run bench -- sync 30000` passes the name too: take the first numeric argument.
 const USERS = Number(process.argv.slice(2).find((a) => /^\d+$/.test(a)) ?? 10_000);
 const log = (msg: string) => console.log(`[bench:sync] ${msg}`);
@@ -106,6 +109,9 @@ async function main() {
     const seconds = (performance.now() - t0) / 1000;
     clearInterval(sampler);
     const rows = final.created + final.updated + final.deleted + final.unchanged + final.failed;
+    results.push(
+      `| ${name} | ${final.status} | ${seconds.toFixed(2)} s | ${Math.round(rows / seconds)} | ${final.created} / ${final.updated} / ${final.deleted} / ${final.unchanged} / ${final.failed} | ${mb(base.rss)} → ${mb(peakRss)} | ${mb(base.heapUsed)} → ${mb(peakHeap)} |`,
+    );
     log(
       `${name.padEnd(28)} ${final.status}  ${seconds.toFixed(2)} s  ${Math.round(rows / seconds)} rows/s  (created ${final.created}, updated ${final.updated}, deleted ${final.deleted}, unchanged ${final.unchanged}, failed ${final.failed})  ` +
         `RSS ${mb(base.rss)} → peak ${mb(peakRss)} MB  heap ${mb(base.heapUsed)} → peak ${mb(peakHeap)} MB`,
@@ -113,6 +119,7 @@ async function main() {
     return { name, seconds, rows, peakRss, peakHeap };
   };
 
+  const results: string[] = [];
   const admin2 = postgres(ownerUrl, { max: 1, onnotice: () => {} });
   await phase(`FULL, ${USERS} new`, 'FULL');
   await phase(`FULL, ${USERS} unchanged`, 'FULL');
@@ -120,6 +127,19 @@ async function main() {
   for (const u of page.data) await fetch(`${mockUrl}/_control/users/${u.id}/touch`, { method: 'POST' });
   await phase('INCREMENTAL, 100 touched', 'INCREMENTAL');
 
+  const md = [
+    `# Sync benchmark: ${USERS} users, page size ${config.SYNC_PAGE_SIZE}, Node ${process.version}${process.execArgv.find((a) => a.startsWith('--max-old-space-size')) ? `, ${process.execArgv.find((a) => a.startsWith('--max-old-space-size'))}` : ''}`,
+    '',
+    `load average at the end: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`,
+    '',
+    '| phase | status | time | rows/s | created / updated / deleted / unchanged / failed | RSS MB (start → peak) | heap MB (start → peak) |',
+    '|---|---|---:|---:|---|---|---|',
+    ...results,
+    '',
+  ].join('\n');
+  fs.mkdirSync(path.dirname(OUT_FILE), { recursive: true });
+  fs.writeFileSync(OUT_FILE, md);
+  log(`written to ${path.relative(ROOT, OUT_FILE)}`);
   await admin2.end();
   await closeApp(app);
   mock.kill('SIGTERM');
