@@ -80,9 +80,9 @@ const schema = z.object({
   SYNC_INCREMENTAL_CRON: z.string().default('*/15 * * * *'),
   SYNC_FULL_CRON: z.string().default('30 3 * * *'),
   /** A RUNNING sync whose last page is older than this was abandoned (worker died): a new request replaces it. */
-  SYNC_STALE_AFTER_SECONDS: z.coerce.number().int().min(10).max(86_400).default(600),
+  SYNC_STALE_AFTER_SECONDS: z.coerce.number().int().min(1).max(86_400).default(600),
   /** How long a sync job may run before pg-boss hands it to another worker (which resumes it). */
-  SYNC_JOB_EXPIRE_SECONDS: z.coerce.number().int().min(10).max(86_400).default(1800),
+  SYNC_JOB_EXPIRE_SECONDS: z.coerce.number().int().min(1).max(86_400).default(1800),
   /** Push jobs (our changes sent to providers): attempts after the first, base delay in seconds (exponential). */
   PUSH_RETRY_LIMIT: z.coerce.number().int().min(0).max(50).default(6),
   PUSH_RETRY_DELAY_SECONDS: z.coerce.number().int().min(1).max(3600).default(5),

@@ -1,7 +1,9 @@
 /**
  * The pull-sync engine: runs one `sync_runs` row to completion.
  *
- *  1. Claims the run (QUEUED → RUNNING; a RUNNING run is a retried job resuming after a crash).
+ *  1. Claims the run (QUEUED → RUNNING). A RUNNING run is a retried job after its worker died: it
+ *     is resumed (FULL from the start, its seen-set kept; INCREMENTAL from the saved checkpoint)
+ *     once the heartbeat is older than SYNC_STALE_AFTER_SECONDS.
  *  2. For each of the provider's resources, streams pages through the integration's outbound client
  *     (timeouts, retries, breaker), the next page fetched while the current one is applied, so at
  *     most two pages are in memory whatever the collection size.
@@ -59,6 +61,11 @@ export async function executeSyncRun(app: App, ref: SyncRunRef): Promise<SyncRun
     const [run] = await tx.select().from(syncRuns).where(eq(syncRuns.id, ref.runId)).for('update');
     if (!run || (run.status !== 'QUEUED' && run.status !== 'RUNNING')) return null;
     const now = new Date();
+    // A RUNNING run is resumed only once its worker has stopped reporting progress: a job that
+    // pg-boss expired because it was slow (not dead) must not be run twice at once.
+    if (run.status === 'RUNNING' && run.heartbeatAt && now.getTime() - run.heartbeatAt.getTime() < app.config.SYNC_STALE_AFTER_SECONDS * 1000) {
+      throw new Error(`Sync run ${run.id} is still reporting progress elsewhere; retry later`);
+    }
     const [running] = await tx
       .update(syncRuns)
       .set({ status: 'RUNNING', startedAt: run.startedAt ?? now, heartbeatAt: now })
