@@ -27,6 +27,8 @@ const config: CodegenConfig = {
           WebhookEventConnection: '../../modules/webhooks/service.js#WebhookEventConnectionResult',
           SyncRun: '../../db/schema.js#SyncRunRow',
           SyncRunConnection: '../../modules/sync/service.js#SyncRunConnectionResult',
+          IntegrationPush: '../../db/schema.js#IntegrationPushRow',
+          IntegrationPushConnection: '../../modules/pushes/service.js#IntegrationPushConnectionResult',
         },
       },
     },

@@ -127,7 +127,7 @@ describe('push of our changes to the user service', () => {
     expect(await providerUsersByEmail(email)).toHaveLength(1);
   });
 
-  it('a push that keeps failing is dead-lettered and counted in the integration health', async () => {
+  it('a push that keeps failing is dead-lettered, counted in the integration health, listed, and can be retried', async () => {
     await control.faults({ service: 'user-service', down: true });
     const created = await server.gql(CREATE, { input: { email: 'dead.person@example.com', name: 'Dead Person' } }, { token: a.owner.token });
     const id = created.data.createUser.id;
@@ -138,6 +138,23 @@ describe('push of our changes to the user service', () => {
     const health = await server.gql(`query ($id: UUID!) { integrationHealth(integrationId: $id) { status signals { deadLetterCount } } }`, { id: integrationId }, { token: a.owner.token });
     expect(health.data.integrationHealth.signals.deadLetterCount).toBeGreaterThanOrEqual(1);
     expect(await providerUsersByEmail('dead.person@example.com')).toHaveLength(0);
+
+    // Visible to ADMINs with the other dead letters, and retried by hand once the provider is back.
+    const listed = await server.gql(
+      `query ($id: UUID!) { integrationPushes(integrationId: $id, status: DEAD) { totalCount edges { node { id userId operation status attempts lastError } } } }`,
+      { id: integrationId },
+      { token: a.owner.token },
+    );
+    expect(listed.data.integrationPushes.edges.map((e: any) => e.node)).toContainEqual(expect.objectContaining({ id: push.id, userId: id, operation: 'CREATE', status: 'DEAD', attempts: 3 }));
+    const retried = await server.gql(`mutation ($id: UUID!) { retryIntegrationPush(id: $id) { id status } }`, { id: push.id }, { token: a.owner.token });
+    expect(retried.data.retryIntegrationPush).toEqual({ id: push.id, status: 'PENDING' });
+    await waitForPush(id, ['SENT']);
+    expect(await providerUsersByEmail('dead.person@example.com')).toHaveLength(1);
+    const again = await server.gql(`mutation ($id: UUID!) { retryIntegrationPush(id: $id) { id } }`, { id: push.id }, { token: a.owner.token });
+    expect(again.errors?.[0]?.extensions?.code).toBe('CONFLICT');
+    const member = await a.user('MEMBER');
+    const refused = await server.gql(`query ($id: UUID!) { integrationPushes(integrationId: $id) { totalCount } }`, { id: integrationId }, { token: member.token });
+    expect(refused.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
   });
 
   it('a rolled-back change pushes nothing', async () => {

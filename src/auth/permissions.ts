@@ -53,6 +53,7 @@ export const permissionMap = {
     webhookEvent: ADMIN,
     syncRuns: ADMIN,
     syncRun: ADMIN,
+    integrationPushes: ADMIN,
   },
   Mutation: {
     login: allow,
@@ -85,6 +86,7 @@ export const permissionMap = {
     replayWebhookEvent: ADMIN,
     replayWebhookEvents: ADMIN,
     triggerSync: ADMIN,
+    retryIntegrationPush: ADMIN,
   },
   Subscription: {
     heartbeat: VIEWER,
@@ -118,6 +120,9 @@ export const permissionMap = {
   SyncRunEdge: allow,
   SyncRunConnection: allow,
   TriggerSyncPayload: allow,
+  IntegrationPush: allow,
+  IntegrationPushEdge: allow,
+  IntegrationPushConnection: allow,
 };
 
 export const permissions = shield(permissionMap, {

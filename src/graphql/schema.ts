@@ -16,6 +16,7 @@ import { heartbeatResolvers } from './heartbeat.js';
 import { integrationHealthResolvers } from '../modules/integration-health/resolvers.js';
 import { integrationResolvers } from '../modules/integrations/resolvers.js';
 import { webhookResolvers } from '../modules/webhooks/resolvers.js';
+import { pushResolvers } from '../modules/pushes/resolvers.js';
 import { syncResolvers } from '../modules/sync/resolvers.js';
 
 const schemaDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../schema');
@@ -33,7 +34,7 @@ const root: Resolvers = { Query: { health: () => 'ok' } };
 
 /** SDL from schema/, resolvers from each module, the permission map around all of it. */
 export function buildSchema(): GraphQLSchema {
-  const resolvers = mergeResolvers([scalars, root, heartbeatResolvers, authResolvers, tenantResolvers, userResolvers, organizationResolvers, integrationHealthResolvers, integrationResolvers, webhookResolvers, syncResolvers]);
+  const resolvers = mergeResolvers([scalars, root, heartbeatResolvers, authResolvers, tenantResolvers, userResolvers, organizationResolvers, integrationHealthResolvers, integrationResolvers, webhookResolvers, syncResolvers, pushResolvers]);
   const schema = makeExecutableSchema({ typeDefs: loadTypeDefs(), resolvers: resolvers as never });
   return applyMiddleware(schema, permissions);
 }

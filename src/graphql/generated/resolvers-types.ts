@@ -1,10 +1,11 @@
 import type { GraphQLResolveInfo, GraphQLScalarType, GraphQLScalarTypeConfig } from 'graphql';
-import type { TenantRow, UserRow, OrganizationRow, MembershipRow, IntegrationRow, SyncRunRow } from '../../db/schema.js';
+import type { TenantRow, UserRow, OrganizationRow, MembershipRow, IntegrationRow, SyncRunRow, IntegrationPushRow } from '../../db/schema.js';
 import type { UserConnectionResult, OrganizationConnectionResult } from '../connection.js';
 import type { SessionTokens } from '../../auth/session-service.js';
 import type { IntegrationWithSecret } from '../../modules/integrations/service.js';
 import type { WebhookEventView, WebhookEventConnectionResult } from '../../modules/webhooks/service.js';
 import type { SyncRunConnectionResult } from '../../modules/sync/service.js';
+import type { IntegrationPushConnectionResult } from '../../modules/pushes/service.js';
 import type { Context } from '../context.js';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = Maybe<T>;
@@ -185,6 +186,52 @@ export type IntegrationProvider =
   | 'PAYMENT_SERVICE'
   | 'USER_SERVICE';
 
+/** One change of ours sent (or to be sent) to the provider, with an idempotency key that is constant across attempts. */
+export type IntegrationPush = {
+  __typename?: 'IntegrationPush';
+  attempts: Scalars['Int']['output'];
+  createdAt: Scalars['DateTime']['output'];
+  /** The provider's id and version of the record after the push. */
+  externalId?: Maybe<Scalars['String']['output']>;
+  externalVersion?: Maybe<Scalars['Int']['output']>;
+  id: Scalars['UUID']['output'];
+  integrationId: Scalars['UUID']['output'];
+  lastError?: Maybe<Scalars['String']['output']>;
+  /** CREATE, UPDATE or DEACTIVATE, as decided when the change was made. */
+  operation: Scalars['String']['output'];
+  status: IntegrationPushStatus;
+  updatedAt: Scalars['DateTime']['output'];
+  /** Our user the change was made to. */
+  userId: Scalars['UUID']['output'];
+};
+
+export type IntegrationPushConnection = {
+  __typename?: 'IntegrationPushConnection';
+  edges: Array<IntegrationPushEdge>;
+  pageInfo: PageInfo;
+  /** Counted only when asked for. */
+  totalCount: Scalars['Int']['output'];
+};
+
+export type IntegrationPushEdge = {
+  __typename?: 'IntegrationPushEdge';
+  cursor: Scalars['String']['output'];
+  node: IntegrationPush;
+};
+
+export type IntegrationPushStatus =
+  /** Every attempt failed (or the provider refused it); retry it once the cause is fixed. */
+  | 'DEAD'
+  /** The last attempt failed; it will be retried. */
+  | 'FAILED'
+  /** Queued; not attempted yet. */
+  | 'PENDING'
+  /** Being sent now. */
+  | 'SENDING'
+  | 'SENT'
+  /** A newer change of the same record was sent instead. */
+  | 'SUPERSEDED';
+
 /** Returned when a signing secret is generated. The secret is shown this once and never again. */
 export type IntegrationSecretPayload = {
   __typename?: 'IntegrationSecretPayload';
@@ -236,6 +283,11 @@ export type Mutation = {
   replayWebhookEvents: ReplayWebhookEventsPayload;
   /** Closes the circuit on every process and clears an isolation. */
   resetIntegrationCircuit: IntegrationCircuit;
+  /**
+   * Queues a DEAD push again (same idempotency key). CONFLICT if it is not DEAD or a newer change of
+   * the same user was made since (that one is what the provider should get).
+   */
+  retryIntegrationPush: IntegrationPush;
   /** A new signing secret; the previous one keeps verifying for `overlapHours` (default from configuration, 0 = stop at once). */
   rotateWebhookSecret: IntegrationSecretPayload;
   suspendTenant: Tenant;
@@ -378,6 +430,11 @@ export type MutationResetIntegrationCircuitArgs = {
 };
 
 
+export type MutationRetryIntegrationPushArgs = {
+  id: Scalars['UUID']['input'];
+};
+
+
 export type MutationRotateWebhookSecretArgs = {
   id: Scalars['UUID']['input'];
   overlapHours?: InputMaybe<Scalars['Float']['input']>;
@@ -481,6 +538,8 @@ export type Query = {
   integrationHealth: IntegrationHealth;
   /** Most recent changes first. */
   integrationHealthHistory: Array<IntegrationHealthChange>;
+  /** An integration's pushes, newest first. */
+  integrationPushes: IntegrationPushConnection;
   integrations: Array<Integration>;
   me: User;
   organization?: Maybe<Organization>;
@@ -520,6 +579,14 @@ export type QueryIntegrationHealthArgs = {
 export type QueryIntegrationHealthHistoryArgs = {
   first?: InputMaybe<Scalars['Int']['input']>;
   integrationId: Scalars['UUID']['input'];
+};
+
+
+export type QueryIntegrationPushesArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+  integrationId: Scalars['UUID']['input'];
+  status?: InputMaybe<IntegrationPushStatus>;
 };
 
 
@@ -906,6 +973,10 @@ export type ResolversTypes = {
   IntegrationHealthSignals: ResolverTypeWrapper<IntegrationHealthSignals>;
   IntegrationHealthStatus: IntegrationHealthStatus;
   IntegrationProvider: IntegrationProvider;
+  IntegrationPush: ResolverTypeWrapper<IntegrationPushRow>;
+  IntegrationPushConnection: ResolverTypeWrapper<IntegrationPushConnectionResult>;
+  IntegrationPushEdge: ResolverTypeWrapper<Omit<IntegrationPushEdge, 'node'> & { node: ResolversTypes['IntegrationPush'] }>;
+  IntegrationPushStatus: IntegrationPushStatus;
   IntegrationSecretPayload: ResolverTypeWrapper<IntegrationWithSecret>;
   JSON: ResolverTypeWrapper<Scalars['JSON']['output']>;
   LoginInput: LoginInput;
@@ -969,6 +1040,9 @@ export type ResolversParentTypes = {
   IntegrationHealth: IntegrationHealth;
   IntegrationHealthChange: IntegrationHealthChange;
   IntegrationHealthSignals: IntegrationHealthSignals;
+  IntegrationPush: IntegrationPushRow;
+  IntegrationPushConnection: IntegrationPushConnectionResult;
+  IntegrationPushEdge: Omit<IntegrationPushEdge, 'node'> & { node: ResolversParentTypes['IntegrationPush'] };
   IntegrationSecretPayload: IntegrationWithSecret;
   JSON: Scalars['JSON']['output'];
   LoginInput: LoginInput;
@@ -1080,6 +1154,31 @@ export type IntegrationHealthSignalsResolvers<ContextType = Context, ParentType 
   webhookFailureRatio?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
 };
 
+export type IntegrationPushResolvers<ContextType = Context, ParentType extends ResolversParentTypes['IntegrationPush'] = ResolversParentTypes['IntegrationPush']> = {
+  attempts?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  externalId?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  externalVersion?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['UUID'], ParentType, ContextType>;
+  integrationId?: Resolver<ResolversTypes['UUID'], ParentType, ContextType>;
+  lastError?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  operation?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['IntegrationPushStatus'], ParentType, ContextType>;
+  updatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  userId?: Resolver<ResolversTypes['UUID'], ParentType, ContextType>;
+};
+
+export type IntegrationPushConnectionResolvers<ContextType = Context, ParentType extends ResolversParentTypes['IntegrationPushConnection'] = ResolversParentTypes['IntegrationPushConnection']> = {
+  edges?: Resolver<Array<ResolversTypes['IntegrationPushEdge']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+  totalCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
+export type IntegrationPushEdgeResolvers<ContextType = Context, ParentType extends ResolversParentTypes['IntegrationPushEdge'] = ResolversParentTypes['IntegrationPushEdge']> = {
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  node?: Resolver<ResolversTypes['IntegrationPush'], ParentType, ContextType>;
+};
+
 export type IntegrationSecretPayloadResolvers<ContextType = Context, ParentType extends ResolversParentTypes['IntegrationSecretPayload'] = ResolversParentTypes['IntegrationSecretPayload']> = {
   integration?: Resolver<ResolversTypes['Integration'], ParentType, ContextType>;
   previousSecretExpiresAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
@@ -1115,6 +1214,7 @@ export type MutationResolvers<ContextType = Context, ParentType extends Resolver
   replayWebhookEvent?: Resolver<ResolversTypes['WebhookEvent'], ParentType, ContextType, RequireFields<MutationReplayWebhookEventArgs, 'id'>>;
   replayWebhookEvents?: Resolver<ResolversTypes['ReplayWebhookEventsPayload'], ParentType, ContextType, RequireFields<MutationReplayWebhookEventsArgs, 'filter' | 'limit'>>;
   resetIntegrationCircuit?: Resolver<ResolversTypes['IntegrationCircuit'], ParentType, ContextType, RequireFields<MutationResetIntegrationCircuitArgs, 'integrationId'>>;
+  retryIntegrationPush?: Resolver<ResolversTypes['IntegrationPush'], ParentType, ContextType, RequireFields<MutationRetryIntegrationPushArgs, 'id'>>;
   rotateWebhookSecret?: Resolver<ResolversTypes['IntegrationSecretPayload'], ParentType, ContextType, RequireFields<MutationRotateWebhookSecretArgs, 'id'>>;
   suspendTenant?: Resolver<ResolversTypes['Tenant'], ParentType, ContextType, RequireFields<MutationSuspendTenantArgs, 'id'>>;
   triggerSync?: Resolver<ResolversTypes['TriggerSyncPayload'], ParentType, ContextType, RequireFields<MutationTriggerSyncArgs, 'integrationId' | 'mode'>>;
@@ -1169,6 +1269,7 @@ export type QueryResolvers<ContextType = Context, ParentType extends ResolversPa
   integrationCircuit?: Resolver<ResolversTypes['IntegrationCircuit'], ParentType, ContextType, RequireFields<QueryIntegrationCircuitArgs, 'integrationId'>>;
   integrationHealth?: Resolver<ResolversTypes['IntegrationHealth'], ParentType, ContextType, RequireFields<QueryIntegrationHealthArgs, 'integrationId'>>;
   integrationHealthHistory?: Resolver<Array<ResolversTypes['IntegrationHealthChange']>, ParentType, ContextType, RequireFields<QueryIntegrationHealthHistoryArgs, 'first' | 'integrationId'>>;
+  integrationPushes?: Resolver<ResolversTypes['IntegrationPushConnection'], ParentType, ContextType, RequireFields<QueryIntegrationPushesArgs, 'first' | 'integrationId'>>;
   integrations?: Resolver<Array<ResolversTypes['Integration']>, ParentType, ContextType>;
   me?: Resolver<ResolversTypes['User'], ParentType, ContextType>;
   organization?: Resolver<Maybe<ResolversTypes['Organization']>, ParentType, ContextType, RequireFields<QueryOrganizationArgs, 'id'>>;
@@ -1309,6 +1410,9 @@ export type Resolvers<ContextType = Context> = {
   IntegrationHealth?: IntegrationHealthResolvers<ContextType>;
   IntegrationHealthChange?: IntegrationHealthChangeResolvers<ContextType>;
   IntegrationHealthSignals?: IntegrationHealthSignalsResolvers<ContextType>;
+  IntegrationPush?: IntegrationPushResolvers<ContextType>;
+  IntegrationPushConnection?: IntegrationPushConnectionResolvers<ContextType>;
+  IntegrationPushEdge?: IntegrationPushEdgeResolvers<ContextType>;
   IntegrationSecretPayload?: IntegrationSecretPayloadResolvers<ContextType>;
   JSON?: GraphQLScalarType;
   Mutation?: MutationResolvers<ContextType>;
