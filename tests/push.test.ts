@@ -155,6 +155,12 @@ describe('push of our changes to the user service', () => {
     const member = await a.user('MEMBER');
     const refused = await server.gql(`query ($id: UUID!) { integrationPushes(integrationId: $id) { totalCount } }`, { id: integrationId }, { token: member.token });
     expect(refused.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    // Another tenant sees none of it and can't retry it.
+    const other = await server.seed.tenant();
+    const foreign = await server.gql(`query ($id: UUID!) { integrationPushes(integrationId: $id) { totalCount } }`, { id: integrationId }, { token: other.owner.token });
+    expect(foreign.data.integrationPushes.totalCount).toBe(0);
+    const foreignRetry = await server.gql(`mutation ($id: UUID!) { retryIntegrationPush(id: $id) { id } }`, { id: push.id }, { token: other.owner.token });
+    expect(foreignRetry.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
   });
 
   it('a rolled-back change pushes nothing', async () => {

@@ -319,6 +319,9 @@ describe('tenant isolation', () => {
     expect(errorCode(await triggerSync(server, a.owner.token, crypto.randomUUID()))).toBe('NOT_FOUND');
     const { target: comms } = await createTestIntegration(server.app, mock, a.tenant.id, 'COMMUNICATION_SERVICE');
     expect(errorCode(await triggerSync(server, a.owner.token, comms.id))).toBe('CONFLICT');
+    const disabled = await server.gql(`mutation ($id: UUID!) { updateIntegration(id: $id, input: { enabled: false }) { enabled } }`, { id: target.id }, { token: a.owner.token });
+    expect(disabled.data.updateIntegration.enabled).toBe(false);
+    expect(errorCode(await triggerSync(server, a.owner.token, target.id))).toBe('CONFLICT');
     void SYNC_RUN_FIELDS;
     void waitUntil;
   });
