@@ -79,8 +79,7 @@ describe('processing', () => {
     const dead = await waitForStatus(server, r1.body.id, 'DEAD', 20_000);
     expect(dead.attempts).toBe(3);
     // pg-boss moved the job to the provider's dead-letter queue.
-    const dlq = await server.ownerSql`select id from pgboss.job where name = ${QUEUES.webhooksDead('USER_SERVICE')} and data->>'eventId' = ${r1.body.id}`;
-    expect(dlq).toHaveLength(1);
+    await waitFor(async () => (await server.ownerSql`select id from pgboss.job where name = ${QUEUES.webhooksDead('USER_SERVICE')} and data->>'eventId' = ${r1.body.id}`).length === 1, 5000, 'the dead letter');
 
     const admin = await a.user('ADMIN');
     const seen = await server.gql(`query ($id: UUID!) { webhookEvent(id: $id) { status attempts lastError } }`, { id: r1.body.id }, { token: admin.token });

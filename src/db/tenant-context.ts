@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
-import type { AppDb, Tx } from './client.js';
+import type postgres from 'postgres';
+import { rawClientOf, type AppDb, type Tx } from './client.js';
 
 /** Who caused a change; read by RLS policies and the audit trigger from transaction settings. */
 export type ActorType = 'USER' | 'PLATFORM' | 'INTEGRATION' | 'SYSTEM';
@@ -33,8 +34,8 @@ export function withTenant<T>(db: AppDb, settings: TenantSettings, fn: (tx: Tx, 
   });
 }
 
-async function beginSession(tx: Tx, s: TenantSettings): Promise<SessionState> {
-  const settings = {
+function sessionSettings(s: TenantSettings) {
+  return {
     tenant_id: s.tenantId,
     user_id: s.userId ?? null,
     actor_type: s.actorType,
@@ -43,6 +44,10 @@ async function beginSession(tx: Tx, s: TenantSettings): Promise<SessionState> {
     client_ip: s.clientIp ?? null,
     user_agent: s.userAgent?.slice(0, 256) ?? null,
   };
+}
+
+async function beginSession(tx: Tx, s: TenantSettings): Promise<SessionState> {
+  const settings = sessionSettings(s);
   const rows = (await tx.execute(
     sql`select tenant_status, user_status, user_role from app_begin(${JSON.stringify(settings)}::json)`,
   )) as unknown as { tenant_status: SessionState['tenantStatus']; user_status: SessionState['userStatus']; user_role: SessionState['userRole'] }[];
@@ -58,5 +63,25 @@ export function withPlatformActor<T>(db: AppDb, operatorId: string, fn: (tx: Tx)
   return db.transaction(async (tx) => {
     await beginSession(tx, { tenantId: '', actorType: 'PLATFORM', actorId: operatorId });
     return fn(tx);
+  });
+}
+
+/**
+ * withTenant for hot paths: app_begin and the first statement go out together (pipelined on the
+ * transaction's connection, one round trip), then `fn` continues with that statement's result.
+ * postgres.js sends a transaction's queries in the order they are issued, so the settings are in
+ * place before `first` runs. `first` must be a single raw statement (no drizzle builder: its
+ * asynchronous build could reorder it).
+ */
+export function withTenantPipelined<A, T>(
+  db: AppDb,
+  s: TenantSettings,
+  first: (raw: postgres.TransactionSql) => postgres.PendingQuery<A extends readonly postgres.MaybeRow[] ? A : never>,
+  fn: (tx: Tx, firstResult: A) => Promise<T>,
+): Promise<T> {
+  return db.transaction(async (tx) => {
+    const raw = rawClientOf(tx);
+    const [, result] = await Promise.all([raw`select app_begin(${JSON.stringify(sessionSettings(s))}::json)`, first(raw)]);
+    return fn(tx, result as unknown as A);
   });
 }

@@ -10,7 +10,7 @@
 import { and, eq, ne, sql } from 'drizzle-orm';
 import type { App } from '../app.js';
 import { webhookEvents } from '../db/schema.js';
-import { withTenant, type TenantSettings } from '../db/tenant-context.js';
+import { withTenant, withTenantPipelined, type TenantSettings } from '../db/tenant-context.js';
 import { applyEvent } from '../integrations/events.js';
 import type { ApplyOutcome } from '../integrations/apply/index.js';
 import { QUEUES, PROVIDERS, type JobOf, type WebhookJobData } from './boss.js';
@@ -30,29 +30,34 @@ export type ProcessResult = ApplyOutcome | 'skipped';
 export async function processWebhookEvent(app: App, job: JobOf<WebhookJobData>): Promise<ProcessResult> {
   const { tenantId, integrationId, eventId } = job.data;
   const actor = integrationActor(tenantId, integrationId, `job:${job.id}`);
-  const started = await withTenant(app.db, actor, (tx) =>
-    tx
-      .update(webhookEvents)
-      .set({ status: 'PROCESSING', attempts: sql`${webhookEvents.attempts} + 1`, updatedAt: new Date() })
-      .where(and(eq(webhookEvents.id, eventId), ne(webhookEvents.status, 'PROCESSED')))
-      .returning({ type: webhookEvents.type }),
+  // 1. Visible lifecycle: PROCESSING, one more attempt (app_begin and the update in one round trip).
+  const started = await withTenantPipelined(
+    app.db,
+    actor,
+    (raw) => raw<{ type: string; payload: { data?: unknown } }[]>`
+      update webhook_events set status = 'PROCESSING', attempts = attempts + 1, updated_at = now()
+      where tenant_id = ${tenantId}::uuid and id = ${eventId}::uuid and status <> 'PROCESSED'
+      returning type, payload`,
+    async (_tx, rows) => rows[0],
   );
-  if (started.length === 0) return 'skipped'; // already processed (a redelivered or duplicate job)
+  if (!started) return 'skipped'; // already processed (a redelivered or duplicate job)
   try {
+    // 2. The effect and PROCESSED commit together. If another job of the same event got there
+    //    first, the final update matches nothing and this transaction rolls back: no second effect.
     const outcome = await withTenant(app.db, actor, async (tx) => {
-      const [event] = await tx.select().from(webhookEvents).where(eq(webhookEvents.id, eventId)).for('update');
-      if (!event || event.status === 'PROCESSED') return 'skipped' as const;
-      const payload = event.payload as { data?: unknown };
-      const result = await applyEvent(tx, { tenantId, id: integrationId }, event.type, payload.data);
-      await tx
+      const result = await applyEvent(tx, { tenantId, id: integrationId }, started.type, started.payload.data);
+      const done = await tx
         .update(webhookEvents)
         .set({ status: 'PROCESSED', outcome: result, lastError: null, processedAt: new Date(), updatedAt: new Date() })
-        .where(eq(webhookEvents.id, eventId));
+        .where(and(eq(webhookEvents.id, eventId), ne(webhookEvents.status, 'PROCESSED')))
+        .returning({ id: webhookEvents.id });
+      if (done.length === 0) throw ALREADY_PROCESSED;
       return result;
     });
     app.metrics.webhookEvents.inc({ outcome: 'processed' });
     return outcome;
   } catch (err) {
+    if (err === ALREADY_PROCESSED) return 'skipped';
     const final = job.retryCount >= job.retryLimit;
     const message = (err instanceof Error ? err.message : String(err)).slice(0, MAX_ERROR_LENGTH);
     await withTenant(app.db, actor, (tx) =>
@@ -65,6 +70,8 @@ export async function processWebhookEvent(app: App, job: JobOf<WebhookJobData>):
     throw err;
   }
 }
+
+const ALREADY_PROCESSED = Symbol('already processed');
 
 /**
  * The dead-letter queue's handler: whatever ended the job (its last attempt threw, or it expired

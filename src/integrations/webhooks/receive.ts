@@ -5,12 +5,12 @@
  * Steps, each refusal with a JSON error body and nothing stored:
  *  1. rate limit per integration (429 + Retry-After);
  *  2. which tenant owns the integration, and its secrets: platform.webhook_integration(), a narrow
- *     SECURITY DEFINER lookup (the tenant is unknown until then; RLS stays on) — unknown, disabled or
- *     suspended → 404;
+ *     SECURITY DEFINER lookup (the tenant is unknown until then; RLS stays on) — unknown, disabled
+ *     or suspended → 404;
  *  3. content type (415), then the Standard Webhooks signature over the raw bytes, current or
  *     previous secret, timestamp within 5 minutes either way (401);
  *  4. JSON object or array of objects (400), each event valid for the provider (422);
- *  5. one transaction as the integration: insert the events ON CONFLICT DO NOTHING on
+ *  5. one transaction as the integration (INTEGRATION actor): insert the events ON CONFLICT DO NOTHING on
  *     (tenant, integration, provider event id), enqueue a job for each new one, commit; then 202,
  *     or 200 `duplicate: true` when every event was already stored. A concurrent copy waits on the
  *     unique index for the first to commit, then finds it: one event, one job.
@@ -19,13 +19,13 @@ import { and, eq, inArray, sql } from 'drizzle-orm';
 import { Webhook, WebhookVerificationError } from 'standardwebhooks';
 import type { App } from '../../app.js';
 import { webhookEvents } from '../../db/schema.js';
-import { withTenant } from '../../db/tenant-context.js';
+import { withTenantPipelined } from '../../db/tenant-context.js';
+import { integrationActor } from '../../jobs/webhook-events.js';
+import type { Provider } from '../types.js';
 import { ErrorCode, fromDatabaseError, isDatabaseUnavailable, type ErrorCodeName } from '../../errors.js';
 import { QUEUES } from '../../jobs/boss.js';
-import { integrationActor } from '../../jobs/webhook-events.js';
 import { checkEvent } from '../events.js';
 import { secretBinding } from '../secrets.js';
-import type { Provider } from '../types.js';
 import { TokenBuckets } from './rate-limit.js';
 
 export interface WebhookRequest {
@@ -40,7 +40,13 @@ export interface WebhookResponse {
   status: number;
   body: Record<string, unknown>;
   headers?: Record<string, string>;
+  /** Set when jobs were enqueued: the queue to wake once the transaction has committed. */
+  wake?: string;
 }
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** Events per delivery: a batch is one transaction, so keep it bounded. */
+export const MAX_BATCH = 500;
 
 interface WebhookIntegration {
   tenant_id: string;
@@ -50,9 +56,13 @@ interface WebhookIntegration {
   previous_secret_encrypted: string | null;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-/** Events per delivery: a batch is one transaction, so keep it bounded. */
-export const MAX_BATCH = 500;
+/** A verified, parsed, schema-checked delivery, ready to store. */
+interface Delivery {
+  deliveryId: string;
+  timestampSeconds: number;
+  rows: { providerEventId: string; event: { id: string; type: string } }[];
+  batch: boolean;
+}
 
 export function refusal(code: ErrorCodeName, message: string, extra: Record<string, unknown> = {}, headers?: Record<string, string>): WebhookResponse {
   return { status: ErrorCode[code].http, body: { error: { code, message, ...extra } }, headers };
@@ -75,6 +85,7 @@ export class WebhookReceiver {
 
     let integration: WebhookIntegration | undefined;
     try {
+      // Autocommit, outside the storing transaction: concurrent lookups share pooled connections.
       [integration] = (await app.db.execute(
         sql`select tenant_id, provider, usable, secret_encrypted, previous_secret_encrypted from platform.webhook_integration(${req.integrationId}::uuid)`,
       )) as unknown as WebhookIntegration[];
@@ -82,7 +93,19 @@ export class WebhookReceiver {
       return this.storageFailure(err, req);
     }
     if (!integration?.usable) return refusal('NOT_FOUND', 'Unknown or disabled integration');
+    const checked = this.check(req, integration);
+    if ('status' in checked) return checked;
+    try {
+      const res = await this.store(integration, req, checked);
+      if (res.wake) app.jobs.wake(res.wake); // committed: the jobs are visible now
+      return res;
+    } catch (err) {
+      return this.storageFailure(err, req);
+    }
+  }
 
+  /** Steps 3–4, before any transaction is opened: content type, signature, JSON, schema. */
+  private check(req: WebhookRequest, integration: WebhookIntegration): WebhookResponse | Delivery {
     if (!/^application\/([\w.+-]*\+)?json\s*(;|$)/i.test(req.contentType ?? '')) {
       return refusal('UNSUPPORTED_MEDIA_TYPE', 'Content-Type must be application/json');
     }
@@ -114,11 +137,7 @@ export class WebhookReceiver {
     const typed = events as { id: string; type: string }[];
     // A single delivery is deduplicated by its webhook-id; each event of a batch by its own id.
     const rows = batch ? typed.map((e) => ({ providerEventId: e.id, event: e })) : [{ providerEventId: deliveryId, event: typed[0]! }];
-    try {
-      return await this.store(integration, req, deliveryId, Number(headers['webhook-timestamp']), rows, batch);
-    } catch (err) {
-      return this.storageFailure(err, req);
-    }
+    return { deliveryId, timestampSeconds: Number(headers['webhook-timestamp']), rows, batch };
   }
 
   private verify(integration: WebhookIntegration, integrationId: string, body: Buffer, headers: Record<string, string | undefined>): true | string {
@@ -148,49 +167,51 @@ export class WebhookReceiver {
     return v;
   }
 
-  private async store(
-    integration: WebhookIntegration,
-    req: WebhookRequest,
-    deliveryId: string,
-    timestampSeconds: number,
-    rows: { providerEventId: string; event: { id: string; type: string } }[],
-    batch: boolean,
-  ): Promise<WebhookResponse> {
+  /**
+   * Step 5: BEGIN, then app_begin and the event insert in one round trip, the jobs for the rows
+   * actually inserted, COMMIT. The transaction holds its connection only for these statements.
+   */
+  private async store(integration: WebhookIntegration, req: WebhookRequest, d: Delivery): Promise<WebhookResponse> {
     const { app } = this;
     const tenantId = integration.tenant_id;
     const integrationId = req.integrationId;
-    const unique = [...new Map(rows.map((r) => [r.providerEventId, r])).values()];
+    const unique = [...new Map(d.rows.map((r) => [r.providerEventId, r])).values()];
     const queue = QUEUES.webhooks(integration.provider);
-    const deliveryTimestamp = new Date(timestampSeconds * 1000);
-    const result = await withTenant(app.db, integrationActor(tenantId, integrationId, req.requestId), async (tx) => {
-      const inserted = await tx
-        .insert(webhookEvents)
-        .values(unique.map((r) => ({ tenantId, integrationId, providerEventId: r.providerEventId, type: r.event.type, payload: r.event, deliveryId, deliveryTimestamp })))
-        .onConflictDoNothing({ target: [webhookEvents.tenantId, webhookEvents.integrationId, webhookEvents.providerEventId] })
-        .returning({ id: webhookEvents.id, providerEventId: webhookEvents.providerEventId });
-      if (inserted.length) await app.jobs.enqueue(tx, queue, inserted.map((e) => ({ tenantId, integrationId, eventId: e.id })));
-      const fresh = new Set(inserted.map((e) => e.providerEventId));
-      const missing = unique.filter((r) => !fresh.has(r.providerEventId)).map((r) => r.providerEventId);
-      const existing = missing.length
-        ? await tx
-            .select({ id: webhookEvents.id, providerEventId: webhookEvents.providerEventId })
-            .from(webhookEvents)
-            .where(and(eq(webhookEvents.integrationId, integrationId), inArray(webhookEvents.providerEventId, missing)))
-        : [];
-      return { inserted, existing };
-    });
-    if (result.inserted.length) app.jobs.wake(queue);
-
+    const records = JSON.stringify(unique.map((r) => ({ provider_event_id: r.providerEventId, type: r.event.type, payload: r.event })));
+    const result = await withTenantPipelined(
+      app.db,
+      integrationActor(tenantId, integrationId, req.requestId),
+      (raw) => raw<{ id: string; provider_event_id: string }[]>`
+        insert into webhook_events (tenant_id, integration_id, provider_event_id, type, payload, delivery_id, delivery_timestamp)
+        select ${tenantId}::uuid, ${integrationId}::uuid, e.provider_event_id, e.type, e.payload, ${d.deliveryId}, to_timestamp(${d.timestampSeconds})
+        from jsonb_to_recordset(${records}::jsonb) as e(provider_event_id text, type text, payload jsonb)
+        on conflict (tenant_id, integration_id, provider_event_id) do nothing
+        returning id, provider_event_id`,
+      async (tx, inserted) => {
+        if (inserted.length) await app.jobs.enqueue(tx, queue, inserted.map((e) => ({ tenantId, integrationId, eventId: e.id })));
+        const fresh = new Set(inserted.map((e) => e.provider_event_id));
+        const missing = unique.filter((r) => !fresh.has(r.providerEventId)).map((r) => r.providerEventId);
+        // A duplicate (or a concurrent copy that committed first, which the insert waited for): find its id.
+        const existing = missing.length
+          ? await tx
+              .select({ id: webhookEvents.id, providerEventId: webhookEvents.providerEventId })
+              .from(webhookEvents)
+              .where(and(eq(webhookEvents.integrationId, integrationId), inArray(webhookEvents.providerEventId, missing)))
+          : [];
+        return { inserted, existing };
+      },
+    );
+    const wake = result.inserted.length ? queue : undefined;
     const ids = new Map<string, { id: string; duplicate: boolean }>();
-    for (const e of result.inserted) ids.set(e.providerEventId, { id: e.id, duplicate: false });
+    for (const e of result.inserted) ids.set(e.provider_event_id, { id: e.id, duplicate: false });
     for (const e of result.existing) ids.set(e.providerEventId, { id: e.id, duplicate: true });
-    if (!batch) {
-      const one = ids.get(rows[0]!.providerEventId)!;
-      return one.duplicate ? { status: 200, body: { id: one.id, duplicate: true } } : { status: 202, body: { id: one.id, duplicate: false } };
+    if (!d.batch) {
+      const one = ids.get(d.rows[0]!.providerEventId)!;
+      return one.duplicate ? { status: 200, body: { id: one.id, duplicate: true } } : { status: 202, body: { id: one.id, duplicate: false }, wake };
     }
-    const events = rows.map((r) => ({ providerEventId: r.providerEventId, ...ids.get(r.providerEventId)! }));
+    const events = d.rows.map((r) => ({ providerEventId: r.providerEventId, ...ids.get(r.providerEventId)! }));
     const allDuplicates = result.inserted.length === 0;
-    return { status: allDuplicates ? 200 : 202, body: { duplicate: allDuplicates, accepted: result.inserted.length, events } };
+    return { status: allDuplicates ? 200 : 202, body: { duplicate: allDuplicates, accepted: result.inserted.length, events }, wake };
   }
 
   /** Nothing was stored: a 5xx makes the sender retry. Outages and timeouts are 503; anything else is a bug (500, logged). */

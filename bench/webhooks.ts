@@ -1,0 +1,238 @@
+/**
+ * Webhook benchmark:
+ *  1. accepted webhooks/s (signed, ~1 KB, 50 connections; stored + enqueued + committed before the
+ *     202) next to a plain single-row INSERT rate through the same driver and pool, same run;
+ *  2. p99 accept latency at half that rate;
+ *  3. time from 202 to the change visible in our tables at a steady 200 events/s, p50/p99, and
+ *     whether the queue keeps up (backlog at start and end).
+ *
+ *   npm run bench -- webhooks
+ *
+ * Self-contained like bench/platform.ts: embedded Postgres in .data/bench-webhooks (unless
+ * DATABASE_URL), a fresh database, the app in this process, autocannon in a child process.
+ * Results: stdout and .bench/webhooks.md.
+ */
+import { fork } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import postgres from 'postgres';
+import { closeApp, createApp } from '../src/bootstrap.js';
+import { loadConfig } from '../src/config.js';
+import { freePort, startEmbeddedPostgres, type EmbeddedDatabase } from '../src/db/embedded.js';
+import { deriveAppUrl, migrateDatabase } from '../src/db/migrate.js';
+import { startHttpServer } from '../src/http/server.js';
+import { QUEUES } from '../src/jobs/boss.js';
+import { createLogger } from '../src/logger.js';
+import { Webhook } from 'standardwebhooks';
+import { createIntegration } from '../src/modules/integrations/service.js';
+import { createTenant } from '../src/modules/tenants/service.js';
+import { transactionScope } from '../src/db/scope.js';
+import type { WebhookLoadSpec } from './lib/webhook-load-child.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const DATA_DIR = path.join(ROOT, '.data/bench-webhooks');
+const OUT_FILE = path.join(ROOT, '.bench/webhooks.md');
+const BENCH_DB = 'tessera_bench_webhooks';
+const CONNECTIONS = 50;
+const WARMUP_S = 2;
+const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 10);
+const PAYLOAD_BYTES = 1024;
+const STEADY_RATE = 200;
+const STEADY_S = Number(process.env.BENCH_STEADY_S ?? 20);
+
+const log = (msg: string) => console.log(`[bench:webhooks] ${msg}`);
+
+interface LoadResult {
+  requestsPerSecond: number;
+  totalRequests: number;
+  p50: number;
+  p99: number;
+  latencyMax: number;
+  ok2xx: number;
+  non2xx: number;
+  errors: number;
+  timeouts: number;
+}
+
+function runWebhookLoad(spec: WebhookLoadSpec): Promise<LoadResult> {
+  return new Promise((resolve, reject) => {
+    const child = fork(path.join(ROOT, 'bench/lib/webhook-load-child.ts'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    child.on('message', (m: { type: string; result?: LoadResult; message?: string }) => {
+      if (m.type === 'result') resolve(m.result!);
+      else if (m.type === 'error') reject(new Error(m.message));
+      if (m.type !== 'measuring') child.kill('SIGTERM');
+    });
+    child.on('exit', (code) => reject(new Error(`load generator exited (${code})`)));
+    child.send(spec);
+  });
+}
+
+const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? NaN;
+
+async function main() {
+  const cleanups: (() => Promise<unknown>)[] = [];
+  try {
+    const md = await benchmark(cleanups);
+    fs.mkdirSync(path.dirname(OUT_FILE), { recursive: true });
+    fs.writeFileSync(OUT_FILE, md);
+    console.log(`\n${md}`);
+    log(`written to ${path.relative(ROOT, OUT_FILE)}`);
+  } finally {
+    for (const c of cleanups.reverse()) await c().catch((err: unknown) => console.error('cleanup failed:', err));
+  }
+  setTimeout(() => process.exit(0), 2000).unref();
+}
+
+async function benchmark(cleanups: (() => Promise<unknown>)[]): Promise<string> {
+  let baseUrl = process.env.DATABASE_URL;
+  let embedded: EmbeddedDatabase | undefined;
+  if (!baseUrl) {
+    embedded = await startEmbeddedPostgres(DATA_DIR, { port: await freePort() });
+    cleanups.push(() => embedded!.stop());
+    baseUrl = embedded.ownerUrl('postgres');
+  }
+  const ownerUrl = withDatabase(baseUrl, BENCH_DB);
+  const admin = postgres(withDatabase(baseUrl, 'postgres'), { max: 1, onnotice: () => {} });
+  await admin.unsafe(`drop database if exists "${BENCH_DB}" with (force)`);
+  await admin.unsafe(`create database "${BENCH_DB}"`);
+  await admin.end();
+  const baseEnv = {
+    LOG_LEVEL: 'silent',
+    DATA_DIR,
+    DATABASE_URL: ownerUrl,
+    HEALTH_CHECK_CRON: 'off',
+    // The benchmark is the flood: the per-integration limit must not be what it measures.
+    WEBHOOK_RATE_LIMIT_PER_SECOND: '100000',
+    WEBHOOK_RATE_LIMIT_BURST: '100000',
+  };
+  const apiConfig = loadConfig({ ...baseEnv, PROCESS_ROLE: 'api' });
+  await migrateDatabase(ownerUrl, apiConfig.APP_DATABASE_PASSWORD);
+  const appUrl = deriveAppUrl(ownerUrl, apiConfig.APP_DATABASE_PASSWORD);
+  const owner = postgres(ownerUrl, { max: 2, onnotice: () => {} });
+  cleanups.push(() => owner.end());
+  await owner.unsafe(`create table bench_inserts (id bigserial primary key, payload jsonb not null, created_at timestamptz not null default now())`);
+  await owner.unsafe(`grant select, insert on bench_inserts to tessera_app; grant usage on sequence bench_inserts_id_seq to tessera_app`);
+
+  // ---- Phase 1: ingestion only (API role: no workers competing for the two cores) ----
+  let app = await createApp(apiConfig, appUrl, createLogger('silent'), { ownerUrl });
+  let http = await startHttpServer(app, { host: '127.0.0.1', port: 0 });
+  const tenant = await createTenant(app.db, 'bench', { slug: 'bench', name: 'Bench', ownerEmail: 'owner@bench.test', ownerName: 'Owner', ownerPassword: 'bench-password-123' });
+  const scope = transactionScope(app.db, { tenantId: tenant.id, actorType: 'SYSTEM', actorId: 'bench' });
+  const { integration, webhookSecret } = await createIntegration(scope, app.secrets, { provider: 'USER_SERVICE', name: 'Bench users', baseUrl: 'http://127.0.0.1:9', apiKey: 'bench' });
+
+  // Plain INSERT baseline: same postgres.js client and pool (DATABASE_POOL_SIZE), 50 concurrent loops.
+  const payload = JSON.stringify({ bio: 'x'.repeat(PAYLOAD_BYTES - 20) });
+  const plainRun = async (seconds: number) => {
+    const sql = app.db.$client;
+    const end = Date.now() + seconds * 1000;
+    let n = 0;
+    await Promise.all(
+      Array.from({ length: CONNECTIONS }, async () => {
+        while (Date.now() < end) {
+          await sql`insert into bench_inserts (payload) values (${payload}::jsonb)`;
+          n++;
+        }
+      }),
+    );
+    return n / seconds;
+  };
+  await plainRun(WARMUP_S);
+  const plainRate = await plainRun(DURATION_S);
+  log(`plain INSERT: ${plainRate.toFixed(0)} rows/s`);
+
+  const url = `${http.url}/webhooks/${integration.id}`;
+  const spec = { url, secret: webhookSecret, connections: CONNECTIONS, durationSeconds: DURATION_S, warmupSeconds: WARMUP_S, overallRate: 0, payloadBytes: PAYLOAD_BYTES };
+  const max = await runWebhookLoad(spec);
+  log(`webhooks at max: ${max.requestsPerSecond.toFixed(0)}/s, p99 ${max.p99} ms, non-2xx ${max.non2xx}, errors ${max.errors}`);
+  const half = await runWebhookLoad({ ...spec, overallRate: Math.round(max.requestsPerSecond / 2), warmupSeconds: 1 });
+  { const g = (globalThis as any).__t as number[]; const tt = g.slice(-500).sort((x, y) => x - y); log(`server handler time p50 ${tt[250]?.toFixed(1)} p99 ${tt[495]?.toFixed(1)} ms`); }
+  log(`webhooks at half rate: ${half.requestsPerSecond.toFixed(0)}/s, p50 ${half.p50} ms, p99 ${half.p99} ms`);
+  const [{ stored }] = (await owner`select count(*)::int as stored from webhook_events`) as unknown as [{ stored: number }];
+  const [{ jobs }] = (await owner`select count(*)::int as jobs from pgboss.job where name = ${QUEUES.webhooks('USER_SERVICE')}`) as unknown as [{ jobs: number }];
+  await http.close();
+  await closeApp(app);
+
+  // Drop the backlog of phase 1 so phase 2 measures a steady state from an empty queue.
+  await owner`delete from pgboss.job where name = ${QUEUES.webhooks('USER_SERVICE')}`;
+
+  // ---- Phase 2: 202 → visible at a steady rate, workers on (one process: API + workers) ----
+  app = await createApp(loadConfig({ ...baseEnv, PROCESS_ROLE: 'all' }), appUrl, createLogger('silent'), { ownerUrl });
+  http = await startHttpServer(app, { host: '127.0.0.1', port: 0 });
+  const steadyUrl = `${http.url}/webhooks/${integration.id}`;
+  const sender = new Webhook(webhookSecret);
+  const accepted = new Map<string, number>(); // our event id → time of the 202 (ms, this process's clock)
+  const backlog: number[] = [];
+  const sampler = setInterval(() => void app.jobs.queueSize(QUEUES.webhooks('USER_SERVICE')).then((n) => backlog.push(n)), 1000);
+  const started = Date.now();
+  let sent = 0;
+  let refused = 0;
+  const inflight = new Set<Promise<void>>();
+  while (Date.now() - started < STEADY_S * 1000) {
+    const due = Math.floor(((Date.now() - started) / 1000) * STEADY_RATE);
+    while (sent < due) {
+      sent++;
+      const id = `steady_${sent}_${Date.now()}`;
+      const at = new Date();
+      const body = JSON.stringify({ id, type: 'user.created', occurred_at: at.toISOString(), data: { id: `usr_${id}`, email: `${id}@bench.test`, name: 'Steady', status: 'active', version: 1, updated_at: at.toISOString() } });
+      const p = fetch(steadyUrl, {
+        method: 'POST',
+        body,
+        headers: { 'content-type': 'application/json', 'webhook-id': id, 'webhook-timestamp': String(Math.floor(at.getTime() / 1000)), 'webhook-signature': sender.sign(id, at, body) },
+      })
+        .then(async (r) => {
+          const t = Date.now();
+          const j = (await r.json()) as { id?: string };
+          if (r.status === 202 && j.id) accepted.set(j.id, t);
+          else if (refused++ === 0) log(`first refusal: ${r.status} ${JSON.stringify(j)}`);
+        })
+        .catch((err: unknown) => {
+          if (refused++ === 0) log(`first failure: ${String(err)}`);
+        })
+        .finally(() => inflight.delete(p));
+      inflight.add(p);
+    }
+    await new Promise((r) => setTimeout(r, 2));
+  }
+  await Promise.all(inflight);
+  // Wait for the queue to drain (bounded), then read when each event's effect committed.
+  const drainStart = Date.now();
+  for (;;) {
+    const [{ pending }] = (await owner`select count(*)::int as pending from webhook_events where status <> 'PROCESSED'`) as unknown as [{ pending: number }];
+    if (pending === 0 || Date.now() - drainStart > 30_000) break;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  clearInterval(sampler);
+  const ids = [...accepted.keys()];
+  const rows = (await owner`select id, processed_at from webhook_events where id in ${owner(ids)} and status = 'PROCESSED'`) as unknown as { id: string; processed_at: Date }[];
+  // processed_at is set (by this process's clock) in the transaction that applies the change, just before it commits.
+  const lat = rows.map((r) => r.processed_at.getTime() - accepted.get(r.id)!).sort((x, y) => x - y);
+  await http.close();
+  await closeApp(app);
+
+  const ratio = max.requestsPerSecond / plainRate;
+  const lines = [
+    `## Webhooks (${new Date().toISOString().slice(0, 10)}, ${process.env.DATABASE_URL ? 'external' : 'embedded'} Postgres, 2-core machine)`,
+    '',
+    '| measure | value | aim |',
+    '|---|---|---|',
+    `| plain single-row INSERT (~1 KB jsonb), same postgres.js pool, ${CONNECTIONS} concurrent | ${plainRate.toFixed(0)} rows/s | |`,
+    `| accepted webhooks (signed, ~1 KB, ${CONNECTIONS} connections, stored + enqueued + committed) | ${max.requestsPerSecond.toFixed(0)}/s (${(ratio * 100).toFixed(0)}% of INSERT) | ≥ 40% |`,
+    `| accept latency at max rate | p50 ${max.p50} ms, p99 ${max.p99} ms | |`,
+    `| accept latency at half rate (${half.requestsPerSecond.toFixed(0)}/s) | p50 ${half.p50} ms, p99 ${half.p99} ms | p99 < 25 ms |`,
+    `| refused or failed during the runs | ${max.non2xx + max.errors + max.timeouts + half.non2xx + half.errors + half.timeouts} | 0 |`,
+    `| events stored / jobs enqueued after phase 1 | ${stored} / ${jobs} | equal |`,
+    `| 202 → change visible, steady ${STEADY_RATE}/s for ${STEADY_S} s (${lat.length} of ${sent} events) | p50 ${pct(lat, 50)} ms, p99 ${pct(lat, 99)} ms, max ${lat[lat.length - 1]} ms | p99 < 1 s |`,
+    `| webhook queue backlog during the steady run (sampled each second) | start ${backlog[0] ?? 'n/a'}, max ${Math.max(...backlog, 0)}, end ${backlog[backlog.length - 1] ?? 'n/a'} | not growing |`,
+    `| refused during the steady run | ${refused} | 0 |`,
+  ];
+  return lines.join('\n');
+}
+
+function withDatabase(url: string, database: string): string {
+  const u = new URL(url);
+  u.pathname = `/${database}`;
+  return u.toString();
+}
+
+await main();
