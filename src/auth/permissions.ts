@@ -47,6 +47,8 @@ export const permissionMap = {
     integrationHealthHistory: ADMIN,
     tenantHealthSummary: ADMIN,
     integrationCircuit: ADMIN,
+    auditLogs: ADMIN,
+    auditIntegrity: ADMIN,
   },
   Mutation: {
     login: allow,
@@ -95,6 +97,10 @@ export const permissionMap = {
   IntegrationHealthChange: allow,
   IntegrationCircuit: allow,
   TenantHealthSummary: allow,
+  AuditLog: allow,
+  AuditLogEdge: allow,
+  AuditLogConnection: allow,
+  AuditIntegrityReport: allow,
 };
 
 export const permissions = shield(permissionMap, {

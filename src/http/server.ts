@@ -9,6 +9,7 @@ import { sql } from 'drizzle-orm';
 import type { App } from '../app.js';
 import { buildSchema } from '../graphql/schema.js';
 import { createContext, type Context } from '../graphql/context.js';
+import { registerAuditExport } from './audit-export.js';
 import { AppError, ErrorCode, formatGraphQLError, fromDatabaseError } from '../errors.js';
 
 export interface HttpServer {
@@ -62,6 +63,7 @@ export async function startHttpServer(app: App, opts: { host: string; port: numb
   });
   fastify.route({ url: '/graphql', method: ['GET', 'POST', 'OPTIONS'], handler });
 
+  registerAuditExport(fastify, app);
   fastify.get('/healthz', async () => ({ status: 'ok' }));
   fastify.get('/readyz', async (_req, reply) => {
     try {
