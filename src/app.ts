@@ -8,6 +8,7 @@ import type { CircuitRegistry } from './integrations/circuit-registry.js';
 import type { OutboundClients } from './integrations/http-client.js';
 import type { Metrics } from './metrics.js';
 import type { PubSub } from './realtime/pubsub.js';
+import type { RateLimits } from './auth/rate-limits.js';
 
 /** Process-wide services, built once at start-up and handed to every request and job. */
 export interface App {
@@ -25,4 +26,6 @@ export interface App {
   metrics: Metrics;
   /** Outbound calls to providers: per-integration clients and breakers, call outcome stats. */
   integrations: { clients: OutboundClients; circuits: CircuitRegistry; stats: CallStatsRecorder };
+  /** The rate limits the permission map applies, counted in Postgres (shared by every process). */
+  rateLimits: RateLimits;
 }

@@ -16,6 +16,7 @@ import { OutboundClients } from './integrations/http-client.js';
 import { createMetrics, HEALTH_VALUES } from './metrics.js';
 import { reevaluateHealth } from './modules/integration-health/service.js';
 import { PubSub } from './realtime/pubsub.js';
+import { RateLimits } from './auth/rate-limits.js';
 
 export interface DatabaseUrls {
   ownerUrl: string;
@@ -99,9 +100,27 @@ export async function createApp(config: Config, appUrl: string, log: Logger, opt
     pubsub,
     metrics,
     integrations: { clients, circuits, stats },
+    rateLimits: new RateLimits(config, createRateLimitClient(config, appUrl)),
   };
   circuits.onChanged = async (tenantId, integrationId) => void (await reevaluateHealth(app, tenantId, integrationId));
   return app;
+}
+
+/**
+ * The rate limiter's own small pool. A request checks its limits while it holds its operation's
+ * transaction (and so a connection of the main pool); taking a second connection from that same pool
+ * would deadlock once every connection is held by a request waiting for another. Each rate-limit
+ * statement is one autocommit upsert, so a few connections serve many requests.
+ */
+function createRateLimitClient(config: Config, appUrl: string): postgres.Sql {
+  return postgres(appUrl, {
+    max: Math.max(2, Math.ceil(config.DATABASE_POOL_SIZE / 2)),
+    idle_timeout: 30,
+    connect_timeout: 5,
+    prepare: true,
+    onnotice: () => {},
+    connection: { statement_timeout: config.STATEMENT_TIMEOUT_MS, application_name: 'tessera-rate-limit' },
+  });
 }
 
 /** Stops what createApp started: pending circuit writes, buffered stats, LISTEN, then the pool. */
@@ -110,6 +129,7 @@ export async function closeApp(app: App): Promise<void> {
   app.integrations.circuits.dispose();
   await app.integrations.stats.close().catch(() => undefined);
   await app.pubsub.close();
+  await app.rateLimits.close();
   await app.db.$client.end({ timeout: 5 });
 }
 

@@ -137,16 +137,28 @@ function operationScopePlugin(): ApolloServerPlugin<Context> {
   };
 }
 
-/** Errors outside execution (context, parsing) take their HTTP status from the error table. */
+/**
+ * Errors outside execution (context, parsing) take their HTTP status from the error table. A request
+ * refused by a rate limit (nothing else succeeded) answers 429 with Retry-After, as HTTP clients expect.
+ */
 function statusCodePlugin(): ApolloServerPlugin<Context> {
   return {
     async requestDidStart() {
       return {
         async willSendResponse({ response }) {
           const body = response.body.kind === 'single' ? response.body.singleResult : undefined;
-          if (body && body.data === undefined && body.errors?.length) {
+          if (!body?.errors?.length || response.http.status !== undefined) return;
+          const nothingSucceeded = body.data == null || Object.values(body.data).every((v) => v === null);
+          const limited = body.errors.filter((e) => e.extensions?.code === 'RATE_LIMITED');
+          if (nothingSucceeded && limited.length) {
+            response.http.status = 429;
+            const retryAfter = Math.max(...limited.map((e) => Number(e.extensions?.retryAfter) || 1));
+            response.http.headers.set('retry-after', String(retryAfter));
+            return;
+          }
+          if (body.data === undefined) {
             const code = body.errors[0]?.extensions?.code as keyof typeof ErrorCode | undefined;
-            if (code && code in ErrorCode && response.http.status === undefined) response.http.status = ErrorCode[code].http;
+            if (code && code in ErrorCode) response.http.status = ErrorCode[code].http;
           }
         },
       };
