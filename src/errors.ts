@@ -12,6 +12,8 @@ export const ErrorCode = {
   BAD_USER_INPUT: { http: 400, message: 'Invalid input' },
   CONFLICT: { http: 409, message: 'Conflict' },
   RATE_LIMITED: { http: 429, message: 'Too many requests' },
+  /** The HTTP body is over the size limit (answered by the HTTP layer, before GraphQL). */
+  PAYLOAD_TOO_LARGE: { http: 413, message: 'Request body too large' },
   SERVICE_UNAVAILABLE: { http: 503, message: 'Service temporarily unavailable' },
   INTERNAL_SERVER_ERROR: { http: 500, message: 'Internal server error' },
 } as const;
@@ -89,7 +91,9 @@ export function formatGraphQLError(formatted: GraphQLFormattedError, error: unkn
   const code = formatted.extensions?.code as string | undefined;
   // Apollo's own request errors (parse, validation, bad request, persisted query) are already safe.
   if (code && code !== 'INTERNAL_SERVER_ERROR' && !databaseErrorOf(original)) {
-    return { message: formatted.message, locations: formatted.locations, path: formatted.path, extensions: { code } };
+    // Apollo re-creates errors thrown by plugins (to strip extensions.http): keep our field details.
+    const fields = code === 'BAD_USER_INPUT' && Array.isArray(formatted.extensions?.fields) ? { fields: formatted.extensions.fields } : {};
+    return { message: formatted.message, locations: formatted.locations, path: formatted.path, extensions: { code, ...fields } };
   }
   const mapped = fromDatabaseError(original);
   if (mapped) return { message: mapped.message, path: formatted.path, extensions: { ...mapped.extensions } };

@@ -5,6 +5,8 @@ import { refreshTokens, users, type UserRow } from '../db/schema.js';
 import { withTenant } from '../db/tenant-context.js';
 import { AppError, unauthenticated } from '../errors.js';
 import { recordAuthEvent } from '../modules/audit/events.js';
+import { z } from 'zod';
+import { validate } from '../validation.js';
 import { verifyPassword } from './passwords.js';
 import type { TokenService } from './tokens.js';
 
@@ -31,11 +33,27 @@ export interface RequestInfo {
 const INVALID_LOGIN = 'Invalid tenant, email or password';
 
 /**
+ * Bounded before any work: a megabyte "password" must not reach the password hash. No minimums: an
+ * empty value is just a failed login, indistinguishable from any other.
+ */
+const loginInput = z.object({
+  tenantSlug: z.string().trim().max(40, 'At most 40 characters'),
+  email: z.string().trim().max(254, 'At most 254 characters'),
+  password: z.string().max(200, 'At most 200 characters'),
+});
+const refreshInput = z.string().max(200, 'At most 200 characters');
+
+export function validatePlatformLogin(input: { email: string; password: string }) {
+  return validate(loginInput.pick({ email: true, password: true }), input);
+}
+
+/**
  * Login: 1. resolve the tenant by slug (the one lookup that must precede tenant context, through the
  * narrow platform.tenant_by_slug function); 2. read the user under that tenant's RLS; 3. check the
  * password outside any transaction; 4. start a refresh-token family. Every failure looks the same.
  */
-export async function login(deps: SessionDeps, input: { tenantSlug: string; email: string; password: string }, req: RequestInfo): Promise<SessionTokens> {
+export async function login(deps: SessionDeps, raw: { tenantSlug: string; email: string; password: string }, req: RequestInfo): Promise<SessionTokens> {
+  const input = validate(loginInput, raw);
   const [tenant] = (await deps.db.execute(sql`select id, status from platform.tenant_by_slug(${input.tenantSlug})`)) as unknown as { id: string; status: string }[];
   const user = tenant
     ? await withTenant(deps.db, { tenantId: tenant.id, actorType: 'SYSTEM', ...req }, (tx) =>
@@ -61,6 +79,7 @@ export async function login(deps: SessionDeps, input: { tenantSlug: string; emai
  * revoked (committed before we answer) and the caller must log in again.
  */
 export async function refreshSession(deps: SessionDeps, refreshToken: string, req: RequestInfo): Promise<SessionTokens> {
+  validate(z.object({ refreshToken: refreshInput }), { refreshToken });
   const parsed = parseRefreshToken(refreshToken);
   if (!parsed) throw unauthenticated('Invalid refresh token');
   const outcome = await withTenant(deps.db, { tenantId: parsed.tenantId, actorType: 'SYSTEM', ...req }, async (tx, session) => {
@@ -88,6 +107,7 @@ export async function refreshSession(deps: SessionDeps, refreshToken: string, re
 
 /** Revokes the token's whole family. Answers the same whatever the token was. */
 export async function logout(deps: SessionDeps, refreshToken: string, req: RequestInfo): Promise<true> {
+  validate(z.object({ refreshToken: refreshInput }), { refreshToken });
   const parsed = parseRefreshToken(refreshToken);
   if (!parsed) return true;
   await withTenant(deps.db, { tenantId: parsed.tenantId, actorType: 'SYSTEM', ...req }, async (tx) => {

@@ -10,6 +10,7 @@ import type { App } from '../app.js';
 import { buildSchema } from '../graphql/schema.js';
 import { createContext, type Context } from '../graphql/context.js';
 import { registerAuditExport } from './audit-export.js';
+import { LIMITS, operationProtections } from './protections.js';
 import { AppError, ErrorCode, formatGraphQLError, fromDatabaseError } from '../errors.js';
 
 export interface HttpServer {
@@ -26,7 +27,7 @@ export async function startHttpServer(app: App, opts: { host: string; port: numb
     loggerInstance: app.log as FastifyBaseLogger,
     // Per-request lines only at debug: at info they would dominate the log (and the benchmark).
     logController: new LogController({ disableRequestLogging: app.config.LOG_LEVEL !== 'debug' && app.config.LOG_LEVEL !== 'trace' }),
-    bodyLimit: 1024 * 1024,
+    bodyLimit: LIMITS.bodyLimit,
     genReqId: (req) => {
       const given = req.headers['x-request-id'];
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : crypto.randomUUID();
@@ -36,14 +37,28 @@ export async function startHttpServer(app: App, opts: { host: string; port: numb
     reply.header('x-request-id', req.id);
   });
 
+  // Fastify's own refusals (body too large, malformed JSON, wrong content type) in our error shape.
+  fastify.setErrorHandler((err: { statusCode?: number; message: string }, req, reply) => {
+    const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
+    if (status === 500) req.log.error({ err }, 'unhandled HTTP error');
+    const code = status === 413 ? 'PAYLOAD_TOO_LARGE' : status === 500 ? 'INTERNAL_SERVER_ERROR' : 'BAD_REQUEST';
+    const message = status === 413 ? `Request body larger than ${LIMITS.bodyLimit} bytes` : status === 500 ? ErrorCode.INTERNAL_SERVER_ERROR.message : err.message;
+    return reply.code(status).send({ errors: [{ message, extensions: { code } }] });
+  });
+
   const schema = buildSchema();
+  const protections = operationProtections(schema);
   const apollo = new ApolloServer<Context>({
     schema,
+    validationRules: protections.validationRules,
+    allowBatchedHttpRequests: false,
+    csrfPrevention: true,
+    parseOptions: { maxTokens: LIMITS.maxTokens },
     introspection: !app.config.isProduction,
     includeStacktraceInErrorResponses: false,
     hideSchemaDetailsFromClientErrors: app.config.isProduction,
     formatError: (formatted, error) => formatGraphQLError(formatted, error, (err) => app.log.error({ err }, 'unexpected error')),
-    plugins: [fastifyApolloDrainPlugin(fastify), operationScopePlugin(), statusCodePlugin(), requestMetricsPlugin(app)],
+    plugins: [fastifyApolloDrainPlugin(fastify), ...protections.plugins, operationScopePlugin(), statusCodePlugin(), requestMetricsPlugin(app)],
   });
   await apollo.start();
 

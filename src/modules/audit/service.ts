@@ -71,7 +71,7 @@ export const encodeSeqCursor = (seq: number) => Buffer.from(`a:${seq}`).toString
 
 function decodeSeqCursor(cursor: string | null | undefined): number | undefined {
   if (cursor == null) return undefined;
-  const m = /^a:(\d{1,15})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
+  const m = cursor.length > 40 ? null : /^a:(\d{1,15})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
   if (!m) throw badInput([{ field: 'after', message: 'Not a cursor returned by this API' }]);
   return Number(m[1]);
 }
