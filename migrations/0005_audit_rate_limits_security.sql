@@ -115,7 +115,11 @@ BEGIN
   RETURN NULL;
 END $$;--> statement-breakpoint
 
--- One line per audited table: creates (or recreates) the AFTER row trigger with the table's key columns.
+-- One line per audited table: creates (or recreates) the row trigger with the table's key columns.
+-- A constraint trigger, DEFERRED: it still runs inside the transaction (at COMMIT, with the OLD/NEW
+-- rows and settings of the change; a rolled-back savepoint drops its events), but the tenant's chain
+-- head is then locked only for the commit itself, not for the rest of a request's transaction, so
+-- concurrent writers of one tenant are not serialized for the length of their requests.
 CREATE FUNCTION audit.attach(p_table regclass, p_tenant_column text DEFAULT 'tenant_id') RETURNS void
 LANGUAGE plpgsql VOLATILE SET search_path = public, pg_temp AS $$
 DECLARE
@@ -125,7 +129,7 @@ BEGIN
   FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey)
   WHERE i.indrelid = p_table AND i.indisprimary AND a.attname <> p_tenant_column;
   EXECUTE format('DROP TRIGGER IF EXISTS audit_row_change ON %s', p_table);
-  EXECUTE format('CREATE TRIGGER audit_row_change AFTER INSERT OR UPDATE OR DELETE ON %s FOR EACH ROW EXECUTE FUNCTION audit.row_change(%L, %L)',
+  EXECUTE format('CREATE CONSTRAINT TRIGGER audit_row_change AFTER INSERT OR UPDATE OR DELETE ON %s DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION audit.row_change(%L, %L)',
     p_table, p_tenant_column, coalesce(key_cols, p_tenant_column));
 END $$;--> statement-breakpoint
 
