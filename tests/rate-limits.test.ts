@@ -8,6 +8,7 @@ const LIMITS = {
   RATE_LIMIT_MUTATIONS_PER_MINUTE: '3',
   RATE_LIMIT_TENANT_FREE_PER_MINUTE: '6',
   RATE_LIMIT_TENANT_PRO_PER_MINUTE: '10',
+  RATE_LIMIT_TENANT_ENTERPRISE_PER_MINUTE: '300', // ≥ 100: handed out in leases of 1 %
 };
 
 let server: TestServer;
@@ -142,6 +143,24 @@ describe('mutation and tenant limits', () => {
 
     const proRes = await server.gql(aliases(12, pro.owner.user.id), {}, { token: pro.owner.token });
     expect(Object.values(proRes.data).filter((v) => v !== null)).toHaveLength(10);
+  });
+});
+
+describe('large budgets in leases', () => {
+  it('two instances under concurrency never admit more than the budget, and waste at most a lease each', async () => {
+    await awayFromWindowEdge(60_000, 10_000);
+    const t = await server.seed.tenant();
+    await server.ownerSql`update tenants set plan = 'ENTERPRISE' where id = ${t.tenant.id}`;
+    const tokenFor = { first: t.owner.token, second: (await second.app.tokens.signUserToken(t.owner.user)).token };
+    const query = `{ ${Array.from({ length: 10 }, (_, i) => `m${i}: user(id: "${t.owner.user.id}") { id }`).join(' ')} }`;
+    const results = await Promise.all(
+      Array.from({ length: 36 }, (_, i) => (i % 2 ? second.gql(query, {}, { token: tokenFor.second }) : server.gql(query, {}, { token: tokenFor.first }))),
+    );
+    const served = results.reduce((n, r) => n + Object.values(r.data ?? {}).filter((v) => v !== null).length, 0);
+    const refused = results.reduce((n, r) => n + (r.errors ?? []).filter((e) => e.extensions?.code === 'RATE_LIMITED').length, 0);
+    expect(served + refused).toBe(360);
+    expect(served).toBeLessThanOrEqual(300);
+    expect(served).toBeGreaterThanOrEqual(300 - 2 * 3); // at most one lease of 3 left unused per instance
   });
 });
 

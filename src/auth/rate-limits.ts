@@ -61,13 +61,6 @@ export class RateLimits {
 
   private limiter(client: postgres.Sql, options: RateLimitStoreOptions, identify: (ctx: Context) => string): Limiter {
     const store = new PostgresRateLimitStore(client, options);
-    const factory = createRateLimitRule({
-      store,
-      enableBatchRequestCache: true,
-      identifyContext: (ctx: Context) => `${requestKeyOf(ctx)}|${identify(ctx)}`,
-      formatError: ({ max }) => `Too many requests: at most ${max} per ${options.windowMs / 1000} s`,
-      createError: (message) => new AppError('RATE_LIMITED', message, { retryAfter: store.retryAfterSeconds() }),
-    });
     const rules = new Map<string, IRule>();
     const window = `${options.windowMs}ms`;
     return {
@@ -75,7 +68,17 @@ export class RateLimits {
       rule: (max, identityArgs) => {
         const key = `${max}:${identityArgs?.join(',') ?? ''}`;
         let r = rules.get(key);
-        if (!r) rules.set(key, (r = factory({ max, window, identityArgs })));
+        if (!r) {
+          // One library config per max: the store reads the max from the context identity (for leases).
+          const factory = createRateLimitRule({
+            store,
+            enableBatchRequestCache: true,
+            identifyContext: (ctx: Context) => `${requestKeyOf(ctx)}|${max}|${identify(ctx)}`,
+            formatError: () => `Too many requests: at most ${max} per ${options.windowMs / 1000} s`,
+            createError: (message) => new AppError('RATE_LIMITED', message, { retryAfter: store.retryAfterSeconds() }),
+          });
+          rules.set(key, (r = factory({ max, window, identityArgs })));
+        }
         return r;
       },
     };
