@@ -20,6 +20,8 @@ const config: CodegenConfig = {
           OrganizationMember: '../../db/schema.js#MembershipRow',
           UserConnection: '../connection.js#UserConnectionResult',
           OrganizationConnection: '../connection.js#OrganizationConnectionResult',
+          AuditLog: '../../db/schema.js#AuditLogRow',
+          AuditLogConnection: '../../modules/audit/service.js#AuditLogPage',
           AuthPayload: '../../auth/session-service.js#SessionTokens',
           Integration: '../../db/schema.js#IntegrationRow',
           IntegrationSecretPayload: '../../modules/integrations/service.js#IntegrationWithSecret',

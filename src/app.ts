@@ -10,6 +10,7 @@ import type { Metrics } from './metrics.js';
 import type { PubSub } from './realtime/pubsub.js';
 import type { Jobs } from './jobs/boss.js';
 import type { SecretBox } from './integrations/secrets.js';
+import type { RateLimits } from './auth/rate-limits.js';
 
 /** Process-wide services, built once at start-up and handed to every request and job. */
 export interface App {
@@ -31,4 +32,6 @@ export interface App {
   jobs: Jobs;
   /** Encrypts and decrypts integration credentials and webhook secrets. */
   secrets: SecretBox;
+  /** The rate limits the permission map applies, counted in Postgres (shared by every process). */
+  rateLimits: RateLimits;
 }

@@ -19,6 +19,7 @@ import { PubSub } from './realtime/pubsub.js';
 import { Jobs } from './jobs/boss.js';
 import { startJobWorkers } from './jobs/index.js';
 import { loadSecretBox } from './integrations/secrets.js';
+import { RateLimits } from './auth/rate-limits.js';
 
 export interface DatabaseUrls {
   ownerUrl: string;
@@ -106,11 +107,29 @@ export async function createApp(config: Config, appUrl: string, log: Logger, opt
     integrations: { clients, circuits, stats },
     jobs: new Jobs(config, ownerUrl, log),
     secrets: loadSecretBox(config),
+    rateLimits: new RateLimits(config, createRateLimitClient(config, appUrl)),
   };
   circuits.onChanged = async (tenantId, integrationId) => void (await reevaluateHealth(app, tenantId, integrationId));
   await app.jobs.start();
   await startJobWorkers(app);
   return app;
+}
+
+/**
+ * The rate limiter's own small pool. A request checks its limits while it holds its operation's
+ * transaction (and so a connection of the main pool); taking a second connection from that same pool
+ * would deadlock once every connection is held by a request waiting for another. Each rate-limit
+ * statement is one autocommit upsert, so a few connections serve many requests.
+ */
+function createRateLimitClient(config: Config, appUrl: string): postgres.Sql {
+  return postgres(appUrl, {
+    max: Math.max(2, Math.ceil(config.DATABASE_POOL_SIZE / 2)),
+    idle_timeout: 30,
+    connect_timeout: 5,
+    prepare: true,
+    onnotice: () => {},
+    connection: { statement_timeout: config.STATEMENT_TIMEOUT_MS, application_name: 'tessera-rate-limit' },
+  });
 }
 
 /** Stops what createApp started: job workers (running jobs finish), pending circuit writes, buffered stats, LISTEN, then the pool. */
@@ -120,6 +139,7 @@ export async function closeApp(app: App): Promise<void> {
   app.integrations.circuits.dispose();
   await app.integrations.stats.close().catch(() => undefined);
   await app.pubsub.close();
+  await app.rateLimits.close();
   await app.db.$client.end({ timeout: 5 });
 }
 

@@ -86,6 +86,23 @@ const schema = z.object({
   /** Push jobs (our changes sent to providers): attempts after the first, base delay in seconds (exponential). */
   PUSH_RETRY_LIMIT: z.coerce.number().int().min(0).max(50).default(6),
   PUSH_RETRY_DELAY_SECONDS: z.coerce.number().int().min(1).max(3600).default(5),
+  /**
+   * Rate limits (src/auth/rate-limits.ts), counted in Postgres so every process shares them. Fixed
+   * windows. `false` switches every limit off (benchmarks only).
+   */
+  RATE_LIMITS_ENABLED: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
+  /** login / platformLogin attempts per client IP + tenant + email, per window. */
+  RATE_LIMIT_LOGIN_MAX: z.coerce.number().int().min(1).max(1_000_000).default(10),
+  /** refreshSession calls per client IP + tenant, per window (an office behind one NAT shares it). */
+  RATE_LIMIT_REFRESH_MAX: z.coerce.number().int().min(1).max(1_000_000).default(300),
+  RATE_LIMIT_AUTH_WINDOW_SECONDS: z.coerce.number().int().min(1).max(86_400).default(300),
+  /** Mutations per user per minute. */
+  RATE_LIMIT_MUTATIONS_PER_MINUTE: z.coerce.number().int().min(1).max(10_000_000).default(120),
+  /** Root fields (queries and mutations) per tenant per minute, by plan. */
+  RATE_LIMIT_TENANT_FREE_PER_MINUTE: z.coerce.number().int().min(1).max(100_000_000).default(600),
+  RATE_LIMIT_TENANT_STARTER_PER_MINUTE: z.coerce.number().int().min(1).max(100_000_000).default(3000),
+  RATE_LIMIT_TENANT_PRO_PER_MINUTE: z.coerce.number().int().min(1).max(100_000_000).default(15_000),
+  RATE_LIMIT_TENANT_ENTERPRISE_PER_MINUTE: z.coerce.number().int().min(1).max(100_000_000).default(60_000),
   /** Port of the embedded Postgres (development only). */
   EMBEDDED_PG_PORT: z.coerce.number().int().min(1024).max(65535).default(54329),
 });

@@ -12,7 +12,7 @@ export const ErrorCode = {
   BAD_USER_INPUT: { http: 400, message: 'Invalid input' },
   CONFLICT: { http: 409, message: 'Conflict' },
   RATE_LIMITED: { http: 429, message: 'Too many requests' },
-  /** REST (webhooks) only: the body is larger than accepted. */
+  /** The HTTP body is over the size limit (answered by the HTTP layer, before GraphQL or webhooks). */
   PAYLOAD_TOO_LARGE: { http: 413, message: 'Payload too large' },
   /** REST (webhooks) only: the body is not application/json. */
   UNSUPPORTED_MEDIA_TYPE: { http: 415, message: 'Unsupported media type' },
@@ -95,7 +95,9 @@ export function formatGraphQLError(formatted: GraphQLFormattedError, error: unkn
   const code = formatted.extensions?.code as string | undefined;
   // Apollo's own request errors (parse, validation, bad request, persisted query) are already safe.
   if (code && code !== 'INTERNAL_SERVER_ERROR' && !databaseErrorOf(original)) {
-    return { message: formatted.message, locations: formatted.locations, path: formatted.path, extensions: { code } };
+    // Apollo re-creates errors thrown by plugins (to strip extensions.http): keep our field details.
+    const fields = code === 'BAD_USER_INPUT' && Array.isArray(formatted.extensions?.fields) ? { fields: formatted.extensions.fields } : {};
+    return { message: formatted.message, locations: formatted.locations, path: formatted.path, extensions: { code, ...fields } };
   }
   const mapped = fromDatabaseError(original);
   if (mapped) return { message: mapped.message, path: formatted.path, extensions: { ...mapped.extensions } };

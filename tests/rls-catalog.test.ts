@@ -52,6 +52,63 @@ describe('RLS catalog (ARCHITECTURE invariant 1)', () => {
   });
 });
 
+/**
+ * Tenant tables that deliberately have no audit trigger (ARCHITECTURE invariant 5 names every other
+ * one). Adding a table here needs a reason a reviewer accepts; otherwise attach the trigger in the
+ * table's migration with one line: `SELECT audit.attach('my_table');`.
+ */
+const AUDIT_ALLOWLIST: Record<string, string> = {
+  audit_logs: 'the audit trail itself (append-only, hash-chained)',
+  audit_chain_heads: 'the chain bookkeeping, written only by the appender',
+  refresh_tokens: 'sessions are audited as auth events (login, refresh, reuse, logout) instead of token rows',
+  integration_call_stats: 'per-minute call counters, high churn, no user-made change',
+  integration_health: 'derived health, rewritten on every evaluation; its changes are in integration_health_changes',
+  integration_health_changes: 'an append-only history of its own',
+  webhook_events: 'the event store is its own record: each delivery, its attempts and last error; the changes its handler makes are audited on their tables',
+  sync_runs: 'a run log of its own (counts, times, error); the rows a sync changes are audited on their tables',
+  sync_checkpoints: 'sync bookkeeping (a cursor per resource), rewritten by every page',
+  sync_seen_records: 'scratch set of a running full sync, emptied when the run ends',
+  integration_pushes: 'an outbox with its own lifecycle; the change that caused the push is audited on its table',
+};
+
+describe('audit catalog (ARCHITECTURE invariant 5)', () => {
+  it('every tenant table has the audit row trigger for INSERT, UPDATE and DELETE, unless allowlisted with a reason', async () => {
+    const tables = await server.ownerSql<{ table: string; triggered: boolean; events: number | null }[]>`
+      select c.relname as table,
+             bool_or(t.tgname is not null and p.proname = 'row_change' and pn.nspname = 'audit') as triggered,
+             max(t.tgtype::int) filter (where p.proname = 'row_change') as events
+      from pg_class c
+      join pg_namespace n on n.oid = c.relnamespace and n.nspname = 'public'
+      left join pg_trigger t on t.tgrelid = c.oid and not t.tgisinternal and t.tgenabled <> 'D'
+      left join pg_proc p on p.oid = t.tgfoid
+      left join pg_namespace pn on pn.oid = p.pronamespace
+      where c.relkind in ('r', 'p')
+        and (c.relname = 'tenants' or exists (select from pg_attribute a where a.attrelid = c.oid and a.attname = 'tenant_id' and not a.attisdropped))
+      group by c.relname`;
+    expect(tables.length).toBeGreaterThanOrEqual(5);
+    const ROW = 1, INSERT = 4, DELETE = 8, UPDATE = 16; // pg_trigger.tgtype bits
+    const missing = tables.filter((t) => !AUDIT_ALLOWLIST[t.table] && !t.triggered).map((t) => t.table);
+    expect(missing).toEqual([]);
+    const incomplete = tables.filter((t) => t.triggered && ((t.events ?? 0) & (ROW | INSERT | DELETE | UPDATE)) !== (ROW | INSERT | DELETE | UPDATE)).map((t) => t.table);
+    expect(incomplete).toEqual([]);
+    // An allowlist entry for a table that no longer exists is stale.
+    expect(Object.keys(AUDIT_ALLOWLIST).filter((name) => !tables.some((t) => t.table === name))).toEqual([]);
+  });
+
+  it('audit writers are owned by the NOLOGIN audit role; the app role holds no write grant on audit tables', async () => {
+    const fns = await server.ownerSql<{ name: string; owner: string; definer: boolean }[]>`
+      select p.proname as name, r.rolname as owner, p.prosecdef as definer from pg_proc p
+      join pg_namespace n on n.oid = p.pronamespace and n.nspname = 'audit' join pg_roles r on r.oid = p.proowner
+      where p.proname in ('append', 'row_change', 'record_event', 'prune_expired')`;
+    expect(fns).toHaveLength(4);
+    expect(fns.every((f) => f.owner === 'tessera_audit' && f.definer)).toBe(true);
+    const grants = await server.ownerSql<{ table: string; privilege: string }[]>`
+      select table_name as table, privilege_type as privilege from information_schema.role_table_grants
+      where grantee = 'tessera_app' and table_name in ('audit_logs', 'audit_chain_heads')`;
+    expect(grants.map((g) => `${g.table}:${g.privilege}`).sort()).toEqual(['audit_chain_heads:SELECT', 'audit_logs:SELECT']);
+  });
+});
+
 describe('RLS at the SQL level, as the app role', () => {
   it('with no tenant set, every tenant table returns zero rows', async () => {
     const a = await server.seed.tenant();

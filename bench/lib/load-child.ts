@@ -24,6 +24,11 @@ function send(msg: unknown) {
 }
 
 process.once('message', (spec: LoadSpec) => {
+  let n = 0;
+  const bodies = spec.bodies;
+  const requests = bodies?.length
+    ? [{ setupRequest: (req: Record<string, unknown>) => ({ ...req, body: bodies[n % bodies.length]!.replaceAll('__N__', String(n++)) }) }]
+    : undefined;
   const run = (duration: number) =>
     autocannon({
       url: spec.url,
@@ -32,6 +37,7 @@ process.once('message', (spec: LoadSpec) => {
       duration,
       headers: spec.headers,
       body: spec.body,
+      ...(requests ? { requests } : {}),
       // A GraphQL error comes back as 200: count any response carrying "errors" as a mismatch.
       verifyBody: (body: string) => !body.includes('"errors"') && body.includes(spec.expect),
     });

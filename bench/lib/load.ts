@@ -9,6 +9,11 @@ export interface LoadSpec {
   durationSeconds: number;
   headers: Record<string, string>;
   body: string;
+  /**
+   * Optional: bodies sent in turn instead of `body`, each with every `__N__` replaced by a running
+   * counter (so repeated mutations really change something).
+   */
+  bodies?: string[];
   /** A substring every good response body contains. */
   expect: string;
 }

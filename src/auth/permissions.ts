@@ -1,8 +1,10 @@
-import { allow, deny, rule, shield } from 'graphql-shield';
+import { allow, chain, deny, rule, shield } from 'graphql-shield';
+import type { IRule } from 'graphql-shield';
 import type { Context } from '../graphql/context.js';
 import { AppError, forbidden, unauthenticated } from '../errors.js';
 import { atLeast } from './roles.js';
 import type { TenantRole } from './tokens.js';
+import type { RateLimitKind } from './rate-limits.js';
 
 /**
  * The one permission map (ARCHITECTURE invariant 4). Deny by default: a field missing here is
@@ -27,6 +29,19 @@ const isPlatformOperator = rule('isPlatformOperator', { cache: 'contextual' })(a
   return (viewer as { kind: string }).kind === 'platform' ? true : viewer && (viewer as { kind: string }).kind === 'anonymous' ? unauthenticated() : forbidden('Platform operators only');
 });
 
+/**
+ * Rate limits (src/auth/rate-limits.ts): graphql-rate-limit rules over the shared Postgres store,
+ * configured per app. Chained after the role check, so refused calls don't spend the budget.
+ */
+const limit = (kind: RateLimitKind) =>
+  rule(`rateLimit:${kind}`, { cache: 'no_cache' })((parent, args, ctx: Context, info) => ctx.app.rateLimits.check(kind, parent, args, ctx, info));
+const TENANT_BUDGET = limit('TENANT');
+const MUTATION_LIMIT = limit('MUTATION');
+/** A tenant query: the role, then the tenant's per-minute budget. */
+const query = (role: IRule) => chain(role, TENANT_BUDGET);
+/** A mutation: the role, the user's mutation limit, the tenant's budget. */
+const mutation = (role: IRule) => chain(role, MUTATION_LIMIT, TENANT_BUDGET);
+
 const VIEWER = hasRole('VIEWER');
 const MEMBER = hasRole('MEMBER');
 const ADMIN = hasRole('ADMIN');
@@ -35,58 +50,60 @@ const OWNER = hasRole('OWNER');
 export const permissionMap = {
   Query: {
     health: allow,
-    me: VIEWER,
-    tenant: VIEWER,
-    users: VIEWER,
-    user: VIEWER,
-    organizations: VIEWER,
-    organization: VIEWER,
+    me: query(VIEWER),
+    tenant: query(VIEWER),
+    users: query(VIEWER),
+    user: query(VIEWER),
+    organizations: query(VIEWER),
+    organization: query(VIEWER),
     platformTenants: isPlatformOperator,
     // Integrations are administered by ADMIN+, and so is their health.
-    integrationHealth: ADMIN,
-    integrationHealthHistory: ADMIN,
-    tenantHealthSummary: ADMIN,
-    integrationCircuit: ADMIN,
-    integrations: ADMIN,
-    integration: ADMIN,
-    webhookEvents: ADMIN,
-    webhookEvent: ADMIN,
-    syncRuns: ADMIN,
-    syncRun: ADMIN,
-    integrationPushes: ADMIN,
+    integrationHealth: query(ADMIN),
+    integrationHealthHistory: query(ADMIN),
+    tenantHealthSummary: query(ADMIN),
+    integrationCircuit: query(ADMIN),
+    integrations: query(ADMIN),
+    integration: query(ADMIN),
+    webhookEvents: query(ADMIN),
+    webhookEvent: query(ADMIN),
+    syncRuns: query(ADMIN),
+    syncRun: query(ADMIN),
+    integrationPushes: query(ADMIN),
+    auditLogs: query(ADMIN),
+    auditIntegrity: query(ADMIN),
   },
   Mutation: {
-    login: allow,
-    refreshSession: allow,
+    login: limit('LOGIN'),
+    refreshSession: limit('REFRESH'),
     logout: allow,
-    platformLogin: allow,
-    updateTenant: OWNER,
-    createTenant: isPlatformOperator,
-    suspendTenant: isPlatformOperator,
-    reactivateTenant: isPlatformOperator,
-    changeTenantPlan: isPlatformOperator,
-    createUser: ADMIN,
-    updateUser: VIEWER, // self-service; editing others is checked in the service
-    changeUserRole: ADMIN,
-    deactivateUser: ADMIN,
-    reactivateUser: ADMIN,
-    deleteUser: ADMIN,
-    createOrganization: ADMIN,
-    updateOrganization: ADMIN,
-    deleteOrganization: ADMIN,
-    addOrganizationMember: MEMBER, // tenant ADMIN+ or organization ADMIN, checked in the service
-    changeOrganizationMemberRole: MEMBER,
-    removeOrganizationMember: MEMBER,
-    resetIntegrationCircuit: ADMIN,
-    isolateIntegrationCircuit: ADMIN,
-    createIntegration: ADMIN,
-    updateIntegration: ADMIN,
-    deleteIntegration: ADMIN,
-    rotateWebhookSecret: ADMIN,
-    replayWebhookEvent: ADMIN,
-    replayWebhookEvents: ADMIN,
-    triggerSync: ADMIN,
-    retryIntegrationPush: ADMIN,
+    platformLogin: limit('PLATFORM_LOGIN'),
+    updateTenant: mutation(OWNER),
+    createTenant: chain(isPlatformOperator, MUTATION_LIMIT),
+    suspendTenant: chain(isPlatformOperator, MUTATION_LIMIT),
+    reactivateTenant: chain(isPlatformOperator, MUTATION_LIMIT),
+    changeTenantPlan: chain(isPlatformOperator, MUTATION_LIMIT),
+    createUser: mutation(ADMIN),
+    updateUser: mutation(VIEWER), // self-service; editing others is checked in the service
+    changeUserRole: mutation(ADMIN),
+    deactivateUser: mutation(ADMIN),
+    reactivateUser: mutation(ADMIN),
+    deleteUser: mutation(ADMIN),
+    createOrganization: mutation(ADMIN),
+    updateOrganization: mutation(ADMIN),
+    deleteOrganization: mutation(ADMIN),
+    addOrganizationMember: mutation(MEMBER), // tenant ADMIN+ or organization ADMIN, checked in the service
+    changeOrganizationMemberRole: mutation(MEMBER),
+    removeOrganizationMember: mutation(MEMBER),
+    resetIntegrationCircuit: mutation(ADMIN),
+    isolateIntegrationCircuit: mutation(ADMIN),
+    createIntegration: mutation(ADMIN),
+    updateIntegration: mutation(ADMIN),
+    deleteIntegration: mutation(ADMIN),
+    rotateWebhookSecret: mutation(ADMIN),
+    replayWebhookEvent: mutation(ADMIN),
+    replayWebhookEvents: mutation(ADMIN),
+    triggerSync: mutation(ADMIN),
+    retryIntegrationPush: mutation(ADMIN),
   },
   Subscription: {
     heartbeat: VIEWER,
@@ -123,6 +140,10 @@ export const permissionMap = {
   IntegrationPush: allow,
   IntegrationPushEdge: allow,
   IntegrationPushConnection: allow,
+  AuditLog: allow,
+  AuditLogEdge: allow,
+  AuditLogConnection: allow,
+  AuditIntegrityReport: allow,
 };
 
 export const permissions = shield(permissionMap, {

@@ -4,6 +4,9 @@ import type { AppDb } from '../db/client.js';
 import { refreshTokens, users, type UserRow } from '../db/schema.js';
 import { withTenant } from '../db/tenant-context.js';
 import { AppError, unauthenticated } from '../errors.js';
+import { recordAuthEvent } from '../modules/audit/events.js';
+import { z } from 'zod';
+import { validate } from '../validation.js';
 import { verifyPassword } from './passwords.js';
 import type { TokenService } from './tokens.js';
 
@@ -30,11 +33,27 @@ export interface RequestInfo {
 const INVALID_LOGIN = 'Invalid tenant, email or password';
 
 /**
+ * Bounded before any work: a megabyte "password" must not reach the password hash. No minimums: an
+ * empty value is just a failed login, indistinguishable from any other.
+ */
+const loginInput = z.object({
+  tenantSlug: z.string().trim().max(40, 'At most 40 characters'),
+  email: z.string().trim().max(254, 'At most 254 characters'),
+  password: z.string().max(200, 'At most 200 characters'),
+});
+const refreshInput = z.string().max(200, 'At most 200 characters');
+
+export function validatePlatformLogin(input: { email: string; password: string }) {
+  return validate(loginInput.pick({ email: true, password: true }), input);
+}
+
+/**
  * Login: 1. resolve the tenant by slug (the one lookup that must precede tenant context, through the
  * narrow platform.tenant_by_slug function); 2. read the user under that tenant's RLS; 3. check the
  * password outside any transaction; 4. start a refresh-token family. Every failure looks the same.
  */
-export async function login(deps: SessionDeps, input: { tenantSlug: string; email: string; password: string }, req: RequestInfo): Promise<SessionTokens> {
+export async function login(deps: SessionDeps, raw: { tenantSlug: string; email: string; password: string }, req: RequestInfo): Promise<SessionTokens> {
+  const input = validate(loginInput, raw);
   const [tenant] = (await deps.db.execute(sql`select id, status from platform.tenant_by_slug(${input.tenantSlug})`)) as unknown as { id: string; status: string }[];
   const user = tenant
     ? await withTenant(deps.db, { tenantId: tenant.id, actorType: 'SYSTEM', ...req }, (tx) =>
@@ -42,10 +61,17 @@ export async function login(deps: SessionDeps, input: { tenantSlug: string; emai
       )
     : undefined;
   const passwordOk = await verifyPassword(input.password, user?.passwordHash);
-  if (!tenant || !user || !passwordOk) throw unauthenticated(INVALID_LOGIN);
-  if (tenant.status !== 'ACTIVE') throw new AppError('FORBIDDEN', 'This tenant is suspended', { reason: 'TENANT_SUSPENDED' });
-  if (user.status !== 'ACTIVE') throw unauthenticated(INVALID_LOGIN);
-  return issueSession(deps, user, crypto.randomUUID(), req);
+  const failure = !user ? 'UNKNOWN_EMAIL' : !passwordOk ? 'WRONG_PASSWORD' : tenant!.status !== 'ACTIVE' ? 'TENANT_SUSPENDED' : user.status !== 'ACTIVE' ? 'USER_NOT_ACTIVE' : null;
+  if (!tenant) throw unauthenticated(INVALID_LOGIN); // no tenant, no chain to record it in
+  if (failure) {
+    // Recorded in the tenant's own chain; the attempted email is kept (it is what an investigator needs).
+    await withTenant(deps.db, { tenantId: tenant.id, actorType: 'SYSTEM', ...req }, (tx) =>
+      recordAuthEvent(tx, 'LOGIN_FAILED', { type: 'USER', id: user?.id ?? null }, { email: input.email.slice(0, 254), reason: failure }),
+    );
+    if (failure === 'TENANT_SUSPENDED') throw new AppError('FORBIDDEN', 'This tenant is suspended', { reason: 'TENANT_SUSPENDED' });
+    throw unauthenticated(INVALID_LOGIN);
+  }
+  return issueSession(deps, user!, crypto.randomUUID(), req, 'LOGIN_SUCCEEDED');
 }
 
 /**
@@ -53,6 +79,7 @@ export async function login(deps: SessionDeps, input: { tenantSlug: string; emai
  * revoked (committed before we answer) and the caller must log in again.
  */
 export async function refreshSession(deps: SessionDeps, refreshToken: string, req: RequestInfo): Promise<SessionTokens> {
+  validate(z.object({ refreshToken: refreshInput }), { refreshToken });
   const parsed = parseRefreshToken(refreshToken);
   if (!parsed) throw unauthenticated('Invalid refresh token');
   const outcome = await withTenant(deps.db, { tenantId: parsed.tenantId, actorType: 'SYSTEM', ...req }, async (tx, session) => {
@@ -64,6 +91,7 @@ export async function refreshSession(deps: SessionDeps, refreshToken: string, re
     if (!row || row.revokedAt) return { kind: 'invalid' } as const;
     if (row.rotatedAt) {
       await tx.update(refreshTokens).set({ revokedAt: new Date() }).where(and(eq(refreshTokens.familyId, row.familyId), isNull(refreshTokens.revokedAt)));
+      await recordAuthEvent(tx, 'REFRESH_TOKEN_REUSED', { type: 'USER', id: row.userId }, { familyId: row.familyId });
       return { kind: 'reused' } as const;
     }
     if (row.expiresAt < new Date() || session.tenantStatus !== 'ACTIVE') return { kind: 'invalid' } as const;
@@ -74,27 +102,31 @@ export async function refreshSession(deps: SessionDeps, refreshToken: string, re
   });
   if (outcome.kind === 'reused') throw unauthenticated('Refresh token reuse detected: the session has been revoked');
   if (outcome.kind === 'invalid') throw unauthenticated('Invalid refresh token');
-  return issueSession(deps, outcome.user, outcome.familyId, req);
+  return issueSession(deps, outcome.user, outcome.familyId, req, 'SESSION_REFRESHED');
 }
 
 /** Revokes the token's whole family. Answers the same whatever the token was. */
 export async function logout(deps: SessionDeps, refreshToken: string, req: RequestInfo): Promise<true> {
+  validate(z.object({ refreshToken: refreshInput }), { refreshToken });
   const parsed = parseRefreshToken(refreshToken);
   if (!parsed) return true;
   await withTenant(deps.db, { tenantId: parsed.tenantId, actorType: 'SYSTEM', ...req }, async (tx) => {
-    const [row] = await tx.select({ familyId: refreshTokens.familyId }).from(refreshTokens).where(eq(refreshTokens.tokenHash, parsed.hash));
-    if (row) await tx.update(refreshTokens).set({ revokedAt: new Date() }).where(and(eq(refreshTokens.familyId, row.familyId), isNull(refreshTokens.revokedAt)));
+    const [row] = await tx.select({ familyId: refreshTokens.familyId, userId: refreshTokens.userId }).from(refreshTokens).where(eq(refreshTokens.tokenHash, parsed.hash));
+    if (!row) return;
+    await tx.update(refreshTokens).set({ revokedAt: new Date() }).where(and(eq(refreshTokens.familyId, row.familyId), isNull(refreshTokens.revokedAt)));
+    await recordAuthEvent(tx, 'LOGOUT', { type: 'USER', id: row.userId }, { familyId: row.familyId });
   });
   return true;
 }
 
-async function issueSession(deps: SessionDeps, user: UserRow, familyId: string, req: RequestInfo): Promise<SessionTokens> {
+async function issueSession(deps: SessionDeps, user: UserRow, familyId: string, req: RequestInfo, event: 'LOGIN_SUCCEEDED' | 'SESSION_REFRESHED'): Promise<SessionTokens> {
   const secret = crypto.randomBytes(32).toString('base64url');
   const refreshToken = `rt_${user.tenantId}_${secret}`;
   const refreshTokenExpiresAt = new Date(Date.now() + deps.refreshTtlDays * 86_400_000);
-  await withTenant(deps.db, { tenantId: user.tenantId, userId: user.id, actorType: 'USER', ...req }, (tx) =>
-    tx.insert(refreshTokens).values({ tenantId: user.tenantId, userId: user.id, familyId, tokenHash: sha256(refreshToken), expiresAt: refreshTokenExpiresAt }),
-  );
+  await withTenant(deps.db, { tenantId: user.tenantId, userId: user.id, actorType: 'USER', ...req }, async (tx) => {
+    await tx.insert(refreshTokens).values({ tenantId: user.tenantId, userId: user.id, familyId, tokenHash: sha256(refreshToken), expiresAt: refreshTokenExpiresAt });
+    await recordAuthEvent(tx, event, { type: 'USER', id: user.id }, { familyId });
+  });
   const access = await deps.tokens.signUserToken(user);
   return { accessToken: access.token, accessTokenExpiresAt: access.expiresAt, refreshToken, refreshTokenExpiresAt, user };
 }

@@ -50,6 +50,8 @@ export const tenants = pgTable(
     name: text('name').notNull(),
     status: tenantStatus('status').notNull().default('ACTIVE'),
     plan: tenantPlan('plan').notNull().default('FREE'),
+    /** Audit entries older than this are pruned by the scheduled audit-prune job. */
+    auditRetentionDays: integer('audit_retention_days').notNull().default(365),
     ...timestamps,
   },
   (t) => [
@@ -451,6 +453,47 @@ export const syncRuns = pgTable(
   ],
 ).enableRLS();
 
+// ─── Audit trail (issue #3) ────────────────────────────────────────────────────────────────────
+// Written only by the audit.* SECURITY DEFINER functions (row trigger and auth events, see the
+// custom migration); the app role may only SELECT. Each tenant's entries form a hash chain in
+// `seq` order: hash = sha256(prev_hash || canonical entry), checked by audit.verify_chain().
+
+export const actorType = pgEnum('actor_type', ['USER', 'PLATFORM', 'INTEGRATION', 'SYSTEM']);
+
+export const auditLogs = pgTable(
+  'audit_logs',
+  {
+    tenantId: uuid('tenant_id').notNull().references(() => tenants.id, { onDelete: 'cascade' }),
+    /** Position in the tenant's chain: 1, 2, 3, … with no gaps (pruning removes a prefix). */
+    seq: bigint('seq', { mode: 'number' }).notNull(),
+    /** Never decreases along the chain (the appender takes max(clock, previous)), so time maps to seq. */
+    occurredAt: timestamp('occurred_at', { withTimezone: true, precision: 6 }).notNull(),
+    actorType: actorType('actor_type').notNull(),
+    actorId: text('actor_id'),
+    /** INSERT, UPDATE, DELETE for row changes; LOGIN_SUCCEEDED, LOGIN_FAILED, … for auth events. */
+    action: text('action').notNull(),
+    /** The table name for row changes (users, organizations, …); SESSION / USER for auth events. */
+    entityType: text('entity_type').notNull(),
+    entityId: text('entity_id'),
+    /** Row changes: { column: { old, new } } (secret columns as { redacted: true }); events: details. */
+    changes: jsonb('changes').notNull().default({}),
+    requestId: text('request_id'),
+    clientIp: text('client_ip'),
+    userAgent: text('user_agent'),
+    prevHash: text('prev_hash').notNull(),
+    hash: text('hash').notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.tenantId, t.seq] }),
+    // Each filter of auditLogs has an index ending in seq, so "newest first, limit N" is an index scan.
+    index('audit_logs_entity_idx').on(t.tenantId, t.entityType, t.entityId, t.seq),
+    index('audit_logs_actor_idx').on(t.tenantId, t.actorId, t.seq),
+    index('audit_logs_action_idx').on(t.tenantId, t.action, t.seq),
+    index('audit_logs_time_idx').on(t.tenantId, t.occurredAt, t.seq),
+    tenantIsolation(),
+  ],
+).enableRLS();
+
 /** Where the next incremental sync of one resource starts: the provider's updated_at (inclusive). */
 export const syncCheckpoints = pgTable(
   'sync_checkpoints',
@@ -523,3 +566,20 @@ export const integrationPushes = pgTable(
 export type SyncRunRow = typeof syncRuns.$inferSelect;
 export type SyncCheckpointRow = typeof syncCheckpoints.$inferSelect;
 export type IntegrationPushRow = typeof integrationPushes.$inferSelect;
+
+/** The end of each tenant's chain; its row lock serializes appends per tenant. */
+export const auditChainHeads = pgTable(
+  'audit_chain_heads',
+  {
+    tenantId: uuid('tenant_id').notNull().primaryKey().references(() => tenants.id, { onDelete: 'cascade' }),
+    seq: bigint('seq', { mode: 'number' }).notNull().default(0),
+    hash: text('hash').notNull(),
+    lastAt: timestamp('last_at', { withTimezone: true, precision: 6 }),
+    /** After pruning: the last removed entry, which anchors the first remaining one. */
+    anchorSeq: bigint('anchor_seq', { mode: 'number' }).notNull().default(0),
+    anchorHash: text('anchor_hash').notNull(),
+  },
+  () => [tenantIsolation()],
+).enableRLS();
+
+export type AuditLogRow = typeof auditLogs.$inferSelect;

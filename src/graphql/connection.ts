@@ -29,6 +29,7 @@ export function encodeCursor(row: CursorKey): string {
 export function decodeCursor(cursor: string | null | undefined): CursorKey | undefined {
   if (cursor == null) return undefined;
   try {
+    if (cursor.length > 200) throw new Error('too long');
     const [at, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as [string, string];
     const createdAt = new Date(at);
     if (Number.isNaN(createdAt.getTime()) || !/^[0-9a-f-]{36}$/i.test(id)) throw new Error('bad cursor');

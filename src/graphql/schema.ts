@@ -7,6 +7,7 @@ import { mergeResolvers } from '@graphql-tools/merge';
 import { applyMiddleware } from 'graphql-middleware';
 import { DateTimeResolver, EmailAddressResolver, JSONResolver, UUIDResolver } from 'graphql-scalars';
 import { permissions } from '../auth/permissions.js';
+import { auditResolvers } from '../modules/audit/resolvers.js';
 import { authResolvers } from '../modules/auth/resolvers.js';
 import { organizationResolvers } from '../modules/organizations/resolvers.js';
 import { tenantResolvers } from '../modules/tenants/resolvers.js';
@@ -34,7 +35,7 @@ const root: Resolvers = { Query: { health: () => 'ok' } };
 
 /** SDL from schema/, resolvers from each module, the permission map around all of it. */
 export function buildSchema(): GraphQLSchema {
-  const resolvers = mergeResolvers([scalars, root, heartbeatResolvers, authResolvers, tenantResolvers, userResolvers, organizationResolvers, integrationHealthResolvers, integrationResolvers, webhookResolvers, syncResolvers, pushResolvers]);
+  const resolvers = mergeResolvers([scalars, root, heartbeatResolvers, authResolvers, tenantResolvers, userResolvers, organizationResolvers, integrationHealthResolvers, integrationResolvers, webhookResolvers, syncResolvers, pushResolvers, auditResolvers]);
   const schema = makeExecutableSchema({ typeDefs: loadTypeDefs(), resolvers: resolvers as never });
   return applyMiddleware(schema, permissions);
 }

@@ -9,6 +9,8 @@ import { sql } from 'drizzle-orm';
 import type { App } from '../app.js';
 import { buildSchema } from '../graphql/schema.js';
 import { createContext, type Context } from '../graphql/context.js';
+import { registerAuditExport } from './audit-export.js';
+import { LIMITS, operationProtections } from './protections.js';
 import { AppError, ErrorCode, formatGraphQLError, fromDatabaseError } from '../errors.js';
 import { webhookRoutes } from './webhooks.js';
 
@@ -26,7 +28,7 @@ export async function startHttpServer(app: App, opts: { host: string; port: numb
     loggerInstance: app.log as FastifyBaseLogger,
     // Per-request lines only at debug: at info they would dominate the log (and the benchmark).
     logController: new LogController({ disableRequestLogging: app.config.LOG_LEVEL !== 'debug' && app.config.LOG_LEVEL !== 'trace' }),
-    bodyLimit: 1024 * 1024,
+    bodyLimit: LIMITS.bodyLimit,
     genReqId: (req) => {
       const given = req.headers['x-request-id'];
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : crypto.randomUUID();
@@ -36,14 +38,28 @@ export async function startHttpServer(app: App, opts: { host: string; port: numb
     reply.header('x-request-id', req.id);
   });
 
+  // Fastify's own refusals (body too large, malformed JSON, wrong content type) in our error shape.
+  fastify.setErrorHandler((err: { statusCode?: number; message: string }, req, reply) => {
+    const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
+    if (status === 500) req.log.error({ err }, 'unhandled HTTP error');
+    const code = status === 413 ? 'PAYLOAD_TOO_LARGE' : status === 500 ? 'INTERNAL_SERVER_ERROR' : 'BAD_REQUEST';
+    const message = status === 413 ? `Request body larger than ${LIMITS.bodyLimit} bytes` : status === 500 ? ErrorCode.INTERNAL_SERVER_ERROR.message : err.message;
+    return reply.code(status).send({ errors: [{ message, extensions: { code } }] });
+  });
+
   const schema = buildSchema();
+  const protections = operationProtections(schema);
   const apollo = new ApolloServer<Context>({
     schema,
+    validationRules: protections.validationRules,
+    allowBatchedHttpRequests: false,
+    csrfPrevention: true,
+    parseOptions: { maxTokens: LIMITS.maxTokens },
     introspection: !app.config.isProduction,
     includeStacktraceInErrorResponses: false,
     hideSchemaDetailsFromClientErrors: app.config.isProduction,
     formatError: (formatted, error) => formatGraphQLError(formatted, error, (err) => app.log.error({ err }, 'unexpected error')),
-    plugins: [fastifyApolloDrainPlugin(fastify), operationScopePlugin(), statusCodePlugin(), requestMetricsPlugin(app)],
+    plugins: [fastifyApolloDrainPlugin(fastify), ...protections.plugins, operationScopePlugin(), statusCodePlugin(), requestMetricsPlugin(app)],
   });
   await apollo.start();
 
@@ -65,6 +81,7 @@ export async function startHttpServer(app: App, opts: { host: string; port: numb
 
   await fastify.register(webhookRoutes(app));
 
+  registerAuditExport(fastify, app);
   fastify.get('/healthz', async () => ({ status: 'ok' }));
   // Ready when the app role reaches the database and the job queue (pg-boss, owner connection) answers.
   fastify.get('/readyz', async (_req, reply) => {
@@ -145,16 +162,28 @@ function operationScopePlugin(): ApolloServerPlugin<Context> {
   };
 }
 
-/** Errors outside execution (context, parsing) take their HTTP status from the error table. */
+/**
+ * Errors outside execution (context, parsing) take their HTTP status from the error table. A request
+ * refused by a rate limit (nothing else succeeded) answers 429 with Retry-After, as HTTP clients expect.
+ */
 function statusCodePlugin(): ApolloServerPlugin<Context> {
   return {
     async requestDidStart() {
       return {
         async willSendResponse({ response }) {
           const body = response.body.kind === 'single' ? response.body.singleResult : undefined;
-          if (body && body.data === undefined && body.errors?.length) {
+          if (!body?.errors?.length || response.http.status !== undefined) return;
+          const nothingSucceeded = body.data == null || Object.values(body.data).every((v) => v === null);
+          const limited = body.errors.filter((e) => e.extensions?.code === 'RATE_LIMITED');
+          if (nothingSucceeded && limited.length) {
+            response.http.status = 429;
+            const retryAfter = Math.max(...limited.map((e) => Number(e.extensions?.retryAfter) || 1));
+            response.http.headers.set('retry-after', String(retryAfter));
+            return;
+          }
+          if (body.data === undefined) {
             const code = body.errors[0]?.extensions?.code as keyof typeof ErrorCode | undefined;
-            if (code && code in ErrorCode && response.http.status === undefined) response.http.status = ErrorCode[code].http;
+            if (code && code in ErrorCode) response.http.status = ErrorCode[code].http;
           }
         },
       };

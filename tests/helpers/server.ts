@@ -67,6 +67,12 @@ export async function startTestServer(opts: { env?: Record<string, string>; data
     SYNC_FULL_CRON: 'off',
     // One key for every test server, so two servers on one database read each other's secrets.
     INTEGRATION_ENCRYPTION_KEY: Buffer.alloc(32, 'tessera-test-key').toString('base64'),
+    // Generous limits: suites log in and mutate far more than a person would. tests/rate-limits.test.ts
+    // sets tight ones through `env`.
+    RATE_LIMIT_LOGIN_MAX: '10000',
+    RATE_LIMIT_REFRESH_MAX: '10000',
+    RATE_LIMIT_MUTATIONS_PER_MINUTE: '100000',
+    RATE_LIMIT_TENANT_FREE_PER_MINUTE: '1000000',
     ...opts.env,
   });
   const appUrl = config.APP_DATABASE_URL ?? deriveAppUrl(ownerUrl, APP_PASSWORD);

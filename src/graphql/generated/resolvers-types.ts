@@ -1,6 +1,7 @@
 import type { GraphQLResolveInfo, GraphQLScalarType, GraphQLScalarTypeConfig } from 'graphql';
-import type { TenantRow, UserRow, OrganizationRow, MembershipRow, IntegrationRow, SyncRunRow, IntegrationPushRow } from '../../db/schema.js';
+import type { TenantRow, UserRow, OrganizationRow, MembershipRow, AuditLogRow, IntegrationRow, SyncRunRow, IntegrationPushRow } from '../../db/schema.js';
 import type { UserConnectionResult, OrganizationConnectionResult } from '../connection.js';
+import type { AuditLogPage } from '../../modules/audit/service.js';
 import type { SessionTokens } from '../../auth/session-service.js';
 import type { IntegrationWithSecret } from '../../modules/integrations/service.js';
 import type { WebhookEventView, WebhookEventConnectionResult } from '../../modules/webhooks/service.js';
@@ -26,6 +27,70 @@ export type Scalars = {
   JSON: { input: unknown; output: unknown; }
   /** A UUID (any version). */
   UUID: { input: string; output: string; }
+};
+
+/** Who caused a change. */
+export type ActorType =
+  | 'INTEGRATION'
+  | 'PLATFORM'
+  | 'SYSTEM'
+  | 'USER';
+
+/** Result of verifying the tenant's hash chain. */
+export type AuditIntegrityReport = {
+  __typename?: 'AuditIntegrityReport';
+  checkedEntries: Scalars['Int']['output'];
+  /** The first entry where the chain breaks; null when ok. */
+  firstBrokenId?: Maybe<Scalars['ID']['output']>;
+  ok: Scalars['Boolean']['output'];
+  /** ENTRY_ALTERED, LINK_BROKEN, ENTRY_MISSING, CHAIN_START_MISMATCH or TAIL_MISMATCH; null when ok. */
+  reason?: Maybe<Scalars['String']['output']>;
+};
+
+export type AuditLog = {
+  __typename?: 'AuditLog';
+  /** INSERT, UPDATE, DELETE for row changes; LOGIN_SUCCEEDED, LOGIN_FAILED, SESSION_REFRESHED, REFRESH_TOKEN_REUSED, LOGOUT, AUDIT_PRUNED. */
+  action: Scalars['String']['output'];
+  /** A user id for USER; the operator, integration or job name otherwise. */
+  actorId?: Maybe<Scalars['String']['output']>;
+  actorType: ActorType;
+  /** Row changes: { column: { old, new } } (secrets only as { redacted: true }); auth events: details. */
+  changes: Scalars['JSON']['output'];
+  clientIp?: Maybe<Scalars['String']['output']>;
+  /** The row's key without the tenant (composite keys joined by ':'). */
+  entityId?: Maybe<Scalars['String']['output']>;
+  /** The table for row changes (users, organizations, organization_memberships, tenants, …); USER or SESSION for auth events. */
+  entityType: Scalars['String']['output'];
+  /** Position in the tenant's chain (1, 2, 3, …), as a string. */
+  id: Scalars['ID']['output'];
+  occurredAt: Scalars['DateTime']['output'];
+  requestId?: Maybe<Scalars['String']['output']>;
+  userAgent?: Maybe<Scalars['String']['output']>;
+};
+
+export type AuditLogConnection = {
+  __typename?: 'AuditLogConnection';
+  edges: Array<AuditLogEdge>;
+  pageInfo: PageInfo;
+};
+
+export type AuditLogEdge = {
+  __typename?: 'AuditLogEdge';
+  cursor: Scalars['String']['output'];
+  node: AuditLog;
+};
+
+export type AuditLogFilter = {
+  action?: InputMaybe<Scalars['String']['input']>;
+  actorId?: InputMaybe<Scalars['String']['input']>;
+  actorType?: InputMaybe<ActorType>;
+  /** Requires entityType when set. */
+  entityId?: InputMaybe<Scalars['String']['input']>;
+  entityType?: InputMaybe<Scalars['String']['input']>;
+  /** Inclusive lower bound. */
+  from?: InputMaybe<Scalars['DateTime']['input']>;
+  /** Exclusive upper bound. */
+  to?: InputMaybe<Scalars['DateTime']['input']>;
 };
 
 export type AuthPayload = {
@@ -531,6 +596,10 @@ export type PlatformAuthPayload = {
 
 export type Query = {
   __typename?: 'Query';
+  /** Verifies the whole chain (reads every entry: seconds on a million). */
+  auditIntegrity: AuditIntegrityReport;
+  /** Newest first. `first` is 1–100. Export a time range as NDJSON with GET /audit-logs/export?from=…&to=… */
+  auditLogs: AuditLogConnection;
   /** Liveness of the GraphQL layer itself; needs no authentication. */
   health: Scalars['String']['output'];
   integration?: Maybe<Integration>;
@@ -558,6 +627,13 @@ export type Query = {
   webhookEvent?: Maybe<WebhookEvent>;
   /** Oldest first (stable under inserts). `first` is 1–100. */
   webhookEvents: WebhookEventConnection;
+};
+
+
+export type QueryAuditLogsArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  filter?: InputMaybe<AuditLogFilter>;
+  first?: InputMaybe<Scalars['Int']['input']>;
 };
 
 
@@ -722,6 +798,8 @@ export type SyncTrigger =
 
 export type Tenant = {
   __typename?: 'Tenant';
+  /** Audit entries older than this many days are pruned daily. */
+  auditRetentionDays: Scalars['Int']['output'];
   createdAt: Scalars['DateTime']['output'];
   id: Scalars['UUID']['output'];
   name: Scalars['String']['output'];
@@ -772,6 +850,8 @@ export type UpdateOrganizationInput = {
 };
 
 export type UpdateTenantInput = {
+  /** 30–3650; unchanged when omitted. */
+  auditRetentionDays?: InputMaybe<Scalars['Int']['input']>;
   name: Scalars['String']['input'];
 };
 
@@ -954,6 +1034,12 @@ export type DirectiveResolverFn<TResult = Record<PropertyKey, never>, TParent = 
 
 /** Mapping between all available schema types and the resolvers types */
 export type ResolversTypes = {
+  ActorType: ActorType;
+  AuditIntegrityReport: ResolverTypeWrapper<AuditIntegrityReport>;
+  AuditLog: ResolverTypeWrapper<AuditLogRow>;
+  AuditLogConnection: ResolverTypeWrapper<AuditLogPage>;
+  AuditLogEdge: ResolverTypeWrapper<Omit<AuditLogEdge, 'node'> & { node: ResolversTypes['AuditLog'] }>;
+  AuditLogFilter: AuditLogFilter;
   AuthPayload: ResolverTypeWrapper<SessionTokens>;
   Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
   CircuitState: CircuitState;
@@ -965,6 +1051,7 @@ export type ResolversTypes = {
   DeletePayload: ResolverTypeWrapper<DeletePayload>;
   EmailAddress: ResolverTypeWrapper<Scalars['EmailAddress']['output']>;
   Float: ResolverTypeWrapper<Scalars['Float']['output']>;
+  ID: ResolverTypeWrapper<Scalars['ID']['output']>;
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
   Integration: ResolverTypeWrapper<IntegrationRow>;
   IntegrationCircuit: ResolverTypeWrapper<IntegrationCircuit>;
@@ -1024,6 +1111,11 @@ export type ResolversTypes = {
 
 /** Mapping between all available schema types and the resolvers parents */
 export type ResolversParentTypes = {
+  AuditIntegrityReport: AuditIntegrityReport;
+  AuditLog: AuditLogRow;
+  AuditLogConnection: AuditLogPage;
+  AuditLogEdge: Omit<AuditLogEdge, 'node'> & { node: ResolversParentTypes['AuditLog'] };
+  AuditLogFilter: AuditLogFilter;
   AuthPayload: SessionTokens;
   Boolean: Scalars['Boolean']['output'];
   CreateIntegrationInput: CreateIntegrationInput;
@@ -1034,6 +1126,7 @@ export type ResolversParentTypes = {
   DeletePayload: DeletePayload;
   EmailAddress: Scalars['EmailAddress']['output'];
   Float: Scalars['Float']['output'];
+  ID: Scalars['ID']['output'];
   Int: Scalars['Int']['output'];
   Integration: IntegrationRow;
   IntegrationCircuit: IntegrationCircuit;
@@ -1077,6 +1170,37 @@ export type ResolversParentTypes = {
   WebhookEventConnection: WebhookEventConnectionResult;
   WebhookEventEdge: Omit<WebhookEventEdge, 'node'> & { node: ResolversParentTypes['WebhookEvent'] };
   WebhookEventFilter: WebhookEventFilter;
+};
+
+export type AuditIntegrityReportResolvers<ContextType = Context, ParentType extends ResolversParentTypes['AuditIntegrityReport'] = ResolversParentTypes['AuditIntegrityReport']> = {
+  checkedEntries?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  firstBrokenId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+  ok?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  reason?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+};
+
+export type AuditLogResolvers<ContextType = Context, ParentType extends ResolversParentTypes['AuditLog'] = ResolversParentTypes['AuditLog']> = {
+  action?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  actorId?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  actorType?: Resolver<ResolversTypes['ActorType'], ParentType, ContextType>;
+  changes?: Resolver<ResolversTypes['JSON'], ParentType, ContextType>;
+  clientIp?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  entityId?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  entityType?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  occurredAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  requestId?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  userAgent?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+};
+
+export type AuditLogConnectionResolvers<ContextType = Context, ParentType extends ResolversParentTypes['AuditLogConnection'] = ResolversParentTypes['AuditLogConnection']> = {
+  edges?: Resolver<Array<ResolversTypes['AuditLogEdge']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+};
+
+export type AuditLogEdgeResolvers<ContextType = Context, ParentType extends ResolversParentTypes['AuditLogEdge'] = ResolversParentTypes['AuditLogEdge']> = {
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  node?: Resolver<ResolversTypes['AuditLog'], ParentType, ContextType>;
 };
 
 export type AuthPayloadResolvers<ContextType = Context, ParentType extends ResolversParentTypes['AuthPayload'] = ResolversParentTypes['AuthPayload']> = {
@@ -1264,6 +1388,8 @@ export type PlatformAuthPayloadResolvers<ContextType = Context, ParentType exten
 };
 
 export type QueryResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = {
+  auditIntegrity?: Resolver<ResolversTypes['AuditIntegrityReport'], ParentType, ContextType>;
+  auditLogs?: Resolver<ResolversTypes['AuditLogConnection'], ParentType, ContextType, RequireFields<QueryAuditLogsArgs, 'first'>>;
   health?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   integration?: Resolver<Maybe<ResolversTypes['Integration']>, ParentType, ContextType, RequireFields<QueryIntegrationArgs, 'id'>>;
   integrationCircuit?: Resolver<ResolversTypes['IntegrationCircuit'], ParentType, ContextType, RequireFields<QueryIntegrationCircuitArgs, 'integrationId'>>;
@@ -1324,6 +1450,7 @@ export type SyncRunEdgeResolvers<ContextType = Context, ParentType extends Resol
 };
 
 export type TenantResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Tenant'] = ResolversParentTypes['Tenant']> = {
+  auditRetentionDays?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   id?: Resolver<ResolversTypes['UUID'], ParentType, ContextType>;
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
@@ -1401,6 +1528,10 @@ export type WebhookEventEdgeResolvers<ContextType = Context, ParentType extends 
 };
 
 export type Resolvers<ContextType = Context> = {
+  AuditIntegrityReport?: AuditIntegrityReportResolvers<ContextType>;
+  AuditLog?: AuditLogResolvers<ContextType>;
+  AuditLogConnection?: AuditLogConnectionResolvers<ContextType>;
+  AuditLogEdge?: AuditLogEdgeResolvers<ContextType>;
   AuthPayload?: AuthPayloadResolvers<ContextType>;
   DateTime?: GraphQLScalarType;
   DeletePayload?: DeletePayloadResolvers<ContextType>;

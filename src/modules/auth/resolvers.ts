@@ -1,6 +1,6 @@
 import type { Resolvers } from '../../graphql/generated/resolvers-types.js';
 import type { Context } from '../../graphql/context.js';
-import { checkPlatformOperator, login, logout, refreshSession, type SessionDeps } from '../../auth/session-service.js';
+import { checkPlatformOperator, login, logout, refreshSession, validatePlatformLogin, type SessionDeps } from '../../auth/session-service.js';
 import { unauthenticated } from '../../errors.js';
 
 const deps = (ctx: Context): SessionDeps => ({ db: ctx.app.db, tokens: ctx.app.tokens, refreshTtlDays: ctx.app.config.REFRESH_TOKEN_TTL_DAYS });
@@ -10,7 +10,8 @@ export const authResolvers: Resolvers = {
     login: (_, { input }, ctx) => login(deps(ctx), input, ctx.request),
     refreshSession: (_, { refreshToken }, ctx) => refreshSession(deps(ctx), refreshToken, ctx.request),
     logout: (_, { refreshToken }, ctx) => logout(deps(ctx), refreshToken, ctx.request),
-    platformLogin: async (_, { email, password }, ctx) => {
+    platformLogin: async (_, args, ctx) => {
+      const { email, password } = validatePlatformLogin(args);
       if (!checkPlatformOperator(ctx.app.platformOperator, email, password)) throw unauthenticated('Invalid operator credentials');
       const { token, expiresAt } = await ctx.app.tokens.signPlatformToken(`operator:${email.toLowerCase()}`);
       return { accessToken: token, accessTokenExpiresAt: expiresAt };

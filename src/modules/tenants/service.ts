@@ -16,10 +16,12 @@ export async function getTenant(scope: Scope): Promise<TenantRow> {
   return row;
 }
 
-export function updateTenant(scope: Scope, input: { name: string }): Promise<TenantRow> {
-  const data = validate(z.object({ name: fields.name }), input);
+const updateInput = z.object({ name: fields.name, auditRetentionDays: z.number().int().min(30, 'At least 30').max(3650, 'At most 3650').nullish() });
+
+export function updateTenant(scope: Scope, input: z.input<typeof updateInput>): Promise<TenantRow> {
+  const data = validate(updateInput, input);
   return scope.write(async (tx) => {
-    const [row] = await tx.update(tenants).set({ name: data.name, updatedAt: new Date() }).returning();
+    const [row] = await tx.update(tenants).set({ name: data.name, auditRetentionDays: data.auditRetentionDays ?? undefined, updatedAt: new Date() }).returning();
     if (!row) throw notFound('Tenant');
     return row;
   });
@@ -72,6 +74,7 @@ function toTenantRow(r: Record<string, unknown> | undefined): TenantRow {
     name: String(r.name),
     status: r.status as TenantRow['status'],
     plan: r.plan as Plan,
+    auditRetentionDays: Number(r.audit_retention_days),
     createdAt: new Date(r.created_at as string),
     updatedAt: new Date(r.updated_at as string),
   };

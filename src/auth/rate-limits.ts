@@ -1,0 +1,150 @@
+import type { GraphQLResolveInfo } from 'graphql';
+import type postgres from 'postgres';
+import { createRateLimitRule, type GraphQLRateLimitDirectiveArgs } from 'graphql-rate-limit';
+import type { IRule } from 'graphql-shield';
+import { sql } from 'drizzle-orm';
+import type { Config } from '../config.js';
+import type { Context } from '../graphql/context.js';
+import { AppError, fromDatabaseError } from '../errors.js';
+import { PostgresRateLimitStore, type RateLimitStoreOptions } from './rate-limit-store.js';
+
+/**
+ * The limits the permission map names (src/auth/permissions.ts):
+ *  - AUTH:     login / platformLogin per client IP + tenant + email, refreshSession per IP + tenant;
+ *  - MUTATION: every mutation, per user (anonymous callers: per IP);
+ *  - TENANT:   every root field of a tenant user, per tenant per minute, by the tenant's plan.
+ * Each is a graphql-rate-limit `createRateLimitRule` over the shared Postgres store, with
+ * `enableBatchRequestCache` so aliases of one field in one request count one by one.
+ */
+export type RateLimitKind = 'LOGIN' | 'PLATFORM_LOGIN' | 'REFRESH' | 'MUTATION' | 'TENANT';
+type Plan = 'FREE' | 'STARTER' | 'PRO' | 'ENTERPRISE';
+
+const requestKeys = new WeakMap<object, string>();
+let nextRequestKey = 0;
+/** A key per GraphQL context that the client can't choose (unlike x-request-id): see the store's note. */
+function requestKeyOf(ctx: object): string {
+  let key = requestKeys.get(ctx);
+  if (!key) requestKeys.set(ctx, (key = (nextRequestKey++).toString(36)));
+  return key;
+}
+
+const lower = (s: string) => s.trim().toLowerCase();
+/** rt_<tenant uuid>_<secret> → the tenant: refresh is limited per IP + tenant, not per (guessable) token. */
+const refreshTenant = (fieldIdentity: string) => /^refreshSession:rt_([0-9a-f-]{36})_/.exec(fieldIdentity)?.[1] ?? 'invalid';
+
+interface Limiter {
+  store: PostgresRateLimitStore;
+  /** One library rule per distinct max and identity args (TENANT has one per plan, sharing the counter). */
+  rule(max: number, identityArgs?: readonly string[]): IRule;
+}
+
+export class RateLimits {
+  readonly enabled: boolean;
+  private readonly limiters: Record<'AUTH' | 'REFRESH' | 'MUTATION' | 'TENANT', Limiter>;
+  private readonly plans = new Map<string, { plan: Plan; until: number }>();
+
+  constructor(
+    private readonly config: Config,
+    private readonly client: postgres.Sql,
+  ) {
+    this.enabled = config.RATE_LIMITS_ENABLED;
+    const authWindow = config.RATE_LIMIT_AUTH_WINDOW_SECONDS * 1000;
+    this.limiters = {
+      AUTH: this.limiter(client, { namespace: 'auth', windowMs: authWindow, perField: true, fieldKey: lower }, (ctx) => `ip:${ctx.request.clientIp ?? ''}`),
+      REFRESH: this.limiter(client, { namespace: 'refresh', windowMs: authWindow, perField: true, fieldKey: refreshTenant }, (ctx) => `ip:${ctx.request.clientIp ?? ''}`),
+      MUTATION: this.limiter(client, { namespace: 'mutation', windowMs: 60_000, perField: false }, (ctx) =>
+        ctx.claims?.kind === 'user' ? `user:${ctx.claims.tenantId}:${ctx.claims.userId}` : ctx.claims?.kind === 'platform' ? `op:${ctx.claims.operatorId}` : `ip:${ctx.request.clientIp ?? ''}`,
+      ),
+      TENANT: this.limiter(client, { namespace: 'tenant', windowMs: 60_000, perField: false }, (ctx) => `tenant:${ctx.claims?.kind === 'user' ? ctx.claims.tenantId : ''}`),
+    };
+  }
+
+  private limiter(client: postgres.Sql, options: RateLimitStoreOptions, identify: (ctx: Context) => string): Limiter {
+    const store = new PostgresRateLimitStore(client, options);
+    const rules = new Map<string, IRule>();
+    const window = `${options.windowMs}ms`;
+    return {
+      store,
+      rule: (max, identityArgs) => {
+        const key = `${max}:${identityArgs?.join(',') ?? ''}`;
+        let r = rules.get(key);
+        if (!r) {
+          // One library config per max: the store reads the max from the context identity (for leases).
+          const factory = createRateLimitRule({
+            store,
+            enableBatchRequestCache: true,
+            identifyContext: (ctx: Context) => `${requestKeyOf(ctx)}|${max}|${identify(ctx)}`,
+            formatError: () => `Too many requests: at most ${max} per ${options.windowMs / 1000} s`,
+            createError: (message) => new AppError('RATE_LIMITED', message, { retryAfter: store.retryAfterSeconds() }),
+          });
+          rules.set(key, (r = factory({ max, window, identityArgs })));
+        }
+        return r;
+      },
+    };
+  }
+
+  close(): Promise<void> {
+    return this.client.end({ timeout: 5 });
+  }
+
+  /** Runs one limit for a field; true, or the RATE_LIMITED error. Store failures answer like the database does. */
+  async check(kind: RateLimitKind, parent: unknown, args: Record<string, unknown>, ctx: Context, info: GraphQLResolveInfo): Promise<true | Error> {
+    if (!this.enabled) return true;
+    let limiter: Limiter;
+    let max: number;
+    let fieldConfig: Pick<GraphQLRateLimitDirectiveArgs, 'identityArgs'> = {};
+    switch (kind) {
+      case 'LOGIN':
+      case 'PLATFORM_LOGIN':
+        limiter = this.limiters.AUTH;
+        max = this.config.RATE_LIMIT_LOGIN_MAX;
+        fieldConfig = { identityArgs: kind === 'LOGIN' ? ['input.tenantSlug', 'input.email'] : ['email'] };
+        break;
+      case 'REFRESH':
+        limiter = this.limiters.REFRESH;
+        max = this.config.RATE_LIMIT_REFRESH_MAX;
+        fieldConfig = { identityArgs: ['refreshToken'] };
+        break;
+      case 'MUTATION':
+        limiter = this.limiters.MUTATION;
+        max = this.config.RATE_LIMIT_MUTATIONS_PER_MINUTE;
+        break;
+      case 'TENANT': {
+        if (ctx.claims?.kind !== 'user' || !ctx.scope) return true; // no tenant, no tenant budget
+        limiter = this.limiters.TENANT;
+        max = this.budget(await this.planOf(ctx));
+        break;
+      }
+    }
+    try {
+      const rule = limiter.rule(max, fieldConfig.identityArgs);
+      const result = await rule.resolve(parent as object, args, ctx as never, info, SHIELD_OPTIONS);
+      return result === true ? true : result instanceof Error ? result : new AppError('RATE_LIMITED');
+    } catch (err) {
+      const mapped = fromDatabaseError(err);
+      if (mapped) return mapped;
+      throw err;
+    }
+  }
+
+  private budget(plan: Plan): number {
+    const c = this.config;
+    return { FREE: c.RATE_LIMIT_TENANT_FREE_PER_MINUTE, STARTER: c.RATE_LIMIT_TENANT_STARTER_PER_MINUTE, PRO: c.RATE_LIMIT_TENANT_PRO_PER_MINUTE, ENTERPRISE: c.RATE_LIMIT_TENANT_ENTERPRISE_PER_MINUTE }[plan];
+  }
+
+  /** The tenant's plan, cached for a minute per process (a plan change reaches the budget within a minute). */
+  private async planOf(ctx: Context): Promise<Plan> {
+    const tenantId = (ctx.claims as { tenantId: string }).tenantId;
+    const cached = this.plans.get(tenantId);
+    if (cached && cached.until > Date.now()) return cached.plan;
+    const rows = (await ctx.scope!.read((tx) => tx.execute(sql`select plan from tenants`))) as unknown as { plan: Plan }[];
+    const plan = rows[0]?.plan ?? 'FREE';
+    if (this.plans.size > 10_000) this.plans.clear();
+    this.plans.set(tenantId, { plan, until: Date.now() + 60_000 });
+    return plan;
+  }
+}
+
+/** Rules are resolved by hand here; debug makes store errors throw (mapped above) instead of a silent deny. */
+const SHIELD_OPTIONS = { debug: true, allowExternalErrors: true } as unknown as Parameters<IRule['resolve']>[4];

@@ -1,0 +1,107 @@
+import { ApolloArmor } from '@escape.tech/graphql-armor';
+import type { ApolloServerPlugin } from '@apollo/server';
+import { GraphQLError, Kind, visit, type DocumentNode, type GraphQLSchema, type ValidationRule } from 'graphql';
+import { costLimitRule } from '@escape.tech/graphql-armor-cost-limit';
+import { MAX_PAGE_SIZE } from '../graphql/connection.js';
+import { AppError, badInput, type FieldError } from '../errors.js';
+
+/**
+ * Operation limits, chosen far above what a real frontend sends (see docs/limits.md for the
+ * reasoning) and far below what the classic attacks need.
+ */
+export const LIMITS = {
+  /** Nesting of selections. Our deepest useful query (users → memberships → organization → members → user) is 7. */
+  maxDepth: 12,
+  /** Aliased fields per operation (excluding __typename). */
+  maxAliases: 20,
+  /** Directives per operation (@include/@skip). */
+  maxDirectives: 20,
+  /** Lexical tokens in the document (Apollo Client's largest generated queries are a few hundred). */
+  maxTokens: 5000,
+  /** armor's cost: objects 2, scalars 1, ×1.5 per level, × first/last. users(first: 100) with nested organizations ≈ 2,800. */
+  maxCost: 10_000,
+  /** Request body (JSON) in bytes. */
+  bodyLimit: 256 * 1024,
+} as const;
+
+/** Refusals of the operation itself: a 400 with a stable code, never a 500. */
+function reject(message: string, fields?: FieldError[]): GraphQLError {
+  const error = fields ? badInput(fields) : new AppError('BAD_USER_INPUT', message);
+  (error.extensions as Record<string, unknown>).http = { status: 400 }; // Apollo's status for errors thrown before execution
+  return error;
+}
+
+/**
+ * graphql-armor's Apollo protections (depth, aliases, directives, tokens, cost) plus two of ours:
+ * `first`/`last` are checked against the page cap from variables too, and the cost is computed
+ * with variables inlined (armor's cost rule only sees literal `first: 100`, not `first: $n`).
+ * Field suggestions follow Apollo's `hideSchemaDetailsFromClientErrors` (off in production).
+ */
+export function operationProtections(schema: GraphQLSchema): { plugins: ApolloServerPlugin[]; validationRules: ValidationRule[] } {
+  const armor = new ApolloArmor({
+    blockFieldSuggestion: { enabled: false }, // Apollo's hideSchemaDetailsFromClientErrors does it, in production only
+    maxDepth: { n: LIMITS.maxDepth },
+    maxAliases: { n: LIMITS.maxAliases },
+    maxDirectives: { n: LIMITS.maxDirectives },
+    // armor's token plugin throws from parsingDidStart, which Apollo 5 answers with a 500; graphql's own
+    // parser limit (parseOptions.maxTokens, see server.ts) answers GRAPHQL_PARSE_FAILED with a 400.
+    maxTokens: { enabled: false },
+    costLimit: { maxCost: LIMITS.maxCost },
+  });
+  const protection = armor.protect();
+  const costWithVariables = costLimitRule({ maxCost: LIMITS.maxCost, propagateOnRejection: false, onReject: [(ctx, err) => ctx?.reportError(err)] });
+  const pageArguments: ApolloServerPlugin = {
+    async requestDidStart() {
+      return {
+        async didResolveOperation({ document, request }) {
+          const variables = request.variables ?? {};
+          const { inlined, problems } = inlinePageArguments(document, variables);
+          if (problems.length) throw reject(problems.map((p) => `${p.field}: ${p.message}`).join('; '), problems);
+          if (inlined !== document) {
+            const error = costOf(inlined, costWithVariables);
+            if (error) throw reject(error.message.replace(/^Syntax Error: /, ''));
+          }
+        },
+      };
+    },
+  };
+  // armor types its plugins against the CommonJS build of @apollo/server; the shape is the same.
+  return { plugins: [...(protection.plugins as unknown as ApolloServerPlugin[]), pageArguments], validationRules: protection.validationRules };
+}
+
+/**
+ * Runs armor's cost visitor over each operation. It needs only fragments and an error sink from the
+ * validation context, so no schema is involved (graphql's validate() would reject our schema here:
+ * it is built by the CommonJS copy of graphql, this module imports the ESM one).
+ */
+function costOf(document: DocumentNode, rule: ValidationRule): GraphQLError | undefined {
+  let error: GraphQLError | undefined;
+  const fragments = new Map(document.definitions.filter((d) => d.kind === Kind.FRAGMENT_DEFINITION).map((d) => [d.name.value, d]));
+  const context = { getFragment: (name: string) => fragments.get(name), reportError: (e: GraphQLError) => void (error ??= e) };
+  for (const op of document.definitions) {
+    if (op.kind !== Kind.OPERATION_DEFINITION) continue;
+    const visitor = rule(context as never) as unknown as { OperationDefinition: { enter(node: unknown): void } };
+    visitor.OperationDefinition.enter(op);
+  }
+  return error;
+}
+
+/**
+ * Replaces `first: $var` / `last: $var` with the variable's value (so the cost rule counts it) and
+ * reports any page size above the cap, literal or variable, before anything executes.
+ */
+function inlinePageArguments(document: DocumentNode, variables: Record<string, unknown>): { inlined: DocumentNode; problems: FieldError[] } {
+  const problems: FieldError[] = [];
+  const inlined = visit(document, {
+    Argument(node) {
+      if (node.name.value !== 'first' && node.name.value !== 'last') return undefined;
+      const value = node.value.kind === Kind.VARIABLE ? variables[node.value.name.value] : node.value.kind === Kind.INT ? Number(node.value.value) : undefined;
+      if (typeof value === 'number' && value > MAX_PAGE_SIZE) problems.push({ field: node.name.value, message: `Must be between 1 and ${MAX_PAGE_SIZE}` });
+      if (node.value.kind === Kind.VARIABLE && typeof value === 'number' && Number.isInteger(value)) {
+        return { ...node, value: { kind: Kind.INT, value: String(value) } };
+      }
+      return undefined;
+    },
+  });
+  return { inlined, problems };
+}
