@@ -115,7 +115,7 @@ async function benchmark(cleanups: (() => Promise<unknown>)[]): Promise<string> 
   await owner.unsafe(`grant select, insert on bench_inserts to tessera_app; grant usage on sequence bench_inserts_id_seq to tessera_app`);
 
   // ---- Phase 1: ingestion only (API role: no workers competing for the two cores) ----
-  let app = await createApp(apiConfig, appUrl, createLogger('silent'), { ownerUrl });
+  let app = await createApp(apiConfig, appUrl, createLogger((process.env.BENCH_LOG as 'warn') ?? 'silent'), { ownerUrl });
   let http = await startHttpServer(app, { host: '127.0.0.1', port: 0 });
   const tenant = await createTenant(app.db, 'bench', { slug: 'bench', name: 'Bench', ownerEmail: 'owner@bench.test', ownerName: 'Owner', ownerPassword: 'bench-password-123' });
   const scope = transactionScope(app.db, { tenantId: tenant.id, actorType: 'SYSTEM', actorId: 'bench' });
@@ -146,7 +146,6 @@ async function benchmark(cleanups: (() => Promise<unknown>)[]): Promise<string> 
   const max = await runWebhookLoad(spec);
   log(`webhooks at max: ${max.requestsPerSecond.toFixed(0)}/s, p99 ${max.p99} ms, non-2xx ${max.non2xx}, errors ${max.errors}`);
   const half = await runWebhookLoad({ ...spec, overallRate: Math.round(max.requestsPerSecond / 2), warmupSeconds: 1 });
-  { const g = (globalThis as any).__t as number[]; const tt = g.slice(-500).sort((x, y) => x - y); log(`server handler time p50 ${tt[250]?.toFixed(1)} p99 ${tt[495]?.toFixed(1)} ms`); }
   log(`webhooks at half rate: ${half.requestsPerSecond.toFixed(0)}/s, p50 ${half.p50} ms, p99 ${half.p99} ms`);
   const [{ stored }] = (await owner`select count(*)::int as stored from webhook_events`) as unknown as [{ stored: number }];
   const [{ jobs }] = (await owner`select count(*)::int as jobs from pgboss.job where name = ${QUEUES.webhooks('USER_SERVICE')}`) as unknown as [{ jobs: number }];
@@ -235,4 +234,5 @@ function withDatabase(url: string, database: string): string {
   return u.toString();
 }
 
+if (process.env.BENCH_LOG) process.on('uncaughtException', (err) => console.error('UNCAUGHT', err));
 await main();

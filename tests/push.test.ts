@@ -93,6 +93,22 @@ describe('push of our changes to the user service', () => {
     expect(await providerUsersByEmail(email)).toHaveLength(1);
   });
 
+  it('quick successive changes of one user are sent one at a time and the newest state wins', async () => {
+    const created = await server.gql(CREATE, { input: { email: 'busy.person@example.com', name: 'Busy 0' } }, { token: a.owner.token });
+    const id = created.data.createUser.id;
+    await waitForPush(id, ['SENT']);
+    // A slow provider: while one push is in flight, the next ones wait (lease) or are superseded.
+    await control.faults({ service: 'user-service', latencyMs: 400 });
+    for (let i = 1; i <= 3; i++) await server.gql(UPDATE, { id, input: { name: `Busy ${i}` } }, { token: a.owner.token });
+    await waitUntil(async () => (await pushesOf(id)).every((p) => p.status === 'SENT' || p.status === 'SUPERSEDED'), 20_000, 'pushes to settle');
+    const rows = await pushesOf(id);
+    expect(rows).toHaveLength(4);
+    expect(rows.at(-1)).toMatchObject({ status: 'SENT' });
+    const atProvider = await api.user((await ourUser(id)).external_id);
+    expect(atProvider.name).toBe('Busy 3');
+    expect((await ourUser(id)).external_version).toBe(atProvider.version);
+  });
+
   it("the provider's webhook for our own change is recognised: no second change, no second push", async () => {
     const email = 'echo.person@example.com';
     const created = await server.gql(CREATE, { input: { email, name: 'Echo Person' } }, { token: a.owner.token });

@@ -67,21 +67,21 @@ export function withPlatformActor<T>(db: AppDb, operatorId: string, fn: (tx: Tx)
 }
 
 /**
- * withTenant for hot paths: app_begin and the first statement go out together (pipelined on the
- * transaction's connection, one round trip), then `fn` continues with that statement's result.
- * postgres.js sends a transaction's queries in the order they are issued, so the settings are in
- * place before `first` runs. `first` must be a single raw statement (no drizzle builder: its
- * asynchronous build could reorder it).
+ * withTenant for hot paths: app_begin and `statements` go out together, pipelined on the
+ * transaction's connection (one round trip), then COMMIT. postgres.js sends a transaction's
+ * queries in the order they are issued, so the settings are in place before the statements that
+ * RLS checks. Returns the first statement's result. The first statement must be a raw postgres.js
+ * query (a drizzle builder is built asynchronously and could be reordered).
  */
-export function withTenantPipelined<A, T>(
+export function withTenantPipelined<A>(
   db: AppDb,
   s: TenantSettings,
-  first: (raw: postgres.TransactionSql) => postgres.PendingQuery<A extends readonly postgres.MaybeRow[] ? A : never>,
-  fn: (tx: Tx, firstResult: A) => Promise<T>,
-): Promise<T> {
+  first: (raw: postgres.TransactionSql) => postgres.PendingQuery<postgres.Row[]>,
+  ...rest: ((raw: postgres.TransactionSql) => Promise<unknown>)[]
+): Promise<A> {
   return db.transaction(async (tx) => {
     const raw = rawClientOf(tx);
-    const [, result] = await Promise.all([raw`select app_begin(${JSON.stringify(sessionSettings(s))}::json)`, first(raw)]);
-    return fn(tx, result as unknown as A);
+    const [, result] = await Promise.all([raw`select app_begin(${JSON.stringify(sessionSettings(s))}::json)`, first(raw), ...rest.map((f) => f(raw))]);
+    return result as unknown as A;
   });
 }

@@ -15,6 +15,7 @@
 import crypto from 'node:crypto';
 import PgBoss from 'pg-boss';
 import type { Config } from '../config.js';
+import type postgres from 'postgres';
 import { rawClientOf, type Tx } from '../db/client.js';
 import type { Logger } from '../logger.js';
 import type { Provider } from '../integrations/types.js';
@@ -141,8 +142,25 @@ export class Jobs {
    * exist if and only if that transaction commits. Call `wake(queue)` after the commit.
    */
   async enqueue<T extends object>(tx: Tx, queue: string, data: T[], opts: { startAfterSeconds?: number } = {}): Promise<string[]> {
-    if (data.length === 0) return [];
-    const raw = rawClientOf(tx);
+    const jobs = data.map((d) => ({ id: crypto.randomUUID(), data: d }));
+    const inserted = await this.insertJobs(rawClientOf(tx), queue, jobs, opts.startAfterSeconds);
+    // Nothing is inserted when the queue is missing (pg-boss joins the queue table): never let that pass silently.
+    if (inserted !== jobs.length) throw new Error(`Queue ${queue} did not accept the jobs (missing queue?)`);
+    return jobs.map((j) => j.id);
+  }
+
+  /**
+   * Enqueues jobs with ids the caller derived from what they are about (e.g. one provider event):
+   * a job whose id already exists is skipped (pg-boss inserts ON CONFLICT DO NOTHING), so enqueueing
+   * the same work twice — even from two concurrent transactions — leaves one job. Returns how many
+   * were new. Takes the raw transaction so it can be pipelined with the caller's other statements.
+   */
+  enqueueOnce<T extends object>(raw: postgres.TransactionSql, queue: string, jobs: { id: string; data: T }[]): Promise<number> {
+    return this.insertJobs(raw, queue, jobs);
+  }
+
+  private async insertJobs(raw: postgres.TransactionSql, queue: string, jobs: { id: string; data: object }[], startAfterSeconds?: number): Promise<number> {
+    if (jobs.length === 0) return 0;
     let inserted = 0;
     const db = {
       // The job list travels as one JSON text parameter, so no driver-specific jsonb serialization is involved.
@@ -152,15 +170,12 @@ export class Jobs {
         return { rows: result as unknown[] };
       },
     };
-    // Ids chosen here: pg-boss 10's multi-row insert returns none.
-    const ids = data.map(() => crypto.randomUUID());
+    // Ids chosen by us: pg-boss 10's multi-row insert returns none.
     await this.boss.insert(
-      data.map((d, i) => ({ id: ids[i], name: queue, data: d, ...(opts.startAfterSeconds ? { startAfter: `${opts.startAfterSeconds} seconds` } : {}) })),
+      jobs.map((j) => ({ id: j.id, name: queue, data: j.data, ...(startAfterSeconds ? { startAfter: `${startAfterSeconds} seconds` } : {}) })),
       { db } as never,
     );
-    // Nothing is inserted when the queue is missing (pg-boss joins the queue table): never let that pass silently.
-    if (inserted !== data.length) throw new Error(`Queue ${queue} did not accept the jobs (missing queue?)`);
-    return ids;
+    return inserted;
   }
 
   /** Wakes this process's idle workers of a queue now rather than at their next poll. */

@@ -7,7 +7,7 @@
  * again (a crashed worker's job after expiry, or a replay) finds PROCESSED and does nothing, and
  * the apply functions are idempotent anyway.
  */
-import { and, eq, ne, sql } from 'drizzle-orm';
+import { and, eq, inArray, ne, sql } from 'drizzle-orm';
 import type { App } from '../app.js';
 import { webhookEvents } from '../db/schema.js';
 import { withTenant, withTenantPipelined, type TenantSettings } from '../db/tenant-context.js';
@@ -31,14 +31,14 @@ export async function processWebhookEvent(app: App, job: JobOf<WebhookJobData>):
   const { tenantId, integrationId, eventId } = job.data;
   const actor = integrationActor(tenantId, integrationId, `job:${job.id}`);
   // 1. Visible lifecycle: PROCESSING, one more attempt (app_begin and the update in one round trip).
-  const started = await withTenantPipelined(
+  // A DEAD event runs again only when replayed (which sets RECEIVED), not for a stray job.
+  const [started] = await withTenantPipelined<{ type: string; payload: { data?: unknown } }[]>(
     app.db,
     actor,
-    (raw) => raw<{ type: string; payload: { data?: unknown } }[]>`
+    (raw) => raw`
       update webhook_events set status = 'PROCESSING', attempts = attempts + 1, updated_at = now()
-      where tenant_id = ${tenantId}::uuid and id = ${eventId}::uuid and status <> 'PROCESSED'
+      where tenant_id = ${tenantId}::uuid and id = ${eventId}::uuid and status not in ('PROCESSED', 'DEAD')
       returning type, payload`,
-    async (_tx, rows) => rows[0],
   );
   if (!started) return 'skipped'; // already processed (a redelivered or duplicate job)
   try {
@@ -75,7 +75,7 @@ const ALREADY_PROCESSED = Symbol('already processed');
 
 /**
  * The dead-letter queue's handler: whatever ended the job (its last attempt threw, or it expired
- * with a crashed worker), the event is DEAD unless it was processed meanwhile.
+ * with a crashed worker), the event is DEAD — unless it was processed or replayed (RECEIVED) since.
  */
 export async function markWebhookEventDead(app: App, job: JobOf<WebhookJobData>): Promise<void> {
   const { tenantId, integrationId, eventId } = job.data;
@@ -83,7 +83,7 @@ export async function markWebhookEventDead(app: App, job: JobOf<WebhookJobData>)
     tx
       .update(webhookEvents)
       .set({ status: 'DEAD', lastError: sql`coalesce(${webhookEvents.lastError}, 'Attempts exhausted')`, updatedAt: new Date() })
-      .where(and(eq(webhookEvents.id, eventId), ne(webhookEvents.status, 'PROCESSED'))),
+      .where(and(eq(webhookEvents.id, eventId), inArray(webhookEvents.status, ['PROCESSING', 'FAILED']))),
   );
 }
 

@@ -10,20 +10,20 @@
  *  3. content type (415), then the Standard Webhooks signature over the raw bytes, current or
  *     previous secret, timestamp within 5 minutes either way (401);
  *  4. JSON object or array of objects (400), each event valid for the provider (422);
- *  5. one transaction as the integration (INTEGRATION actor): insert the events ON CONFLICT DO NOTHING on
- *     (tenant, integration, provider event id), enqueue a job for each new one, commit; then 202,
+ *  5. one transaction as the integration (INTEGRATION actor): insert the events and their jobs, both
+ *     keyed by an id derived from (tenant, integration, provider event id), ON CONFLICT DO NOTHING; then 202,
  *     or 200 `duplicate: true` when every event was already stored. A concurrent copy waits on the
  *     unique index for the first to commit, then finds it: one event, one job.
  */
-import { and, eq, inArray, sql } from 'drizzle-orm';
+import crypto from 'node:crypto';
+import { sql } from 'drizzle-orm';
 import { Webhook, WebhookVerificationError } from 'standardwebhooks';
 import type { App } from '../../app.js';
-import { webhookEvents } from '../../db/schema.js';
 import { withTenantPipelined } from '../../db/tenant-context.js';
 import { integrationActor } from '../../jobs/webhook-events.js';
 import type { Provider } from '../types.js';
 import { ErrorCode, fromDatabaseError, isDatabaseUnavailable, type ErrorCodeName } from '../../errors.js';
-import { QUEUES } from '../../jobs/boss.js';
+import { QUEUES, type WebhookJobData } from '../../jobs/boss.js';
 import { checkEvent } from '../events.js';
 import { secretBinding } from '../secrets.js';
 import { TokenBuckets } from './rate-limit.js';
@@ -168,50 +168,41 @@ export class WebhookReceiver {
   }
 
   /**
-   * Step 5: BEGIN, then app_begin and the event insert in one round trip, the jobs for the rows
-   * actually inserted, COMMIT. The transaction holds its connection only for these statements.
+   * Step 5 in three round trips: BEGIN; then app_begin, the event insert and the job insert
+   * pipelined; COMMIT. Event and job ids are derived from (tenant, integration, provider event id),
+   * so neither insert depends on the other: a duplicate — even a concurrent copy, which waits on the
+   * unique index for the first to commit — conflicts on both and adds nothing. The transaction holds
+   * its connection only for these statements.
    */
   private async store(integration: WebhookIntegration, req: WebhookRequest, d: Delivery): Promise<WebhookResponse> {
     const { app } = this;
     const tenantId = integration.tenant_id;
     const integrationId = req.integrationId;
-    const unique = [...new Map(d.rows.map((r) => [r.providerEventId, r])).values()];
+    const unique = [...new Map(d.rows.map((r) => [r.providerEventId, { ...r, id: eventIdFor(tenantId, integrationId, r.providerEventId) }])).values()];
     const queue = QUEUES.webhooks(integration.provider);
-    const records = JSON.stringify(unique.map((r) => ({ provider_event_id: r.providerEventId, type: r.event.type, payload: r.event })));
-    const result = await withTenantPipelined(
+    const records = JSON.stringify(unique.map((r) => ({ id: r.id, provider_event_id: r.providerEventId, type: r.event.type, payload: r.event })));
+    const jobs = unique.map((r) => ({ id: r.id, data: { tenantId, integrationId, eventId: r.id } satisfies WebhookJobData }));
+    const inserted = await withTenantPipelined<{ id: string }[]>(
       app.db,
       integrationActor(tenantId, integrationId, req.requestId),
-      (raw) => raw<{ id: string; provider_event_id: string }[]>`
-        insert into webhook_events (tenant_id, integration_id, provider_event_id, type, payload, delivery_id, delivery_timestamp)
-        select ${tenantId}::uuid, ${integrationId}::uuid, e.provider_event_id, e.type, e.payload, ${d.deliveryId}, to_timestamp(${d.timestampSeconds})
-        from jsonb_to_recordset(${records}::jsonb) as e(provider_event_id text, type text, payload jsonb)
-        on conflict (tenant_id, integration_id, provider_event_id) do nothing
-        returning id, provider_event_id`,
-      async (tx, inserted) => {
-        if (inserted.length) await app.jobs.enqueue(tx, queue, inserted.map((e) => ({ tenantId, integrationId, eventId: e.id })));
-        const fresh = new Set(inserted.map((e) => e.provider_event_id));
-        const missing = unique.filter((r) => !fresh.has(r.providerEventId)).map((r) => r.providerEventId);
-        // A duplicate (or a concurrent copy that committed first, which the insert waited for): find its id.
-        const existing = missing.length
-          ? await tx
-              .select({ id: webhookEvents.id, providerEventId: webhookEvents.providerEventId })
-              .from(webhookEvents)
-              .where(and(eq(webhookEvents.integrationId, integrationId), inArray(webhookEvents.providerEventId, missing)))
-          : [];
-        return { inserted, existing };
-      },
+      (raw) => raw`
+        insert into webhook_events (tenant_id, id, integration_id, provider_event_id, type, payload, delivery_id, delivery_timestamp)
+        select ${tenantId}::uuid, e.id, ${integrationId}::uuid, e.provider_event_id, e.type, e.payload, ${d.deliveryId}, to_timestamp(${d.timestampSeconds})
+        from jsonb_to_recordset(${records}::jsonb) as e(id uuid, provider_event_id text, type text, payload jsonb)
+        on conflict do nothing
+        returning id`,
+      (raw) => app.jobs.enqueueOnce(raw, queue, jobs),
     );
-    const wake = result.inserted.length ? queue : undefined;
-    const ids = new Map<string, { id: string; duplicate: boolean }>();
-    for (const e of result.inserted) ids.set(e.provider_event_id, { id: e.id, duplicate: false });
-    for (const e of result.existing) ids.set(e.providerEventId, { id: e.id, duplicate: true });
+    const fresh = new Set(inserted.map((e) => e.id));
+    const wake = fresh.size ? queue : undefined;
+    const byProviderId = new Map(unique.map((r) => [r.providerEventId, { id: r.id, duplicate: !fresh.has(r.id) }]));
     if (!d.batch) {
-      const one = ids.get(d.rows[0]!.providerEventId)!;
+      const one = byProviderId.get(d.rows[0]!.providerEventId)!;
       return one.duplicate ? { status: 200, body: { id: one.id, duplicate: true } } : { status: 202, body: { id: one.id, duplicate: false }, wake };
     }
-    const events = d.rows.map((r) => ({ providerEventId: r.providerEventId, ...ids.get(r.providerEventId)! }));
-    const allDuplicates = result.inserted.length === 0;
-    return { status: allDuplicates ? 200 : 202, body: { duplicate: allDuplicates, accepted: result.inserted.length, events }, wake };
+    const events = d.rows.map((r) => ({ providerEventId: r.providerEventId, ...byProviderId.get(r.providerEventId)! }));
+    const allDuplicates = fresh.size === 0;
+    return { status: allDuplicates ? 200 : 202, body: { duplicate: allDuplicates, accepted: fresh.size, events }, wake };
   }
 
   /** Nothing was stored: a 5xx makes the sender retry. Outages and timeouts are 503; anything else is a bug (500, logged). */
@@ -228,4 +219,17 @@ export class WebhookReceiver {
 function header(headers: WebhookRequest['headers'], name: string): string | undefined {
   const v = headers[name];
   return Array.isArray(v) ? v[0] : v;
+}
+
+/**
+ * Our event id (also its first job's id) for a provider event: a UUID (version 8, name-based)
+ * derived from tenant, integration and provider event id, so every copy of a delivery maps to the
+ * same rows.
+ */
+export function eventIdFor(tenantId: string, integrationId: string, providerEventId: string): string {
+  const h = crypto.createHash('sha256').update(`${tenantId}/${integrationId}/${providerEventId}`).digest();
+  h[6] = (h[6]! & 0x0f) | 0x80;
+  h[8] = (h[8]! & 0x3f) | 0x80;
+  const x = h.subarray(0, 16).toString('hex');
+  return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20)}`;
 }
