@@ -46,6 +46,8 @@ async function main() {
   try {
     const [a] = await owner`insert into tenants (slug, name, plan) values ('big', 'Big', 'ENTERPRISE') returning id`;
     const [b] = await owner`insert into tenants (slug, name) values ('other', 'Other') returning id`;
+    await owner`delete from audit_logs`; // the two tenants' own INSERT entries: the generated chains start at 1
+    await owner`delete from audit_chain_heads`;
     const t0 = Date.now();
     await generate(owner, a!.id as string, ROWS);
     await generate(owner, b!.id as string, Math.round(ROWS / 10));
@@ -58,8 +60,8 @@ async function main() {
     const mid = new Date(Date.now() - 180 * 86_400_000).toISOString();
     const midEnd = new Date(Date.now() - 170 * 86_400_000).toISOString();
     const [sample] = await owner`select entity_id, actor_id from audit_logs where tenant_id = ${a!.id} and entity_type = 'users' order by seq desc limit 1 offset 5000`;
-    const from = (v: string) => `seq >= coalesce((select f.seq from audit_logs f where f.occurred_at >= '${v}'::timestamptz order by f.occurred_at, f.seq limit 1), 9223372036854775807)`;
-    const to = (v: string) => `seq <= coalesce((select t.seq from audit_logs t where t.occurred_at < '${v}'::timestamptz order by t.occurred_at desc, t.seq desc limit 1), 0)`;
+    const from = (v: string) => `seq >= (select f.seq from audit_logs f where f.occurred_at >= '${v}'::timestamptz order by f.occurred_at, f.seq limit 1)`;
+    const to = (v: string) => `seq <= (select t.seq from audit_logs t where t.occurred_at < '${v}'::timestamptz order by t.occurred_at desc, t.seq desc limit 1)`;
     const cases: [string, string][] = [
       ['none (first page)', 'true'],
       ['none, page after seq 500,000 (cursor)', 'seq < 500000'],
@@ -80,16 +82,19 @@ async function main() {
       const nodes = flatten(json.Plan).slice(0, 3).join(' → ');
       lines.push(`| ${name} | ${json['Execution Time'].toFixed(2)} | ${nodes} |`);
       log(`${name}: ${json['Execution Time'].toFixed(2)} ms — ${nodes}`);
+      if (process.env.SHOW_PLANS) log(JSON.stringify(json.Plan, null, 1));
     }
+    // The generated hashes are placeholders, so verify_chain would stop at entry 1; time what a check
+    // of a valid chain does instead: read every entry in seq order and hash it.
     const t1 = Date.now();
     await app.begin(async (tx) => {
       await tx`select set_config('app.tenant_id', ${a!.id}, true)`;
       await tx`set local statement_timeout = 0`;
-      return tx`select * from audit.verify_chain(${a!.id}::uuid)`;
+      return tx`select count(*) from (select audit.entry_hash(l) = l.hash as ok, lag(l.hash) over (order by l.seq) as prev from audit_logs l) x where not ok`;
     });
     const verifyMs = Date.now() - t1;
-    log(`auditIntegrity (full chain check of ${ROWS} entries): ${verifyMs} ms`);
-    lines.push('', `auditIntegrity over all ${ROWS.toLocaleString('en-US')} entries: ${(verifyMs / 1000).toFixed(1)} s (reads and hashes every entry; above the request statement timeout of 5 s, so on tenants this large it belongs in a job).`, '');
+    log(`hashing all ${ROWS} entries in order (the work of auditIntegrity): ${verifyMs} ms`);
+    lines.push('', `auditIntegrity's work over all ${ROWS.toLocaleString('en-US')} entries (read in seq order, hash each): ${(verifyMs / 1000).toFixed(1)} s.`, '');
   } finally {
     await app.end();
     await owner.end();

@@ -247,6 +247,11 @@ describe('tamper evidence', () => {
     // A careful attacker recomputes the altered entry's hash: the next entry's link breaks instead.
     await server.ownerSql`update audit_logs l set hash = audit.entry_hash(l) where tenant_id = ${tenant.tenant.id} and seq = ${seq}`;
     expect(await integrity(tenant)).toMatchObject({ ok: false, firstBrokenId: String(Number(seq) + 1), reason: 'LINK_BROKEN' });
+    // A range check from after the damage passes; one that includes it doesn't.
+    const ranged = async (fromId: string) => (await server.gql('query($f: ID) { auditIntegrity(fromId: $f) { ok checkedEntries firstBrokenId reason } }', { f: fromId }, { token: tenant.owner.token })).data.auditIntegrity;
+    expect(await ranged(String(Number(seq) + 2))).toMatchObject({ ok: true });
+    expect(await ranged(String(seq))).toMatchObject({ ok: false, firstBrokenId: String(Number(seq) + 1), reason: 'LINK_BROKEN' });
+    expect(errorCode(await server.gql('{ auditIntegrity(fromId: "x") { ok } }', {}, { token: tenant.owner.token }))).toBe('BAD_USER_INPUT');
 
     const other = await server.seed.tenant();
     await other.user('MEMBER');

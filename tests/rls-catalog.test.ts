@@ -101,7 +101,11 @@ describe('audit catalog (ARCHITECTURE invariant 5)', () => {
       join pg_namespace n on n.oid = p.pronamespace and n.nspname = 'audit' join pg_roles r on r.oid = p.proowner
       where p.proname in ('append', 'row_change', 'record_event', 'prune_expired')`;
     expect(fns).toHaveLength(4);
-    expect(fns.every((f) => f.owner === 'tessera_audit' && f.definer)).toBe(true);
+    expect(fns.every((f) => f.owner === 'tessera_audit')).toBe(true);
+    // The entry points run as the audit role; append runs only inside them.
+    expect(fns.filter((f) => f.definer).map((f) => f.name).sort()).toEqual(['prune_expired', 'record_event', 'row_change']);
+    const [{ can }] = (await server.ownerSql`select has_function_privilege('tessera_app', 'audit.append(uuid, text, text, text, jsonb)', 'execute') as can`) as unknown as [{ can: boolean }];
+    expect(can).toBe(false);
     const grants = await server.ownerSql<{ table: string; privilege: string }[]>`
       select table_name as table, privilege_type as privilege from information_schema.role_table_grants
       where grantee = 'tessera_app' and table_name in ('audit_logs', 'audit_chain_heads')`;

@@ -4,7 +4,7 @@ import * as audit from './service.js';
 export const auditResolvers: Resolvers = {
   Query: {
     auditLogs: (_, args, ctx) => audit.listAuditLogs(ctx.scope!, args),
-    auditIntegrity: (_, __, ctx) => audit.verifyIntegrity(ctx.scope!),
+    auditIntegrity: (_, args, ctx) => audit.verifyIntegrity(ctx.scope!, args),
   },
   AuditLog: {
     id: (row) => String(row.seq),

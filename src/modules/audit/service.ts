@@ -33,7 +33,9 @@ const listInput = z.object({ first: z.number().nullish(), after: z.string().null
 /**
  * The filters as SQL. RLS keeps every condition to the tenant. A time range becomes a seq range
  * (occurred_at never decreases along the chain), found with two index probes, so every filter
- * combination is an index range scan on (tenant_id, …, seq) in seq order.
+ * combination is an index range scan on (tenant_id, …, seq) in seq order. No entry on one side of a
+ * bound makes the subquery NULL and the page empty, as it should; no COALESCE, which would turn the
+ * bounds from index conditions into a filter.
  */
 function filterConditions(filter: z.infer<typeof filterInput> | null | undefined): (SQL | undefined)[] {
   if (!filter) return [];
@@ -44,10 +46,10 @@ function filterConditions(filter: z.infer<typeof filterInput> | null | undefined
     filter.entityId ? eq(auditLogs.entityId, filter.entityId) : undefined,
     filter.action ? eq(auditLogs.action, filter.action) : undefined,
     filter.from
-      ? sql`${auditLogs.seq} >= coalesce((select f.seq from audit_logs f where f.occurred_at >= ${filter.from.toISOString()}::timestamptz order by f.occurred_at, f.seq limit 1), 9223372036854775807)`
+      ? sql`${auditLogs.seq} >= (select f.seq from audit_logs f where f.occurred_at >= ${filter.from.toISOString()}::timestamptz order by f.occurred_at, f.seq limit 1)`
       : undefined,
     filter.to
-      ? sql`${auditLogs.seq} <= coalesce((select t.seq from audit_logs t where t.occurred_at < ${filter.to.toISOString()}::timestamptz order by t.occurred_at desc, t.seq desc limit 1), 0)`
+      ? sql`${auditLogs.seq} <= (select t.seq from audit_logs t where t.occurred_at < ${filter.to.toISOString()}::timestamptz order by t.occurred_at desc, t.seq desc limit 1)`
       : undefined,
   ];
 }
@@ -84,9 +86,10 @@ export interface IntegrityReport {
 }
 
 /** Verifies the tenant's whole chain in the database (audit.verify_chain). */
-export async function verifyIntegrity(scope: Scope): Promise<IntegrityReport> {
+export async function verifyIntegrity(scope: Scope, input: { fromId?: string | null } = {}): Promise<IntegrityReport> {
+  const { fromId } = validate(z.object({ fromId: z.string().regex(/^\d{1,15}$/, 'An audit entry id').nullish() }), input);
   const rows = await scope.read((tx) =>
-    tx.execute(sql`select ok, checked_entries, first_broken_seq, reason from audit.verify_chain(${scope.settings.tenantId}::uuid)`),
+    tx.execute(sql`select ok, checked_entries, first_broken_seq, reason from audit.verify_chain(${scope.settings.tenantId}::uuid, ${fromId ?? null}::bigint)`),
   );
   const r = rows[0] as { ok: boolean; checked_entries: string | number; first_broken_seq: string | number | null; reason: string | null };
   return { ok: r.ok, checkedEntries: Number(r.checked_entries), firstBrokenId: r.first_broken_seq == null ? null : String(r.first_broken_seq), reason: r.reason };
