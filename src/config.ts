@@ -103,6 +103,8 @@ const schema = z.object({
   RATE_LIMIT_TENANT_STARTER_PER_MINUTE: z.coerce.number().int().min(1).max(100_000_000).default(3000),
   RATE_LIMIT_TENANT_PRO_PER_MINUTE: z.coerce.number().int().min(1).max(100_000_000).default(15_000),
   RATE_LIMIT_TENANT_ENTERPRISE_PER_MINUTE: z.coerce.number().int().min(1).max(100_000_000).default(60_000),
+  /** Audit retention prune (pg-boss cron, UTC; `off` disables): removes entries past each tenant's auditRetentionDays. */
+  AUDIT_PRUNE_CRON: z.string().default('17 3 * * *'),
   /** Port of the embedded Postgres (development only). */
   EMBEDDED_PG_PORT: z.coerce.number().int().min(1024).max(65535).default(54329),
 });

@@ -276,6 +276,13 @@ describe('tamper evidence', () => {
 });
 
 describe('retention', () => {
+  it('the prune runs as a daily pg-boss cron job on its own queue', async () => {
+    const [schedule] = await server.ownerSql<{ cron: string; timezone: string }[]>`select cron, timezone from pgboss.schedule where name = 'audit-prune'`;
+    expect(schedule).toEqual({ cron: server.app.config.AUDIT_PRUNE_CRON, timezone: 'UTC' });
+    const [queue] = await server.ownerSql<{ retry_limit: number }[]>`select retry_limit from pgboss.queue where name = 'audit-prune'`;
+    expect(queue?.retry_limit).toBe(3);
+  });
+
   it('pruning removes only expired entries, records itself, and the chain still verifies from its anchor', async () => {
     const short = await server.seed.tenant();
     const long = await server.seed.tenant();

@@ -43,6 +43,8 @@ export const QUEUES = {
   push: 'integration-push',
   /** Where a push job goes after its last attempt (or expiry); its worker marks the push DEAD. */
   pushDead: 'integration-push-dead',
+  /** Daily audit retention prune (src/jobs/audit-prune.ts). */
+  auditPrune: 'audit-prune',
 } as const;
 
 export interface WebhookJobData {
@@ -119,6 +121,7 @@ export class Jobs {
     await this.createQueue(QUEUES.sync, { retryLimit: 2, retryDelay: 5, retryBackoff: true, expireInSeconds: c.SYNC_JOB_EXPIRE_SECONDS });
     await this.createQueue(QUEUES.syncScheduleIncremental, { retryLimit: 0, retryDelay: 1, retryBackoff: false, expireInSeconds: 300 });
     await this.createQueue(QUEUES.syncScheduleFull, { retryLimit: 0, retryDelay: 1, retryBackoff: false, expireInSeconds: 300 });
+    await this.createQueue(QUEUES.auditPrune, { retryLimit: 3, retryDelay: 60, retryBackoff: true, expireInSeconds: 15 * 60, policy: 'short' });
     await this.createQueue(QUEUES.pushDead, { retryLimit: 3, retryDelay: 5, retryBackoff: true, expireInSeconds: 60 });
     await this.createQueue(QUEUES.push, {
       retryLimit: c.PUSH_RETRY_LIMIT,

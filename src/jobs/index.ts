@@ -1,4 +1,5 @@
 import type { App } from '../app.js';
+import { startAuditPruneJobs } from './audit-prune.js';
 import { startHealthCheckJobs } from './health-checks.js';
 import { startSyncAndPushJobs } from './sync-and-push.js';
 import { startWebhookWorkers } from './webhook-events.js';
@@ -9,4 +10,5 @@ export async function startJobWorkers(app: App): Promise<void> {
   await startWebhookWorkers(app);
   await startHealthCheckJobs(app);
   await startSyncAndPushJobs(app);
+  await startAuditPruneJobs(app);
 }
