@@ -151,8 +151,18 @@ describe('push of our changes to the user service', () => {
     expect(push.attempts).toBe(3); // PUSH_RETRY_LIMIT 2 → three attempts
     expect(push.last_error).toBeTruthy();
     await control.clearFaults();
-    const health = await server.gql(`query ($id: UUID!) { integrationHealth(integrationId: $id) { status signals { deadLetterCount } } }`, { id: integrationId }, { token: a.owner.token });
-    expect(health.data.integrationHealth.signals.deadLetterCount).toBeGreaterThanOrEqual(1);
+    // The DEAD mark commits first; the health re-evaluation that counts it follows in its own transaction.
+    let deadLetters = 0;
+    await waitUntil(
+      async () => {
+        const health = await server.gql(`query ($id: UUID!) { integrationHealth(integrationId: $id) { status signals { deadLetterCount } } }`, { id: integrationId }, { token: a.owner.token });
+        deadLetters = health.data.integrationHealth.signals.deadLetterCount;
+        return deadLetters >= 1;
+      },
+      10_000,
+      'the dead push to be counted in the integration health',
+    );
+    expect(deadLetters).toBeGreaterThanOrEqual(1);
     expect(await providerUsersByEmail('dead.person@example.com')).toHaveLength(0);
 
     // Visible to ADMINs with the other dead letters, and retried by hand once the provider is back.
