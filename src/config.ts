@@ -28,6 +28,15 @@ const schema = z.object({
   PLATFORM_OPERATOR_PASSWORD: z.string().min(12).optional(),
   SEED_DEMO: z.enum(['true', 'false']).optional(),
   STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(100).default(5000),
+  /**
+   * Proxies whose X-Forwarded-For gives the client IP (rate limits, audit): unset trusts none;
+   * otherwise a comma-separated list of addresses, CIDRs or `loopback`/`linklocal`/`uniquelocal`.
+   */
+  TRUST_PROXY: z
+    .string()
+    .regex(/^\s*([0-9a-fA-F.:/]+|loopback|linklocal|uniquelocal)(\s*,\s*([0-9a-fA-F.:/]+|loopback|linklocal|uniquelocal))*\s*$/, 'a comma-separated list of addresses, CIDRs or loopback/linklocal/uniquelocal')
+    .optional()
+    .transform((v) => (v === undefined ? false : v.split(',').map((a) => a.trim()))),
   /** Outbound calls to providers (src/integrations/http-client.ts). */
   OUTBOUND_TIMEOUT_MS: z.coerce.number().int().min(50).max(60_000).default(5000),
   /** Retries after the first attempt, for idempotent requests only. */

@@ -38,3 +38,12 @@ describe('integration secrets at rest', () => {
     expect(() => new SecretBox(crypto.randomBytes(31).subarray(0, 16)).encrypt('x', 'y')).toThrow();
   });
 });
+
+describe('client IP behind proxies', () => {
+  it('TRUST_PROXY is off by default and takes an address list', () => {
+    expect(loadConfig({}).TRUST_PROXY).toBe(false);
+    expect(loadConfig({ TRUST_PROXY: 'loopback' }).TRUST_PROXY).toEqual(['loopback']);
+    expect(loadConfig({ TRUST_PROXY: '10.0.0.0/8, 127.0.0.1' }).TRUST_PROXY).toEqual(['10.0.0.0/8', '127.0.0.1']);
+    expect(() => loadConfig({ TRUST_PROXY: 'everyone; drop table' })).toThrow(/TRUST_PROXY/);
+  });
+});

@@ -176,3 +176,28 @@ describe('switched off', () => {
     }
   });
 });
+
+describe('client IP behind a proxy (TRUST_PROXY)', () => {
+  const loginFrom = (s: TestServer, t: SeededTenant, ip: string) =>
+    s.gql(LOGIN, { s: t.tenant.slug, e: t.owner.user.email, p: 'wrong-password-1' }, { headers: { 'x-forwarded-for': ip } });
+
+  it('counts per forwarded client IP only when the proxy is trusted; otherwise the header is ignored', async () => {
+    await awayFromWindowEdge(300_000);
+    const trusted = await startTestServer({ env: { ...LIMITS, RATE_LIMIT_LOGIN_MAX: '2', TRUST_PROXY: 'loopback' } });
+    try {
+      const t = await trusted.seed.tenant();
+      const fromA = codes([await loginFrom(trusted, t, '203.0.113.1'), await loginFrom(trusted, t, '203.0.113.1'), await loginFrom(trusted, t, '203.0.113.1')]);
+      expect(fromA).toEqual(['UNAUTHENTICATED', 'UNAUTHENTICATED', 'RATE_LIMITED']);
+      expect(errorCode(await loginFrom(trusted, t, '203.0.113.2'))).toBe('UNAUTHENTICATED'); // another client, its own counter
+      const ips = await trusted.ownerSql<{ client_ip: string }[]>`select client_ip from audit_logs where tenant_id = ${t.tenant.id} and action = 'LOGIN_FAILED' order by seq`;
+      expect(ips.map((r) => r.client_ip)).toEqual(['203.0.113.1', '203.0.113.1', '203.0.113.2']);
+    } finally {
+      await trusted.close();
+    }
+    // Untrusted (the default): a client can't escape its limit by inventing X-Forwarded-For values.
+    const t = await server.seed.tenant();
+    const spoofed = [];
+    for (let i = 0; i < 6; i++) spoofed.push(await loginFrom(server, t, `198.51.100.${i}`));
+    expect(codes(spoofed)).toEqual(['UNAUTHENTICATED', 'UNAUTHENTICATED', 'UNAUTHENTICATED', 'UNAUTHENTICATED', 'UNAUTHENTICATED', 'RATE_LIMITED']);
+  });
+});

@@ -26,6 +26,7 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 export async function startHttpServer(app: App, opts: { host: string; port: number }): Promise<HttpServer> {
   const fastify = Fastify({
     loggerInstance: app.log as FastifyBaseLogger,
+    trustProxy: app.config.TRUST_PROXY as boolean, // or an address list: the union trips Fastify's overloads
     // Per-request lines only at debug: at info they would dominate the log (and the benchmark).
     logController: new LogController({ disableRequestLogging: app.config.LOG_LEVEL !== 'debug' && app.config.LOG_LEVEL !== 'trace' }),
     bodyLimit: LIMITS.bodyLimit,
