@@ -131,13 +131,14 @@ export class Jobs {
    * Enqueues jobs with ids the caller derived from what they are about (e.g. one provider event):
    * a job whose id already exists is skipped (pg-boss inserts ON CONFLICT DO NOTHING), so enqueueing
    * the same work twice — even from two concurrent transactions — leaves one job. Returns how many
-   * were new. Takes the raw transaction so it can be pipelined with the caller's other statements.
+   * were new. Takes the raw connection of the caller's transaction, so it can be pipelined with the
+   * caller's other statements.
    */
-  enqueueOnce<T extends object>(raw: postgres.TransactionSql, queue: string, jobs: { id: string; data: T }[]): Promise<number> {
+  enqueueOnce<T extends object>(raw: postgres.Sql | postgres.TransactionSql, queue: string, jobs: { id: string; data: T }[]): Promise<number> {
     return this.insertJobs(raw, queue, jobs);
   }
 
-  private async insertJobs(raw: postgres.TransactionSql, queue: string, jobs: { id: string; data: object }[]): Promise<number> {
+  private async insertJobs(raw: postgres.Sql | postgres.TransactionSql, queue: string, jobs: { id: string; data: object }[]): Promise<number> {
     if (jobs.length === 0) return 0;
     let inserted = 0;
     const db = {
