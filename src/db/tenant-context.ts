@@ -73,8 +73,13 @@ export function withPlatformActor<T>(db: AppDb, operatorId: string, fn: (tx: Tx)
  * If any statement fails, Postgres aborts the transaction and turns the pipelined COMMIT into a
  * rollback; the failure is rethrown. The connection is held for one round trip instead of one per
  * statement. Statements must not depend on each other's results. Returns their results in order.
+ *
+ * Each statement must be a lazy postgres.js query (a tagged template or `sql.unsafe(...)`, not yet
+ * awaited): postgres.js sends a query when it is first awaited, and Promise.all awaits them in
+ * array order. Anything that runs its query on its own (an async function) would go out before
+ * BEGIN, outside the transaction.
  */
-export async function withTenantOneTrip(db: AppDb, s: TenantSettings, statements: ((sql: postgres.Sql) => PromiseLike<unknown>)[]): Promise<unknown[]> {
+export async function withTenantOneTrip(db: AppDb, s: TenantSettings, statements: ((sql: postgres.Sql) => postgres.PendingQuery<postgres.Row[]>)[]): Promise<postgres.RowList<postgres.Row[]>[]> {
   const sql = await db.$client.reserve();
   try {
     const all = await Promise.all([

@@ -37,7 +37,7 @@ export async function processWebhookEvent(app: App, job: JobOf<WebhookJobData>):
       update webhook_events set status = 'PROCESSING', attempts = attempts + 1, updated_at = now()
       where tenant_id = ${tenantId}::uuid and id = ${eventId}::uuid and status not in ('PROCESSED', 'DEAD')
       returning type, payload`,
-  ])) as [{ type: string; payload: { data?: unknown } }[]];
+  ])) as unknown as [{ type: string; payload: { data?: unknown } }[]];
   const started = rows[0];
   if (!started) return 'skipped'; // already processed (a redelivered or duplicate job)
   try {

@@ -16,6 +16,7 @@
  *     unique index for the first to commit, then finds it: one event, one job.
  */
 import crypto from 'node:crypto';
+import type postgres from 'postgres';
 import { sql } from 'drizzle-orm';
 import { Webhook, WebhookVerificationError } from 'standardwebhooks';
 import type { App } from '../../app.js';
@@ -182,15 +183,17 @@ export class WebhookReceiver {
     const queue = QUEUES.webhooks(integration.provider);
     const records = JSON.stringify(unique.map((r) => ({ id: r.id, provider_event_id: r.providerEventId, type: r.event.type, payload: r.event })));
     const jobs = unique.map((r) => ({ id: r.id, data: { tenantId, integrationId, eventId: r.id } satisfies WebhookJobData }));
-    const [inserted, jobsInserted] = (await withTenantOneTrip(app.db, integrationActor(tenantId, integrationId, req.requestId), [
+    const jobInsert = await app.jobs.insertStatement(queue, jobs);
+    const [inserted, jobResult] = (await withTenantOneTrip(app.db, integrationActor(tenantId, integrationId, req.requestId), [
       (raw) => raw`
         insert into webhook_events (tenant_id, id, integration_id, provider_event_id, type, payload, delivery_id, delivery_timestamp)
         select ${tenantId}::uuid, e.id, ${integrationId}::uuid, e.provider_event_id, e.type, e.payload, ${d.deliveryId}, to_timestamp(${d.timestampSeconds})
         from jsonb_to_recordset(${records}::jsonb) as e(id uuid, provider_event_id text, type text, payload jsonb)
         on conflict do nothing
         returning id`,
-      (raw) => app.jobs.enqueueOnce(raw, queue, jobs),
-    ])) as [{ id: string }[], number];
+      (raw) => raw.unsafe(jobInsert.text, jobInsert.values as never[]),
+    ])) as [postgres.RowList<{ id: string }[]>, postgres.RowList<postgres.Row[]>];
+    const jobsInserted = jobResult.count;
     const fresh = new Set(inserted.map((e) => e.id));
     if (jobsInserted < fresh.size) {
       // Only possible if the queue vanished (queues are created at every start-up): the COMMIT was
