@@ -58,6 +58,8 @@ const schema = z.object({
   /** Jobs each worker fetches at once, and workers per provider queue in this process. */
   JOB_BATCH_SIZE: z.coerce.number().int().min(1).max(500).default(25),
   JOB_WORKERS_PER_QUEUE: z.coerce.number().int().min(1).max(20).default(2),
+  /** Jobs of one fetched batch handled at once (each needs a pooled connection while it runs). */
+  JOB_CONCURRENCY: z.coerce.number().int().min(1).max(100).default(4),
   /** How often workers poll when idle (in-process enqueues wake them at once), and pg-boss maintenance (expiry) interval. */
   JOB_POLL_INTERVAL_SECONDS: z.coerce.number().min(0.5).max(60).default(1),
   JOB_MAINTENANCE_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(3600).default(30),

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { webhookEvents } from '../src/db/schema.js';
-import { withTenant } from '../src/db/tenant-context.js';
+import { withTenant, withTenantOneTrip } from '../src/db/tenant-context.js';
 import { QUEUES } from '../src/jobs/boss.js';
 import { startMockServices, type MockServices } from '../src/mock-services/server.js';
 import { createTestIntegration } from './helpers/integrations.js';
@@ -109,6 +109,21 @@ describe('processing', () => {
     ).rejects.toThrow('rolled back');
     expect(await server.ownerSql`select id from webhook_events where provider_event_id = ${e.id}`).toHaveLength(0);
     expect(await countJobs(server, i.id)).toBe(0);
+
+    // The receiver's one-round-trip transaction (event insert and job insert pipelined): a failing
+    // statement after both rolls both back.
+    const id = crypto.randomUUID();
+    const jobInsert = await server.app.jobs.insertStatement(QUEUES.webhooks('USER_SERVICE'), [{ id, data: { tenantId: a.tenant.id, integrationId: i.id, eventId: id } }]);
+    await expect(
+      withTenantOneTrip(server.app.db, { tenantId: a.tenant.id, actorType: 'INTEGRATION', actorId: i.id }, [
+        (raw) => raw`insert into webhook_events (tenant_id, id, integration_id, provider_event_id, type, payload, delivery_id, delivery_timestamp)
+                     values (${a.tenant.id}, ${id}, ${i.id}, ${'evt_' + id}, 'user.created', '{}'::jsonb, 'd', now())`,
+        (raw) => raw.unsafe(jobInsert.text, jobInsert.values as never[]),
+        (raw) => raw`select 1 / 0`,
+      ]),
+    ).rejects.toMatchObject({ code: '22012' });
+    expect(await server.ownerSql`select id from webhook_events where id = ${id}`).toHaveLength(0);
+    expect(await server.ownerSql`select id from pgboss.job where id = ${id}`).toHaveLength(0);
   });
 });
 

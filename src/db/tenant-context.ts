@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
 import type postgres from 'postgres';
-import { rawClientOf, type AppDb, type Tx } from './client.js';
+import type { AppDb, Tx } from './client.js';
 
 /** Who caused a change; read by RLS policies and the audit trigger from transaction settings. */
 export type ActorType = 'USER' | 'PLATFORM' | 'INTEGRATION' | 'SYSTEM';
@@ -67,21 +67,32 @@ export function withPlatformActor<T>(db: AppDb, operatorId: string, fn: (tx: Tx)
 }
 
 /**
- * withTenant for hot paths: app_begin and `statements` go out together, pipelined on the
- * transaction's connection (one round trip), then COMMIT. postgres.js sends a transaction's
- * queries in the order they are issued, so the settings are in place before the statements that
- * RLS checks. Returns the first statement's result. The first statement must be a raw postgres.js
- * query (a drizzle builder is built asynchronously and could be reordered).
+ * withTenant for the hottest path (webhook accept): the whole transaction in ONE round trip.
+ * BEGIN, app_begin, the statements and COMMIT are written back to back on a reserved connection
+ * (postgres.js executes a connection's queries in the order they are issued) and awaited together.
+ * If any statement fails, Postgres aborts the transaction and turns the pipelined COMMIT into a
+ * rollback; the failure is rethrown. The connection is held for one round trip instead of one per
+ * statement. Statements must not depend on each other's results. Returns their results in order.
+ *
+ * Each statement must be a lazy postgres.js query (a tagged template or `sql.unsafe(...)`, not yet
+ * awaited): postgres.js sends a query when it is first awaited, and Promise.all awaits them in
+ * array order. Anything that runs its query on its own (an async function) would go out before
+ * BEGIN, outside the transaction.
  */
-export function withTenantPipelined<A>(
-  db: AppDb,
-  s: TenantSettings,
-  first: (raw: postgres.TransactionSql) => postgres.PendingQuery<postgres.Row[]>,
-  ...rest: ((raw: postgres.TransactionSql) => Promise<unknown>)[]
-): Promise<A> {
-  return db.transaction(async (tx) => {
-    const raw = rawClientOf(tx);
-    const [, result] = await Promise.all([raw`select app_begin(${JSON.stringify(sessionSettings(s))}::json)`, first(raw), ...rest.map((f) => f(raw))]);
-    return result as unknown as A;
-  });
+export async function withTenantOneTrip(db: AppDb, s: TenantSettings, statements: ((sql: postgres.Sql) => postgres.PendingQuery<postgres.Row[]>)[]): Promise<postgres.RowList<postgres.Row[]>[]> {
+  const sql = await db.$client.reserve();
+  try {
+    const all = await Promise.all([
+      sql`begin`,
+      sql`select app_begin(${JSON.stringify(sessionSettings(s))}::json)`,
+      ...statements.map((f) => f(sql)),
+      sql`commit`,
+    ]);
+    return all.slice(2, 2 + statements.length);
+  } catch (err) {
+    await sql`rollback`.catch(() => undefined); // normally a no-op: the COMMIT already rolled back
+    throw err;
+  } finally {
+    sql.release();
+  }
 }

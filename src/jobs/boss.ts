@@ -150,13 +150,26 @@ export class Jobs {
   }
 
   /**
-   * Enqueues jobs with ids the caller derived from what they are about (e.g. one provider event):
-   * a job whose id already exists is skipped (pg-boss inserts ON CONFLICT DO NOTHING), so enqueueing
-   * the same work twice — even from two concurrent transactions — leaves one job. Returns how many
-   * were new. Takes the raw transaction so it can be pipelined with the caller's other statements.
+   * pg-boss's insert statement for jobs with ids the caller derived from what they are about (e.g.
+   * one provider event), captured without running it, so the caller can pipeline it in its own
+   * transaction (withTenantOneTrip). A job whose id already exists is skipped (pg-boss inserts ON
+   * CONFLICT DO NOTHING): enqueueing the same work twice, even from two concurrent transactions,
+   * leaves one job. The statement's row count says how many were new.
    */
-  enqueueOnce<T extends object>(raw: postgres.TransactionSql, queue: string, jobs: { id: string; data: T }[]): Promise<number> {
-    return this.insertJobs(raw, queue, jobs);
+  async insertStatement<T extends object>(queue: string, jobs: { id: string; data: T }[]): Promise<{ text: string; values: unknown[] }> {
+    let captured: { text: string; values: unknown[] } | undefined;
+    const db = {
+      executeSql: async (text: string, values: unknown[] = []) => {
+        captured = { text, values: values.map((v) => (v === undefined ? null : v)) };
+        return { rows: [] };
+      },
+    };
+    await this.boss.insert(
+      jobs.map((j) => ({ id: j.id, name: queue, data: j.data })),
+      { db } as never,
+    );
+    if (!captured) throw new Error('pg-boss produced no insert statement');
+    return captured;
   }
 
   private async insertJobs(raw: postgres.TransactionSql, queue: string, jobs: { id: string; data: object }[], startAfterSeconds?: number): Promise<number> {
@@ -191,7 +204,7 @@ export class Jobs {
   async work<T extends object>(queue: string, handler: JobHandler<T>, opts: { workers?: number; batchSize?: number; concurrency?: number } = {}): Promise<void> {
     if (!this.runsWorkers) return;
     const workers = opts.workers ?? this.config.JOB_WORKERS_PER_QUEUE;
-    const concurrency = opts.concurrency ?? 4;
+    const concurrency = opts.concurrency ?? this.config.JOB_CONCURRENCY;
     const ids: string[] = [];
     for (let i = 0; i < workers; i++) {
       const id = await this.boss.work<T>(

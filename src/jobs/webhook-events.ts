@@ -10,7 +10,7 @@
 import { and, eq, inArray, ne, sql } from 'drizzle-orm';
 import type { App } from '../app.js';
 import { webhookEvents } from '../db/schema.js';
-import { withTenant, withTenantPipelined, type TenantSettings } from '../db/tenant-context.js';
+import { withTenant, withTenantOneTrip, type TenantSettings } from '../db/tenant-context.js';
 import { applyEvent } from '../integrations/events.js';
 import type { ApplyOutcome } from '../integrations/apply/index.js';
 import { QUEUES, PROVIDERS, type JobOf, type WebhookJobData } from './boss.js';
@@ -30,16 +30,15 @@ export type ProcessResult = ApplyOutcome | 'skipped';
 export async function processWebhookEvent(app: App, job: JobOf<WebhookJobData>): Promise<ProcessResult> {
   const { tenantId, integrationId, eventId } = job.data;
   const actor = integrationActor(tenantId, integrationId, `job:${job.id}`);
-  // 1. Visible lifecycle: PROCESSING, one more attempt (app_begin and the update in one round trip).
+  // 1. Visible lifecycle: PROCESSING, one more attempt (the whole transaction in one round trip).
   // A DEAD event runs again only when replayed (which sets RECEIVED), not for a stray job.
-  const [started] = await withTenantPipelined<{ type: string; payload: { data?: unknown } }[]>(
-    app.db,
-    actor,
+  const [rows] = (await withTenantOneTrip(app.db, actor, [
     (raw) => raw`
       update webhook_events set status = 'PROCESSING', attempts = attempts + 1, updated_at = now()
       where tenant_id = ${tenantId}::uuid and id = ${eventId}::uuid and status not in ('PROCESSED', 'DEAD')
       returning type, payload`,
-  );
+  ])) as unknown as [{ type: string; payload: { data?: unknown } }[]];
+  const started = rows[0];
   if (!started) return 'skipped'; // already processed (a redelivered or duplicate job)
   try {
     // 2. The effect and PROCESSED commit together. If another job of the same event got there

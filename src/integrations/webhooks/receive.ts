@@ -16,10 +16,11 @@
  *     unique index for the first to commit, then finds it: one event, one job.
  */
 import crypto from 'node:crypto';
+import type postgres from 'postgres';
 import { sql } from 'drizzle-orm';
 import { Webhook, WebhookVerificationError } from 'standardwebhooks';
 import type { App } from '../../app.js';
-import { withTenantPipelined } from '../../db/tenant-context.js';
+import { withTenant, withTenantOneTrip } from '../../db/tenant-context.js';
 import { integrationActor } from '../../jobs/webhook-events.js';
 import type { Provider } from '../types.js';
 import { ErrorCode, fromDatabaseError, isDatabaseUnavailable, type ErrorCodeName } from '../../errors.js';
@@ -168,8 +169,8 @@ export class WebhookReceiver {
   }
 
   /**
-   * Step 5 in three round trips: BEGIN; then app_begin, the event insert and the job insert
-   * pipelined; COMMIT. Event and job ids are derived from (tenant, integration, provider event id),
+   * Step 5 in one round trip: BEGIN, app_begin, the event insert, the job insert and COMMIT,
+   * pipelined (withTenantOneTrip). Event and job ids are derived from (tenant, integration, provider event id),
    * so neither insert depends on the other: a duplicate — even a concurrent copy, which waits on the
    * unique index for the first to commit — conflicts on both and adds nothing. The transaction holds
    * its connection only for these statements.
@@ -182,18 +183,24 @@ export class WebhookReceiver {
     const queue = QUEUES.webhooks(integration.provider);
     const records = JSON.stringify(unique.map((r) => ({ id: r.id, provider_event_id: r.providerEventId, type: r.event.type, payload: r.event })));
     const jobs = unique.map((r) => ({ id: r.id, data: { tenantId, integrationId, eventId: r.id } satisfies WebhookJobData }));
-    const inserted = await withTenantPipelined<{ id: string }[]>(
-      app.db,
-      integrationActor(tenantId, integrationId, req.requestId),
+    const jobInsert = await app.jobs.insertStatement(queue, jobs);
+    const [inserted, jobResult] = (await withTenantOneTrip(app.db, integrationActor(tenantId, integrationId, req.requestId), [
       (raw) => raw`
         insert into webhook_events (tenant_id, id, integration_id, provider_event_id, type, payload, delivery_id, delivery_timestamp)
         select ${tenantId}::uuid, e.id, ${integrationId}::uuid, e.provider_event_id, e.type, e.payload, ${d.deliveryId}, to_timestamp(${d.timestampSeconds})
         from jsonb_to_recordset(${records}::jsonb) as e(id uuid, provider_event_id text, type text, payload jsonb)
         on conflict do nothing
         returning id`,
-      (raw) => app.jobs.enqueueOnce(raw, queue, jobs),
-    );
+      (raw) => raw.unsafe(jobInsert.text, jobInsert.values as never[]),
+    ])) as [postgres.RowList<{ id: string }[]>, postgres.RowList<postgres.Row[]>];
+    const jobsInserted = jobResult.count;
     const fresh = new Set(inserted.map((e) => e.id));
+    if (jobsInserted < fresh.size) {
+      // Only possible if the queue vanished (queues are created at every start-up): the COMMIT was
+      // already pipelined, so enqueue the missing jobs now, or let the sender retry.
+      app.log.error({ queue, events: fresh.size, jobs: jobsInserted }, 'webhook events stored without jobs; enqueueing again');
+      await withTenant(app.db, integrationActor(tenantId, integrationId, req.requestId), (tx) => app.jobs.enqueue(tx, queue, [...fresh].map((id) => ({ tenantId, integrationId, eventId: id }))));
+    }
     const wake = fresh.size ? queue : undefined;
     const byProviderId = new Map(unique.map((r) => [r.providerEventId, { id: r.id, duplicate: !fresh.has(r.id) }]));
     if (!d.batch) {
