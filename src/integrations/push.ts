@@ -30,7 +30,7 @@ import { integrationPushes, integrations, users, type IntegrationPushRow, type U
 import type { Scope } from '../db/scope.js';
 import { withTenant, type TenantSettings } from '../db/tenant-context.js';
 import { QUEUES, type JobOf } from '../jobs/boss.js';
-import { reevaluateHealth } from '../modules/integration-health/service.js';
+import { reevaluateHealthInTx } from '../modules/integration-health/service.js';
 import { ProviderHttpError } from './errors.js';
 import { loadIntegrationTarget } from '../modules/integrations/service.js';
 
@@ -188,12 +188,9 @@ export async function processPush(app: App, job: JobOf<PushJobData>): Promise<st
   } catch (err) {
     const permanent = err instanceof PermanentPushError || (err instanceof ProviderHttpError && err.status >= 400 && err.status < 500 && err.status !== 408 && err.status !== 429);
     const final = permanent || job.retryCount >= job.retryLimit;
-    await recordFailure(app, actor, pushId, final ? 'DEAD' : 'FAILED', err);
+    await recordFailure(app, actor, integrationId, pushId, final ? 'DEAD' : 'FAILED', err);
     app.metrics.pushes.inc({ outcome: final ? 'dead' : 'failed' });
-    if (final) {
-      await reevaluateHealth(app, tenantId, integrationId).catch(() => undefined);
-      return 'dead'; // completed: nothing more will be tried
-    }
+    if (final) return 'dead'; // completed: nothing more will be tried
     throw err;
   }
 }
@@ -204,8 +201,8 @@ export async function processPush(app: App, job: JobOf<PushJobData>): Promise<st
  */
 export async function markPushDead(app: App, job: JobOf<PushJobData>): Promise<void> {
   const { tenantId, integrationId, recordId } = job.data;
-  const changed = await withTenant(app.db, integrationActor(tenantId, integrationId, `job:${job.id}`), (tx) =>
-    tx
+  const changed = await withTenant(app.db, integrationActor(tenantId, integrationId, `job:${job.id}`), async (tx) => {
+    const dead = await tx
       .update(integrationPushes)
       .set({ status: 'DEAD', leaseUntil: null, lastError: sql`coalesce(${integrationPushes.lastError}, 'Attempts exhausted')`, updatedAt: new Date() })
       .where(
@@ -215,19 +212,20 @@ export async function markPushDead(app: App, job: JobOf<PushJobData>): Promise<v
           or(inArray(integrationPushes.status, ['PENDING', 'FAILED']), and(eq(integrationPushes.status, 'SENDING'), sql`${integrationPushes.leaseUntil} < now()`)),
         ),
       )
-      .returning({ id: integrationPushes.id }),
-  );
-  if (changed.length) {
-    app.metrics.pushes.inc({ outcome: 'dead' }, changed.length);
-    await reevaluateHealth(app, tenantId, integrationId).catch(() => undefined);
-  }
+      .returning({ id: integrationPushes.id });
+    if (dead.length) await reevaluateHealthInTx(app, tx, tenantId, integrationId);
+    return dead;
+  });
+  if (changed.length) app.metrics.pushes.inc({ outcome: 'dead' }, changed.length);
 }
 
-async function recordFailure(app: App, actor: TenantSettings, pushId: string, status: 'FAILED' | 'DEAD', err: unknown) {
+/** Records the failure; a DEAD push counts as a dead letter, so its health is re-evaluated in the same commit. */
+async function recordFailure(app: App, actor: TenantSettings, integrationId: string, pushId: string, status: 'FAILED' | 'DEAD', err: unknown) {
   const message = (err instanceof Error ? err.message : String(err)).slice(0, MAX_ERROR_LENGTH);
-  await withTenant(app.db, actor, (tx) =>
-    tx.update(integrationPushes).set({ status, lastError: message, leaseUntil: null, updatedAt: new Date() }).where(eq(integrationPushes.id, pushId)),
-  ).catch((e: unknown) => app.log.warn({ err: e, pushId }, 'could not record a push failure'));
+  await withTenant(app.db, actor, async (tx) => {
+    await tx.update(integrationPushes).set({ status, lastError: message, leaseUntil: null, updatedAt: new Date() }).where(eq(integrationPushes.id, pushId));
+    if (status === 'DEAD') await reevaluateHealthInTx(app, tx, actor.tenantId, integrationId);
+  }).catch((e: unknown) => app.log.warn({ err: e, pushId }, 'could not record a push failure'));
 }
 
 class PermanentPushError extends Error {}
