@@ -111,6 +111,7 @@ export async function createApp(config: Config, appUrl: string, log: Logger, opt
   };
   circuits.onChanged = async (tenantId, integrationId) => void (await reevaluateHealth(app, tenantId, integrationId));
   await app.jobs.start();
+  metrics.setQueueDepthSource(() => app.jobs.queueDepths());
   await startJobWorkers(app);
   return app;
 }

@@ -24,12 +24,33 @@ export interface Metrics {
   syncRuns: Counter<'mode' | 'status'>;
   syncRecords: Counter<'resource' | 'outcome'>;
   pushes: Counter<'outcome'>;
+  /** Jobs waiting per pg-boss queue, read at scrape time from the source set by `setQueueDepthSource`. */
+  queueDepth: Gauge<'queue'>;
+  setQueueDepthSource(source: () => Promise<Record<string, number>>): void;
 }
 
 export function createMetrics(): Metrics {
   const registry = new Registry();
+  let depthSource: (() => Promise<Record<string, number>>) | undefined;
   return {
     registry,
+    queueDepth: new Gauge({
+      name: 'tessera_job_queue_depth',
+      help: 'Jobs waiting (created or retry) per pg-boss queue, read at scrape time',
+      labelNames: ['queue'],
+      registers: [registry],
+      async collect() {
+        if (!depthSource) return;
+        try {
+          for (const [queue, n] of Object.entries(await depthSource())) this.set({ queue }, n);
+        } catch {
+          // Database unreachable: /readyz reports it; the gauge keeps its last values.
+        }
+      },
+    }),
+    setQueueDepthSource: (source) => {
+      depthSource = source;
+    },
     integrationHealth: new Gauge({
       name: 'tessera_integration_health',
       help: 'Integration health: 0 HEALTHY, 1 DEGRADED, 2 DOWN, 3 UNKNOWN',

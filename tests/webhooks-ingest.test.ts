@@ -281,3 +281,22 @@ describe('Postgres unavailable', () => {
     }
   });
 });
+
+describe('queue depth in /metrics', () => {
+  it('reports the jobs waiting per queue, empty queues as 0', async () => {
+    const apiOnly = await startTestServer({ env: { PROCESS_ROLE: 'api' } }); // no workers: the jobs stay queued
+    try {
+      const t = await apiOnly.seed.tenant();
+      const { row, secret } = await createTestIntegration(apiOnly.app, mockUrl, t.tenant.id, 'USER_SERVICE');
+      for (let n = 0; n < 3; n++) {
+        const e = event('user.created');
+        expect((await postWebhook(`${apiOnly.url}/webhooks/${row.id}`, secret, JSON.stringify(e), { msgId: e.id })).status).toBe(202);
+      }
+      const text = await (await fetch(`${apiOnly.url}/metrics`)).text();
+      expect(text).toMatch(/^tessera_job_queue_depth\{queue="webhooks-user-service"\} 3$/m);
+      expect(text).toMatch(/^tessera_job_queue_depth\{queue="webhooks-payment-service"\} 0$/m);
+    } finally {
+      await apiOnly.close();
+    }
+  });
+});

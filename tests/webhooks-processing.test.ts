@@ -84,6 +84,9 @@ describe('processing', () => {
     const admin = await a.user('ADMIN');
     const seen = await server.gql(`query ($id: UUID!) { webhookEvent(id: $id) { status attempts lastError } }`, { id: r1.body.id }, { token: admin.token });
     expect(seen.data.webhookEvent).toMatchObject({ status: 'DEAD', attempts: 3, lastError: expect.stringMatching(/belongs to another user/) });
+    // The dead letter is already a health signal (re-evaluated in the commit that marked it DEAD).
+    const health = await server.gql(`query ($id: UUID!) { integrationHealth(integrationId: $id) { signals { deadLetterCount } } }`, { id: i.id }, { token: admin.token });
+    expect(health.data.integrationHealth.signals.deadLetterCount).toBe(1);
 
     await server.ownerSql`update users set email = ${'moved-' + holder.data.email} where external_id = ${holder.data.id}`;
     const replay = await server.gql(`mutation ($id: UUID!) { replayWebhookEvent(id: $id) { status } }`, { id: r1.body.id }, { token: admin.token });

@@ -13,6 +13,7 @@ import { webhookEvents } from '../db/schema.js';
 import { withTenant, withTenantOneTrip, type TenantSettings } from '../db/tenant-context.js';
 import { applyEvent } from '../integrations/events.js';
 import type { ApplyOutcome } from '../integrations/apply/index.js';
+import { reevaluateHealthInTx } from '../modules/integration-health/service.js';
 import { QUEUES, PROVIDERS, type JobOf, type WebhookJobData } from './boss.js';
 
 export const integrationActor = (tenantId: string, integrationId: string, requestId?: string): TenantSettings => ({
@@ -59,12 +60,14 @@ export async function processWebhookEvent(app: App, job: JobOf<WebhookJobData>):
     if (err === ALREADY_PROCESSED) return 'skipped';
     const final = job.retryCount >= job.retryLimit;
     const message = (err instanceof Error ? err.message : String(err)).slice(0, MAX_ERROR_LENGTH);
-    await withTenant(app.db, actor, (tx) =>
-      tx
+    await withTenant(app.db, actor, async (tx) => {
+      await tx
         .update(webhookEvents)
         .set({ status: final ? 'DEAD' : 'FAILED', lastError: message, updatedAt: new Date() })
-        .where(and(eq(webhookEvents.id, eventId), ne(webhookEvents.status, 'PROCESSED'))),
-    ).catch((e: unknown) => app.log.warn({ err: e, eventId }, 'could not record the failure of a webhook event'));
+        .where(and(eq(webhookEvents.id, eventId), ne(webhookEvents.status, 'PROCESSED')));
+      // A dead letter is a health signal: counted in the same commit, so readers never see one without the other.
+      if (final) await reevaluateHealthInTx(app, tx, tenantId, integrationId);
+    }).catch((e: unknown) => app.log.warn({ err: e, eventId }, 'could not record the failure of a webhook event'));
     app.metrics.webhookEvents.inc({ outcome: final ? 'dead' : 'failed' });
     throw err;
   }
@@ -78,12 +81,14 @@ const ALREADY_PROCESSED = Symbol('already processed');
  */
 export async function markWebhookEventDead(app: App, job: JobOf<WebhookJobData>): Promise<void> {
   const { tenantId, integrationId, eventId } = job.data;
-  await withTenant(app.db, integrationActor(tenantId, integrationId, `job:${job.id}`), (tx) =>
-    tx
+  await withTenant(app.db, integrationActor(tenantId, integrationId, `job:${job.id}`), async (tx) => {
+    const dead = await tx
       .update(webhookEvents)
       .set({ status: 'DEAD', lastError: sql`coalesce(${webhookEvents.lastError}, 'Attempts exhausted')`, updatedAt: new Date() })
-      .where(and(eq(webhookEvents.id, eventId), inArray(webhookEvents.status, ['PROCESSING', 'FAILED']))),
-  );
+      .where(and(eq(webhookEvents.id, eventId), inArray(webhookEvents.status, ['PROCESSING', 'FAILED'])))
+      .returning({ id: webhookEvents.id });
+    if (dead.length) await reevaluateHealthInTx(app, tx, tenantId, integrationId);
+  });
 }
 
 /** Registers the webhook workers of every provider queue and its dead-letter queue. */
