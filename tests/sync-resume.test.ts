@@ -2,15 +2,12 @@
  * A worker process killed in the middle of a sync: the job comes back after expiry, another process
  * resumes the same run, and it ends with every record applied once.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
+import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startMockServices, type MockServices } from '../src/mock-services/server.js';
-import { APP_PASSWORD } from './helpers/global-setup.js';
+import { spawnWorker } from './helpers/spawn-worker.js';
 import { createTestIntegration, mockControl } from './helpers/integrations.js';
-import { OPERATOR, startTestServer, type TestServer } from './helpers/server.js';
+import { startTestServer, type TestServer } from './helpers/server.js';
 import { FAST_JOBS_ENV, syncRun, triggerSync, waitForRun } from './helpers/sync.js';
 import { waitUntil } from './helpers/ws.js';
 
@@ -37,28 +34,7 @@ describe('a sync worker killed mid-run', () => {
   it('the run is resumed by another process and ends with every record applied once', async () => {
     const t = await api.seed.tenant();
     const { target } = await createTestIntegration(api.app, mock, t.tenant.id, 'USER_SERVICE');
-    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tessera-worker-'));
-    worker = spawn(process.execPath, ['--import', 'tsx', 'tests/helpers/worker-process.ts'], {
-      env: {
-        ...process.env,
-        ...env,
-        NODE_ENV: 'test',
-        LOG_LEVEL: 'silent',
-        DATABASE_URL: api.databaseUrl.owner,
-        APP_DATABASE_URL: api.databaseUrl.app,
-        APP_DATABASE_PASSWORD: APP_PASSWORD,
-        DATA_DIR: dataDir,
-        INTEGRATION_ENCRYPTION_KEY: api.app.config.INTEGRATION_ENCRYPTION_KEY,
-        PLATFORM_OPERATOR_EMAIL: OPERATOR.email,
-        PLATFORM_OPERATOR_PASSWORD: OPERATOR.password,
-        HEALTH_CHECK_CRON: 'off',
-      },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    await new Promise<void>((resolve, reject) => {
-      worker!.stdout!.on('data', (d: Buffer) => d.toString().includes('ready') && resolve());
-      worker!.on('exit', (code) => reject(new Error(`worker exited early (${code})`)));
-    });
+    worker = await spawnWorker(api, env);
 
     // Slow pages, so the run is caught half way.
     await mockControl(mock).faults({ service: 'user-service', latencyMs: 400 });
@@ -83,6 +59,5 @@ describe('a sync worker killed mid-run', () => {
     expect(done.unchanged).toBe(partial.created);
     const [mirrored] = await api.ownerSql`select count(*)::int as n from users where external_source = ${target.id}`;
     expect(mirrored!.n).toBe(USERS);
-    fs.rmSync(dataDir, { recursive: true, force: true });
   }, 60_000);
 });

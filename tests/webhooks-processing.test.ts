@@ -1,17 +1,14 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
+import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { webhookEvents } from '../src/db/schema.js';
 import { withTenant, withTenantOneTrip } from '../src/db/tenant-context.js';
 import { QUEUES } from '../src/jobs/boss.js';
 import { startMockServices, type MockServices } from '../src/mock-services/server.js';
+import { spawnWorker } from './helpers/spawn-worker.js';
 import { createTestIntegration } from './helpers/integrations.js';
 import type { SeededTenant } from './helpers/seed.js';
-import { errorCode, OPERATOR, startTestServer, type TestServer } from './helpers/server.js';
+import { errorCode, startTestServer, type TestServer } from './helpers/server.js';
 import { countJobs, event, postWebhook, storedEvent, waitFor, waitForStatus } from './helpers/webhooks.js';
-import { APP_PASSWORD } from './helpers/global-setup.js';
 
 // Fast retries so "retries → DEAD" fits a test: 3 attempts, 1 s base delay (exponential with jitter).
 const FAST_JOBS = { WEBHOOK_RETRY_LIMIT: '2', WEBHOOK_RETRY_DELAY_SECONDS: '1', JOB_POLL_INTERVAL_SECONDS: '0.5', JOB_MAINTENANCE_INTERVAL_SECONDS: '1' };
@@ -149,29 +146,7 @@ describe('a worker killed in the middle of a job', () => {
   it('the job comes back after expiry and the effect happens exactly once', async () => {
     const t = await api.seed.tenant();
     const { row, secret } = await createTestIntegration(api.app, mock, t.tenant.id, 'USER_SERVICE');
-    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tessera-worker-'));
-    worker = spawn(process.execPath, ['--import', 'tsx', 'tests/helpers/worker-process.ts'], {
-      env: {
-        ...process.env,
-        ...env,
-        NODE_ENV: 'test',
-        LOG_LEVEL: 'silent',
-        DATABASE_URL: api.databaseUrl.owner,
-        APP_DATABASE_URL: api.databaseUrl.app,
-        APP_DATABASE_PASSWORD: APP_PASSWORD,
-        DATA_DIR: dataDir,
-        INTEGRATION_ENCRYPTION_KEY: api.app.config.INTEGRATION_ENCRYPTION_KEY,
-        PLATFORM_OPERATOR_EMAIL: OPERATOR.email,
-        PLATFORM_OPERATOR_PASSWORD: OPERATOR.password,
-        HEALTH_CHECK_CRON: 'off',
-        STATEMENT_TIMEOUT_MS: '30000',
-      },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    await new Promise<void>((resolve, reject) => {
-      worker!.stdout!.on('data', (d: Buffer) => d.toString().includes('ready') && resolve());
-      worker!.on('exit', (code) => reject(new Error(`worker exited early (${code})`)));
-    });
+    worker = await spawnWorker(api, { ...env, STATEMENT_TIMEOUT_MS: '30000' });
 
     // Hold the users table so the worker's apply blocks mid-job (after it marked the event PROCESSING).
     let release!: () => void;
@@ -196,6 +171,5 @@ describe('a worker killed in the middle of a job', () => {
     const done = await waitForStatus(api, res.body.id, 'PROCESSED', 20_000);
     expect(done).toMatchObject({ outcome: 'created', attempts: 2 });
     expect(await api.ownerSql`select id from users where external_id = ${e.data.id}`).toHaveLength(1);
-    fs.rmSync(dataDir, { recursive: true, force: true });
   }, 60_000);
 });
