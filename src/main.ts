@@ -3,6 +3,7 @@ import { createLogger } from './logger.js';
 import { closeApp, createApp, prepareDatabase } from './bootstrap.js';
 import { startHttpServer } from './http/server.js';
 import { seedDemo, seedDemoIntegrations, type DemoIntegration } from './seed.js';
+import { scheduleHealthChecks } from './jobs/health-checks.js';
 import { startMockServices, type MockServices } from './mock-services/server.js';
 
 /**
@@ -24,6 +25,8 @@ async function main() {
   if (mockEnabled) {
     mock = await startMockServices({ port: config.MOCK_SERVICES_PORT, host: '127.0.0.1' });
     if (demo) demoIntegrations = await seedDemoIntegrations(app, demo.tenantSlug, mock.url);
+    // Check the demo providers now rather than at the next cron tick, so their health isn't UNKNOWN.
+    if (demoIntegrations.length && app.jobs.workersEnabled) await scheduleHealthChecks(app);
   }
   const http = config.PROCESS_ROLE === 'worker' ? undefined : await startHttpServer(app, { host: config.HOST, port: config.PORT });
   log.info({ ms: Date.now() - started, url: http ? `${http.url}/graphql` : undefined, role: config.PROCESS_ROLE }, 'Tessera ready');
