@@ -169,7 +169,8 @@ async function benchmark(cleanups: (() => Promise<void>)[]) {
     return { users: nodes.length, orgs: nodes.reduce((s, n) => s + n.organizations.length, 0), own };
   };
 
-  // 4. Round trips per request, sequential single requests (nothing else touches the pool).
+  // 4. Round trips per request, sequential single requests (the fewest of three counts: a background
+  //    statement, e.g. a LISTEN reconnect, may land in one of them).
   const roundTrips: { first: number; statements: number[] }[] = [];
   for (const first of [5, 20, 100]) {
     const seen: number[] = [];
@@ -610,6 +611,11 @@ function portOpen(port: number): Promise<boolean> {
 
 type Results = Awaited<ReturnType<typeof benchmark>> & { startup: StartupResult; totalSeconds: number };
 
+/** Statements per request for each page size, the fewest of its samples. */
+function fewestTrips(r: { roundTrips: { statements: number[] }[] }): Set<number> {
+  return new Set(r.roundTrips.map((t) => Math.min(...t.statements)));
+}
+
 function renderMarkdown(r: Results): string {
   const [on1, off, on2] = r.phases as [Phase, Phase, Phase];
   const rlsRps = (on1.load.requestsPerSecond + on2.load.requestsPerSecond) / 2;
@@ -620,8 +626,8 @@ function renderMarkdown(r: Results): string {
   const busy = Math.max(...r.phases.map((p) => p.loadAvg)) > os.cpus().length;
   const row = (p: Phase) =>
     `| ${p.name} | ${fmt(p.load.requestsPerSecond)} | ${p.load.p50} | ${p.load.p99} | ${p.load.non2xx} | ${p.load.errors + p.load.timeouts + p.load.mismatches} | ${p.sqlPerRequest.toFixed(2)} | ${p.cpuMsPerRequest.toFixed(2)} | ${p.pgCpuMsPerRequest?.toFixed(2) ?? 'n/a'} | ${p.peakRssMb.toFixed(0)} | ${p.loadAvg.toFixed(1)} |`;
-  const trips = r.roundTrips.map((t) => `first: ${t.first} → ${t.statements[t.statements.length - 1]}`).join(', ');
-  const constant = new Set(r.roundTrips.flatMap((t) => t.statements)).size === 1;
+  const trips = r.roundTrips.map((t) => `first: ${t.first} → ${Math.min(...t.statements)}`).join(', ');
+  const constant = fewestTrips(r).size === 1;
   const scans = (plan: string[]) =>
     plan
       .map((l) => l.trim().replace(/^->\s*/, ''))
@@ -694,7 +700,7 @@ function checkTargets(r: Awaited<ReturnType<typeof benchmark>>, s: StartupResult
   for (const p of r.phases) {
     if (p.load.non2xx || p.load.errors || p.load.timeouts || p.load.mismatches) failures.push(`${p.name}: non-2xx ${p.load.non2xx}, errors ${p.load.errors}, timeouts ${p.load.timeouts}, bad bodies ${p.load.mismatches}`);
   }
-  if (new Set(r.roundTrips.flatMap((t) => t.statements)).size !== 1) failures.push('SQL round trips depend on the page size');
+  if (fewestTrips(r).size !== 1) failures.push('SQL round trips depend on the page size');
   const ratio = (on1.load.requestsPerSecond + on2.load.requestsPerSecond) / 2 / off.load.requestsPerSecond;
   if (ratio < 0.85) failures.push(`RLS throughput ratio ${(ratio * 100).toFixed(1)} % < 85 %`);
   if (s.warm.totalMs >= 3000) failures.push(`warm start-up ${s.warm.totalMs.toFixed(0)} ms ≥ 3000 ms`);
