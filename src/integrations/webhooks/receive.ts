@@ -191,7 +191,9 @@ export class WebhookReceiver {
         from jsonb_to_recordset(${records}::jsonb) as e(id uuid, provider_event_id text, type text, payload jsonb)
         on conflict do nothing
         returning id`,
-      (raw) => raw.unsafe(jobInsert.text, jobInsert.values as never[]),
+      // Prepared (named, described once per connection): unprepared, postgres.js would first send
+      // Parse/Describe and wait for the answer before the Bind — a second round trip mid-pipeline.
+      (raw) => raw.unsafe(jobInsert.text, jobInsert.values as never[], { prepare: true }),
     ])) as [postgres.RowList<{ id: string }[]>, postgres.RowList<postgres.Row[]>];
     const jobsInserted = jobResult.count;
     const fresh = new Set(inserted.map((e) => e.id));
