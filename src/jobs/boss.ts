@@ -233,6 +233,56 @@ export class Jobs {
     this.workerIds.set(queue, [...(this.workerIds.get(queue) ?? []), ...ids]);
   }
 
+  /**
+   * Like `work`, but the handler takes a group of jobs at once: each fetched batch is split by
+   * `groupOf(job)`, groups run up to JOB_CONCURRENCY at a time, and the handler returns the jobs
+   * that failed (each failed alone, so it is retried alone); pg-boss completes the rest. Lets a
+   * handler apply many jobs in one transaction (one commit, one audit chain lock per group).
+   */
+  async workGroups<T extends object>(
+    queue: string,
+    groupOf: (job: JobOf<T>) => string,
+    handler: (jobs: JobOf<T>[]) => Promise<{ job: JobOf<T>; error: unknown }[]>,
+    opts: { workers?: number; batchSize?: number; concurrency?: number } = {},
+  ): Promise<void> {
+    if (!this.runsWorkers) return;
+    const workers = opts.workers ?? this.config.JOB_WORKERS_PER_QUEUE;
+    const concurrency = opts.concurrency ?? this.config.JOB_CONCURRENCY;
+    const ids: string[] = [];
+    for (let i = 0; i < workers; i++) {
+      const id = await this.boss.work<T>(
+        queue,
+        { batchSize: opts.batchSize ?? this.config.JOB_BATCH_SIZE, includeMetadata: true, pollingIntervalSeconds: this.config.JOB_POLL_INTERVAL_SECONDS },
+        async (jobs) => {
+          const groups = new Map<string, JobOf<T>[]>();
+          for (const job of jobs as JobOf<T>[]) {
+            const key = groupOf(job);
+            const g = groups.get(key);
+            if (g) g.push(job);
+            else groups.set(key, [job]);
+          }
+          const pending = [...groups.values()];
+          const lane = async () => {
+            for (let g = pending.shift(); g; g = pending.shift()) {
+              let failed: { job: JobOf<T>; error: unknown }[];
+              try {
+                failed = await handler(g);
+              } catch (err) {
+                failed = g.map((job) => ({ job, error: err }));
+              }
+              for (const f of failed) {
+                await this.boss.fail(queue, f.job.id, serializeError(f.error)).catch((e: unknown) => this.log.warn({ err: e, queue }, 'could not fail job'));
+              }
+            }
+          };
+          await Promise.all(Array.from({ length: Math.min(concurrency, pending.length) }, lane));
+        },
+      );
+      ids.push(id);
+    }
+    this.workerIds.set(queue, [...(this.workerIds.get(queue) ?? []), ...ids]);
+  }
+
   /** Checks the queue answers; returns the webhook jobs waiting or running, over all providers. */
   async ping(): Promise<number> {
     if (!this.started) throw new Error('job queue not started');
