@@ -11,6 +11,7 @@ import { and, eq, inArray, ne, sql } from 'drizzle-orm';
 import type { App } from '../app.js';
 import { webhookEvents } from '../db/schema.js';
 import { withTenant, withTenantOneTrip, type TenantSettings } from '../db/tenant-context.js';
+import type { Tx } from '../db/client.js';
 import { applyEvent } from '../integrations/events.js';
 import { QUEUES, PROVIDERS, type JobOf, type WebhookJobData } from './boss.js';
 
@@ -33,9 +34,9 @@ type Failure = { job: JobOf<WebhookJobData>; error: unknown };
  *  1. PROCESSING and one more attempt for every event of the group (one statement, one round trip).
  *     A DEAD event runs again only when replayed (which sets RECEIVED), not for a stray job;
  *     an event already PROCESSED is skipped (a redelivered or duplicate job).
- *  2. One transaction applies the events in job order, each in its own savepoint: its effect and
- *     its PROCESSED mark commit together, and one that throws (or that another job processed
- *     first: the final update matches nothing) rolls back alone.
+ *  2. One transaction applies the events in job order; each event's effect and its PROCESSED mark
+ *     commit together. If one throws (or another job processed it first: the final update matches
+ *     nothing), the group runs again with a savepoint per event, so that one rolls back alone.
  *  3. The failures are recorded (FAILED, or DEAD after the last attempt) and returned, so pg-boss
  *     retries exactly those jobs; the others complete.
  */
@@ -52,36 +53,49 @@ export async function processWebhookJobs(app: App, jobs: JobOf<WebhookJobData>[]
   const started = new Map(rows.map((r) => [r.id, r]));
   if (started.size === 0) return [];
 
+  // Fast path: the whole group in one transaction without savepoints (SAVEPOINT and RELEASE cost
+  // two round trips per event). If any event throws, nothing of it commits and the group runs again with a savepoint
+  // per event, so only the failing ones fail.
+  const apply = async (tx: Tx, event: { id: string; type: string; payload: { data?: unknown } }) => {
+    const outcome = await applyEvent(tx, { tenantId, id: integrationId }, event.type, event.payload.data);
+    const done = await tx
+      .update(webhookEvents)
+      .set({ status: 'PROCESSED', outcome, lastError: null, processedAt: new Date(), updatedAt: new Date() })
+      .where(and(eq(webhookEvents.id, event.id), ne(webhookEvents.status, 'PROCESSED')))
+      .returning({ id: webhookEvents.id });
+    // Another job of the same event got there first: roll this one's effect back.
+    if (done.length === 0) throw ALREADY_PROCESSED;
+  };
+  const firstJobs = new Map<string, JobOf<WebhookJobData>>(); // a second job of the same event is skipped
+  for (const job of jobs) if (started.has(job.data.eventId) && !firstJobs.has(job.data.eventId)) firstJobs.set(job.data.eventId, job);
   const failures: Failure[] = [];
-  const seen = new Set<string>();
+  let applied = 0;
   try {
     await withTenant(app.db, actor, async (tx) => {
-      for (const job of jobs) {
-        const event = started.get(job.data.eventId);
-        if (!event || seen.has(event.id)) continue; // skipped, or a second job of the same event
-        seen.add(event.id);
-        try {
-          await tx.transaction(async (sp) => {
-            const outcome = await applyEvent(sp, { tenantId, id: integrationId }, event.type, event.payload.data);
-            const done = await sp
-              .update(webhookEvents)
-              .set({ status: 'PROCESSED', outcome, lastError: null, processedAt: new Date(), updatedAt: new Date() })
-              .where(and(eq(webhookEvents.id, event.id), ne(webhookEvents.status, 'PROCESSED')))
-              .returning({ id: webhookEvents.id });
-            if (done.length === 0) throw ALREADY_PROCESSED;
-          });
-        } catch (err) {
-          if (err !== ALREADY_PROCESSED) failures.push({ job, error: err });
-        }
-      }
+      for (const id of firstJobs.keys()) await apply(tx, started.get(id)!);
     });
-  } catch (err) {
-    // The commit itself failed: nothing of the group was applied; all of it is retried.
-    failures.length = 0;
-    for (const job of jobs) if (seen.has(job.data.eventId)) failures.push({ job, error: err });
+    applied = firstJobs.size;
+  } catch (fastErr) {
+    try {
+      if (firstJobs.size === 1) throw fastErr;
+      await withTenant(app.db, actor, async (tx) => {
+        for (const [id, job] of firstJobs) {
+          try {
+            await tx.transaction((sp) => apply(sp, started.get(id)!));
+            applied++;
+          } catch (err) {
+            if (err !== ALREADY_PROCESSED) failures.push({ job, error: err });
+          }
+        }
+      });
+    } catch (err) {
+      // A lone event that threw, or the commit itself failed: nothing of the group was applied.
+      applied = 0;
+      failures.length = 0;
+      if (err !== ALREADY_PROCESSED) for (const job of firstJobs.values()) failures.push({ job, error: err });
+    }
   }
-  const processed = seen.size - failures.length;
-  if (processed > 0) app.metrics.webhookEvents.inc({ outcome: 'processed' }, processed);
+  if (applied > 0) app.metrics.webhookEvents.inc({ outcome: 'processed' }, applied);
   if (failures.length) await recordFailures(app, actor, failures);
   return failures;
 }
