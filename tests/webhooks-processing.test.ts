@@ -97,6 +97,23 @@ describe('processing', () => {
     expect(await server.ownerSql`select id from users where external_id = ${clash.data.id}`).toHaveLength(1);
   });
 
+  it('one failing event of a batch fails alone: the others of its group are applied once, on their first attempt', async () => {
+    const i = await userIntegration();
+    const holder = event('user.created');
+    await waitForStatus(server, (await postWebhook(i.url, i.secret, JSON.stringify(holder))).body.id, 'PROCESSED');
+    // Jobs of one integration fetched together are applied in one transaction; the clash in the middle
+    // must roll back alone (savepoint per event), not take its neighbours with it.
+    const batch = [event('user.created'), event('user.created', { email: holder.data.email }), event('user.created')];
+    const res = await postWebhook(i.url, i.secret, JSON.stringify(batch));
+    expect(res.status).toBe(202);
+    const ids = (res.body.events as { id: string }[]).map((e) => e.id);
+    expect(await waitForStatus(server, ids[0]!, 'PROCESSED')).toMatchObject({ outcome: 'created', attempts: 1 });
+    expect(await waitForStatus(server, ids[2]!, 'PROCESSED')).toMatchObject({ outcome: 'created', attempts: 1 });
+    expect((await waitForStatus(server, ids[1]!, 'FAILED')).last_error).toMatch(/belongs to another user/);
+    const mirrored = await server.ownerSql`select external_id from users where external_source = ${i.id} and external_id in ${server.ownerSql(batch.map((e) => e.data.id))}`;
+    expect(mirrored.map((r) => r.external_id).sort()).toEqual([batch[0]!.data.id, batch[2]!.data.id].sort());
+  });
+
   it('a rolled-back transaction leaves neither the event nor its job', async () => {
     const i = await userIntegration();
     const e = event('user.created');

@@ -66,6 +66,11 @@ export interface QueuePolicy {
 /** A job as our handlers see it (attempt = retryCount + 1; the last one is retryCount = retryLimit). */
 export type JobOf<T> = PgBoss.JobWithMetadata<T>;
 export type JobHandler<T> = (job: JobOf<T>) => Promise<unknown>;
+export interface WorkOptions {
+  workers?: number;
+  batchSize?: number;
+  concurrency?: number;
+}
 
 export class Jobs {
   readonly boss: PgBoss;
@@ -207,7 +212,34 @@ export class Jobs {
    * JOB_BATCH_SIZE jobs each. Jobs of a batch succeed or fail one by one: a failing job is failed
    * explicitly (so it is retried alone), and pg-boss completes the ones still active.
    */
-  async work<T extends object>(queue: string, handler: JobHandler<T>, opts: { workers?: number; batchSize?: number; concurrency?: number } = {}): Promise<void> {
+  async work<T extends object>(queue: string, handler: JobHandler<T>, opts: WorkOptions = {}): Promise<void> {
+    await this.workGroups<T>(
+      queue,
+      (job) => job.id,
+      async ([job]) => {
+        try {
+          await handler(job!);
+          return [];
+        } catch (error) {
+          return [{ job: job!, error }];
+        }
+      },
+      opts,
+    );
+  }
+
+  /**
+   * Like `work`, but the handler takes a group of jobs at once: each fetched batch is split by
+   * `groupOf(job)`, groups run up to JOB_CONCURRENCY at a time, and the handler returns the jobs
+   * that failed (each failed alone, so it is retried alone); pg-boss completes the rest. Lets a
+   * handler apply many jobs in one transaction (one commit, one audit chain lock per group).
+   */
+  async workGroups<T extends object>(
+    queue: string,
+    groupOf: (job: JobOf<T>) => string,
+    handler: (jobs: JobOf<T>[]) => Promise<{ job: JobOf<T>; error: unknown }[]>,
+    opts: WorkOptions = {},
+  ): Promise<void> {
     if (!this.runsWorkers) return;
     const workers = opts.workers ?? this.config.JOB_WORKERS_PER_QUEUE;
     const concurrency = opts.concurrency ?? this.config.JOB_CONCURRENCY;
@@ -217,18 +249,28 @@ export class Jobs {
         queue,
         { batchSize: opts.batchSize ?? this.config.JOB_BATCH_SIZE, includeMetadata: true, pollingIntervalSeconds: this.config.JOB_POLL_INTERVAL_SECONDS },
         async (jobs) => {
-          let next = 0;
+          const groups = new Map<string, JobOf<T>[]>();
+          for (const job of jobs as JobOf<T>[]) {
+            const key = groupOf(job);
+            const g = groups.get(key);
+            if (g) g.push(job);
+            else groups.set(key, [job]);
+          }
+          const pending = [...groups.values()];
           const lane = async () => {
-            while (next < jobs.length) {
-              const job = jobs[next++]!;
+            for (let g = pending.shift(); g; g = pending.shift()) {
+              let failed: { job: JobOf<T>; error: unknown }[];
               try {
-                await handler(job);
+                failed = await handler(g);
               } catch (err) {
-                await this.boss.fail(queue, job.id, serializeError(err)).catch((e: unknown) => this.log.warn({ err: e, queue }, 'could not fail job'));
+                failed = g.map((job) => ({ job, error: err }));
+              }
+              for (const f of failed) {
+                await this.boss.fail(queue, f.job.id, serializeError(f.error)).catch((e: unknown) => this.log.warn({ err: e, queue }, 'could not fail job'));
               }
             }
           };
-          await Promise.all(Array.from({ length: Math.min(concurrency, jobs.length) }, lane));
+          await Promise.all(Array.from({ length: Math.min(concurrency, pending.length) }, lane));
         },
       );
       ids.push(id);

@@ -11,8 +11,8 @@ import { and, eq, inArray, ne, sql } from 'drizzle-orm';
 import type { App } from '../app.js';
 import { webhookEvents } from '../db/schema.js';
 import { withTenant, withTenantOneTrip, type TenantSettings } from '../db/tenant-context.js';
+import type { Tx } from '../db/client.js';
 import { applyEvent } from '../integrations/events.js';
-import type { ApplyOutcome } from '../integrations/apply/index.js';
 import { reevaluateHealthInTx } from '../modules/integration-health/service.js';
 import { QUEUES, PROVIDERS, type JobOf, type WebhookJobData } from './boss.js';
 
@@ -25,52 +25,99 @@ export const integrationActor = (tenantId: string, integrationId: string, reques
 
 const MAX_ERROR_LENGTH = 2000;
 
-export type ProcessResult = ApplyOutcome | 'skipped';
+type Failure = { job: JobOf<WebhookJobData>; error: unknown };
 
-/** Processes one event; throws (after recording FAILED or DEAD) so pg-boss retries or dead-letters the job. */
-export async function processWebhookEvent(app: App, job: JobOf<WebhookJobData>): Promise<ProcessResult> {
-  const { tenantId, integrationId, eventId } = job.data;
-  const actor = integrationActor(tenantId, integrationId, `job:${job.id}`);
-  // 1. Visible lifecycle: PROCESSING, one more attempt (the whole transaction in one round trip).
-  // A DEAD event runs again only when replayed (which sets RECEIVED), not for a stray job.
+/**
+ * Processes a group of jobs of ONE integration (so one tenant and one actor) in three short
+ * transactions instead of two per event: the audit trigger takes the tenant's chain lock at commit
+ * and holds it through the commit's WAL flush, so a tenant's audited commits are serial — one
+ * commit per group, not per event, is what lets a tenant's queue keep up.
+ *  1. PROCESSING and one more attempt for every event of the group (one statement, one round trip).
+ *     A DEAD event runs again only when replayed (which sets RECEIVED), not for a stray job;
+ *     an event already PROCESSED is skipped (a redelivered or duplicate job).
+ *  2. One transaction applies the events in job order; each event's effect and its PROCESSED mark
+ *     commit together. If one throws (or another job processed it first: the final update matches
+ *     nothing), the group runs again with a savepoint per event, so that one rolls back alone.
+ *  3. The failures are recorded (FAILED, or DEAD after the last attempt) and returned, so pg-boss
+ *     retries exactly those jobs; the others complete.
+ */
+export async function processWebhookJobs(app: App, jobs: JobOf<WebhookJobData>[]): Promise<Failure[]> {
+  const { tenantId, integrationId } = jobs[0]!.data;
+  const actor = integrationActor(tenantId, integrationId, `job:${jobs[0]!.id}`);
+  const eventIds = [...new Set(jobs.map((j) => j.data.eventId))];
   const [rows] = (await withTenantOneTrip(app.db, actor, [
     (raw) => raw`
       update webhook_events set status = 'PROCESSING', attempts = attempts + 1, updated_at = now()
-      where tenant_id = ${tenantId}::uuid and id = ${eventId}::uuid and status not in ('PROCESSED', 'DEAD')
-      returning type, payload`,
-  ])) as unknown as [{ type: string; payload: { data?: unknown } }[]];
-  const started = rows[0];
-  if (!started) return 'skipped'; // already processed (a redelivered or duplicate job)
+      where tenant_id = ${tenantId}::uuid and id = any(${eventIds}::uuid[]) and status not in ('PROCESSED', 'DEAD')
+      returning id, type, payload`,
+  ])) as unknown as [{ id: string; type: string; payload: { data?: unknown } }[]];
+  const started = new Map(rows.map((r) => [r.id, r]));
+  if (started.size === 0) return [];
+
+  // Fast path: the whole group in one transaction without savepoints (SAVEPOINT and RELEASE cost
+  // two round trips per event). If any event throws, nothing of it commits and the group runs again with a savepoint
+  // per event, so only the failing ones fail.
+  const apply = async (tx: Tx, event: { id: string; type: string; payload: { data?: unknown } }) => {
+    const outcome = await applyEvent(tx, { tenantId, id: integrationId }, event.type, event.payload.data);
+    const done = await tx
+      .update(webhookEvents)
+      .set({ status: 'PROCESSED', outcome, lastError: null, processedAt: new Date(), updatedAt: new Date() })
+      .where(and(eq(webhookEvents.id, event.id), ne(webhookEvents.status, 'PROCESSED')))
+      .returning({ id: webhookEvents.id });
+    // Another job of the same event got there first: roll this one's effect back.
+    if (done.length === 0) throw ALREADY_PROCESSED;
+  };
+  const firstJobs = new Map<string, JobOf<WebhookJobData>>(); // a second job of the same event is skipped
+  for (const job of jobs) if (started.has(job.data.eventId) && !firstJobs.has(job.data.eventId)) firstJobs.set(job.data.eventId, job);
+  const failures: Failure[] = [];
+  let applied = 0;
   try {
-    // 2. The effect and PROCESSED commit together. If another job of the same event got there
-    //    first, the final update matches nothing and this transaction rolls back: no second effect.
-    const outcome = await withTenant(app.db, actor, async (tx) => {
-      const result = await applyEvent(tx, { tenantId, id: integrationId }, started.type, started.payload.data);
-      const done = await tx
-        .update(webhookEvents)
-        .set({ status: 'PROCESSED', outcome: result, lastError: null, processedAt: new Date(), updatedAt: new Date() })
-        .where(and(eq(webhookEvents.id, eventId), ne(webhookEvents.status, 'PROCESSED')))
-        .returning({ id: webhookEvents.id });
-      if (done.length === 0) throw ALREADY_PROCESSED;
-      return result;
-    });
-    app.metrics.webhookEvents.inc({ outcome: 'processed' });
-    return outcome;
-  } catch (err) {
-    if (err === ALREADY_PROCESSED) return 'skipped';
-    const final = job.retryCount >= job.retryLimit;
-    const message = (err instanceof Error ? err.message : String(err)).slice(0, MAX_ERROR_LENGTH);
     await withTenant(app.db, actor, async (tx) => {
+      for (const id of firstJobs.keys()) await apply(tx, started.get(id)!);
+    });
+    applied = firstJobs.size;
+  } catch (fastErr) {
+    try {
+      if (firstJobs.size === 1) throw fastErr;
+      await withTenant(app.db, actor, async (tx) => {
+        for (const [id, job] of firstJobs) {
+          try {
+            await tx.transaction((sp) => apply(sp, started.get(id)!));
+            applied++;
+          } catch (err) {
+            if (err !== ALREADY_PROCESSED) failures.push({ job, error: err });
+          }
+        }
+      });
+    } catch (err) {
+      // A lone event that threw, or the commit itself failed: nothing of the group was applied.
+      applied = 0;
+      failures.length = 0;
+      if (err !== ALREADY_PROCESSED) for (const job of firstJobs.values()) failures.push({ job, error: err });
+    }
+  }
+  if (applied > 0) app.metrics.webhookEvents.inc({ outcome: 'processed' }, applied);
+  if (failures.length) await recordFailures(app, actor, failures);
+  return failures;
+}
+
+async function recordFailures(app: App, actor: TenantSettings, failures: Failure[]): Promise<void> {
+  const { tenantId, integrationId } = failures[0]!.job.data;
+  let dead = false;
+  await withTenant(app.db, actor, async (tx) => {
+    for (const { job, error } of failures) {
+      const final = job.retryCount >= job.retryLimit;
+      dead ||= final;
+      const message = (error instanceof Error ? error.message : String(error)).slice(0, MAX_ERROR_LENGTH);
       await tx
         .update(webhookEvents)
         .set({ status: final ? 'DEAD' : 'FAILED', lastError: message, updatedAt: new Date() })
-        .where(and(eq(webhookEvents.id, eventId), ne(webhookEvents.status, 'PROCESSED')));
-      // A dead letter is a health signal: counted in the same commit, so readers never see one without the other.
-      if (final) await reevaluateHealthInTx(app, tx, tenantId, integrationId);
-    }).catch((e: unknown) => app.log.warn({ err: e, eventId }, 'could not record the failure of a webhook event'));
-    app.metrics.webhookEvents.inc({ outcome: final ? 'dead' : 'failed' });
-    throw err;
-  }
+        .where(and(eq(webhookEvents.id, job.data.eventId), ne(webhookEvents.status, 'PROCESSED')));
+      app.metrics.webhookEvents.inc({ outcome: final ? 'dead' : 'failed' });
+    }
+    // A dead letter is a health signal: counted in the same commit, so readers never see one without the other.
+    if (dead) await reevaluateHealthInTx(app, tx, tenantId, integrationId);
+  }).catch((e: unknown) => app.log.warn({ err: e, events: failures.map((f) => f.job.data.eventId) }, 'could not record the failure of webhook events'));
 }
 
 const ALREADY_PROCESSED = Symbol('already processed');
@@ -81,20 +128,19 @@ const ALREADY_PROCESSED = Symbol('already processed');
  */
 export async function markWebhookEventDead(app: App, job: JobOf<WebhookJobData>): Promise<void> {
   const { tenantId, integrationId, eventId } = job.data;
-  await withTenant(app.db, integrationActor(tenantId, integrationId, `job:${job.id}`), async (tx) => {
-    const dead = await tx
+  await withTenant(app.db, integrationActor(tenantId, integrationId, `job:${job.id}`), (tx) =>
+    tx
       .update(webhookEvents)
       .set({ status: 'DEAD', lastError: sql`coalesce(${webhookEvents.lastError}, 'Attempts exhausted')`, updatedAt: new Date() })
-      .where(and(eq(webhookEvents.id, eventId), inArray(webhookEvents.status, ['PROCESSING', 'FAILED'])))
-      .returning({ id: webhookEvents.id });
-    if (dead.length) await reevaluateHealthInTx(app, tx, tenantId, integrationId);
-  });
+      .where(and(eq(webhookEvents.id, eventId), inArray(webhookEvents.status, ['PROCESSING', 'FAILED']))),
+  );
 }
 
 /** Registers the webhook workers of every provider queue and its dead-letter queue. */
 export async function startWebhookWorkers(app: App): Promise<void> {
   for (const p of PROVIDERS) {
-    await app.jobs.work<WebhookJobData>(QUEUES.webhooks(p), (job) => processWebhookEvent(app, job));
+    // Grouped by integration (one tenant, one actor): each group is applied in one transaction.
+    await app.jobs.workGroups<WebhookJobData>(QUEUES.webhooks(p), (job) => `${job.data.tenantId}/${job.data.integrationId}`, (jobs) => processWebhookJobs(app, jobs));
     await app.jobs.work<WebhookJobData>(QUEUES.webhooksDead(p), (job) => markWebhookEventDead(app, job), { workers: 1 });
   }
 }
