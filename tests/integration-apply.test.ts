@@ -15,6 +15,7 @@ import {
   type ProviderSubscription,
   type ProviderUser,
 } from '../src/integrations/apply/index.js';
+import { applyEvent, applyEvents } from '../src/integrations/events.js';
 import { QUEUES } from '../src/jobs/boss.js';
 import { createTestIntegration } from './helpers/integrations.js';
 import { PASSWORD, type SeededTenant } from './helpers/seed.js';
@@ -54,6 +55,49 @@ const pUser = (over: Partial<ProviderUser> = {}): ProviderUser => {
 };
 const findUser = (target: ApplyTarget, externalId: string) =>
   asIntegration(target, async (tx) => (await tx.select().from(users).where(eq(users.externalId, externalId)))[0]);
+
+describe('many events at once (the webhook job applies a fetched group with applyEvents)', () => {
+  it('ends in the same state, with the same outcome per event, as applying them one by one in order', async () => {
+    // The same provider history twice: one by one in tenant A, as one group in tenant B.
+    const paySvcB = (await createTestIntegration(server.app, mockUrl, b.tenant.id, 'PAYMENT_SERVICE')).target;
+    const u = (id: string, version: number, over: Partial<ProviderUser> = {}) => ({ id, email: `${id}@group.test`, name: `${id} v${version}`, status: 'active', version, updated_at: at(version), ...over });
+    const sub = (id: string, version: number, plan: string) => ({ id, customer_id: 'usr_x', plan, status: 'active', current_period_end: at(50), version, updated_at: at(version) });
+    const userEvents = [
+      ['user.updated', u('g1', 2)], ['user.created', u('g1', 1)], // update before its create
+      ['user.created', u('g2', 1)], ['user.updated', u('g2', 3)], ['user.updated', u('g2', 2)], // a stale update last
+      ['user.created', u('g3', 1)], ['user.deleted', u('g3', 2)], ['user.updated', u('g3', 1)], // deleted, then a stale revival
+      ['user.created', u('g4', 1)],
+    ] as const;
+    const subEvents = [
+      ['subscription.created', sub('gs1', 1, 'PRO')], ['subscription.updated', sub('gs1', 2, 'ENTERPRISE')], ['subscription.canceled', sub('gs1', 3, 'ENTERPRISE')],
+      ['subscription.updated', sub('gs2', 2, 'ENTERPRISE')], ['subscription.created', sub('gs2', 1, 'PRO')],
+    ] as const;
+    const oneByOne = async (target: ApplyTarget, events: readonly (readonly [string, object])[]) => {
+      const out = [];
+      for (const [type, data] of events) out.push(await asIntegration(target, (tx) => applyEvent(tx, target, type, data)));
+      return out;
+    };
+    const grouped = (target: ApplyTarget, events: readonly (readonly [string, object])[]) =>
+      asIntegration(target, (tx) => applyEvents(tx, target, events.map(([type, data]) => ({ type, data }))));
+    expect(await grouped(userSvcB, userEvents)).toEqual(await oneByOne(userSvcA, userEvents));
+    expect(await grouped(paySvcB, subEvents)).toEqual(await oneByOne(paySvcA, subEvents));
+    const state = async (target: ApplyTarget) => {
+      const us = await asIntegration(target, (tx) => tx.select({ id: users.externalId, name: users.name, status: users.status, v: users.externalVersion }).from(users).where(eq(users.externalSource, target.id)));
+      return us.filter((x) => x.id!.startsWith('g')).sort((x, y) => x.id!.localeCompare(y.id!));
+    };
+    const subState = async (target: ApplyTarget) =>
+      (await asIntegration(target, (tx) => tx.select({ id: subscriptions.externalId, plan: subscriptions.plan, status: subscriptions.status, v: subscriptions.externalVersion }).from(subscriptions).where(eq(subscriptions.integrationId, target.id))))
+        .filter((x) => x.id.startsWith('gs'))
+        .sort((x, y) => x.id.localeCompare(y.id));
+    expect(await state(userSvcB)).toEqual(await state(userSvcA));
+    expect(await state(userSvcA)).toHaveLength(4);
+    expect(await subState(paySvcB)).toEqual(await subState(paySvcA));
+    expect(await subState(paySvcA)).toEqual([
+      { id: 'gs1', plan: 'ENTERPRISE', status: 'CANCELED', v: 3 },
+      { id: 'gs2', plan: 'ENTERPRISE', status: 'ACTIVE', v: 2 },
+    ]);
+  });
+});
 
 describe('the conflict rule', () => {
   it('version decides; updated_at breaks ties; nothing stored means newer', () => {

@@ -245,7 +245,8 @@ export class Jobs {
     const concurrency = opts.concurrency ?? this.config.JOB_CONCURRENCY;
     const ids: string[] = [];
     for (let i = 0; i < workers; i++) {
-      const id = await this.boss.work<T>(
+      let id: string | undefined;
+      id = await this.boss.work<T>(
         queue,
         { batchSize: opts.batchSize ?? this.config.JOB_BATCH_SIZE, includeMetadata: true, pollingIntervalSeconds: this.config.JOB_POLL_INTERVAL_SECONDS },
         async (jobs) => {
@@ -271,6 +272,10 @@ export class Jobs {
             }
           };
           await Promise.all(Array.from({ length: Math.min(concurrency, pending.length) }, lane));
+          // pg-boss sleeps out the polling interval after every batch; fetch again at once instead
+          // while there was work (the loop sleeps after the first empty fetch), so a backlog drains
+          // at processing speed, not at one batch per worker per interval.
+          if (id) this.boss.notifyWorker(id);
         },
       );
       ids.push(id);

@@ -12,7 +12,7 @@ import type { App } from '../app.js';
 import { webhookEvents } from '../db/schema.js';
 import { withTenant, withTenantOneTrip, type TenantSettings } from '../db/tenant-context.js';
 import type { Tx } from '../db/client.js';
-import { applyEvent } from '../integrations/events.js';
+import { applyEvents } from '../integrations/events.js';
 import { reevaluateHealthInTx } from '../modules/integration-health/service.js';
 import { QUEUES, PROVIDERS, type JobOf, type WebhookJobData } from './boss.js';
 
@@ -26,6 +26,7 @@ export const integrationActor = (tenantId: string, integrationId: string, reques
 const MAX_ERROR_LENGTH = 2000;
 
 type Failure = { job: JobOf<WebhookJobData>; error: unknown };
+type StartedEvent = { id: string; type: string; payload: { data?: unknown } };
 
 /**
  * Processes a group of jobs of ONE integration (so one tenant and one actor) in three short
@@ -35,9 +36,10 @@ type Failure = { job: JobOf<WebhookJobData>; error: unknown };
  *  1. PROCESSING and one more attempt for every event of the group (one statement, one round trip).
  *     A DEAD event runs again only when replayed (which sets RECEIVED), not for a stray job;
  *     an event already PROCESSED is skipped (a redelivered or duplicate job).
- *  2. One transaction applies the events in job order; each event's effect and its PROCESSED mark
- *     commit together. If one throws (or another job processed it first: the final update matches
- *     nothing), the group runs again with a savepoint per event, so that one rolls back alone.
+ *  2. One transaction applies the events (applyEvents: a few statements per kind of record, each
+ *     record's events in job order) and marks them PROCESSED in one statement, so effects and marks
+ *     commit together. If one throws (or another job processed it first: the final update misses
+ *     it), the group runs again with a savepoint per event, so that one rolls back alone.
  *  3. The failures are recorded (FAILED, or DEAD after the last attempt) and returned, so pg-boss
  *     retries exactly those jobs; the others complete.
  */
@@ -50,39 +52,38 @@ export async function processWebhookJobs(app: App, jobs: JobOf<WebhookJobData>[]
       update webhook_events set status = 'PROCESSING', attempts = attempts + 1, updated_at = now()
       where tenant_id = ${tenantId}::uuid and id = any(${eventIds}::uuid[]) and status not in ('PROCESSED', 'DEAD')
       returning id, type, payload`,
-  ])) as unknown as [{ id: string; type: string; payload: { data?: unknown } }[]];
+  ])) as unknown as [StartedEvent[]];
   const started = new Map(rows.map((r) => [r.id, r]));
   if (started.size === 0) return [];
 
-  // Fast path: the whole group in one transaction without savepoints (SAVEPOINT and RELEASE cost
-  // two round trips per event). If any event throws, nothing of it commits and the group runs again with a savepoint
-  // per event, so only the failing ones fail.
-  const apply = async (tx: Tx, event: { id: string; type: string; payload: { data?: unknown } }) => {
-    const outcome = await applyEvent(tx, { tenantId, id: integrationId }, event.type, event.payload.data);
-    const done = await tx
-      .update(webhookEvents)
-      .set({ status: 'PROCESSED', outcome, lastError: null, processedAt: new Date(), updatedAt: new Date() })
-      .where(and(eq(webhookEvents.id, event.id), ne(webhookEvents.status, 'PROCESSED')))
-      .returning({ id: webhookEvents.id });
-    // Another job of the same event got there first: roll this one's effect back.
-    if (done.length === 0) throw ALREADY_PROCESSED;
-  };
   const firstJobs = new Map<string, JobOf<WebhookJobData>>(); // a second job of the same event is skipped
   for (const job of jobs) if (started.has(job.data.eventId) && !firstJobs.has(job.data.eventId)) firstJobs.set(job.data.eventId, job);
+  const target = { tenantId, id: integrationId };
+  // Each applied event's PROCESSED mark commits with its effect. If another job of an event got there
+  // first, the update misses it and the transaction (or savepoint) rolls back: no second effect.
+  const apply = async (tx: Tx, events: StartedEvent[]) => {
+    const outcomes = await applyEvents(tx, target, events.map((e) => ({ type: e.type, data: e.payload.data })));
+    const done = await tx.execute(sql`
+      update webhook_events w set status = 'PROCESSED', outcome = o.outcome, last_error = null, processed_at = clock_timestamp(), updated_at = clock_timestamp()
+      from jsonb_to_recordset(${JSON.stringify(events.map((e, i) => ({ id: e.id, outcome: outcomes[i] })))}::text::jsonb) as o(id uuid, outcome text)
+      where w.tenant_id = ${tenantId}::uuid and w.id = o.id and w.status <> 'PROCESSED'
+      returning w.id`);
+    if (done.length !== events.length) throw ALREADY_PROCESSED;
+  };
   const failures: Failure[] = [];
   let applied = 0;
   try {
-    await withTenant(app.db, actor, async (tx) => {
-      for (const id of firstJobs.keys()) await apply(tx, started.get(id)!);
-    });
+    // Fast path: the whole group at once, a few statements per kind of record (applyEvents).
+    await withTenant(app.db, actor, (tx) => apply(tx, [...firstJobs.keys()].map((id) => started.get(id)!)));
     applied = firstJobs.size;
   } catch (fastErr) {
     try {
+      // Some event threw: again, with a savepoint per event, so that only the failing ones fail.
       if (firstJobs.size === 1) throw fastErr;
       await withTenant(app.db, actor, async (tx) => {
         for (const [id, job] of firstJobs) {
           try {
-            await tx.transaction((sp) => apply(sp, started.get(id)!));
+            await tx.transaction((sp) => apply(sp, [started.get(id)!]));
             applied++;
           } catch (err) {
             if (err !== ALREADY_PROCESSED) failures.push({ job, error: err });
