@@ -184,6 +184,24 @@ describe('duplicates and batches', () => {
     expect(await server.ownerSql`select id from users where external_id = ${e.data.id}`).toHaveLength(1);
   });
 
+  it('copies that share one gathered transaction (deliveries arriving while the previous one commits) still give one 202', async () => {
+    const i = await integration();
+    // 3 rounds of 10 deliveries: within the per-integration burst this file configures (40).
+    for (let round = 0; round < 3; round++) {
+      // Other deliveries go first and hold the integration's transaction; the copies gather behind them.
+      const others = Array.from({ length: 4 }, () => event('user.created'));
+      const e = event('user.created');
+      const body = JSON.stringify(e);
+      const sent = others.map((o) => postWebhook(i.url, i.secret, JSON.stringify(o), { msgId: o.id }));
+      const copies = await Promise.all(Array.from({ length: 6 }, () => postWebhook(i.url, i.secret, body, { msgId: e.id })));
+      expect((await Promise.all(sent)).map((r) => r.status)).toEqual([202, 202, 202, 202]);
+      expect(copies.filter((r) => r.status === 202)).toHaveLength(1);
+      expect(copies.filter((r) => r.status === 200 && r.body.duplicate === true)).toHaveLength(5);
+    }
+    expect(await countEvents(server, i.id)).toBe(15);
+    expect(await countJobs(server, i.id)).toBe(15);
+  });
+
   it('a batch: each event stored and enqueued on its own id, in one transaction; a resend is all duplicates', async () => {
     const i = await integration();
     const events = Array.from({ length: 5 }, () => event('user.created'));

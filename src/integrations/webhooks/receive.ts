@@ -13,7 +13,8 @@
  *  5. one transaction as the integration (INTEGRATION actor): insert the events and their jobs, both
  *     keyed by an id derived from (tenant, integration, provider event id), ON CONFLICT DO NOTHING; then 202,
  *     or 200 `duplicate: true` when every event was already stored. A concurrent copy waits on the
- *     unique index for the first to commit, then finds it: one event, one job.
+ *     unique index for the first to commit, then finds it: one event, one job. Deliveries that
+ *     arrive while the integration's previous transaction is in flight share the next one.
  */
 import crypto from 'node:crypto';
 import type postgres from 'postgres';
@@ -65,6 +66,14 @@ interface Delivery {
   batch: boolean;
 }
 
+interface WaitingDelivery {
+  integration: WebhookIntegration;
+  req: WebhookRequest;
+  delivery: Delivery;
+  resolve(res: WebhookResponse): void;
+  reject(err: unknown): void;
+}
+
 export function refusal(code: ErrorCodeName, message: string, extra: Record<string, unknown> = {}, headers?: Record<string, string>): WebhookResponse {
   return { status: ErrorCode[code].http, body: { error: { code, message, ...extra } }, headers };
 }
@@ -73,6 +82,9 @@ export class WebhookReceiver {
   private readonly buckets: TokenBuckets;
   /** Verifiers by secret ciphertext (each rotation makes a new ciphertext, so entries never go stale). */
   private readonly verifiers = new Map<string, Webhook>();
+  /** Verified deliveries waiting to be stored, and the integrations with a storing transaction in flight. */
+  private readonly waiting = new Map<string, WaitingDelivery[]>();
+  private readonly storing = new Set<string>();
 
   constructor(private readonly app: App) {
     this.buckets = new TokenBuckets(app.config.WEBHOOK_RATE_LIMIT_PER_SECOND, app.config.WEBHOOK_RATE_LIMIT_BURST);
@@ -169,47 +181,93 @@ export class WebhookReceiver {
   }
 
   /**
-   * Step 5 in one round trip: BEGIN, app_begin, the event insert, the job insert and COMMIT,
-   * pipelined (withTenantOneTrip). Event and job ids are derived from (tenant, integration, provider event id),
-   * so neither insert depends on the other: a duplicate — even a concurrent copy, which waits on the
-   * unique index for the first to commit — conflicts on both and adds nothing. The transaction holds
-   * its connection only for these statements.
+   * Step 5. Deliveries to one integration that arrive while its previous transaction is in flight
+   * gather and are stored together in the next one (no timer: a lone delivery goes at once), so
+   * under load many deliveries share one commit. A gathered transaction that fails is retried one
+   * delivery at a time, so one delivery can never fail another's.
    */
-  private async store(integration: WebhookIntegration, req: WebhookRequest, d: Delivery): Promise<WebhookResponse> {
+  private store(integration: WebhookIntegration, req: WebhookRequest, delivery: Delivery): Promise<WebhookResponse> {
+    return new Promise((resolve, reject) => {
+      const key = req.integrationId;
+      const waiting = this.waiting.get(key);
+      const entry = { integration, req, delivery, resolve, reject };
+      if (waiting) waiting.push(entry);
+      else this.waiting.set(key, [entry]);
+      if (!this.storing.has(key)) void this.storeWaiting(key);
+    });
+  }
+
+  private async storeWaiting(key: string): Promise<void> {
+    this.storing.add(key);
+    try {
+      for (let batch = this.takeWaiting(key); batch.length > 0; batch = this.takeWaiting(key)) {
+        try {
+          const results = await this.storeTogether(batch);
+          batch.forEach((p, i) => p.resolve(results[i]!));
+        } catch (err) {
+          if (batch.length === 1) batch[0]!.reject(err);
+          else await Promise.all(batch.map((p) => this.storeTogether([p]).then(([r]) => p.resolve(r!), p.reject)));
+        }
+      }
+    } finally {
+      this.storing.delete(key);
+    }
+  }
+
+  /** The next deliveries of an integration to store together: at least one, at most MAX_BATCH events. */
+  private takeWaiting(key: string): WaitingDelivery[] {
+    const waiting = this.waiting.get(key) ?? [];
+    let events = 0;
+    let n = 0;
+    while (n < waiting.length && (n === 0 || events + waiting[n]!.delivery.rows.length <= MAX_BATCH)) events += waiting[n++]!.delivery.rows.length;
+    const batch = waiting.splice(0, n);
+    if (waiting.length === 0) this.waiting.delete(key);
+    return batch;
+  }
+
+  /**
+   * One round trip: BEGIN, app_begin, the event insert, the job insert and COMMIT, pipelined
+   * (withTenantOneTrip). Event and job ids are derived from (tenant, integration, provider event id),
+   * so neither insert depends on the other: a duplicate — even a concurrent copy, which waits on the
+   * unique index for the first to commit — conflicts on both and adds nothing. Two copies in the
+   * same transaction: the first delivery that names an event gets it, the other is its duplicate.
+   */
+  private async storeTogether(batch: WaitingDelivery[]): Promise<WebhookResponse[]> {
     const { app } = this;
+    const { integration, req } = batch[0]!;
     const tenantId = integration.tenant_id;
     const integrationId = req.integrationId;
-    const unique = [...new Map(d.rows.map((r) => [r.providerEventId, { ...r, id: eventIdFor(tenantId, integrationId, r.providerEventId) }])).values()];
     const queue = QUEUES.webhooks(integration.provider);
-    const records = JSON.stringify(unique.map((r) => ({ id: r.id, provider_event_id: r.providerEventId, type: r.event.type, payload: r.event })));
-    const jobs = unique.map((r) => ({ id: r.id, data: { tenantId, integrationId, eventId: r.id } satisfies WebhookJobData }));
+    const claimedBy = new Map<string, number>(); // event id → the delivery (index in batch) that stores it
+    const records: { id: string; provider_event_id: string; type: string; payload: unknown; delivery_id: string; delivery_timestamp: number }[] = [];
+    const perDelivery = batch.map(({ delivery: d }, i) => {
+      const unique = [...new Map(d.rows.map((r) => [r.providerEventId, { ...r, id: eventIdFor(tenantId, integrationId, r.providerEventId) }])).values()];
+      for (const r of unique) {
+        if (claimedBy.has(r.id)) continue;
+        claimedBy.set(r.id, i);
+        records.push({ id: r.id, provider_event_id: r.providerEventId, type: r.event.type, payload: r.event, delivery_id: d.deliveryId, delivery_timestamp: d.timestampSeconds });
+      }
+      return unique;
+    });
+    const jobs = records.map((r) => ({ id: r.id, data: { tenantId, integrationId, eventId: r.id } satisfies WebhookJobData }));
     const jobInsert = await app.jobs.insertStatement(queue, jobs);
     const [inserted, jobResult] = (await withTenantOneTrip(app.db, integrationActor(tenantId, integrationId, req.requestId), [
       (raw) => raw`
         insert into webhook_events (tenant_id, id, integration_id, provider_event_id, type, payload, delivery_id, delivery_timestamp)
-        select ${tenantId}::uuid, e.id, ${integrationId}::uuid, e.provider_event_id, e.type, e.payload, ${d.deliveryId}, to_timestamp(${d.timestampSeconds})
-        from jsonb_to_recordset(${records}::jsonb) as e(id uuid, provider_event_id text, type text, payload jsonb)
+        select ${tenantId}::uuid, e.id, ${integrationId}::uuid, e.provider_event_id, e.type, e.payload, e.delivery_id, to_timestamp(e.delivery_timestamp)
+        from jsonb_to_recordset(${JSON.stringify(records)}::jsonb) as e(id uuid, provider_event_id text, type text, payload jsonb, delivery_id text, delivery_timestamp double precision)
         on conflict do nothing
         returning id`,
       (raw) => raw.unsafe(jobInsert.text, jobInsert.values as never[]),
     ])) as [postgres.RowList<{ id: string }[]>, postgres.RowList<postgres.Row[]>];
-    const jobsInserted = jobResult.count;
     const fresh = new Set(inserted.map((e) => e.id));
-    if (jobsInserted < fresh.size) {
+    if (jobResult.count < fresh.size) {
       // Only possible if the queue vanished (queues are created at every start-up): the COMMIT was
       // already pipelined, so enqueue the missing jobs now, or let the sender retry.
-      app.log.error({ queue, events: fresh.size, jobs: jobsInserted }, 'webhook events stored without jobs; enqueueing again');
+      app.log.error({ queue, events: fresh.size, jobs: jobResult.count }, 'webhook events stored without jobs; enqueueing again');
       await withTenant(app.db, integrationActor(tenantId, integrationId, req.requestId), (tx) => app.jobs.enqueue(tx, queue, [...fresh].map((id) => ({ tenantId, integrationId, eventId: id }))));
     }
-    const wake = fresh.size ? queue : undefined;
-    const byProviderId = new Map(unique.map((r) => [r.providerEventId, { id: r.id, duplicate: !fresh.has(r.id) }]));
-    if (!d.batch) {
-      const one = byProviderId.get(d.rows[0]!.providerEventId)!;
-      return one.duplicate ? { status: 200, body: { id: one.id, duplicate: true } } : { status: 202, body: { id: one.id, duplicate: false }, wake };
-    }
-    const events = d.rows.map((r) => ({ providerEventId: r.providerEventId, ...byProviderId.get(r.providerEventId)! }));
-    const allDuplicates = fresh.size === 0;
-    return { status: allDuplicates ? 200 : 202, body: { duplicate: allDuplicates, accepted: fresh.size, events }, wake };
+    return batch.map(({ delivery: d }, i) => respond(d, perDelivery[i]!, (id) => fresh.has(id) && claimedBy.get(id) === i, queue));
   }
 
   /** Nothing was stored: a 5xx makes the sender retry. Outages and timeouts are 503; anything else is a bug (500, logged). */
@@ -221,6 +279,19 @@ export class WebhookReceiver {
     this.app.log.error({ err, requestId: req.requestId }, 'webhook delivery could not be stored');
     return refusal('INTERNAL_SERVER_ERROR', 'The delivery could not be stored; retry later');
   }
+}
+
+/** The answer to one delivery, given which of its events this delivery stored (`isFresh`). */
+function respond(d: Delivery, unique: { providerEventId: string; id: string }[], isFresh: (eventId: string) => boolean, queue: string): WebhookResponse {
+  const byProviderId = new Map(unique.map((r) => [r.providerEventId, { id: r.id, duplicate: !isFresh(r.id) }]));
+  const accepted = unique.filter((r) => isFresh(r.id)).length;
+  const wake = accepted > 0 ? queue : undefined;
+  if (!d.batch) {
+    const one = byProviderId.get(d.rows[0]!.providerEventId)!;
+    return one.duplicate ? { status: 200, body: { id: one.id, duplicate: true } } : { status: 202, body: { id: one.id, duplicate: false }, wake };
+  }
+  const events = d.rows.map((r) => ({ providerEventId: r.providerEventId, ...byProviderId.get(r.providerEventId)! }));
+  return { status: accepted === 0 ? 200 : 202, body: { duplicate: accepted === 0, accepted, events }, wake };
 }
 
 function header(headers: WebhookRequest['headers'], name: string): string | undefined {
