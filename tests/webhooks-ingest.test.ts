@@ -107,6 +107,27 @@ describe('refusals', () => {
     await expectNothingStored(i.id);
   });
 
+  it('an integration disabled, or a tenant suspended, right after a delivery was accepted refuses the next one (404, nothing stored)', async () => {
+    // The receiver keeps the integration it looked up; the storing transaction checks it again.
+    for (const [disable, enable] of [
+      [(id: string) => server.ownerSql`update integrations set enabled = false where id = ${id}`, (id: string) => server.ownerSql`update integrations set enabled = true where id = ${id}`],
+      [() => server.ownerSql`update tenants set status = 'SUSPENDED' where id = ${a.tenant.id}`, () => server.ownerSql`update tenants set status = 'ACTIVE' where id = ${a.tenant.id}`],
+    ] as const) {
+      const i = await integration();
+      expect((await postWebhook(i.url, i.secret, JSON.stringify(event('user.created')))).status).toBe(202);
+      await disable(i.id);
+      try {
+        const e = event('user.created');
+        const res = await postWebhook(i.url, i.secret, JSON.stringify(e), { msgId: e.id });
+        expect(res.status).toBe(404);
+        expect(res.body.error.code).toBe('NOT_FOUND');
+        expect(await server.ownerSql`select id from webhook_events where provider_event_id = ${e.id}`).toHaveLength(0);
+      } finally {
+        await enable(i.id);
+      }
+    }
+  });
+
   it('body too large → 413', async () => {
     const i = await integration();
     const e = event('user.created', { name: 'x'.repeat(9000) });

@@ -5,8 +5,9 @@
  * Steps, each refusal with a JSON error body and nothing stored:
  *  1. rate limit per integration (429 + Retry-After);
  *  2. which tenant owns the integration, and its secrets: platform.webhook_integration(), a narrow
- *     SECURITY DEFINER lookup (the tenant is unknown until then; RLS stays on) — unknown, disabled
- *     or suspended → 404;
+ *     SECURITY DEFINER lookup (the tenant is unknown until then; RLS stays on), kept for a few
+ *     seconds — unknown, disabled or suspended → 404, also when that happened after the lookup
+ *     (checked again in step 5's transaction);
  *  3. content type (415), then the Standard Webhooks signature over the raw bytes, current or
  *     previous secret, timestamp within 5 minutes either way (401);
  *  4. JSON object or array of objects (400), each event valid for the provider (422);
@@ -47,6 +48,12 @@ export interface WebhookResponse {
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** How long a looked-up integration's secrets are kept (its usability is checked at every store). */
+const INTEGRATION_CACHE_MS = 10_000;
+/** SQLSTATEs of platform.require_webhook_integration(): the integration may no longer receive; a secret rotated out. */
+const sqlState = (err: unknown) => (err as { code?: string } | undefined)?.code;
+const isIntegrationGone = (err: unknown) => sqlState(err) === 'TS404';
+const isSecretRevoked = (err: unknown) => sqlState(err) === 'TS401';
 /** Events per delivery: a batch is one transaction, so keep it bounded. */
 export const MAX_BATCH = 500;
 
@@ -64,6 +71,8 @@ interface Delivery {
   timestampSeconds: number;
   rows: { providerEventId: string; event: { id: string; type: string } }[];
   batch: boolean;
+  /** The secret (ciphertext) the signature verified with: checked again when storing. */
+  secret: string;
 }
 
 interface WaitingDelivery {
@@ -82,6 +91,8 @@ export class WebhookReceiver {
   private readonly buckets: TokenBuckets;
   /** Verifiers by secret ciphertext (each rotation makes a new ciphertext, so entries never go stale). */
   private readonly verifiers = new Map<string, Webhook>();
+  /** Usable integrations looked up recently (see lookup). */
+  private readonly integrations = new Map<string, { integration: WebhookIntegration; at: number }>();
   /** Verified deliveries waiting to be stored, and the integrations with a storing transaction in flight. */
   private readonly waiting = new Map<string, WaitingDelivery[]>();
   private readonly storing = new Set<string>();
@@ -96,25 +107,46 @@ export class WebhookReceiver {
     const retryAfter = this.buckets.take(req.integrationId);
     if (retryAfter > 0) return refusal('RATE_LIMITED', 'Too many deliveries for this integration', { retryAfter }, { 'retry-after': String(retryAfter) });
 
-    let integration: WebhookIntegration | undefined;
     try {
-      // Autocommit, outside the storing transaction: concurrent lookups share pooled connections.
-      [integration] = (await app.db.execute(
-        sql`select tenant_id, provider, usable, secret_encrypted, previous_secret_encrypted from platform.webhook_integration(${req.integrationId}::uuid)`,
-      )) as unknown as WebhookIntegration[];
-    } catch (err) {
-      return this.storageFailure(err, req);
-    }
-    if (!integration?.usable) return refusal('NOT_FOUND', 'Unknown or disabled integration');
-    const checked = this.check(req, integration);
-    if ('status' in checked) return checked;
-    try {
-      const res = await this.store(integration, req, checked);
+      let found = await this.lookup(req.integrationId);
+      let checked = found.integration?.usable ? this.check(req, found.integration) : undefined;
+      // Refused with secrets kept from earlier: the sender may already sign with a secret rotated since.
+      if (found.cached && checked && 'status' in checked && checked.status === 401) {
+        found = await this.lookup(req.integrationId, { fresh: true });
+        checked = found.integration?.usable ? this.check(req, found.integration) : undefined;
+      }
+      if (!checked) return refusal('NOT_FOUND', 'Unknown or disabled integration');
+      if ('status' in checked) return checked;
+      const res = await this.store(found.integration!, req, checked);
       if (res.wake) app.jobs.wake(res.wake); // committed: the jobs are visible now
       return res;
     } catch (err) {
-      return this.storageFailure(err, req);
+      if (!isIntegrationGone(err) && !isSecretRevoked(err)) return this.storageFailure(err, req);
+      // Disabled, deleted or rotated since we looked it up.
+      this.integrations.delete(req.integrationId);
+      if (isSecretRevoked(err)) return refusal('UNAUTHENTICATED', 'Signature verification failed: the secret was rotated out');
+      return refusal('NOT_FOUND', 'Unknown or disabled integration');
     }
+  }
+
+  /**
+   * Which tenant owns the integration, and its secrets: platform.webhook_integration(), a narrow
+   * SECURITY DEFINER lookup (the tenant is unknown until then; RLS stays on). A usable integration
+   * is kept for INTEGRATION_CACHE_MS: whether it may still receive is checked again in the storing
+   * transaction (platform.require_webhook_integration), so the copy only serves signature checks.
+   */
+  private async lookup(id: string, opts: { fresh?: boolean } = {}): Promise<{ integration?: WebhookIntegration; cached: boolean }> {
+    const kept = this.integrations.get(id);
+    if (kept && !opts.fresh && Date.now() - kept.at < INTEGRATION_CACHE_MS) return { integration: kept.integration, cached: true };
+    // Autocommit, outside the storing transaction: concurrent lookups share pooled connections.
+    const [integration] = (await this.app.db.execute(
+      sql`select tenant_id, provider, usable, secret_encrypted, previous_secret_encrypted from platform.webhook_integration(${id}::uuid)`,
+    )) as unknown as WebhookIntegration[];
+    if (integration?.usable) {
+      if (this.integrations.size >= 10_000) this.integrations.clear();
+      this.integrations.set(id, { integration, at: Date.now() });
+    } else this.integrations.delete(id);
+    return { integration, cached: false };
   }
 
   /** Steps 3–4, before any transaction is opened: content type, signature, JSON, schema. */
@@ -128,7 +160,7 @@ export class WebhookReceiver {
       'webhook-signature': header(req.headers, 'webhook-signature'),
     };
     const verified = this.verify(integration, req.integrationId, req.body, headers);
-    if (verified !== true) return refusal('UNAUTHENTICATED', verified);
+    if (!verified.ok) return refusal('UNAUTHENTICATED', verified.reason);
     const deliveryId = headers['webhook-id']!;
     if (deliveryId.length > 200) return refusal('BAD_USER_INPUT', 'webhook-id is longer than 200 characters');
 
@@ -150,24 +182,24 @@ export class WebhookReceiver {
     const typed = events as { id: string; type: string }[];
     // A single delivery is deduplicated by its webhook-id; each event of a batch by its own id.
     const rows = batch ? typed.map((e) => ({ providerEventId: e.id, event: e })) : [{ providerEventId: deliveryId, event: typed[0]! }];
-    return { deliveryId, timestampSeconds: Number(headers['webhook-timestamp']), rows, batch };
+    return { deliveryId, timestampSeconds: Number(headers['webhook-timestamp']), rows, batch, secret: verified.secret };
   }
 
-  private verify(integration: WebhookIntegration, integrationId: string, body: Buffer, headers: Record<string, string | undefined>): true | string {
-    if (!headers['webhook-id'] || !headers['webhook-timestamp'] || !headers['webhook-signature']) return 'Missing webhook-id, webhook-timestamp or webhook-signature';
+  private verify(integration: WebhookIntegration, integrationId: string, body: Buffer, headers: Record<string, string | undefined>): { ok: true; secret: string } | { ok: false; reason: string } {
+    if (!headers['webhook-id'] || !headers['webhook-timestamp'] || !headers['webhook-signature']) return { ok: false, reason: 'Missing webhook-id, webhook-timestamp or webhook-signature' };
     const secrets = [integration.secret_encrypted, integration.previous_secret_encrypted].filter((s): s is string => !!s);
     let reason = 'No matching signature';
     for (const ct of secrets) {
       try {
         this.verifier(ct, integration.tenant_id, integrationId).verify(body, headers as Record<string, string>, { jsonParse: false } as never);
-        return true;
+        return { ok: true, secret: ct };
       } catch (err) {
         if (!(err instanceof WebhookVerificationError)) throw err;
         reason = err.message;
         if (/timestamp|Headers/i.test(reason)) break; // the same for every secret
       }
     }
-    return `Signature verification failed: ${reason}`;
+    return { ok: false, reason: `Signature verification failed: ${reason}` };
   }
 
   private verifier(ciphertext: string, tenantId: string, integrationId: string): Webhook {
@@ -205,7 +237,7 @@ export class WebhookReceiver {
           const results = await this.storeTogether(batch);
           batch.forEach((p, i) => p.resolve(results[i]!));
         } catch (err) {
-          if (batch.length === 1) batch[0]!.reject(err);
+          if (batch.length === 1 || isIntegrationGone(err)) for (const p of batch) p.reject(err);
           else await Promise.all(batch.map((p) => this.storeTogether([p]).then(([r]) => p.resolve(r!), p.reject)));
         }
       }
@@ -251,7 +283,8 @@ export class WebhookReceiver {
     });
     const jobs = records.map((r) => ({ id: r.id, data: { tenantId, integrationId, eventId: r.id } satisfies WebhookJobData }));
     const jobInsert = await app.jobs.insertStatement(queue, jobs);
-    const [inserted, jobResult] = (await withTenantOneTrip(app.db, integrationActor(tenantId, integrationId, req.requestId), [
+    const [, inserted, jobResult] = (await withTenantOneTrip(app.db, integrationActor(tenantId, integrationId, req.requestId), [
+      (raw) => raw`select platform.require_webhook_integration(${integrationId}::uuid, ${[...new Set(batch.map((p) => p.delivery.secret))]}::text[])`,
       (raw) => raw`
         insert into webhook_events (tenant_id, id, integration_id, provider_event_id, type, payload, delivery_id, delivery_timestamp)
         select ${tenantId}::uuid, e.id, ${integrationId}::uuid, e.provider_event_id, e.type, e.payload, e.delivery_id, to_timestamp(e.delivery_timestamp)
@@ -259,7 +292,7 @@ export class WebhookReceiver {
         on conflict do nothing
         returning id`,
       (raw) => raw.unsafe(jobInsert.text, jobInsert.values as never[]),
-    ])) as [postgres.RowList<{ id: string }[]>, postgres.RowList<postgres.Row[]>];
+    ])) as [unknown, postgres.RowList<{ id: string }[]>, postgres.RowList<postgres.Row[]>];
     const fresh = new Set(inserted.map((e) => e.id));
     if (jobResult.count < fresh.size) {
       // Only possible if the queue vanished (queues are created at every start-up): the COMMIT was
