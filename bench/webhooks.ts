@@ -28,7 +28,7 @@ import { Webhook } from 'standardwebhooks';
 import { createIntegration } from '../src/modules/integrations/service.js';
 import { createTenant } from '../src/modules/tenants/service.js';
 import { transactionScope } from '../src/db/scope.js';
-import type { WebhookLoadSpec } from './lib/webhook-load-child.js';
+import type { LoadResult, WebhookLoadSpec } from './lib/webhook-load-child.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const DATA_DIR = path.join(ROOT, '.data/bench-webhooks');
@@ -42,18 +42,6 @@ const STEADY_RATE = 200;
 const STEADY_S = Number(process.env.BENCH_STEADY_S ?? 20);
 
 const log = (msg: string) => console.log(`[bench:webhooks] ${msg}`);
-
-interface LoadResult {
-  requestsPerSecond: number;
-  totalRequests: number;
-  p50: number;
-  p99: number;
-  latencyMax: number;
-  ok2xx: number;
-  non2xx: number;
-  errors: number;
-  timeouts: number;
-}
 
 function runWebhookLoad(spec: WebhookLoadSpec): Promise<LoadResult> {
   return new Promise((resolve, reject) => {

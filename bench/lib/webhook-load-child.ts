@@ -34,7 +34,7 @@ interface AutocannonResult {
 }
 const autocannon = createRequire(import.meta.url)('autocannon') as (opts: Record<string, unknown>) => Promise<AutocannonResult>;
 
-interface LoadResult {
+export interface LoadResult {
   requestsPerSecond: number;
   totalRequests: number;
   p50: number;
