@@ -4,9 +4,17 @@ import { createRateLimitRule, type GraphQLRateLimitDirectiveArgs } from 'graphql
 import type { IRule } from 'graphql-shield';
 import { sql } from 'drizzle-orm';
 import type { Config } from '../config.js';
-import type { Context } from '../graphql/context.js';
+import type { RequestScope } from '../db/scope.js';
 import { AppError, fromDatabaseError } from '../errors.js';
 import { PostgresRateLimitStore, type RateLimitStoreOptions } from './rate-limit-store.js';
+import type { AccessClaims } from './tokens.js';
+
+/** What the limits read of the GraphQL context (src/graphql/context.ts builds it; auth sits below graphql). */
+export interface RateLimitContext {
+  request: { clientIp?: string | undefined };
+  claims: AccessClaims | null;
+  scope: RequestScope | null;
+}
 
 /**
  * The limits the permission map names (src/auth/permissions.ts):
@@ -59,7 +67,7 @@ export class RateLimits {
     };
   }
 
-  private limiter(client: postgres.Sql, options: RateLimitStoreOptions, identify: (ctx: Context) => string): Limiter {
+  private limiter(client: postgres.Sql, options: RateLimitStoreOptions, identify: (ctx: RateLimitContext) => string): Limiter {
     const store = new PostgresRateLimitStore(client, options);
     const rules = new Map<string, IRule>();
     const window = `${options.windowMs}ms`;
@@ -73,7 +81,7 @@ export class RateLimits {
           const factory = createRateLimitRule({
             store,
             enableBatchRequestCache: true,
-            identifyContext: (ctx: Context) => `${requestKeyOf(ctx)}|${max}|${identify(ctx)}`,
+            identifyContext: (ctx: RateLimitContext) => `${requestKeyOf(ctx)}|${max}|${identify(ctx)}`,
             formatError: () => `Too many requests: at most ${max} per ${options.windowMs / 1000} s`,
             createError: (message) => new AppError('RATE_LIMITED', message, { retryAfter: store.retryAfterSeconds() }),
           });
@@ -89,7 +97,7 @@ export class RateLimits {
   }
 
   /** Runs one limit for a field; true, or the RATE_LIMITED error. Store failures answer like the database does. */
-  async check(kind: RateLimitKind, parent: unknown, args: Record<string, unknown>, ctx: Context, info: GraphQLResolveInfo): Promise<true | Error> {
+  async check(kind: RateLimitKind, parent: unknown, args: Record<string, unknown>, ctx: RateLimitContext, info: GraphQLResolveInfo): Promise<true | Error> {
     if (!this.enabled) return true;
     let limiter: Limiter;
     let max: number;
@@ -134,7 +142,7 @@ export class RateLimits {
   }
 
   /** The tenant's plan, cached for a minute per process (a plan change reaches the budget within a minute). */
-  private async planOf(ctx: Context): Promise<Plan> {
+  private async planOf(ctx: RateLimitContext): Promise<Plan> {
     const tenantId = (ctx.claims as { tenantId: string }).tenantId;
     const cached = this.plans.get(tenantId);
     if (cached && cached.until > Date.now()) return cached.plan;
