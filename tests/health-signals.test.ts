@@ -4,6 +4,7 @@
  * never evaluated.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { markWebhookEventDead } from '../src/jobs/webhook-events.js';
 import { reevaluateHealth } from '../src/modules/integration-health/service.js';
 import { startMockServices, type MockServices } from '../src/mock-services/server.js';
 import { createTestIntegration, FAST_OUTBOUND_ENV } from './helpers/integrations.js';
@@ -52,6 +53,21 @@ describe('recorded signals feed the health model', () => {
     expect(health).toMatchObject({ status: 'DEGRADED', signals: { webhookFailureRatio: 0.5, deadLetterCount: 1 } });
     expect(health.reason).toMatch(/50% of webhooks failed processing/);
     expect(health.reason).toMatch(/1 dead-lettered job/);
+  });
+
+  it('a job that expired with its worker (the dead-letter queue\'s path) counts as a dead letter in the same commit', async () => {
+    const t = await server.seed.tenant();
+    const { target } = await createTestIntegration(server.app, mock, t.tenant.id, 'USER_SERVICE');
+    // An event left PROCESSING by a worker that died; its job reached the dead-letter queue.
+    const [event] = await server.ownerSql`
+      insert into webhook_events (tenant_id, integration_id, provider_event_id, type, payload, delivery_id, delivery_timestamp, status, attempts)
+      values (${t.tenant.id}, ${target.id}, 'evt_expired', 'user.created', '{}'::jsonb, 'evt_expired', now(), 'PROCESSING', 1) returning id`;
+    const job = { id: 'dead-letter-job', data: { tenantId: t.tenant.id, integrationId: target.id, eventId: event!.id } } as Parameters<typeof markWebhookEventDead>[1];
+    await markWebhookEventDead(server.app, job);
+    const [stored] = await server.ownerSql`select status from webhook_events where id = ${event!.id}`;
+    expect(stored!.status).toBe('DEAD');
+    const health = (await server.gql(HEALTH, { id: target.id }, { token: t.owner.token })).data.integrationHealth;
+    expect(health.signals.deadLetterCount).toBe(1);
   });
 
   it('the tenant summary counts integrations never evaluated as UNKNOWN', async () => {

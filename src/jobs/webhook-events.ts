@@ -129,12 +129,15 @@ const ALREADY_PROCESSED = Symbol('already processed');
  */
 export async function markWebhookEventDead(app: App, job: JobOf<WebhookJobData>): Promise<void> {
   const { tenantId, integrationId, eventId } = job.data;
-  await withTenant(app.db, integrationActor(tenantId, integrationId, `job:${job.id}`), (tx) =>
-    tx
+  await withTenant(app.db, integrationActor(tenantId, integrationId, `job:${job.id}`), async (tx) => {
+    const dead = await tx
       .update(webhookEvents)
       .set({ status: 'DEAD', lastError: sql`coalesce(${webhookEvents.lastError}, 'Attempts exhausted')`, updatedAt: new Date() })
-      .where(and(eq(webhookEvents.id, eventId), inArray(webhookEvents.status, ['PROCESSING', 'FAILED']))),
-  );
+      .where(and(eq(webhookEvents.id, eventId), inArray(webhookEvents.status, ['PROCESSING', 'FAILED'])))
+      .returning({ id: webhookEvents.id });
+    // A dead letter is a health signal: counted in the same commit.
+    if (dead.length) await reevaluateHealthInTx(app, tx, tenantId, integrationId);
+  });
 }
 
 /** Registers the webhook workers of every provider queue and its dead-letter queue. */
