@@ -148,5 +148,21 @@ describe('organizations', () => {
     });
     expect((prepared as unknown as { n: number }[])[0]!.n).toBe(1);
   });
-});
 
+  it('the prepared view of the client keeps postgres.js\'s call forms', async () => {
+    const sql = server.app.db.$client;
+    expect(await sql.unsafe('select 1 as n')).toEqual([{ n: 1 }]);
+    expect(await sql.unsafe('select $1::int as n', [2])).toEqual([{ n: 2 }]);
+    const inTx = await sql.begin('read only', async (tx) => {
+      const named = await tx.savepoint('probe', (sp) => sp.unsafe('select $1::int as n', [3]));
+      return [...named, ...(await tx`select ${4}::int as n`)];
+    });
+    expect(inTx).toEqual([{ n: 3 }, { n: 4 }]);
+    const reserved = await sql.reserve();
+    try {
+      expect(await reserved.unsafe('select $1::int as n', [5])).toEqual([{ n: 5 }]);
+    } finally {
+      reserved.release();
+    }
+  });
+});

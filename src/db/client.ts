@@ -35,8 +35,9 @@ export function createAppDb(opts: DbOptions): AppDb {
  * #6096), and postgres.js sends an unprepared statement with parameters as Parse/Describe, waits
  * for the answer, then Bind/Execute: two round trips per statement, and a stall in any pipeline.
  * This view of the client prepares them instead (named, once per connection; later runs are one
- * Bind/Execute), also inside transactions, savepoints and reserved connections. postgres.js
- * recycles connections (max_lifetime), which bounds the per-connection statement cache.
+ * Bind/Execute), also inside transactions, savepoints and reserved connections. Each connection
+ * keeps one server-side statement per distinct SQL text (an IN list of another length is another
+ * text); postgres.js's default max_lifetime retires connections after 30–60 min, which bounds it.
  */
 type Preparable = postgres.Sql | postgres.TransactionSql | postgres.ReservedSql;
 function preparedByDefault<T extends Preparable>(sql: T): T {
@@ -46,13 +47,20 @@ function preparedByDefault<T extends Preparable>(sql: T): T {
       if (typeof value !== 'function') return value;
       switch (prop) {
         case 'unsafe':
-          return (text: string, args?: unknown[], options?: postgres.UnsafeQueryOptions) => target.unsafe(text, args as never, { ...options, prepare: true });
+          // Only a statement with parameters is described first; other call forms pass through as they are.
+          return (...params: unknown[]) => {
+            const [text, args, options] = params as [string, unknown, postgres.UnsafeQueryOptions | undefined];
+            if (Array.isArray(args) && args.length > 0) return target.unsafe(text, args as never, { ...options, prepare: true });
+            return (target.unsafe as (...a: unknown[]) => unknown)(...params);
+          };
         case 'begin':
         case 'savepoint':
-          // The callback comes last: (fn), (options, fn) or (name, fn).
+          // With a callback — (fn), (options, fn) or (name, fn) — the callback gets the wrapped client;
+          // the tagged-template form has no callback and passes through.
           return (...params: unknown[]) => {
-            const fn = params.pop() as (inner: postgres.TransactionSql) => unknown;
-            return (value as (...a: unknown[]) => unknown).call(target, ...params, (inner: postgres.TransactionSql) => fn(preparedByDefault(inner)));
+            const fn = params[params.length - 1];
+            if (typeof fn !== 'function') return (value as (...a: unknown[]) => unknown).apply(target, params);
+            return (value as (...a: unknown[]) => unknown).call(target, ...params.slice(0, -1), (inner: postgres.TransactionSql) => (fn as (i: postgres.TransactionSql) => unknown)(preparedByDefault(inner)));
           };
         case 'reserve':
           return async () => preparedByDefault(await (target as postgres.Sql).reserve());
