@@ -1,5 +1,6 @@
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventIdFor } from '../src/integrations/webhooks/receive.js';
 import { createTestIntegration } from './helpers/integrations.js';
 import type { SeededTenant } from './helpers/seed.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
@@ -221,6 +222,34 @@ describe('duplicates and batches', () => {
     }
     expect(await countEvents(server, i.id)).toBe(15);
     expect(await countJobs(server, i.id)).toBe(15);
+  });
+
+  it('a delivery stuck in its transaction (a lock wait) does not hold the deliveries behind it', async () => {
+    const i = await integration();
+    const stuck = event('user.created');
+    // Another session holds the row the stuck delivery must insert (uncommitted): its insert waits.
+    let release!: () => void;
+    const released = new Promise<void>((r) => (release = r));
+    let locked!: () => void;
+    const isLocked = new Promise<void>((r) => (locked = r));
+    const holder = server.ownerSql.begin(async (tx) => {
+      await tx`insert into webhook_events (tenant_id, id, integration_id, provider_event_id, type, payload, delivery_id, delivery_timestamp)
+               values (${a.tenant.id}, ${eventIdFor(a.tenant.id, i.id, stuck.id)}, ${i.id}, ${stuck.id}, 'user.created', '{}'::jsonb, ${stuck.id}, now())`;
+      locked();
+      await released;
+      throw new Error('roll back the holder');
+    }).catch(() => undefined);
+    await isLocked;
+    const stuckResponse = postWebhook(i.url, i.secret, JSON.stringify(stuck), { msgId: stuck.id });
+    await new Promise((r) => setTimeout(r, 50)); // the stuck delivery is in its transaction
+    const started = Date.now();
+    const other = event('user.created');
+    const res = await postWebhook(i.url, i.secret, JSON.stringify(other), { msgId: other.id });
+    expect(res.status).toBe(202);
+    expect(Date.now() - started).toBeLessThan(2000); // the stall threshold (200 ms) plus one transaction
+    release();
+    await holder;
+    expect((await stuckResponse).status).toBe(202); // the holder rolled back: stored now
   });
 
   it('a batch: each event stored and enqueued on its own id, in one transaction; a resend is all duplicates', async () => {

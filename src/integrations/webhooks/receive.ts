@@ -54,6 +54,12 @@ const INTEGRATION_CACHE_MS = 10_000;
 const sqlState = (err: unknown) => (err as { code?: string } | undefined)?.code;
 const isIntegrationGone = (err: unknown) => sqlState(err) === 'TS404';
 const isSecretRevoked = (err: unknown) => sqlState(err) === 'TS401';
+/** A storing transaction running longer than this no longer holds the deliveries behind it. */
+const STORE_STALL_MS = 200;
+/** Storing transactions per integration at most (a stalled database gets no connection per delivery). */
+const MAX_STORES_IN_FLIGHT = 8;
+/** Deliveries waiting per integration beyond this are answered 503 at once. */
+const MAX_WAITING = 2000;
 /** Events per delivery: a batch is one transaction, so keep it bounded. */
 export const MAX_BATCH = 500;
 
@@ -93,9 +99,9 @@ export class WebhookReceiver {
   private readonly verifiers = new Map<string, Webhook>();
   /** Usable integrations looked up recently (see lookup). */
   private readonly integrations = new Map<string, { integration: WebhookIntegration; at: number }>();
-  /** Verified deliveries waiting to be stored, and the integrations with a storing transaction in flight. */
+  /** Verified deliveries waiting to be stored, per integration, and the integrations' storing transactions. */
   private readonly waiting = new Map<string, WaitingDelivery[]>();
-  private readonly storing = new Set<string>();
+  private readonly storing = new Map<string, { loops: number; lastStart: number; timer?: NodeJS.Timeout }>();
 
   constructor(private readonly app: App) {
     this.buckets = new TokenBuckets(app.config.WEBHOOK_RATE_LIMIT_PER_SECOND, app.config.WEBHOOK_RATE_LIMIT_BURST);
@@ -213,36 +219,64 @@ export class WebhookReceiver {
   }
 
   /**
-   * Step 5. Deliveries to one integration that arrive while its previous transaction is in flight
-   * gather and are stored together in the next one (no timer: a lone delivery goes at once), so
-   * under load many deliveries share one commit. A gathered transaction that fails is retried one
-   * delivery at a time, so one delivery can never fail another's.
+   * Step 5. Deliveries to one integration that arrive while its transaction is in flight gather and
+   * are stored together in the next one (no timer: a lone delivery goes at once), so under load many
+   * deliveries share one commit. A transaction that takes longer than STORE_STALL_MS (a lock wait,
+   * a slow commit) does not hold the deliveries behind it: another one starts for them, up to
+   * MAX_STORES_IN_FLIGHT. A gathered transaction that fails is retried one delivery at a time, so
+   * one delivery can never fail another's.
    */
   private store(integration: WebhookIntegration, req: WebhookRequest, delivery: Delivery): Promise<WebhookResponse> {
     return new Promise((resolve, reject) => {
       const key = req.integrationId;
-      const waiting = this.waiting.get(key);
-      const entry = { integration, req, delivery, resolve, reject };
-      if (waiting) waiting.push(entry);
-      else this.waiting.set(key, [entry]);
-      if (!this.storing.has(key)) void this.storeWaiting(key);
+      const waiting = this.waiting.get(key) ?? [];
+      if (waiting.length >= MAX_WAITING) {
+        resolve(refusal('SERVICE_UNAVAILABLE', 'Too many deliveries waiting to be stored; retry later', {}, { 'retry-after': '5' }));
+        return;
+      }
+      waiting.push({ integration, req, delivery, resolve, reject });
+      this.waiting.set(key, waiting);
+      this.startStoring(key);
     });
   }
 
+  /** Starts storing an integration's waiting deliveries, unless its running transaction is recent; then looks again once it would count as stalled. */
+  private startStoring(key: string): void {
+    const s = this.storing.get(key);
+    if (!s) return void this.storeWaiting(key);
+    if (s.loops >= MAX_STORES_IN_FLIGHT || s.timer) return;
+    const wait = s.lastStart + STORE_STALL_MS - Date.now();
+    if (wait <= 0) return void this.storeWaiting(key);
+    s.timer = setTimeout(() => {
+      s.timer = undefined;
+      if (this.waiting.has(key)) this.startStoring(key);
+    }, wait);
+  }
+
   private async storeWaiting(key: string): Promise<void> {
-    this.storing.add(key);
+    let s = this.storing.get(key);
+    if (!s) this.storing.set(key, (s = { loops: 0, lastStart: 0 }));
+    s.loops++;
     try {
       for (let batch = this.takeWaiting(key); batch.length > 0; batch = this.takeWaiting(key)) {
+        s.lastStart = Date.now();
         try {
           const results = await this.storeTogether(batch);
           batch.forEach((p, i) => p.resolve(results[i]!));
         } catch (err) {
           if (batch.length === 1 || isIntegrationGone(err)) for (const p of batch) p.reject(err);
-          else await Promise.all(batch.map((p) => this.storeTogether([p]).then(([r]) => p.resolve(r!), p.reject)));
+          else
+            for (const p of batch) {
+              s.lastStart = Date.now();
+              await this.storeTogether([p]).then(([r]) => p.resolve(r!), p.reject);
+            }
         }
       }
     } finally {
-      this.storing.delete(key);
+      if (--s.loops === 0) {
+        clearTimeout(s.timer);
+        this.storing.delete(key);
+      }
     }
   }
 
