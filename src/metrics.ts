@@ -16,6 +16,8 @@ export interface Metrics {
   circuitState: Gauge<'integration_id'>;
   outboundCalls: Counter<'provider' | 'outcome'>;
   outboundDuration: Histogram<'provider'>;
+  /** Time from request received to response sent, by route pattern (bounded: the routes we define, or `unmatched`). */
+  httpDuration: Histogram<'method' | 'route' | 'status_class'>;
   graphqlRequests: Counter<'operation' | 'outcome'>;
   /** Webhook deliveries by HTTP outcome (accepted, duplicate, refused_*), and events by processing outcome. */
   webhookRequests: Counter<'outcome'>;
@@ -74,6 +76,13 @@ export function createMetrics(): Metrics {
       help: 'Outbound provider call attempt latency',
       labelNames: ['provider'],
       buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
+    }),
+    httpDuration: new Histogram({
+      name: 'tessera_http_request_duration_seconds',
+      help: 'HTTP request latency inside the server, by route pattern',
+      labelNames: ['method', 'route', 'status_class'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
       registers: [registry],
     }),
     graphqlRequests: new Counter({

@@ -38,6 +38,12 @@ export async function startHttpServer(app: App, opts: { host: string; port: numb
   fastify.addHook('onSend', async (req, reply) => {
     reply.header('x-request-id', req.id);
   });
+  fastify.addHook('onResponse', async (req, reply) => {
+    app.metrics.httpDuration.observe(
+      { method: req.method, route: req.routeOptions.url ?? 'unmatched', status_class: `${Math.floor(reply.statusCode / 100)}xx` },
+      reply.elapsedTime / 1000,
+    );
+  });
 
   // Fastify's own refusals (body too large, malformed JSON, wrong content type) in our error shape.
   fastify.setErrorHandler((err: { statusCode?: number; message: string }, req, reply) => {

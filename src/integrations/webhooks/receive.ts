@@ -55,7 +55,7 @@ const sqlState = (err: unknown) => (err as { code?: string } | undefined)?.code;
 const isIntegrationGone = (err: unknown) => sqlState(err) === 'TS404';
 const isSecretRevoked = (err: unknown) => sqlState(err) === 'TS401';
 /** A storing transaction running longer than this no longer holds the deliveries behind it. */
-const STORE_STALL_MS = 200;
+const STORE_STALL_MS = 50;
 /** Storing transactions per integration at most (a stalled database gets no connection per delivery). */
 const MAX_STORES_IN_FLIGHT = 8;
 /** Deliveries waiting per integration beyond this are answered 503 at once. */
