@@ -13,7 +13,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import postgres from 'postgres';
 import { loadConfig } from '../src/config.js';
-import { freePort, startEmbeddedPostgres, type EmbeddedDatabase } from '../src/db/embedded.js';
+import { freshBenchDatabase } from './lib/database.js';
 import { deriveAppUrl, migrateDatabase } from '../src/db/migrate.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -27,18 +27,8 @@ const log = (msg: string) => console.log(`[bench:audit-queries] ${msg}`);
 const COLUMNS = 'seq, occurred_at, actor_type, actor_id, action, entity_type, entity_id, changes, request_id, client_ip, user_agent, prev_hash, hash';
 
 async function main() {
-  let embedded: EmbeddedDatabase | undefined;
-  let base = process.env.DATABASE_URL;
-  if (!base) {
-    embedded = await startEmbeddedPostgres(DATA_DIR, { port: await freePort() });
-    base = embedded.ownerUrl('postgres');
-  }
-  const config = loadConfig({ LOG_LEVEL: 'silent', DATA_DIR, DATABASE_URL: base });
-  const admin = postgres(withDatabase(base, 'postgres'), { max: 1, onnotice: () => {} });
-  await admin.unsafe(`drop database if exists "${DB}" with (force)`);
-  await admin.unsafe(`create database "${DB}"`);
-  await admin.end();
-  const ownerUrl = withDatabase(base, DB);
+  const { ownerUrl, embedded } = await freshBenchDatabase(DATA_DIR, DB);
+  const config = loadConfig({ LOG_LEVEL: 'silent', DATA_DIR, DATABASE_URL: ownerUrl });
   await migrateDatabase(ownerUrl, config.APP_DATABASE_PASSWORD);
   const owner = postgres(ownerUrl, { max: 1, onnotice: () => {} });
   const app = postgres(deriveAppUrl(ownerUrl, config.APP_DATABASE_PASSWORD), { max: 1, onnotice: () => {} });
@@ -135,10 +125,5 @@ function flatten(plan: Record<string, any>): string[] {
   return [label, ...((plan.Plans as Record<string, any>[] | undefined) ?? []).filter((p) => p['Parent Relationship'] !== 'InitPlan').flatMap(flatten)];
 }
 
-function withDatabase(url: string, database: string): string {
-  const u = new URL(url);
-  u.pathname = `/${database}`;
-  return u.toString();
-}
 
 await main();

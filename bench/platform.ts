@@ -17,7 +17,8 @@ import postgres from 'postgres';
 import { closeApp, createApp } from '../src/bootstrap.js';
 import { hashPassword } from '../src/auth/passwords.js';
 import { loadConfig } from '../src/config.js';
-import { freePort, startEmbeddedPostgres, type EmbeddedDatabase } from '../src/db/embedded.js';
+import { freePort } from '../src/db/embedded.js';
+import { freshBenchDatabase } from './lib/database.js';
 import { deriveAppUrl, migrateDatabase } from '../src/db/migrate.js';
 import { startHttpServer } from '../src/http/server.js';
 import { createLogger } from '../src/logger.js';
@@ -96,24 +97,13 @@ interface Phase {
 
 async function benchmark(cleanups: (() => Promise<void>)[]) {
   // 1. Database: embedded (unless DATABASE_URL), fresh tessera_bench, migrated.
-  let baseUrl = process.env.DATABASE_URL;
-  let embedded: EmbeddedDatabase | undefined;
-  if (!baseUrl) {
-    const t = Date.now();
-    embedded = await startEmbeddedPostgres(DATA_DIR, { port: await freePort() });
-    cleanups.push(() => embedded!.stop());
-    baseUrl = embedded.ownerUrl('postgres');
-    log(`embedded Postgres on port ${embedded.port} (${Date.now() - t} ms)`);
+  const dbStart = Date.now();
+  const { ownerUrl, embedded } = await freshBenchDatabase(DATA_DIR, BENCH_DB);
+  if (embedded) {
+    cleanups.push(() => embedded.stop());
+    log(`embedded Postgres on port ${embedded.port}, fresh database in ${Date.now() - dbStart} ms`);
   }
   const pgDir = embedded ? path.join(DATA_DIR, 'pg') : undefined;
-  const ownerUrl = withDatabase(baseUrl, BENCH_DB);
-  const admin = postgres(withDatabase(baseUrl, 'postgres'), { max: 1, onnotice: () => {} });
-  try {
-    await admin.unsafe(`drop database if exists "${BENCH_DB}" with (force)`);
-    await admin.unsafe(`create database "${BENCH_DB}"`);
-  } finally {
-    await admin.end();
-  }
   const config = loadConfig({
     LOG_LEVEL: 'silent',
     DATA_DIR,
@@ -709,11 +699,6 @@ function checkTargets(r: Awaited<ReturnType<typeof benchmark>>, s: StartupResult
 
 // ---------------------------------------------------------------------------------------------
 
-function withDatabase(url: string, database: string): string {
-  const u = new URL(url);
-  u.pathname = `/${database}`;
-  return u.toString();
-}
 
 async function withOwner<T>(url: string, fn: (sql: postgres.Sql) => Promise<T>): Promise<T> {
   const sql = postgres(url, { max: 1, onnotice: () => {} });

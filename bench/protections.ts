@@ -22,7 +22,7 @@ import { sql } from 'drizzle-orm';
 import { closeApp, createApp } from '../src/bootstrap.js';
 import { hashPassword } from '../src/auth/passwords.js';
 import { loadConfig } from '../src/config.js';
-import { freePort, startEmbeddedPostgres, type EmbeddedDatabase } from '../src/db/embedded.js';
+import { freshBenchDatabase } from './lib/database.js';
 import { deriveAppUrl, migrateDatabase } from '../src/db/migrate.js';
 import { startHttpServer } from '../src/http/server.js';
 import { createLogger } from '../src/logger.js';
@@ -72,21 +72,8 @@ async function main() {
 }
 
 async function benchmark(cleanups: (() => Promise<void>)[]) {
-  let baseUrl = process.env.DATABASE_URL;
-  let embedded: EmbeddedDatabase | undefined;
-  if (!baseUrl) {
-    embedded = await startEmbeddedPostgres(DATA_DIR, { port: await freePort() });
-    cleanups.push(() => embedded!.stop());
-    baseUrl = embedded.ownerUrl('postgres');
-  }
-  const ownerUrl = withDatabase(baseUrl, BENCH_DB);
-  const admin = postgres(withDatabase(baseUrl, 'postgres'), { max: 1, onnotice: () => {} });
-  try {
-    await admin.unsafe(`drop database if exists "${BENCH_DB}" with (force)`);
-    await admin.unsafe(`create database "${BENCH_DB}"`);
-  } finally {
-    await admin.end();
-  }
+  const { ownerUrl, embedded } = await freshBenchDatabase(DATA_DIR, BENCH_DB);
+  if (embedded) cleanups.push(() => embedded.stop());
   const env = {
     LOG_LEVEL: 'silent',
     DATA_DIR,
@@ -245,10 +232,5 @@ function render(r: Awaited<ReturnType<typeof benchmark>>): string {
   ].join('\n');
 }
 
-function withDatabase(url: string, database: string): string {
-  const u = new URL(url);
-  u.pathname = `/${database}`;
-  return u.toString();
-}
 
 await main();

@@ -20,7 +20,8 @@ import { fileURLToPath } from 'node:url';
 import postgres from 'postgres';
 import { closeApp, createApp } from '../src/bootstrap.js';
 import { loadConfig } from '../src/config.js';
-import { freePort, startEmbeddedPostgres, type EmbeddedDatabase } from '../src/db/embedded.js';
+import { freePort } from '../src/db/embedded.js';
+import { freshBenchDatabase } from './lib/database.js';
 import { deriveAppUrl, migrateDatabase } from '../src/db/migrate.js';
 import { transactionScope } from '../src/db/scope.js';
 import { withTenant } from '../src/db/tenant-context.js';
@@ -49,24 +50,9 @@ async function startMockProcess(port: number): Promise<ChildProcess> {
   return child;
 }
 
-function withDatabase(url: string, db: string) {
-  const u = new URL(url);
-  u.pathname = `/${db}`;
-  return u.toString();
-}
 
 async function main() {
-  let baseUrl = process.env.DATABASE_URL;
-  let embedded: EmbeddedDatabase | undefined;
-  if (!baseUrl) {
-    embedded = await startEmbeddedPostgres(DATA_DIR, { port: await freePort() });
-    baseUrl = embedded.ownerUrl('postgres');
-  }
-  const admin = postgres(withDatabase(baseUrl, 'postgres'), { max: 1, onnotice: () => {} });
-  await admin.unsafe(`drop database if exists "${BENCH_DB}" with (force)`);
-  await admin.unsafe(`create database "${BENCH_DB}"`);
-  await admin.end();
-  const ownerUrl = withDatabase(baseUrl, BENCH_DB);
+  const { ownerUrl, embedded } = await freshBenchDatabase(DATA_DIR, BENCH_DB);
   const appPassword = 'bench_app_password';
   await migrateDatabase(ownerUrl, appPassword);
 

@@ -19,7 +19,7 @@ import { fileURLToPath } from 'node:url';
 import postgres from 'postgres';
 import { closeApp, createApp } from '../src/bootstrap.js';
 import { loadConfig } from '../src/config.js';
-import { freePort, startEmbeddedPostgres, type EmbeddedDatabase } from '../src/db/embedded.js';
+import { freshBenchDatabase } from './lib/database.js';
 import { deriveAppUrl, migrateDatabase } from '../src/db/migrate.js';
 import { startHttpServer } from '../src/http/server.js';
 import { QUEUES } from '../src/jobs/boss.js';
@@ -74,18 +74,8 @@ async function main() {
 }
 
 async function benchmark(cleanups: (() => Promise<unknown>)[]): Promise<string> {
-  let baseUrl = process.env.DATABASE_URL;
-  let embedded: EmbeddedDatabase | undefined;
-  if (!baseUrl) {
-    embedded = await startEmbeddedPostgres(DATA_DIR, { port: await freePort() });
-    cleanups.push(() => embedded!.stop());
-    baseUrl = embedded.ownerUrl('postgres');
-  }
-  const ownerUrl = withDatabase(baseUrl, BENCH_DB);
-  const admin = postgres(withDatabase(baseUrl, 'postgres'), { max: 1, onnotice: () => {} });
-  await admin.unsafe(`drop database if exists "${BENCH_DB}" with (force)`);
-  await admin.unsafe(`create database "${BENCH_DB}"`);
-  await admin.end();
+  const { ownerUrl, embedded } = await freshBenchDatabase(DATA_DIR, BENCH_DB);
+  if (embedded) cleanups.push(() => embedded.stop());
   const baseEnv = {
     LOG_LEVEL: 'silent',
     DATA_DIR,
@@ -238,11 +228,6 @@ async function benchmark(cleanups: (() => Promise<unknown>)[]): Promise<string> 
   return lines.join('\n');
 }
 
-function withDatabase(url: string, database: string): string {
-  const u = new URL(url);
-  u.pathname = `/${database}`;
-  return u.toString();
-}
 
 if (process.env.BENCH_LOG) process.on('uncaughtException', (err) => console.error('UNCAUGHT', err));
 await main();
