@@ -5,7 +5,8 @@
 import { createRequire } from 'node:module';
 import type { LoadResult, LoadSpec } from './load.js';
 
-interface AutocannonResult {
+/** What autocannon's programmatic API resolves to (the fields we read). */
+export interface AutocannonResult {
   requests: { average: number; total: number };
   latency: { p50: number; p99: number; average: number; max: number };
   non2xx: number;
@@ -15,7 +16,7 @@ interface AutocannonResult {
   '2xx': number;
   duration: number;
 }
-type Autocannon = (opts: Record<string, unknown>) => Promise<AutocannonResult>;
+export type Autocannon = (opts: Record<string, unknown>) => Promise<AutocannonResult>;
 
 const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon;
 

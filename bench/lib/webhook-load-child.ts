@@ -11,6 +11,7 @@
 import crypto from 'node:crypto';
 import http from 'node:http';
 import { createRequire } from 'node:module';
+import type { Autocannon } from './load-child.js';
 
 export interface WebhookLoadSpec {
   url: string;
@@ -23,16 +24,7 @@ export interface WebhookLoadSpec {
   payloadBytes: number;
 }
 
-interface AutocannonResult {
-  requests: { average: number; total: number };
-  latency: { p50: number; p99: number; average: number; max: number };
-  non2xx: number;
-  errors: number;
-  timeouts: number;
-  '2xx': number;
-  duration: number;
-}
-const autocannon = createRequire(import.meta.url)('autocannon') as (opts: Record<string, unknown>) => Promise<AutocannonResult>;
+const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon;
 
 export interface LoadResult {
   requestsPerSecond: number;
