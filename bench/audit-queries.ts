@@ -15,6 +15,7 @@ import postgres from 'postgres';
 import { loadConfig } from '../src/config.js';
 import { freshBenchDatabase } from './lib/database.js';
 import { deriveAppUrl, migrateDatabase } from '../src/db/migrate.js';
+import { actors, appBegin } from '../src/db/tenant-transaction.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const DATA_DIR = path.join(ROOT, '.data/bench-audit');
@@ -65,7 +66,7 @@ async function main() {
     ];
     for (const [name, where] of cases) {
       const plan = await app.begin(async (tx) => {
-        await tx`select set_config('app.tenant_id', ${a!.id}, true)`;
+        await appBegin(tx, actors.system('bench', a!.id));
         return tx.unsafe(`explain (analyze, buffers, format json) select ${COLUMNS} from audit_logs where ${where} order by seq desc limit 21`);
       });
       const json = (plan[0] as Record<string, any>)['QUERY PLAN'][0];
@@ -78,7 +79,7 @@ async function main() {
     // of a valid chain does instead: read every entry in seq order and hash it.
     const t1 = Date.now();
     await app.begin(async (tx) => {
-      await tx`select set_config('app.tenant_id', ${a!.id}, true)`;
+      await appBegin(tx, actors.system('bench', a!.id));
       await tx`set local statement_timeout = 0`;
       return tx`select count(*) from (select audit.entry_hash(l) = l.hash as ok, lag(l.hash) over (order by l.seq) as prev from audit_logs l) x where not ok`;
     });

@@ -7,7 +7,7 @@
  *
  * Uses DATABASE_URL if set, otherwise an embedded Postgres under .data/bench.
  */
-import { transactionScope } from '../src/db/scope.js';
+import { actors, ShortTransactionScope } from '../src/db/tenant-transaction.js';
 import { createIntegration } from '../src/modules/integrations/service.js';
 import { performance } from 'node:perf_hooks';
 import { createClient, type Client } from 'graphql-ws';
@@ -34,7 +34,7 @@ async function main() {
   const app = await createApp(config, db.appUrl, log, { ownerUrl: db.ownerUrl });
   const http = await startHttpServer(app, { host: '127.0.0.1', port: 0 });
   const tenant = await createSeed(app).tenant();
-  const integrationId = (await createIntegration(transactionScope(app.db, { tenantId: tenant.tenant.id, actorType: 'SYSTEM', actorId: 'bench' }), app.secrets, { provider: 'USER_SERVICE', name: 'Bench', baseUrl: 'http://127.0.0.1:9', apiKey: 'bench' })).integration.id;
+  const integrationId = (await createIntegration(new ShortTransactionScope(app.db, actors.system('bench', tenant.tenant.id)), app.secrets, { provider: 'USER_SERVICE', name: 'Bench', baseUrl: 'http://127.0.0.1:9', apiKey: 'bench' })).integration.id;
 
   let roundStart = 0;
   let round = -1;

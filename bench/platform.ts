@@ -23,6 +23,7 @@ import { deriveAppUrl, migrateDatabase } from '../src/db/migrate.js';
 import { startHttpServer } from '../src/http/server.js';
 import { createLogger } from '../src/logger.js';
 import { createTenant } from '../src/modules/tenants/service.js';
+import { actors, appBegin } from '../src/db/tenant-transaction.js';
 import { runLoad, type LoadResult } from './lib/load.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -282,7 +283,7 @@ async function seedTenant(app: Awaited<ReturnType<typeof createApp>>, owner: pos
   const now = Date.now();
   const year = 365 * 24 * 3600 * 1000;
   return owner.begin(async (tx) => {
-    await tx`select set_config('app.tenant_id', ${tenant.id}, true)`;
+    await appBegin(tx, actors.system('bench-seed', tenant.id));
     const users = Array.from({ length: USERS_PER_TENANT - 1 }, (_, i) => {
       const first = FIRST[i % FIRST.length]!;
       const last = LAST[Math.floor(i / FIRST.length) % LAST.length]!;
@@ -381,7 +382,7 @@ async function explainMainQuery(ownerUrl: string, appPassword: string, tenantId:
   const sql = postgres(deriveAppUrl(ownerUrl, appPassword), { max: 1, onnotice: () => {} });
   try {
     return await sql.begin(async (tx) => {
-      await tx`select set_config('app.tenant_id', ${tenantId}, true)`;
+      await appBegin(tx, actors.system('bench', tenantId));
       const ids = (await tx.unsafe(`select id from users order by created_at, id limit ${PAGE}`)).map((r) => r.id as string);
       // Best of 5: a single EXPLAIN ANALYZE on a fresh connection mostly measures cache warm-up.
       const best = async (query: string, params: postgres.ParameterOrJSON<never>[] = []) => {

@@ -27,6 +27,7 @@ import { deriveAppUrl, migrateDatabase } from '../src/db/migrate.js';
 import { startHttpServer } from '../src/http/server.js';
 import { createLogger } from '../src/logger.js';
 import { createTenant } from '../src/modules/tenants/service.js';
+import { actors, appBegin, inTenant } from '../src/db/tenant-transaction.js';
 import { runLoad, type LoadResult, type LoadSpec } from './lib/load.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -104,16 +105,13 @@ async function benchmark(cleanups: (() => Promise<void>)[]) {
   const tenant = await createTenant(appOn.db, 'bench:seed', { slug: 'bench', name: 'Bench', plan: 'ENTERPRISE', ownerEmail: 'owner@bench.test', ownerName: 'Owner', ownerPassword: 'bench-owner-password' });
   const hash = await hashPassword('bench-user-password');
   const targets = await owner.begin(async (tx) => {
-    await tx`select set_config('app.tenant_id', ${tenant.id}, true)`;
+    await appBegin(tx, actors.system('bench-seed', tenant.id));
     const rows = Array.from({ length: USERS - 1 }, (_, i) => ({ tenant_id: tenant.id, email: `user${i}@bench.test`, name: `User ${i}`, role: 'MEMBER', status: 'ACTIVE', password_hash: hash }));
     await tx`insert into users ${tx(rows, 'tenant_id', 'email', 'name', 'role', 'status', 'password_hash')}`;
     return (await tx<{ id: string }[]>`select id from users where role = 'MEMBER' order by email limit ${TARGETS}`).map((r) => r.id);
   });
   await owner`analyze`;
-  const [ownerRow] = await appOn.db.transaction(async (tx) => {
-    await tx.execute(sql`select set_config('app.tenant_id', ${tenant.id}, true)`);
-    return tx.query.users.findMany({ where: (u, { eq }) => eq(u.role, 'OWNER') });
-  });
+  const [ownerRow] = await inTenant(appOn.db, actors.system('bench-seed', tenant.id), (tx) => tx.query.users.findMany({ where: (u, { eq }) => eq(u.role, 'OWNER') }));
   const { token } = await appOn.tokens.signUserToken(ownerRow!);
   log(`seeded ${USERS} users; Postgres ${(await owner`show server_version`)[0]!.server_version}`);
 
@@ -157,11 +155,11 @@ async function benchmark(cleanups: (() => Promise<void>)[]) {
   // The same change without HTTP, serially, as the app role: what the trigger adds to one transaction.
   const app = postgres(appUrl, { max: 1, onnotice: () => {} });
   const serial = async (label: string) => {
-    const settings = JSON.stringify({ tenant_id: tenant.id, user_id: ownerRow!.id, actor_type: 'USER', actor_id: ownerRow!.id, request_id: 'bench' });
+    const actor = actors.user(ownerRow!.id, tenant.id, { requestId: 'bench' });
     const t0 = process.hrtime.bigint();
     for (let i = 0; i < SERIAL_CHANGES; i++) {
       await app.begin(async (tx) => {
-        await tx`select * from app_begin(${settings}::text::json)`;
+        await appBegin(tx, actor);
         await tx`update users set name = ${`Serial ${label} ${i}`}, updated_at = now() where id = ${targets[i % targets.length]!}`;
       });
     }

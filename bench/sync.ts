@@ -23,8 +23,7 @@ import { loadConfig } from '../src/config.js';
 import { freePort } from '../src/db/embedded.js';
 import { freshBenchDatabase } from './lib/database.js';
 import { deriveAppUrl, migrateDatabase } from '../src/db/migrate.js';
-import { transactionScope } from '../src/db/scope.js';
-import { withTenant } from '../src/db/tenant-context.js';
+import { actors, inTenant, ShortTransactionScope } from '../src/db/tenant-transaction.js';
 import { createLogger } from '../src/logger.js';
 import { createIntegration } from '../src/modules/integrations/service.js';
 import { requestSync } from '../src/modules/sync/service.js';
@@ -66,7 +65,7 @@ async function main() {
   const app = await createApp(config, deriveAppUrl(ownerUrl, appPassword), createLogger((process.env.BENCH_LOG_LEVEL ?? 'warn') as 'warn'), { ownerUrl });
   const seeded = await createSeed(app).tenant();
   const tenantId = seeded.tenant.id;
-  const scope = transactionScope(app.db, { tenantId, actorType: 'SYSTEM', actorId: 'bench' });
+  const scope = new ShortTransactionScope(app.db, actors.system('bench', tenantId));
   const { integration } = await createIntegration(scope, app.secrets, { provider: 'USER_SERVICE', name: 'Bench directory', baseUrl: `${mockUrl}/user-service`, apiKey: 'bench-key' });
   log(`${USERS} users at the provider; page size ${config.SYNC_PAGE_SIZE}; Node ${process.version}`);
 
@@ -81,7 +80,7 @@ async function main() {
       peakHeap = Math.max(peakHeap, m.heapUsed);
     }, 50);
     const t0 = performance.now();
-    const { run } = await withTenant(app.db, { tenantId, actorType: 'SYSTEM', actorId: 'bench' }, (tx) => requestSync(app, tx, tenantId, { integrationId: integration.id, mode, trigger: 'MANUAL' }));
+    const { run } = await inTenant(app.db, actors.system('bench', tenantId), (tx) => requestSync(app, tx, tenantId, { integrationId: integration.id, mode, trigger: 'MANUAL' }));
     app.jobs.wake(QUEUES.sync);
     let final: any;
     for (;;) {

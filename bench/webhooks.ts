@@ -27,7 +27,7 @@ import { createLogger } from '../src/logger.js';
 import { Webhook } from 'standardwebhooks';
 import { createIntegration } from '../src/modules/integrations/service.js';
 import { createTenant } from '../src/modules/tenants/service.js';
-import { transactionScope } from '../src/db/scope.js';
+import { actors, ShortTransactionScope } from '../src/db/tenant-transaction.js';
 import type { LoadResult, WebhookLoadSpec } from './lib/webhook-load-child.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -100,7 +100,7 @@ async function benchmark(cleanups: (() => Promise<unknown>)[]): Promise<string> 
   let app = await createApp(apiConfig, appUrl, createLogger((process.env.BENCH_LOG as 'warn') ?? 'silent'), { ownerUrl });
   let http = await startHttpServer(app, { host: '127.0.0.1', port: 0 });
   const tenant = await createTenant(app.db, 'bench', { slug: 'bench', name: 'Bench', ownerEmail: 'owner@bench.test', ownerName: 'Owner', ownerPassword: 'bench-password-123' });
-  const scope = transactionScope(app.db, { tenantId: tenant.id, actorType: 'SYSTEM', actorId: 'bench' });
+  const scope = new ShortTransactionScope(app.db, actors.system('bench', tenant.id));
   const { integration, webhookSecret } = await createIntegration(scope, app.secrets, { provider: 'USER_SERVICE', name: 'Bench users', baseUrl: 'http://127.0.0.1:9', apiKey: 'bench' });
 
   // Plain INSERT baseline: same postgres.js client and pool (DATABASE_POOL_SIZE), 50 concurrent loops.

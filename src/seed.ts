@@ -1,12 +1,11 @@
-import { sql } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import type { App } from './app.js';
 import { devSecret } from './bootstrap.js';
-import { transactionScope } from './db/scope.js';
+import { actors, inTenant, ShortTransactionScope } from './db/tenant-transaction.js';
 import { createTenant } from './modules/tenants/service.js';
 import { createUser } from './modules/users/service.js';
 import { addMember, createOrganization } from './modules/organizations/service.js';
-import { integrations } from './db/schema.js';
-import { withTenant } from './db/tenant-context.js';
+import { integrations, users } from './db/schema.js';
 import { secretBinding } from './integrations/secrets.js';
 import type { Provider } from './integrations/types.js';
 import { createIntegration } from './modules/integrations/service.js';
@@ -33,12 +32,10 @@ export async function seedDemo(app: App): Promise<DemoCredentials> {
     ownerName: 'Olivia Owner',
     ownerPassword: creds.password,
   });
-  const [owner] = (await app.db.transaction(async (tx) => {
-    await tx.execute(sql`select set_config('app.tenant_id', ${tenant.id}, true)`);
-    return tx.execute(sql`select id from users where role = 'OWNER' limit 1`);
-  })) as unknown as { id: string }[];
+  const seeder = actors.system('seed', tenant.id);
+  const [owner] = await inTenant(app.db, seeder, (tx) => tx.select({ id: users.id }).from(users).where(eq(users.role, 'OWNER')).limit(1));
   const actor = { userId: owner!.id, tenantId: tenant.id, role: 'OWNER' as const };
-  const scope = transactionScope(app.db, { tenantId: tenant.id, userId: actor.userId, actorType: 'SYSTEM', actorId: 'seed' });
+  const scope = new ShortTransactionScope(app.db, seeder);
   const people = [
     { email: 'ada@demo.test', name: 'Ada Admin', role: 'ADMIN' as const },
     { email: 'mo@demo.test', name: 'Mo Member', role: 'MEMBER' as const },
@@ -75,12 +72,11 @@ const DEMO_INTEGRATIONS: { provider: Provider; name: string; path: string }[] = 
 export async function seedDemoIntegrations(app: App, tenantSlug: string, mockUrl: string): Promise<DemoIntegration[]> {
   const [tenant] = (await app.db.execute(sql`select id from platform.tenant_by_slug(${tenantSlug})`)) as unknown as { id: string }[];
   if (!tenant) return [];
-  const settings = { tenantId: tenant.id, actorType: 'SYSTEM' as const, actorId: 'seed' };
-  let rows = await withTenant(app.db, settings, (tx) => tx.select().from(integrations));
+  const scope = new ShortTransactionScope(app.db, actors.system('seed', tenant.id));
+  let rows = await scope.read((tx) => tx.select().from(integrations));
   if (rows.length === 0) {
-    const scope = transactionScope(app.db, settings);
     for (const d of DEMO_INTEGRATIONS) await createIntegration(scope, app.secrets, { provider: d.provider, name: d.name, baseUrl: `${mockUrl}/${d.path}`, apiKey: 'demo-api-key' });
-    rows = await withTenant(app.db, settings, (tx) => tx.select().from(integrations));
+    rows = await scope.read((tx) => tx.select().from(integrations));
   }
   return rows.map((r) => ({
     id: r.id,

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { actors, appBegin } from '../src/db/tenant-transaction.js';
 import { pruneAuditLogs } from '../src/modules/audit/service.js';
 import { PASSWORD, type SeededTenant } from './helpers/seed.js';
 import { errorCode, startTestServer, type TestServer } from './helpers/server.js';
@@ -99,14 +100,14 @@ describe('audit rows from GraphQL changes', () => {
 describe('audit rows from raw SQL as the app role', () => {
   it('records the actor and request that app_begin set, and nothing for a rolled-back transaction', async () => {
     const target = await t.user('MEMBER', 'Raw before');
-    const settings = { tenant_id: t.tenant.id, actor_type: 'INTEGRATION', actor_id: 'integration:user-sync', request_id: 'job-42', client_ip: '10.0.0.9', user_agent: 'worker' };
+    const actor = actors.integration('integration:user-sync', t.tenant.id, { requestId: 'job-42', clientIp: '10.0.0.9', userAgent: 'worker' });
     await server.appSql.begin(async (tx) => {
-      await tx`select * from app_begin(${JSON.stringify(settings)}::text::json)`;
+      await appBegin(tx, actor);
       await tx`update users set name = 'Raw after' where id = ${target.user.id}`;
     });
     await server.appSql
       .begin(async (tx) => {
-        await tx`select * from app_begin(${JSON.stringify(settings)}::text::json)`;
+        await appBegin(tx, actor);
         await tx`update users set name = 'Never committed' where id = ${target.user.id}`;
         throw new Error('rollback');
       })
@@ -130,7 +131,7 @@ describe('audit rows from raw SQL as the app role', () => {
     ];
     for (const statement of attempts) {
       const attempt = server.appSql.begin(async (tx) => {
-        await tx`select * from app_begin(${JSON.stringify({ tenant_id: t.tenant.id, actor_type: 'SYSTEM' })}::text::json)`;
+        await appBegin(tx, actors.system('test', t.tenant.id));
         await tx.unsafe(statement);
       });
       await expect(attempt, statement).rejects.toMatchObject({ code: expect.stringMatching(/^(42501|22023)$/) });

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eq } from 'drizzle-orm';
 import type { Tx } from '../src/db/client.js';
 import { billingStatus, invoices, notificationDeliveries, refreshTokens, subscriptions, users } from '../src/db/schema.js';
-import { withTenant } from '../src/db/tenant-context.js';
+import { actors, inTenant } from '../src/db/tenant-transaction.js';
 import {
   applyInvoice,
   applyMessage,
@@ -45,7 +45,7 @@ afterAll(async () => {
 
 /** Runs `fn` as the integration's actor, as the webhook job and sync do. */
 const asIntegration = <T>(target: ApplyTarget, fn: (tx: Tx) => Promise<T>) =>
-  withTenant(server.app.db, { tenantId: target.tenantId, actorType: 'INTEGRATION', actorId: target.id }, fn);
+  inTenant(server.app.db, actors.integration(target.id, target.tenantId), fn);
 
 let seq = 0;
 const at = (minute: number) => new Date(Date.UTC(2026, 0, 1, 0, minute)).toISOString();

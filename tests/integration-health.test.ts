@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Client } from 'graphql-ws';
-import { withTenant } from '../src/db/tenant-context.js';
+import { actors, inTenant } from '../src/db/tenant-transaction.js';
 import { checkIntegrationHealth, reevaluateHealth } from '../src/modules/integration-health/service.js';
 import { publish } from '../src/realtime/pubsub.js';
 import { startMockServices, type MockServices } from '../src/mock-services/server.js';
@@ -121,12 +121,12 @@ describe('integration health over GraphQL and WebSockets', () => {
     await subscribed(n);
     const event = { topic: 'integration_health_changed' as const, tenantId: a.tenant.id, integrationId: target.id, id: target.id, status: 'DOWN' as const, previousStatus: null, reason: 'rolled back', changedAt: new Date().toISOString() };
     await expect(
-      withTenant(server.app.db, { tenantId: a.tenant.id, actorType: 'SYSTEM' }, async (tx) => {
+      inTenant(server.app.db, actors.system('test', a.tenant.id), async (tx) => {
         await publish(tx, event);
         throw new Error('roll back');
       }),
     ).rejects.toThrow('roll back');
-    await withTenant(server.app.db, { tenantId: a.tenant.id, actorType: 'SYSTEM' }, (tx) => publish(tx, { ...event, reason: 'committed' }));
+    await inTenant(server.app.db, actors.system('test', a.tenant.id), (tx) => publish(tx, { ...event, reason: 'committed' }));
     await sub.waitFor((e) => e.reason === 'committed');
     expect(sub.events.map((e) => e.reason)).toEqual(['committed']);
   });

@@ -3,9 +3,8 @@
  * with idempotency keys; failures retry and dead-letter; the provider's echo changes nothing.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { transactionScope } from '../src/db/scope.js';
+import { actors, inTenant, ShortTransactionScope } from '../src/db/tenant-transaction.js';
 import { users } from '../src/db/schema.js';
-import { withTenant } from '../src/db/tenant-context.js';
 import { pushUserChange } from '../src/integrations/push.js';
 import { startMockServices, type MockServices } from '../src/mock-services/server.js';
 import { createTestIntegration, FAST_OUTBOUND_ENV, mockControl } from './helpers/integrations.js';
@@ -191,9 +190,9 @@ describe('push of our changes to the user service', () => {
 
   it('a rolled-back change pushes nothing', async () => {
     const jobsBefore = (await server.ownerSql`select count(*)::int as n from pgboss.job where name = 'integration-push'`)[0]!.n;
-    const scope = transactionScope(server.app.db, { tenantId: a.tenant.id, userId: a.owner.user.id, actorType: 'USER' }, server.app.jobs);
+    const scope = new ShortTransactionScope(server.app.db, actors.user(a.owner.user.id, a.tenant.id), server.app.jobs);
     await expect(
-      withTenant(server.app.db, scope.settings, async (tx) => {
+      inTenant(server.app.db, scope.actor, async (tx) => {
         const [row] = await tx.insert(users).values({ tenantId: a.tenant.id, email: 'rolled.back@example.com', name: 'Rolled Back' }).returning();
         await pushUserChange(tx, scope, null, row!);
         throw new Error('roll back');

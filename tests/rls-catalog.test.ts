@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { actors, appBegin } from '../src/db/tenant-transaction.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 
 let server: TestServer;
@@ -124,7 +125,7 @@ describe('RLS at the SQL level, as the app role', () => {
     }
     // ...and a reused connection after a transaction-local setting reads '' — still zero rows, no cast error.
     const rows = await server.appSql.begin(async (tx) => {
-      await tx`select set_config('app.tenant_id', ${a.tenant.id}, true)`;
+      await appBegin(tx, actors.system('test', a.tenant.id));
       return tx`select id from users`;
     });
     expect(rows.length).toBeGreaterThan(0);
@@ -136,7 +137,7 @@ describe('RLS at the SQL level, as the app role', () => {
     const b = await server.seed.tenant();
     const bUser = await b.user('MEMBER');
     await server.appSql.begin(async (tx) => {
-      await tx`select set_config('app.tenant_id', ${a.tenant.id}, true)`;
+      await appBegin(tx, actors.system('test', a.tenant.id));
       expect(await tx`select * from users where id = ${bUser.user.id}`).toHaveLength(0);
       const updated = await tx`update users set name = 'pwned' where id = ${bUser.user.id}`;
       expect(updated.count).toBe(0);
@@ -144,12 +145,12 @@ describe('RLS at the SQL level, as the app role', () => {
       expect(deleted.count).toBe(0);
     });
     const insert = server.appSql.begin(async (tx) => {
-      await tx`select set_config('app.tenant_id', ${a.tenant.id}, true)`;
+      await appBegin(tx, actors.system('test', a.tenant.id));
       await tx`insert into users (tenant_id, email, name) values (${b.tenant.id}, 'x@evil.test', 'x')`;
     });
     await expect(insert).rejects.toMatchObject({ code: '42501' }); // new row violates row-level security policy
     const moveToB = server.appSql.begin(async (tx) => {
-      await tx`select set_config('app.tenant_id', ${a.tenant.id}, true)`;
+      await appBegin(tx, actors.system('test', a.tenant.id));
       await tx`update users set tenant_id = ${b.tenant.id} where id = ${a.owner.user.id}`;
     });
     await expect(moveToB).rejects.toMatchObject({ code: '42501' });
@@ -162,7 +163,7 @@ describe('RLS at the SQL level, as the app role', () => {
     const b = await server.seed.tenant();
     const org = await a.organization();
     const insert = server.appSql.begin(async (tx) => {
-      await tx`select set_config('app.tenant_id', ${a.tenant.id}, true)`;
+      await appBegin(tx, actors.system('test', a.tenant.id));
       await tx`insert into organization_memberships (tenant_id, organization_id, user_id) values (${a.tenant.id}, ${org.id}, ${b.owner.user.id})`;
     });
     await expect(insert).rejects.toMatchObject({ code: '23503' });
@@ -172,7 +173,7 @@ describe('RLS at the SQL level, as the app role', () => {
     const a = await server.seed.tenant();
     const single = server.appSql; // max 2 connections; run sequentially so the connection is reused
     await single.begin(async (tx) => {
-      await tx`select set_config('app.tenant_id', ${a.tenant.id}, true)`;
+      await appBegin(tx, actors.system('test', a.tenant.id));
     });
     const [{ setting }] = (await single`select current_setting('app.tenant_id', true) as setting`) as unknown as [{ setting: string | null }];
     expect(setting ?? '').toBe('');

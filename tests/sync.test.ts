@@ -3,7 +3,7 @@
  * shared with webhooks, one run at a time, and tenant isolation.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { withTenant } from '../src/db/tenant-context.js';
+import { actors, inTenant } from '../src/db/tenant-transaction.js';
 import { requestSync } from '../src/modules/sync/service.js';
 import { scheduleSyncs } from '../src/jobs/sync-and-push.js';
 import { startMockServices, type MockServices } from '../src/mock-services/server.js';
@@ -201,7 +201,7 @@ describe('one sync per integration at a time', () => {
     expect(full.errors![0]!.extensions!.runId).toBe(runs[0].run.id);
 
     // The scheduler's request joins as well (no second run).
-    const scheduled = await withTenant(server.app.db, { tenantId: a.tenant.id, actorType: 'SYSTEM', actorId: 'test' }, (tx) =>
+    const scheduled = await inTenant(server.app.db, actors.system('test', a.tenant.id), (tx) =>
       requestSync(server.app, tx, a.tenant.id, { integrationId: target.id, mode: 'INCREMENTAL', trigger: 'SCHEDULED' }),
     );
     expect(scheduled).toMatchObject({ joined: true, run: { id: runs[0].run.id } });

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eq, sql } from 'drizzle-orm';
 import type { SeededTenant } from './helpers/seed.js';
 import { users } from '../src/db/schema.js';
-import { withTenant } from '../src/db/tenant-context.js';
+import { actors, inTenant } from '../src/db/tenant-transaction.js';
 import { errorCode, startTestServer, type TestServer } from './helpers/server.js';
 
 let server: TestServer;
@@ -142,7 +142,7 @@ describe('organizations', () => {
   it('sends drizzle statements prepared, so a statement with parameters is one round trip, not Describe then Bind', async () => {
     // drizzle runs queries through postgres.js `unsafe()` unprepared; unprepared, postgres.js waits
     // for a Describe before every Bind. src/db/client.ts prepares them (once per connection).
-    const prepared = await withTenant(server.app.db, { tenantId: t.tenant.id, actorType: 'SYSTEM', actorId: 'test' }, async (tx) => {
+    const prepared = await inTenant(server.app.db, actors.system('test', t.tenant.id), async (tx) => {
       await tx.select({ id: users.id }).from(users).where(eq(users.email, 'prepared-probe@example.test'));
       return tx.execute(sql`select count(*)::int as n from pg_prepared_statements where statement like '%prepared-probe%' or (statement like 'select "id" from "users" where "users"."email" = $1%')`);
     });

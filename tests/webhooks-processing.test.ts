@@ -1,7 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { webhookEvents } from '../src/db/schema.js';
-import { withTenant, withTenantOneTrip } from '../src/db/tenant-context.js';
+import { actors, inTenant, inTenantOneTrip } from '../src/db/tenant-transaction.js';
 import { QUEUES } from '../src/jobs/boss.js';
 import { startMockServices, type MockServices } from '../src/mock-services/server.js';
 import { spawnWorker } from './helpers/spawn-worker.js';
@@ -118,7 +118,7 @@ describe('processing', () => {
     const i = await userIntegration();
     const e = event('user.created');
     await expect(
-      withTenant(server.app.db, { tenantId: a.tenant.id, actorType: 'INTEGRATION', actorId: i.id }, async (tx) => {
+      inTenant(server.app.db, actors.integration(i.id, a.tenant.id), async (tx) => {
         const [row] = await tx
           .insert(webhookEvents)
           .values({ tenantId: a.tenant.id, integrationId: i.id, providerEventId: e.id, type: e.type, payload: e, deliveryId: e.id, deliveryTimestamp: new Date() })
@@ -135,7 +135,7 @@ describe('processing', () => {
     const id = crypto.randomUUID();
     const jobInsert = await server.app.jobs.insertStatement(QUEUES.webhooks('USER_SERVICE'), [{ id, data: { tenantId: a.tenant.id, integrationId: i.id, eventId: id } }]);
     await expect(
-      withTenantOneTrip(server.app.db, { tenantId: a.tenant.id, actorType: 'INTEGRATION', actorId: i.id }, [
+      inTenantOneTrip(server.app.db, actors.integration(i.id, a.tenant.id), [
         (raw) => raw`insert into webhook_events (tenant_id, id, integration_id, provider_event_id, type, payload, delivery_id, delivery_timestamp)
                      values (${a.tenant.id}, ${id}, ${i.id}, ${'evt_' + id}, 'user.created', '{}'::jsonb, 'd', now())`,
         (raw) => raw.unsafe(jobInsert.text, jobInsert.values as never[]),

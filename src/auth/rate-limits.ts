@@ -4,7 +4,7 @@ import { createRateLimitRule, type GraphQLRateLimitDirectiveArgs } from 'graphql
 import type { IRule } from 'graphql-shield';
 import { sql } from 'drizzle-orm';
 import type { Config } from '../config.js';
-import type { RequestScope } from '../db/scope.js';
+import type { RequestScope } from '../db/tenant-transaction.js';
 import { AppError, fromDatabaseError } from '../errors.js';
 import { PostgresRateLimitStore, type RateLimitStoreOptions } from './rate-limit-store.js';
 import type { AccessClaims } from './tokens.js';

@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import { and, eq, isNull, sql } from 'drizzle-orm';
 import type { AppDb } from '../db/client.js';
 import { refreshTokens, users, type UserRow } from '../db/schema.js';
-import { withTenant } from '../db/tenant-context.js';
+import { actors, inTenant, type RequestInfo } from '../db/tenant-transaction.js';
 import { AppError, unauthenticated } from '../errors.js';
 import { recordAuthEvent } from '../modules/audit/events.js';
 import { z } from 'zod';
@@ -22,12 +22,6 @@ export interface SessionDeps {
   db: AppDb;
   tokens: TokenService;
   refreshTtlDays: number;
-}
-
-export interface RequestInfo {
-  requestId?: string;
-  clientIp?: string;
-  userAgent?: string;
 }
 
 const INVALID_LOGIN = 'Invalid tenant, email or password';
@@ -56,7 +50,7 @@ export async function login(deps: SessionDeps, raw: { tenantSlug: string; email:
   const input = validate(loginInput, raw);
   const [tenant] = (await deps.db.execute(sql`select id, status from platform.tenant_by_slug(${input.tenantSlug})`)) as unknown as { id: string; status: string }[];
   const user = tenant
-    ? await withTenant(deps.db, { tenantId: tenant.id, actorType: 'SYSTEM', ...req }, (tx) =>
+    ? await inTenant(deps.db, actors.system('auth', tenant.id, req), (tx) =>
         tx.query.users.findFirst({ where: sql`lower(${users.email}) = lower(${input.email})` }),
       )
     : undefined;
@@ -65,7 +59,7 @@ export async function login(deps: SessionDeps, raw: { tenantSlug: string; email:
   if (!tenant) throw unauthenticated(INVALID_LOGIN); // no tenant, no chain to record it in
   if (failure) {
     // Recorded in the tenant's own chain; the attempted email is kept (it is what an investigator needs).
-    await withTenant(deps.db, { tenantId: tenant.id, actorType: 'SYSTEM', ...req }, (tx) =>
+    await inTenant(deps.db, actors.system('auth', tenant.id, req), (tx) =>
       recordAuthEvent(tx, 'LOGIN_FAILED', { type: 'USER', id: user?.id ?? null }, { email: input.email.slice(0, 254), reason: failure }),
     );
     if (failure === 'TENANT_SUSPENDED') throw new AppError('FORBIDDEN', 'This tenant is suspended', { reason: 'TENANT_SUSPENDED' });
@@ -82,7 +76,7 @@ export async function refreshSession(deps: SessionDeps, refreshToken: string, re
   validate(z.object({ refreshToken: refreshInput }), { refreshToken });
   const parsed = parseRefreshToken(refreshToken);
   if (!parsed) throw unauthenticated('Invalid refresh token');
-  const outcome = await withTenant(deps.db, { tenantId: parsed.tenantId, actorType: 'SYSTEM', ...req }, async (tx, session) => {
+  const outcome = await inTenant(deps.db, actors.system('auth', parsed.tenantId, req), async (tx, session) => {
     const [row] = await tx
       .select()
       .from(refreshTokens)
@@ -110,7 +104,7 @@ export async function logout(deps: SessionDeps, refreshToken: string, req: Reque
   validate(z.object({ refreshToken: refreshInput }), { refreshToken });
   const parsed = parseRefreshToken(refreshToken);
   if (!parsed) return true;
-  await withTenant(deps.db, { tenantId: parsed.tenantId, actorType: 'SYSTEM', ...req }, async (tx) => {
+  await inTenant(deps.db, actors.system('auth', parsed.tenantId, req), async (tx) => {
     const [row] = await tx.select({ familyId: refreshTokens.familyId, userId: refreshTokens.userId }).from(refreshTokens).where(eq(refreshTokens.tokenHash, parsed.hash));
     if (!row) return;
     await tx.update(refreshTokens).set({ revokedAt: new Date() }).where(and(eq(refreshTokens.familyId, row.familyId), isNull(refreshTokens.revokedAt)));
@@ -123,7 +117,7 @@ async function issueSession(deps: SessionDeps, user: UserRow, familyId: string, 
   const secret = crypto.randomBytes(32).toString('base64url');
   const refreshToken = `rt_${user.tenantId}_${secret}`;
   const refreshTokenExpiresAt = new Date(Date.now() + deps.refreshTtlDays * 86_400_000);
-  await withTenant(deps.db, { tenantId: user.tenantId, userId: user.id, actorType: 'USER', ...req }, async (tx) => {
+  await inTenant(deps.db, actors.user(user.id, user.tenantId, req), async (tx) => {
     await tx.insert(refreshTokens).values({ tenantId: user.tenantId, userId: user.id, familyId, tokenHash: sha256(refreshToken), expiresAt: refreshTokenExpiresAt });
     await recordAuthEvent(tx, event, { type: 'USER', id: user.id }, { familyId });
   });

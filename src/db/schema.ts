@@ -24,7 +24,7 @@ import {
   type AnyPgColumn,
 } from 'drizzle-orm/pg-core';
 
-/** The tenant of the current transaction, set by withTenant. Evaluated once per query (initplan). */
+/** The tenant of the current transaction, set by app_begin (src/db/tenant-transaction.ts). Evaluated once per query (initplan). */
 export const currentTenantId = sql`(select nullif(current_setting('app.tenant_id', true), '')::uuid)`;
 
 const tenantIsolation = () =>

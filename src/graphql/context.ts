@@ -2,10 +2,9 @@ import crypto from 'node:crypto';
 import type { App } from '../app.js';
 import type { Actor } from '../auth/roles.js';
 import type { AccessClaims } from '../auth/tokens.js';
-import { OperationScope, ShortScope, type RequestScope } from '../db/scope.js';
+import { actors, OperationScope, ShortTransactionScope, type RequestInfo, type RequestScope } from '../db/tenant-transaction.js';
 import { AppError, unauthenticated } from '../errors.js';
 import type { Logger } from '../logger.js';
-import type { RequestInfo } from '../auth/session-service.js';
 import { createLoaders, type Loaders } from './loaders.js';
 
 export type Viewer = { kind: 'anonymous' } | ({ kind: 'user' } & Actor) | { kind: 'platform'; operatorId: string };
@@ -39,8 +38,8 @@ export async function createContext(app: App, input: ContextInput): Promise<Cont
   const requestId = input.requestId ?? crypto.randomUUID();
   const request = { requestId, clientIp: input.clientIp, userAgent: input.userAgent };
   const claims = await verifyBearer(app, input.authorization);
-  const settings = claims?.kind === 'user' ? { tenantId: claims.tenantId, userId: claims.userId, actorType: 'USER' as const, ...request } : null;
-  const scope = settings ? (input.transactions === 'short' ? new ShortScope(app.db, settings, app.jobs) : new OperationScope(app.db, settings, app.jobs)) : null;
+  const actor = claims?.kind === 'user' ? actors.user(claims.userId, claims.tenantId, request) : null;
+  const scope = actor ? (input.transactions === 'short' ? new ShortTransactionScope(app.db, actor, app.jobs) : new OperationScope(app.db, actor, app.jobs)) : null;
   let viewer: Promise<Viewer> | undefined;
   const ctx: Context = {
     app,

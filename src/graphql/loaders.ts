@@ -1,4 +1,4 @@
-import type { Scope } from '../db/scope.js';
+import type { Scope } from '../db/tenant-transaction.js';
 import { unauthenticated } from '../errors.js';
 import { organizationLoaders } from '../modules/organizations/loaders.js';
 import { syncLoaders } from '../modules/sync/loaders.js';

@@ -6,7 +6,7 @@
 import { sql } from 'drizzle-orm';
 import type { AppDb } from '../db/client.js';
 import { integrationCallStats } from '../db/schema.js';
-import { withTenant } from '../db/tenant-context.js';
+import { actors, inTenant } from '../db/tenant-transaction.js';
 import type { Logger } from '../logger.js';
 import type { IntegrationTarget } from './types.js';
 
@@ -63,7 +63,7 @@ export class CallStatsRecorder {
     for (const b of pending) byTenant.set(b.tenantId, [...(byTenant.get(b.tenantId) ?? []), b]);
     for (const [tenantId, rows] of byTenant) {
       try {
-        await withTenant(this.db, { tenantId, actorType: 'SYSTEM', actorId: 'call-stats' }, (tx) =>
+        await inTenant(this.db, actors.system('call-stats', tenantId), (tx) =>
           tx
             .insert(integrationCallStats)
             .values(rows)

@@ -4,7 +4,7 @@
  *
  * Reconciliation rule (why each process does not simply trust its own breaker):
  *  1. Each process runs a cockatiel ConsecutiveBreaker per integration. Its transitions
- *     (OPEN / HALF_OPEN / CLOSED) are written to the shared row through withTenant as the SYSTEM
+ *     (OPEN / HALF_OPEN / CLOSED) are written to the shared row through inTenant as the SYSTEM
  *     actor, with a NOTIFY in the same transaction.
  *  2. Before every call attempt a process consults the shared row (cached for CIRCUIT_CACHE_TTL_MS;
  *     the NOTIFY updates the cache at once):
@@ -27,7 +27,7 @@ import { eq, and, sql } from 'drizzle-orm';
 import { CircuitBreakerPolicy, CircuitState, ConsecutiveBreaker, circuitBreaker, handleWhen } from 'cockatiel';
 import type { AppDb } from '../db/client.js';
 import { integrationCallStats, integrationCircuits, type IntegrationCircuitRow } from '../db/schema.js';
-import { withTenant, type TenantSettings } from '../db/tenant-context.js';
+import { actors, inTenant } from '../db/tenant-transaction.js';
 import type { Logger } from '../logger.js';
 import { CIRCUIT_VALUES, type Metrics } from '../metrics.js';
 import { publish, type CircuitChangedEvent, type PubSub } from '../realtime/pubsub.js';
@@ -66,8 +66,6 @@ const STATE_NAMES: Record<CircuitState, CircuitStateName> = {
   [CircuitState.HalfOpen]: 'HALF_OPEN',
   [CircuitState.Isolated]: 'ISOLATED',
 };
-
-export const systemSettings = (tenantId: string, actorId: string): TenantSettings => ({ tenantId, actorType: 'SYSTEM', actorId });
 
 export interface CircuitRegistryDeps {
   db: AppDb;
@@ -175,7 +173,7 @@ export class CircuitRegistry {
     let pending = this.loading.get(target.id);
     if (!pending) {
       const startedAt = Date.now();
-      pending = withTenant(this.deps.db, systemSettings(target.tenantId, 'circuit-breaker'), (tx) =>
+      pending = inTenant(this.deps.db, actors.system('circuit-breaker', target.tenantId), (tx) =>
         tx.select().from(integrationCircuits).where(eq(integrationCircuits.integrationId, target.id)),
       )
         .then(([row]) => {
@@ -226,7 +224,7 @@ export class CircuitRegistry {
   /** The conditional UPDATE that lets exactly one process run the cluster's half-open trial. */
   private async claimTrial(target: IntegrationTarget, seen: SharedState): Promise<boolean> {
     const now = new Date();
-    const claimed = await withTenant(this.deps.db, systemSettings(target.tenantId, 'circuit-breaker'), async (tx) => {
+    const claimed = await inTenant(this.deps.db, actors.system('circuit-breaker', target.tenantId), async (tx) => {
       const [row] = await tx
         .update(integrationCircuits)
         .set({ state: 'HALF_OPEN', reason: 'Half-open trial', updatedAt: now, updatedByProcess: this.deps.processId })
@@ -254,7 +252,7 @@ export class CircuitRegistry {
   private write(target: IntegrationTarget, state: CircuitStateName, reason: string): void {
     this.enqueue(target.id, async () => {
       const now = new Date();
-      const row = await withTenant(this.deps.db, systemSettings(target.tenantId, 'circuit-breaker'), async (tx) => {
+      const row = await inTenant(this.deps.db, actors.system('circuit-breaker', target.tenantId), async (tx) => {
         const values = {
           state,
           reason,

@@ -27,8 +27,8 @@ import { and, asc, eq, inArray, isNull, or, sql } from 'drizzle-orm';
 import type { App } from '../app.js';
 import type { Tx } from '../db/client.js';
 import { integrationPushes, integrations, users, type IntegrationPushRow, type UserRow } from '../db/schema.js';
-import type { Scope } from '../db/scope.js';
-import { withTenant, type TenantSettings } from '../db/tenant-context.js';
+import type { Scope } from '../db/tenant-transaction.js';
+import { actors, inTenant, type TenantActor } from '../db/tenant-transaction.js';
 import { QUEUES, type JobOf } from '../jobs/boss.js';
 import { reevaluateHealthInTx } from '../modules/integration-health/service.js';
 import { ProviderHttpError } from './errors.js';
@@ -64,7 +64,7 @@ const payloadOf = (u: UserRow): UserPayload => ({ email: u.email, name: u.name, 
  * USER_SERVICE integration (the one the user is linked to, else the oldest).
  */
 export async function pushUserChange(tx: Tx, scope: Scope, before: UserRow | null, after: UserRow): Promise<void> {
-  if (scope.settings.actorType !== 'USER' || !scope.jobs) return;
+  if (scope.actor.actorType !== 'USER' || !scope.jobs) return;
   const payload = payloadOf(after);
   if (before && JSON.stringify(payloadOf(before)) === JSON.stringify(payload)) return; // e.g. a role or password change
   const [integration] = await tx
@@ -96,13 +96,6 @@ export async function pushUserChange(tx: Tx, scope: Scope, before: UserRow | nul
   await scope.jobs.enqueue<PushJobData>(tx, QUEUES.push, [{ tenantId: after.tenantId, integrationId: integration.id, recordId: after.id }]);
 }
 
-const integrationActor = (tenantId: string, integrationId: string, job?: string): TenantSettings => ({
-  tenantId,
-  actorType: 'INTEGRATION',
-  actorId: integrationId,
-  requestId: job,
-});
-
 /** How long a push may stay SENDING before another job may take it over (a worker died mid-send). */
 const LEASE_MS = 2 * 60_000;
 /** A job that finds another push of its record in flight comes back this much later. */
@@ -113,8 +106,8 @@ type Claim = { push: IntegrationPushRow; user: UserRow } | { done: 'NOTHING' | '
 /** The push job: sends one record's newest push, or throws (after recording FAILED) so pg-boss retries. */
 export async function processPush(app: App, job: JobOf<PushJobData>): Promise<string> {
   const { tenantId, integrationId, recordId } = job.data;
-  const actor = integrationActor(tenantId, integrationId, `job:${job.id}`);
-  const claim: Claim = await withTenant(app.db, actor, async (tx) => {
+  const actor = actors.integration(integrationId, tenantId, { requestId: `job:${job.id}` });
+  const claim: Claim = await inTenant(app.db, actor, async (tx) => {
     // Row locks on the record's open pushes serialize concurrent jobs of the same record.
     const open = await tx
       .select()
@@ -165,7 +158,7 @@ export async function processPush(app: App, job: JobOf<PushJobData>): Promise<st
     } else {
       answer = (await client.request<ProviderUserAnswer>('PATCH', `/users/${encodeURIComponent(linked)}`, { ...opts, body: { email: payload.email, name: payload.name, status: 'active' } })).body;
     }
-    await withTenant(app.db, actor, async (tx) => {
+    await inTenant(app.db, actor, async (tx) => {
       await tx
         .update(integrationPushes)
         .set({ status: 'SENT', lastError: null, leaseUntil: null, externalId: answer.id, externalVersion: answer.version, updatedAt: new Date() })
@@ -201,7 +194,7 @@ export async function processPush(app: App, job: JobOf<PushJobData>): Promise<st
  */
 export async function markPushDead(app: App, job: JobOf<PushJobData>): Promise<void> {
   const { tenantId, integrationId, recordId } = job.data;
-  const changed = await withTenant(app.db, integrationActor(tenantId, integrationId, `job:${job.id}`), async (tx) => {
+  const changed = await inTenant(app.db, actors.integration(integrationId, tenantId, { requestId: `job:${job.id}` }), async (tx) => {
     const dead = await tx
       .update(integrationPushes)
       .set({ status: 'DEAD', leaseUntil: null, lastError: sql`coalesce(${integrationPushes.lastError}, 'Attempts exhausted')`, updatedAt: new Date() })
@@ -220,9 +213,9 @@ export async function markPushDead(app: App, job: JobOf<PushJobData>): Promise<v
 }
 
 /** Records the failure; a DEAD push counts as a dead letter, so its health is re-evaluated in the same commit. */
-async function recordFailure(app: App, actor: TenantSettings, integrationId: string, pushId: string, status: 'FAILED' | 'DEAD', err: unknown) {
+async function recordFailure(app: App, actor: TenantActor, integrationId: string, pushId: string, status: 'FAILED' | 'DEAD', err: unknown) {
   const message = (err instanceof Error ? err.message : String(err)).slice(0, MAX_ERROR_LENGTH);
-  await withTenant(app.db, actor, async (tx) => {
+  await inTenant(app.db, actor, async (tx) => {
     await tx.update(integrationPushes).set({ status, lastError: message, leaseUntil: null, updatedAt: new Date() }).where(eq(integrationPushes.id, pushId));
     if (status === 'DEAD') await reevaluateHealthInTx(app, tx, actor.tenantId, integrationId);
   }).catch((e: unknown) => app.log.warn({ err: e, pushId }, 'could not record a push failure'));

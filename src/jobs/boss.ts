@@ -163,7 +163,7 @@ export class Jobs {
   /**
    * pg-boss's insert statement for jobs with ids the caller derived from what they are about (e.g.
    * one provider event), captured without running it, so the caller can pipeline it in its own
-   * transaction (withTenantOneTrip). A job whose id already exists is skipped (pg-boss inserts ON
+   * transaction (inTenantOneTrip). A job whose id already exists is skipped (pg-boss inserts ON
    * CONFLICT DO NOTHING): enqueueing the same work twice, even from two concurrent transactions,
    * leaves one job. The statement's row count says how many were new.
    */

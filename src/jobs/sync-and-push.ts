@@ -7,7 +7,7 @@
  */
 import { sql } from 'drizzle-orm';
 import type { App } from '../app.js';
-import { withTenant } from '../db/tenant-context.js';
+import { actors, inTenant } from '../db/tenant-transaction.js';
 import { AppError } from '../errors.js';
 import { markPushDead, processPush, type PushJobData } from '../integrations/push.js';
 import { executeSyncRun } from '../integrations/sync/engine.js';
@@ -20,7 +20,7 @@ export async function scheduleSyncs(app: App, mode: SyncMode): Promise<number> {
   let requested = 0;
   for (const r of rows) {
     try {
-      await withTenant(app.db, { tenantId: r.tenant_id, actorType: 'SYSTEM', actorId: 'sync-scheduler' }, (tx) =>
+      await inTenant(app.db, actors.system('sync-scheduler', r.tenant_id), (tx) =>
         requestSync(app, tx, r.tenant_id, { integrationId: r.id, mode, trigger: 'SCHEDULED' }),
       );
       requested++;

@@ -2,7 +2,7 @@
  * Processing of stored webhook events. Lifecycle: RECEIVED → PROCESSING → PROCESSED, or
  * FAILED (will retry; attempts and last error recorded) → DEAD after the last attempt.
  *
- * Each step is its own short transaction inside withTenant with the INTEGRATION actor (RLS and
+ * Each step is its own short transaction inside inTenant with the INTEGRATION actor (RLS and
  * audit apply). The effect and the PROCESSED mark commit together, so a job that is delivered
  * again (a crashed worker's job after expiry, or a replay) finds PROCESSED and does nothing, and
  * the apply functions are idempotent anyway.
@@ -10,18 +10,11 @@
 import { and, eq, inArray, ne, sql } from 'drizzle-orm';
 import type { App } from '../app.js';
 import { webhookEvents } from '../db/schema.js';
-import { withTenant, withTenantOneTrip, type TenantSettings } from '../db/tenant-context.js';
+import { actors, inTenant, inTenantOneTrip, type TenantActor } from '../db/tenant-transaction.js';
 import type { Tx } from '../db/client.js';
 import { applyEvents } from '../integrations/events.js';
 import { reevaluateHealthInTx } from '../modules/integration-health/service.js';
 import { QUEUES, PROVIDERS, type JobOf, type WebhookJobData } from './boss.js';
-
-export const integrationActor = (tenantId: string, integrationId: string, requestId?: string): TenantSettings => ({
-  tenantId,
-  actorType: 'INTEGRATION',
-  actorId: integrationId,
-  requestId,
-});
 
 const MAX_ERROR_LENGTH = 2000;
 
@@ -45,9 +38,9 @@ type StartedEvent = { id: string; type: string; payload: { data?: unknown } };
  */
 export async function processWebhookJobs(app: App, jobs: JobOf<WebhookJobData>[]): Promise<Failure[]> {
   const { tenantId, integrationId } = jobs[0]!.data;
-  const actor = integrationActor(tenantId, integrationId, `job:${jobs[0]!.id}`);
+  const actor = actors.integration(integrationId, tenantId, { requestId: `job:${jobs[0]!.id}` });
   const eventIds = [...new Set(jobs.map((j) => j.data.eventId))];
-  const [rows] = (await withTenantOneTrip(app.db, actor, [
+  const [rows] = (await inTenantOneTrip(app.db, actor, [
     (raw) => raw`
       update webhook_events set status = 'PROCESSING', attempts = attempts + 1, updated_at = now()
       where tenant_id = ${tenantId}::uuid and id = any(${eventIds}::uuid[]) and status not in ('PROCESSED', 'DEAD')
@@ -74,13 +67,13 @@ export async function processWebhookJobs(app: App, jobs: JobOf<WebhookJobData>[]
   let applied = 0;
   try {
     // Fast path: the whole group at once, a few statements per kind of record (applyEvents).
-    await withTenant(app.db, actor, (tx) => apply(tx, [...firstJobs.keys()].map((id) => started.get(id)!)));
+    await inTenant(app.db, actor, (tx) => apply(tx, [...firstJobs.keys()].map((id) => started.get(id)!)));
     applied = firstJobs.size;
   } catch (fastErr) {
     try {
       // Some event threw: again, with a savepoint per event, so that only the failing ones fail.
       if (firstJobs.size === 1) throw fastErr;
-      await withTenant(app.db, actor, async (tx) => {
+      await inTenant(app.db, actor, async (tx) => {
         for (const [id, job] of firstJobs) {
           try {
             await tx.transaction((sp) => apply(sp, [started.get(id)!]));
@@ -102,10 +95,10 @@ export async function processWebhookJobs(app: App, jobs: JobOf<WebhookJobData>[]
   return failures;
 }
 
-async function recordFailures(app: App, actor: TenantSettings, failures: Failure[]): Promise<void> {
+async function recordFailures(app: App, actor: TenantActor, failures: Failure[]): Promise<void> {
   const { tenantId, integrationId } = failures[0]!.job.data;
   let dead = false;
-  await withTenant(app.db, actor, async (tx) => {
+  await inTenant(app.db, actor, async (tx) => {
     for (const { job, error } of failures) {
       const final = job.retryCount >= job.retryLimit;
       dead ||= final;
@@ -129,7 +122,7 @@ const ALREADY_PROCESSED = Symbol('already processed');
  */
 export async function markWebhookEventDead(app: App, job: JobOf<WebhookJobData>): Promise<void> {
   const { tenantId, integrationId, eventId } = job.data;
-  await withTenant(app.db, integrationActor(tenantId, integrationId, `job:${job.id}`), async (tx) => {
+  await inTenant(app.db, actors.integration(integrationId, tenantId, { requestId: `job:${job.id}` }), async (tx) => {
     const dead = await tx
       .update(webhookEvents)
       .set({ status: 'DEAD', lastError: sql`coalesce(${webhookEvents.lastError}, 'Attempts exhausted')`, updatedAt: new Date() })

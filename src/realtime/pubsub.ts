@@ -2,7 +2,7 @@
  * Fan-out through Postgres LISTEN/NOTIFY (ARCHITECTURE invariant 9).
  *
  * Path of one event:
- *  1. A service changes a row inside withTenant and, in the same transaction, calls `publish(tx, event)`
+ *  1. A service changes a row inside inTenant and, in the same transaction, calls `publish(tx, event)`
  *     (pg_notify). Postgres delivers notifications only at COMMIT, so a rolled-back change notifies nobody.
  *  2. Every process holds ONE LISTEN connection (postgres.js `sql.listen`, a dedicated connection that
  *     reconnects and re-LISTENs by itself) and hands each payload to its in-process listeners.

@@ -1,5 +1,5 @@
 import type { App } from '../../src/app.js';
-import { transactionScope } from '../../src/db/scope.js';
+import { actors, ShortTransactionScope } from '../../src/db/tenant-transaction.js';
 import type { IntegrationTarget, Provider } from '../../src/integrations/types.js';
 import type { MockServices } from '../../src/mock-services/server.js';
 import { createIntegration, toTarget } from '../../src/modules/integrations/service.js';
@@ -10,7 +10,7 @@ export const providerUrl = (mock: MockServices, provider: Provider) => `${mock.u
 
 /** A real integration of a seeded tenant pointing at the mock provider; returns its outbound target and webhook secret. */
 export async function createTestIntegration(app: App, mock: MockServices | { url: string }, tenantId: string, provider: Provider = 'USER_SERVICE', name?: string) {
-  const scope = transactionScope(app.db, { tenantId, actorType: 'SYSTEM', actorId: 'test' });
+  const scope = new ShortTransactionScope(app.db, actors.system('test', tenantId));
   const created = await createIntegration(scope, app.secrets, {
     provider,
     name: name ?? `${provider} ${Math.random().toString(36).slice(2, 8)}`,

@@ -1,9 +1,8 @@
 import crypto from 'node:crypto';
-import { sql } from 'drizzle-orm';
 import type { App } from '../../src/app.js';
 import type { TenantRole } from '../../src/auth/tokens.js';
 import type { OrganizationRow, TenantRow, UserRow } from '../../src/db/schema.js';
-import { transactionScope } from '../../src/db/scope.js';
+import { actors, inTenant, ShortTransactionScope } from '../../src/db/tenant-transaction.js';
 import { addMember, createOrganization } from '../../src/modules/organizations/service.js';
 import { createTenant } from '../../src/modules/tenants/service.js';
 import { createUser } from '../../src/modules/users/service.js';
@@ -40,13 +39,11 @@ export function createSeed(app: App): Seed {
         ownerName: 'Owner',
         ownerPassword: PASSWORD,
       });
-      const [ownerRow] = await app.db.transaction(async (tx) => {
-        await tx.execute(sql`select set_config('app.tenant_id', ${tenant.id}, true)`);
-        return tx.query.users.findMany({ where: (u, { eq }) => eq(u.role, 'OWNER') });
-      });
+      const seeder = actors.system('test-seed', tenant.id);
+      const [ownerRow] = await inTenant(app.db, seeder, (tx) => tx.query.users.findMany({ where: (u, { eq }) => eq(u.role, 'OWNER') }));
       const owner = { user: ownerRow!, token: (await app.tokens.signUserToken(ownerRow!)).token };
       const actor = { userId: owner.user.id, tenantId: tenant.id, role: 'OWNER' as const };
-      const scope = transactionScope(app.db, { tenantId: tenant.id, userId: actor.userId, actorType: 'SYSTEM', actorId: 'test-seed' });
+      const scope = new ShortTransactionScope(app.db, seeder);
       let n = 0;
       return {
         tenant,

@@ -1,6 +1,6 @@
 /**
  * Applying provider records to our tables: the one place webhooks and sync write mirrored data.
- * Each `applyX(tx, integration, record)` runs inside the caller's withTenant transaction (an
+ * Each `applyX(tx, integration, record)` runs inside the caller's inTenant transaction (an
  * INTEGRATION actor, so RLS and audit apply) and returns what it did.
  */
 export { applyUser, applyUsers } from './users.js';

@@ -24,7 +24,7 @@ import { and, eq, sql } from 'drizzle-orm';
 import type { App } from '../../app.js';
 import type { Tx } from '../../db/client.js';
 import { integrations, syncCheckpoints, syncRuns, syncSeenRecords, type SyncRunRow } from '../../db/schema.js';
-import { withTenant, type TenantSettings } from '../../db/tenant-context.js';
+import { actors, inTenant, type TenantActor } from '../../db/tenant-transaction.js';
 import { reevaluateHealthInTx } from '../../modules/integration-health/service.js';
 import type { ApplyOutcome, ApplyTarget } from '../apply/index.js';
 import { CircuitOpenError, ProviderHttpError, ProviderUnavailableError } from '../errors.js';
@@ -52,12 +52,10 @@ interface ProviderPage {
   next_cursor: string | null;
 }
 
-const integrationActor = (tenantId: string, integrationId: string): TenantSettings => ({ tenantId, actorType: 'INTEGRATION', actorId: integrationId });
-
 /** Runs (or resumes) one sync run; returns its final row, or null if it was already finished. */
 export async function executeSyncRun(app: App, ref: SyncRunRef): Promise<SyncRunRow | null> {
-  const settings = integrationActor(ref.tenantId, ref.integrationId);
-  const claimed = await withTenant(app.db, settings, async (tx) => {
+  const settings = actors.integration(ref.integrationId, ref.tenantId);
+  const claimed = await inTenant(app.db, settings, async (tx) => {
     const [run] = await tx.select().from(syncRuns).where(eq(syncRuns.id, ref.runId)).for('update');
     if (!run || (run.status !== 'QUEUED' && run.status !== 'RUNNING')) return null;
     const now = new Date();
@@ -78,7 +76,7 @@ export async function executeSyncRun(app: App, ref: SyncRunRef): Promise<SyncRun
 
   let error: string | null = null;
   try {
-    const [state] = await withTenant(app.db, settings, (tx) => tx.select({ enabled: integrations.enabled }).from(integrations).where(eq(integrations.id, ref.integrationId)));
+    const [state] = await inTenant(app.db, settings, (tx) => tx.select({ enabled: integrations.enabled }).from(integrations).where(eq(integrations.id, ref.integrationId)));
     const target = state?.enabled ? await loadIntegrationTarget(app, ref.tenantId, ref.integrationId) : null;
     if (!target) throw new SyncAbort('The integration is disabled or was deleted');
     const client = app.integrations.clients.client(target);
@@ -95,7 +93,7 @@ export async function executeSyncRun(app: App, ref: SyncRunRef): Promise<SyncRun
     app.log.warn({ err, runId: claimed.id, integrationId: ref.integrationId }, 'sync run failed');
   }
 
-  const finished = await withTenant(app.db, settings, async (tx) => {
+  const finished = await inTenant(app.db, settings, async (tx) => {
     await tx.delete(syncSeenRecords).where(eq(syncSeenRecords.runId, claimed.id));
     const [row] = await tx
       .update(syncRuns)
@@ -113,7 +111,7 @@ export async function executeSyncRun(app: App, ref: SyncRunRef): Promise<SyncRun
 /** Streams one resource; returns false when a record without a usable id was seen (no sweep then). */
 async function syncResource(app: App, client: IntegrationClient, target: IntegrationTarget, run: SyncRunRow, resource: SyncResource): Promise<boolean> {
   const integration: ApplyTarget = { tenantId: target.tenantId, id: target.id };
-  const settings = integrationActor(target.tenantId, target.id);
+  const settings = actors.integration(target.id, target.tenantId);
   const since = run.mode === 'INCREMENTAL' ? await readCheckpoint(app, settings, target.id, resource.name) : null;
   const pageSize = app.config.SYNC_PAGE_SIZE;
   const fetchPage = (cursor: string | null) => {
@@ -155,7 +153,7 @@ async function syncResource(app: App, client: IntegrationClient, target: Integra
       }
     }
 
-    const failedAt = await withTenant(app.db, settings, async (tx) => {
+    const failedAt = await inTenant(app.db, settings, async (tx) => {
       const failures = await applyRecords(tx, integration, resource, valid, counts);
       if (run.mode === 'FULL' && seen.length) {
         await tx.execute(sql`
@@ -225,7 +223,7 @@ async function applyRecords(
 async function sweep(app: App, target: IntegrationTarget, run: SyncRunRow): Promise<void> {
   const started = performance.now();
   const integration: ApplyTarget = { tenantId: target.tenantId, id: target.id };
-  await withTenant(app.db, integrationActor(target.tenantId, target.id), async (tx) => {
+  await inTenant(app.db, actors.integration(target.id, target.tenantId), async (tx) => {
     let deleted = 0;
     for (const resource of SYNC_RESOURCES[target.provider]) {
       if (resource.sweep) deleted += await resource.sweep(tx, { integration, runId: run.id, runStartedAt: run.startedAt! });
@@ -235,8 +233,8 @@ async function sweep(app: App, target: IntegrationTarget, run: SyncRunRow): Prom
   app.log.debug({ runId: run.id, ms: Math.round(performance.now() - started) }, 'sync sweep');
 }
 
-async function readCheckpoint(app: App, settings: TenantSettings, integrationId: string, resource: string): Promise<Date | null> {
-  const [row] = await withTenant(app.db, settings, (tx) =>
+async function readCheckpoint(app: App, settings: TenantActor, integrationId: string, resource: string): Promise<Date | null> {
+  const [row] = await inTenant(app.db, settings, (tx) =>
     tx
       .select({ since: syncCheckpoints.updatedSince })
       .from(syncCheckpoints)

@@ -22,8 +22,7 @@ import type postgres from 'postgres';
 import { sql } from 'drizzle-orm';
 import { Webhook, WebhookVerificationError } from 'standardwebhooks';
 import type { App } from '../../app.js';
-import { withTenant, withTenantOneTrip } from '../../db/tenant-context.js';
-import { integrationActor } from '../../jobs/webhook-events.js';
+import { actors, inTenant, inTenantOneTrip } from '../../db/tenant-transaction.js';
 import type { Provider } from '../types.js';
 import { ErrorCode, fromDatabaseError, isDatabaseUnavailable, type ErrorCodeName } from '../../errors.js';
 import { QUEUES, type WebhookJobData } from '../../jobs/boss.js';
@@ -293,7 +292,7 @@ export class WebhookReceiver {
 
   /**
    * One round trip: BEGIN, app_begin, the event insert, the job insert and COMMIT, pipelined
-   * (withTenantOneTrip). Event and job ids are derived from (tenant, integration, provider event id),
+   * (inTenantOneTrip). Event and job ids are derived from (tenant, integration, provider event id),
    * so neither insert depends on the other: a duplicate — even a concurrent copy, which waits on the
    * unique index for the first to commit — conflicts on both and adds nothing. Two copies in the
    * same transaction: the first delivery that names an event gets it, the other is its duplicate.
@@ -317,7 +316,7 @@ export class WebhookReceiver {
     });
     const jobs = records.map((r) => ({ id: r.id, data: { tenantId, integrationId, eventId: r.id } satisfies WebhookJobData }));
     const jobInsert = await app.jobs.insertStatement(queue, jobs);
-    const [, inserted, jobResult] = (await withTenantOneTrip(app.db, integrationActor(tenantId, integrationId, req.requestId), [
+    const [, inserted, jobResult] = (await inTenantOneTrip(app.db, actors.integration(integrationId, tenantId, { requestId: req.requestId }), [
       (raw) => raw`select platform.require_webhook_integration(${integrationId}::uuid, ${[...new Set(batch.map((p) => p.delivery.secret))]}::text[])`,
       (raw) => raw`
         insert into webhook_events (tenant_id, id, integration_id, provider_event_id, type, payload, delivery_id, delivery_timestamp)
@@ -332,7 +331,7 @@ export class WebhookReceiver {
       // Only possible if the queue vanished (queues are created at every start-up): the COMMIT was
       // already pipelined, so enqueue the missing jobs now, or let the sender retry.
       app.log.error({ queue, events: fresh.size, jobs: jobResult.count }, 'webhook events stored without jobs; enqueueing again');
-      await withTenant(app.db, integrationActor(tenantId, integrationId, req.requestId), (tx) => app.jobs.enqueue(tx, queue, [...fresh].map((id) => ({ tenantId, integrationId, eventId: id }))));
+      await inTenant(app.db, actors.integration(integrationId, tenantId, { requestId: req.requestId }), (tx) => app.jobs.enqueue(tx, queue, [...fresh].map((id) => ({ tenantId, integrationId, eventId: id }))));
     }
     return batch.map(({ delivery: d }, i) => respond(d, perDelivery[i]!, (id) => fresh.has(id) && claimedBy.get(id) === i, queue));
   }

@@ -1,13 +1,13 @@
 /**
  * Integration health and circuits: evaluation, health checks, and the reads and admin actions
- * behind the GraphQL fields. Everything runs inside withTenant (RLS); background paths act as the
+ * behind the GraphQL fields. Everything runs inside inTenant (RLS); background paths act as the
  * SYSTEM actor, admin actions as the user.
  */
 import { and, desc, eq, gte, lt, sql, sum } from 'drizzle-orm';
 import { z } from 'zod';
 import type { App } from '../../app.js';
 import type { Tx } from '../../db/client.js';
-import type { Scope } from '../../db/scope.js';
+import { actors, inTenant, type Scope } from '../../db/tenant-transaction.js';
 import {
   integrationCallStats,
   integrationCircuits,
@@ -20,8 +20,7 @@ import {
   type IntegrationCircuitRow,
   type IntegrationHealthRow,
 } from '../../db/schema.js';
-import { withTenant } from '../../db/tenant-context.js';
-import { circuitEvent, systemSettings } from '../../integrations/circuit-registry.js';
+import { circuitEvent } from '../../integrations/circuit-registry.js';
 import { evaluateHealth, type HealthSignals, type HealthStatus } from '../../integrations/health.js';
 import type { IntegrationTarget } from '../../integrations/types.js';
 import { publish, type HealthChangedEvent } from '../../realtime/pubsub.js';
@@ -81,7 +80,7 @@ export async function reevaluateHealth(
   input: { external?: ExternalSignals; check?: { ok: boolean; at: Date } } = {},
 ): Promise<HealthView> {
   await app.integrations.stats.flush();
-  const row = await withTenant(app.db, systemSettings(tenantId, 'health-monitor'), (tx) => evaluateInTx(tx, tenantId, integrationId, input));
+  const row = await inTenant(app.db, actors.system('health-monitor', tenantId), (tx) => evaluateInTx(tx, tenantId, integrationId, input));
   return toHealthView(row, integrationId);
 }
 
@@ -276,12 +275,12 @@ async function setCircuitManually(
     const set = { ...values, updatedAt: new Date(), updatedByProcess: processId };
     const [r] = await tx
       .insert(integrationCircuits)
-      .values({ tenantId: scope.settings.tenantId, integrationId, ...set })
+      .values({ tenantId: scope.actor.tenantId, integrationId, ...set })
       .onConflictDoUpdate({ target: [integrationCircuits.tenantId, integrationCircuits.integrationId], set })
       .returning();
     if (values.state === 'CLOSED') await tx.delete(integrationCallStats).where(eq(integrationCallStats.integrationId, integrationId));
     await publish(tx, circuitEvent(r!, processId));
-    await evaluateInTx(tx, scope.settings.tenantId, integrationId, {});
+    await evaluateInTx(tx, scope.actor.tenantId, integrationId, {});
     return r!;
   });
   return toCircuitView(row, integrationId);

@@ -7,9 +7,8 @@ import crypto from 'node:crypto';
 import { asc, eq } from 'drizzle-orm';
 import { z } from 'zod';
 import type { App } from '../../app.js';
-import type { Scope } from '../../db/scope.js';
+import { actors, inTenant, type Scope } from '../../db/tenant-transaction.js';
 import { integrations, type IntegrationRow } from '../../db/schema.js';
-import { withTenant } from '../../db/tenant-context.js';
 import { notFound } from '../../errors.js';
 import { generateWebhookSecret, secretBinding, type SecretBox } from '../../integrations/secrets.js';
 import type { IntegrationTarget } from '../../integrations/types.js';
@@ -45,7 +44,7 @@ export function toTarget(secrets: SecretBox, row: IntegrationRow): IntegrationTa
 
 /** Loads one integration as the SYSTEM actor (jobs: health checks, sync) and builds its outbound target. */
 export async function loadIntegrationTarget(app: App, tenantId: string, integrationId: string): Promise<IntegrationTarget | null> {
-  const [row] = await withTenant(app.db, { tenantId, actorType: 'SYSTEM', actorId: 'integrations' }, (tx) =>
+  const [row] = await inTenant(app.db, actors.system('integrations', tenantId), (tx) =>
     tx.select().from(integrations).where(eq(integrations.id, integrationId)),
   );
   return row ? toTarget(app.secrets, row) : null;
@@ -72,7 +71,7 @@ const createInput = z.object({
 /** Creates an integration with a fresh webhook signing secret, returned this once. */
 export async function createIntegration(scope: Scope, secrets: SecretBox, input: z.input<typeof createInput>): Promise<IntegrationWithSecret> {
   const data = validate(createInput, input);
-  const tenantId = scope.settings.tenantId;
+  const tenantId = scope.actor.tenantId;
   const integrationId = crypto.randomUUID(); // chosen here: the ciphertexts are bound to it
   const webhookSecret = generateWebhookSecret();
   const row = await scope.write(async (tx) => {
@@ -99,7 +98,7 @@ const updateInput = z.object({ name: fields.name.nullish(), baseUrl: baseUrl.nul
 export async function updateIntegration(scope: Scope, secrets: SecretBox, integrationId: string, input: z.input<typeof updateInput>): Promise<IntegrationRow> {
   validate(z.object({ id }), { id: integrationId });
   const data = validate(updateInput, input);
-  const tenantId = scope.settings.tenantId;
+  const tenantId = scope.actor.tenantId;
   return scope.write(async (tx) => {
     const [row] = await tx
       .update(integrations)
@@ -136,7 +135,7 @@ const rotateInput = z.object({ id, overlapHours: z.number().min(0, 'At least 0')
  */
 export async function rotateWebhookSecret(scope: Scope, secrets: SecretBox, integrationId: string, overlapHours: number): Promise<IntegrationWithSecret> {
   validate(rotateInput, { id: integrationId, overlapHours });
-  const tenantId = scope.settings.tenantId;
+  const tenantId = scope.actor.tenantId;
   const webhookSecret = generateWebhookSecret();
   const expiresAt = new Date(Date.now() + overlapHours * 3_600_000);
   const row = await scope.write(async (tx) => {

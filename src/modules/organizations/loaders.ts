@@ -1,6 +1,6 @@
 import DataLoader from 'dataloader';
 import { eq, inArray, and, asc } from 'drizzle-orm';
-import type { Scope } from '../../db/scope.js';
+import type { Scope } from '../../db/tenant-transaction.js';
 import { organizationMemberships, organizations, type MembershipRow, type OrganizationRow } from '../../db/schema.js';
 
 /** Batched reads for the fields that fan out per row: a page of users costs one membership query. */

@@ -2,7 +2,7 @@ import { and, asc, count, eq, ilike } from 'drizzle-orm';
 import { z } from 'zod';
 import { atLeast, type Actor } from '../../auth/roles.js';
 import type { Tx } from '../../db/client.js';
-import type { Scope } from '../../db/scope.js';
+import type { Scope } from '../../db/tenant-transaction.js';
 import { organizationMemberships, organizations, users, type MembershipRow, type OrganizationRow } from '../../db/schema.js';
 import { conflict, forbidden, notFound } from '../../errors.js';
 import { afterCursor, decodeCursor, pageSize, toPage, type Page } from '../../graphql/connection.js';

@@ -5,7 +5,7 @@
 import { and, count, desc, eq, gt } from 'drizzle-orm';
 import { z } from 'zod';
 import type { App } from '../../app.js';
-import type { Scope } from '../../db/scope.js';
+import type { Scope } from '../../db/tenant-transaction.js';
 import { integrationPushes, type IntegrationPushRow } from '../../db/schema.js';
 import { conflict, notFound } from '../../errors.js';
 import { beforeCursor, decodeCursor, pageSize, toPage, type Page } from '../../graphql/connection.js';

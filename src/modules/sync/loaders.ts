@@ -1,6 +1,6 @@
 import DataLoader from 'dataloader';
 import type { SyncRunRow } from '../../db/schema.js';
-import type { Scope } from '../../db/scope.js';
+import type { Scope } from '../../db/tenant-transaction.js';
 import { latestRuns } from './service.js';
 
 /** Integration.lastSyncRun for every integration of a list in one query. */

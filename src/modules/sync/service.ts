@@ -12,7 +12,7 @@ import { and, asc, count, desc, eq, inArray, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import type { App } from '../../app.js';
 import type { Tx } from '../../db/client.js';
-import type { Scope } from '../../db/scope.js';
+import type { Scope } from '../../db/tenant-transaction.js';
 import { integrations, syncRuns, type SyncRunRow } from '../../db/schema.js';
 import { AppError, conflict, notFound } from '../../errors.js';
 import { beforeCursor, decodeCursor, pageSize, toPage, type Page } from '../../graphql/connection.js';
@@ -86,7 +86,7 @@ export async function requestSync(
 
 /** triggerSync: as the requesting ADMIN, in the operation's transaction. */
 export function triggerSync(app: App, scope: Scope, userId: string, integrationId: string, mode: SyncMode) {
-  return scope.write((tx) => requestSync(app, tx, scope.settings.tenantId, { integrationId, mode, trigger: 'MANUAL', requestedBy: userId }));
+  return scope.write((tx) => requestSync(app, tx, scope.actor.tenantId, { integrationId, mode, trigger: 'MANUAL', requestedBy: userId }));
 }
 
 const listInput = idInput.extend({ first: z.number().nullish(), after: z.string().nullish() });

@@ -2,9 +2,8 @@ import { sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { hashPassword } from '../../auth/passwords.js';
 import type { AppDb } from '../../db/client.js';
-import type { Scope } from '../../db/scope.js';
+import { actors, inPlatform, type Scope } from '../../db/tenant-transaction.js';
 import { tenants, type TenantRow } from '../../db/schema.js';
-import { withPlatformActor } from '../../db/tenant-context.js';
 import { notFound } from '../../errors.js';
 import { fields, validate } from '../../validation.js';
 
@@ -42,25 +41,25 @@ const createInput = z.object({
 export async function createTenant(db: AppDb, operatorId: string, input: z.input<typeof createInput>): Promise<TenantRow> {
   const data = validate(createInput, input);
   const hash = data.ownerPassword ? await hashPassword(data.ownerPassword) : null;
-  const rows = await withPlatformActor(db, operatorId, (tx) =>
+  const rows = await inPlatform(db, actors.platform(operatorId), (tx) =>
     tx.execute(sql`select * from platform.create_tenant(${data.slug}, ${data.name}, ${data.plan ?? 'FREE'}::tenant_plan, ${data.ownerEmail}, ${data.ownerName}, ${hash})`),
   );
   return toTenantRow(rows[0]);
 }
 
 export async function listAllTenants(db: AppDb, operatorId: string): Promise<TenantRow[]> {
-  const rows = await withPlatformActor(db, operatorId, (tx) => tx.execute(sql`select * from platform.list_tenants()`));
+  const rows = await inPlatform(db, actors.platform(operatorId), (tx) => tx.execute(sql`select * from platform.list_tenants()`));
   return rows.map(toTenantRow);
 }
 
 export async function setTenantStatus(db: AppDb, operatorId: string, id: string, status: TenantRow['status']): Promise<TenantRow> {
-  const rows = await withPlatformActor(db, operatorId, (tx) => tx.execute(sql`select * from platform.set_tenant_status(${id}::uuid, ${status}::tenant_status)`));
+  const rows = await inPlatform(db, actors.platform(operatorId), (tx) => tx.execute(sql`select * from platform.set_tenant_status(${id}::uuid, ${status}::tenant_status)`));
   if (!rows[0]) throw notFound('Tenant');
   return toTenantRow(rows[0]);
 }
 
 export async function setTenantPlan(db: AppDb, operatorId: string, id: string, plan: Plan): Promise<TenantRow> {
-  const rows = await withPlatformActor(db, operatorId, (tx) => tx.execute(sql`select * from platform.set_tenant_plan(${id}::uuid, ${plan}::tenant_plan)`));
+  const rows = await inPlatform(db, actors.platform(operatorId), (tx) => tx.execute(sql`select * from platform.set_tenant_plan(${id}::uuid, ${plan}::tenant_plan)`));
   if (!rows[0]) throw notFound('Tenant');
   return toTenantRow(rows[0]);
 }

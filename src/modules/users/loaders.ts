@@ -1,6 +1,6 @@
 import DataLoader from 'dataloader';
 import { inArray } from 'drizzle-orm';
-import type { Scope } from '../../db/scope.js';
+import type { Scope } from '../../db/tenant-transaction.js';
 import { users, type UserRow } from '../../db/schema.js';
 
 /** One query per batch of user ids, under the operation's tenant transaction. */

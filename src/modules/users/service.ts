@@ -4,7 +4,7 @@ import { hashPassword } from '../../auth/passwords.js';
 import { assertCanManage, atLeast, type Actor } from '../../auth/roles.js';
 import type { TenantRole } from '../../auth/tokens.js';
 import type { Tx } from '../../db/client.js';
-import type { Scope } from '../../db/scope.js';
+import type { Scope } from '../../db/tenant-transaction.js';
 import { refreshTokens, users, type UserRow } from '../../db/schema.js';
 import { conflict, forbidden, notFound } from '../../errors.js';
 import { afterCursor, decodeCursor, pageSize, toPage, type Page } from '../../graphql/connection.js';

@@ -7,7 +7,7 @@ import { and, asc, count, eq, gte, inArray, lt, sql, type SQL } from 'drizzle-or
 import { z } from 'zod';
 import type { App } from '../../app.js';
 import type { Tx } from '../../db/client.js';
-import type { Scope } from '../../db/scope.js';
+import type { Scope } from '../../db/tenant-transaction.js';
 import { integrations, webhookEvents, type WebhookEventRow } from '../../db/schema.js';
 import { conflict, notFound } from '../../errors.js';
 import { afterCursor, decodeCursor, pageSize, toPage, type Page } from '../../graphql/connection.js';
@@ -95,7 +95,7 @@ export async function replayWebhookEvent(app: App, scope: Scope, id: string): Pr
       .for('update', { of: webhookEvents });
     if (!e) throw notFound('Webhook event');
     if (!(REPLAYABLE as readonly string[]).includes(e.event.status)) throw conflict(`The event is ${e.event.status}: it is already queued or running`);
-    await requeue(app, tx, scope.settings.tenantId, [{ id, integrationId: e.event.integrationId, provider: e.provider }]);
+    await requeue(app, tx, scope.actor.tenantId, [{ id, integrationId: e.event.integrationId, provider: e.provider }]);
     const [updated] = await tx.select().from(webhookEvents).where(eq(webhookEvents.id, id));
     return updated!;
   });
@@ -118,7 +118,7 @@ export async function replayWebhookEvents(app: App, scope: Scope, input: z.input
       .orderBy(asc(webhookEvents.receivedAt), asc(webhookEvents.id))
       .limit(limit)
       .for('update', { of: webhookEvents, skipLocked: true });
-    await requeue(app, tx, scope.settings.tenantId, rows);
+    await requeue(app, tx, scope.actor.tenantId, rows);
     return rows.length;
   });
   return { count: n };

@@ -1,0 +1,265 @@
+/**
+ * The one way into tenant data (ARCHITECTURE invariant 2). Every transaction that touches a tenant's
+ * rows starts with app_begin, which sets the transaction-local settings RLS and the audit trigger read,
+ * in one parameterised call; they die with the transaction, so nothing leaks into the next user of a
+ * pooled connection.
+ *
+ * Glossary
+ *  - tenant:    the isolation boundary; `app.tenant_id` decides which rows RLS shows.
+ *  - actor:     who causes the changes, recorded by the audit trigger: a USER (a tenant user's request),
+ *               an INTEGRATION (webhooks, sync and push of one integration), the SYSTEM (a named
+ *               background part: 'sync-scheduler', 'circuit-breaker', 'seed'…) or the PLATFORM
+ *               operator. Built only by `actors.*` below; carries the request (id, IP, user agent).
+ *  - session:   what app_begin read in the same round trip: the tenant's and the user's status and role.
+ *  - operation: one GraphQL operation (an HTTP request); it runs in one tenant transaction.
+ *  - scope:     where services run their SQL (`Scope`); hides whether that is one transaction for the
+ *               operation or one short transaction per call.
+ *
+ * The ways in, by purpose:
+ *  - `inTenant(db, actor, fn)`: one tenant transaction (jobs' steps, auth, scripts).
+ *  - `new OperationScope(db, actor, jobs)`: a GraphQL request; one transaction for the whole operation.
+ *  - `new ShortTransactionScope(db, actor, jobs)`: sockets, jobs, seeds; one transaction per call.
+ *  - `inTenantOneTrip(db, actor, statements)`: the webhook accept hot path; a whole transaction in one
+ *    round trip.
+ *  - `inPlatform(db, actors.platform(operatorId), fn)`: the platform operator; no tenant set.
+ *  - `appBegin(sql, actor)`: the app_begin statement for a raw postgres.js transaction (the one-trip
+ *    form, and tests and benchmarks that speak SQL as a given role). Nothing else sets `app.*`.
+ */
+import { sql } from 'drizzle-orm';
+import type postgres from 'postgres';
+import type { AppDb, Tx } from './client.js';
+import type { Jobs } from '../jobs/boss.js';
+import { databaseErrorOf } from '../errors.js';
+
+/** Who caused a change; read by RLS policies and the audit trigger from transaction settings. */
+export type ActorType = 'USER' | 'PLATFORM' | 'INTEGRATION' | 'SYSTEM';
+
+/** The request a transaction serves, recorded on its audit entries. */
+export interface RequestInfo {
+  requestId?: string | undefined;
+  clientIp?: string | undefined;
+  userAgent?: string | undefined;
+}
+
+/** A tenant and who acts in it: what app_begin sets. Build with `actors.*`. */
+export interface TenantActor extends RequestInfo {
+  readonly tenantId: string;
+  readonly actorType: Exclude<ActorType, 'PLATFORM'>;
+  readonly actorId: string;
+  /** The tenant user, for USER actors: app_begin reports their status and role. */
+  readonly userId?: string;
+}
+
+/** The platform operator: no tenant is set, so RLS shows no tenant rows. Build with `actors.platform`. */
+export interface PlatformActor {
+  readonly actorType: 'PLATFORM';
+  readonly actorId: string;
+}
+
+/** The actor builders: the only place an actor type is named. */
+export const actors = {
+  /** A tenant user acting through a request (GraphQL, login, refresh). */
+  user: (userId: string, tenantId: string, request: RequestInfo = {}): TenantActor => ({ ...request, tenantId, actorType: 'USER', actorId: userId, userId }),
+  /** An integration's webhooks, sync or pushes; `request.requestId` names the delivery or job. */
+  integration: (integrationId: string, tenantId: string, request: RequestInfo = {}): TenantActor => ({ ...request, tenantId, actorType: 'INTEGRATION', actorId: integrationId }),
+  /** A named background part of Tessera ('sync-scheduler', 'auth', 'seed'…) acting in a tenant. */
+  system: (name: string, tenantId: string, request: RequestInfo = {}): TenantActor => ({ ...request, tenantId, actorType: 'SYSTEM', actorId: name }),
+  /** The platform operator (creates, lists, suspends tenants through platform.* functions). */
+  platform: (operatorId: string): PlatformActor => ({ actorType: 'PLATFORM', actorId: operatorId }),
+};
+
+/** What app_begin read in the same round trip: the tenant and (if any) the user as they are now. */
+export interface SessionState {
+  tenantStatus: 'ACTIVE' | 'SUSPENDED' | null;
+  userStatus: 'ACTIVE' | 'INVITED' | 'DEACTIVATED' | null;
+  userRole: 'OWNER' | 'ADMIN' | 'MEMBER' | 'VIEWER' | null;
+}
+
+function appBeginSettings(a: TenantActor | PlatformActor): string {
+  const t = a.actorType === 'PLATFORM' ? null : a;
+  return JSON.stringify({
+    tenant_id: t?.tenantId ?? '',
+    user_id: t?.userId ?? null,
+    actor_type: a.actorType,
+    actor_id: a.actorId,
+    request_id: t?.requestId ?? null,
+    client_ip: t?.clientIp ?? null,
+    user_agent: t?.userAgent?.slice(0, 256) ?? null,
+  });
+}
+
+/**
+ * The app_begin statement for a raw postgres.js transaction, not yet sent (postgres.js sends a query
+ * when it is first awaited). For code that speaks SQL on its own connection: the one-trip form below,
+ * and tests and benchmarks acting as a given database role. `::text::json`: a plain postgres.js client
+ * would JSON-encode a string bound as json a second time (the app client, under drizzle, would not).
+ */
+export function appBegin(raw: postgres.Sql | postgres.TransactionSql, actor: TenantActor | PlatformActor): postgres.PendingQuery<postgres.Row[]> {
+  return raw`select app_begin(${appBeginSettings(actor)}::text::json)`;
+}
+
+async function begin(tx: Tx, actor: TenantActor | PlatformActor): Promise<SessionState> {
+  const rows = (await tx.execute(
+    sql`select tenant_status, user_status, user_role from app_begin(${appBeginSettings(actor)}::json)`,
+  )) as unknown as { tenant_status: SessionState['tenantStatus']; user_status: SessionState['userStatus']; user_role: SessionState['userRole'] }[];
+  const row = rows[0];
+  return { tenantStatus: row?.tenant_status ?? null, userStatus: row?.user_status ?? null, userRole: row?.user_role ?? null };
+}
+
+/** One tenant transaction: BEGIN, app_begin, `fn`, COMMIT (ROLLBACK if `fn` throws). */
+export function inTenant<T>(db: AppDb, actor: TenantActor, fn: (tx: Tx, session: SessionState) => Promise<T>): Promise<T> {
+  return db.transaction(async (tx) => fn(tx, await begin(tx, actor)));
+}
+
+/**
+ * The platform operator's transaction: no tenant is set, so RLS shows no tenant rows; the operator
+ * acts only through platform.* functions, and is recorded as the PLATFORM actor.
+ */
+export function inPlatform<T>(db: AppDb, actor: PlatformActor, fn: (tx: Tx) => Promise<T>): Promise<T> {
+  return db.transaction(async (tx) => {
+    await begin(tx, actor);
+    return fn(tx);
+  });
+}
+
+/**
+ * inTenant for the hottest path (webhook accept): the whole transaction in ONE round trip.
+ * BEGIN, app_begin, the statements and COMMIT are written back to back on a reserved connection
+ * (postgres.js executes a connection's queries in the order they are issued) and awaited together.
+ * If any statement fails, Postgres aborts the transaction and turns the pipelined COMMIT into a
+ * rollback; the failure is rethrown. The connection is held for one round trip instead of one per
+ * statement. Statements must not depend on each other's results. Returns their results in order.
+ *
+ * Each statement must be a lazy postgres.js query (a tagged template or `sql.unsafe(...)`, not yet
+ * awaited): postgres.js sends a query when it is first awaited, and Promise.all awaits them in
+ * array order. Anything that runs its query on its own (an async function) would go out before
+ * BEGIN, outside the transaction.
+ */
+export async function inTenantOneTrip(db: AppDb, actor: TenantActor, statements: ((sql: postgres.Sql) => postgres.PendingQuery<postgres.Row[]>)[]): Promise<postgres.RowList<postgres.Row[]>[]> {
+  const sql = await db.$client.reserve();
+  try {
+    const all = await Promise.all([sql`begin`, appBegin(sql, actor), ...statements.map((f) => f(sql)), sql`commit`]);
+    return all.slice(2, 2 + statements.length);
+  } catch (err) {
+    await sql`rollback`.catch(() => undefined); // normally a no-op: the COMMIT already rolled back
+    throw err;
+  } finally {
+    sql.release();
+  }
+}
+
+/**
+ * Where services run their SQL, the same way whatever the scope kind:
+ *  - `read(fn)`: queries that change nothing. They see the tenant's data, including the scope's own
+ *    earlier writes.
+ *  - `write(fn)`: one change, all or nothing: if `fn` throws, everything it did is undone and nothing
+ *    else is; once it resolves, the change stands and commits with the scope (an operation scope at the
+ *    end of the operation; a short-transaction scope at once).
+ */
+export interface Scope {
+  readonly actor: TenantActor;
+  /** The job queue, for services that enqueue in the scope's transaction (e.g. pushes of a user's change). */
+  readonly jobs?: Jobs;
+  read<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
+  write<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
+}
+
+/** A scope a request context holds: it can also report the session and be finished. */
+export interface RequestScope extends Scope {
+  /** What app_begin read about the tenant and user. */
+  session(): Promise<SessionState>;
+  /** Commits (`commit`) or rolls back what the scope still holds open. */
+  finish(commit: boolean): Promise<void>;
+}
+
+const ROLLBACK = Symbol('rollback');
+
+/**
+ * A GraphQL operation's scope: one tenant transaction, opened on first use and finished by the server
+ * after execution (commit, or rollback when the operation failed as a whole). Every resolver and
+ * DataLoader batch of the operation shares it, so an operation costs BEGIN + app_begin + its queries
+ * + COMMIT round trips, independent of how many resolvers run. A write is a savepoint, so a failed
+ * mutation undoes only itself.
+ */
+export class OperationScope implements RequestScope {
+  private opened?: Promise<{ tx: Tx; session: SessionState }>;
+  private release?: (commit: boolean) => void;
+  private finished?: Promise<void>;
+  private aborted = false;
+
+  constructor(
+    private readonly db: AppDb,
+    readonly actor: TenantActor,
+    readonly jobs?: Jobs,
+  ) {}
+
+  /** Opens the transaction (once) and reports what app_begin read about the tenant and user. */
+  session(): Promise<SessionState> {
+    return this.open().then((o) => o.session);
+  }
+
+  async read<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
+    const { tx } = await this.open();
+    try {
+      return await fn(tx);
+    } catch (err) {
+      // A failed statement outside a savepoint aborts the transaction: Postgres would turn our COMMIT
+      // into a silent ROLLBACK, so remember it and make finish() say so.
+      if (databaseErrorOf(err)) this.aborted = true;
+      throw err;
+    }
+  }
+
+  async write<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
+    const { tx } = await this.open();
+    return tx.transaction((sp) => fn(sp as unknown as Tx));
+  }
+
+  /** Commits (or rolls back) if the transaction was ever opened. Rejects if the commit fails. */
+  async finish(commit: boolean): Promise<void> {
+    if (!this.opened) return;
+    await this.opened.catch(() => undefined);
+    this.release?.(commit && !this.aborted);
+    await this.finished;
+    if (commit && this.aborted) throw new Error('The operation\'s transaction was aborted by a failed statement and rolled back');
+  }
+
+  private open() {
+    this.opened ??= new Promise((resolveOpen, rejectOpen) => {
+      this.finished = inTenant(this.db, this.actor, (tx, session) => {
+        resolveOpen({ tx, session });
+        return new Promise<void>((resolve, reject) => {
+          this.release = (commit) => (commit ? resolve() : reject(ROLLBACK));
+        });
+      }).catch((err: unknown) => {
+        if (err === ROLLBACK) return;
+        rejectOpen(err); // no-op if it had opened; then finish() rethrows below
+        throw err;
+      });
+      this.finished.catch(() => undefined); // surfaced by finish(), not as an unhandled rejection
+    });
+    return this.opened;
+  }
+}
+
+/**
+ * A scope of short transactions: every session check, read and write is its own tenant transaction.
+ * For long-lived callers (WebSocket subscriptions, jobs, seeds) that must not hold a transaction open.
+ */
+export class ShortTransactionScope implements RequestScope {
+  constructor(
+    private readonly db: AppDb,
+    readonly actor: TenantActor,
+    readonly jobs?: Jobs,
+  ) {}
+  session(): Promise<SessionState> {
+    return inTenant(this.db, this.actor, async (_tx, session) => session);
+  }
+  read<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
+    return inTenant(this.db, this.actor, (tx) => fn(tx));
+  }
+  write<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
+    return inTenant(this.db, this.actor, (tx) => fn(tx));
+  }
+  async finish(): Promise<void> {}
+}
