@@ -10,7 +10,7 @@ import { startMockServices, type MockServices } from '../src/mock-services/serve
 import { createTestIntegration, FAST_OUTBOUND_ENV } from './helpers/integrations.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 import { FAST_JOBS_ENV, mockApi, sendUserWebhook, syncNow, waitForEvent } from './helpers/sync.js';
-import { waitUntil } from './helpers/ws.js';
+import { waitFor } from './helpers/wait.js';
 
 const HEALTH = `query ($id: UUID!) { integrationHealth(integrationId: $id) { status reason signals { webhookFailureRatio deadLetterCount lastSuccessfulSyncAgeSeconds } } }`;
 const SUMMARY = `{ tenantHealthSummary { healthy degraded down unknown } }`;
@@ -34,10 +34,10 @@ describe('recorded signals feed the health model', () => {
     await syncNow(server, t.owner.token, target.id);
     // The run's health re-evaluation follows its final commit.
     let health: any;
-    await waitUntil(async () => {
+    await waitFor(async () => {
       health = (await server.gql(HEALTH, { id: target.id }, { token: t.owner.token })).data.integrationHealth;
       return health.status !== 'UNKNOWN';
-    }, 5000, 'health after sync');
+    }, { timeoutMs: 5000, message: 'health after sync' });
     expect(health).toMatchObject({ status: 'HEALTHY', signals: { webhookFailureRatio: null, deadLetterCount: 0 } });
     expect(health.signals.lastSuccessfulSyncAgeSeconds).toBeGreaterThanOrEqual(0);
 
@@ -78,10 +78,10 @@ describe('recorded signals feed the health model', () => {
     expect((await server.gql(SUMMARY, {}, { token: t.owner.token })).data.tenantHealthSummary).toEqual({ healthy: 0, degraded: 0, down: 0, unknown: 3 });
     await syncNow(server, t.owner.token, target.id);
     let summary: any;
-    await waitUntil(async () => {
+    await waitFor(async () => {
       summary = (await server.gql(SUMMARY, {}, { token: t.owner.token })).data.tenantHealthSummary;
       return summary.healthy === 1;
-    }, 5000, 'summary after sync');
+    }, { timeoutMs: 5000, message: 'summary after sync' });
     expect(summary).toEqual({ healthy: 1, degraded: 0, down: 0, unknown: 2 });
   });
 });

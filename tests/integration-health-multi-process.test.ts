@@ -6,7 +6,8 @@ import { startMockServices, type MockServices } from '../src/mock-services/serve
 import { FAST_OUTBOUND_ENV, makeTarget, mockControl } from './helpers/integrations.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 import type { SeededTenant } from './helpers/seed.js';
-import { connectWs, subscribe, waitUntil } from './helpers/ws.js';
+import { connectWs, subscribe } from './helpers/ws.js';
+import { waitFor } from './helpers/wait.js';
 
 const HEALTH_CHANGED = `subscription ($id: UUID) { integrationHealthChanged(integrationId: $id) { integrationId status previousStatus } }`;
 
@@ -45,7 +46,7 @@ async function subscribeOn(server: TestServer, token: string, id?: string) {
   const client = connectWs(server.url, token);
   clients.push(client);
   const sub = subscribe(client, HEALTH_CHANGED, id ? { id } : {});
-  await waitUntil(() => server.app.pubsub.listenerCount > before, 5000, 'subscription registration');
+  await waitFor(() => server.app.pubsub.listenerCount > before, { timeoutMs: 5000, message: 'subscription registration' });
   return sub;
 }
 
@@ -78,7 +79,7 @@ describe('two server processes on one database', () => {
     await new Promise((r) => setTimeout(r, 1600));
     expect((await checkIntegrationHealth(two.app, target)).ok).toBe(true);
     await sub.waitFor((e) => e.status === 'HEALTHY');
-    await waitUntil(() => one.app.integrations.circuits.localState(target.id) !== 'OPEN', 3000, 'reset of the local breaker on process one');
+    await waitFor(() => one.app.integrations.circuits.localState(target.id) !== 'OPEN', { timeoutMs: 3000, message: 'reset of the local breaker on process one' });
     expect((await checkIntegrationHealth(one.app, target)).ok).toBe(true);
   });
 
@@ -95,7 +96,7 @@ describe('two server processes on one database', () => {
     expect(row!.state).toBe('OPEN');
     // The fresh opened_at holds both processes off again.
     await expect(two.app.integrations.clients.client(target).get('/users')).rejects.toBeInstanceOf(CircuitOpenError);
-    await waitUntil(async () => (await one.app.integrations.clients.client(target).get('/users').catch((e: unknown) => e)) instanceof CircuitOpenError, 3000, 'process one to see the re-open');
+    await waitFor(async () => (await one.app.integrations.clients.client(target).get('/users').catch((e: unknown) => e)) instanceof CircuitOpenError, { timeoutMs: 3000, message: 'process one to see the re-open' });
     expect((await control.requests('user-service')).total).toBe(1);
   });
 
@@ -107,7 +108,7 @@ describe('two server processes on one database', () => {
     await control.clearFaults();
     const res = await one.gql(`mutation ($id: UUID!) { resetIntegrationCircuit(integrationId: $id) { state } }`, { id: target.id }, { token: t.owner.token });
     expect(res.data.resetIntegrationCircuit.state).toBe('CLOSED');
-    await waitUntil(() => two.app.integrations.circuits.localState(target.id) !== 'OPEN', 3000, 'local reset via NOTIFY');
+    await waitFor(() => two.app.integrations.circuits.localState(target.id) !== 'OPEN', { timeoutMs: 3000, message: 'local reset via NOTIFY' });
     expect((await checkIntegrationHealth(two.app, target)).ok).toBe(true);
   });
 });

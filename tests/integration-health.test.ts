@@ -7,7 +7,8 @@ import { startMockServices, type MockServices } from '../src/mock-services/serve
 import { FAST_OUTBOUND_ENV, makeTarget, mockControl } from './helpers/integrations.js';
 import { errorCode, startTestServer, type TestServer } from './helpers/server.js';
 import type { SeededTenant } from './helpers/seed.js';
-import { connectWs, subscribe, waitUntil } from './helpers/ws.js';
+import { connectWs, subscribe } from './helpers/ws.js';
+import { waitFor } from './helpers/wait.js';
 
 const HEALTH_CHANGED = `subscription ($id: UUID) { integrationHealthChanged(integrationId: $id) { id integrationId status previousStatus reason changedAt } }`;
 const HEALTH = `query ($id: UUID!) { integrationHealth(integrationId: $id) { integrationId status reason since signals { breakerState failureRatio callCount lastCheckOk lastCheckAt } } }`;
@@ -43,7 +44,7 @@ function ws(token?: string, onClosed?: (code: number) => void) {
 
 /** Subscriptions are registered asynchronously; wait until the server's pub/sub holds `n` more. */
 async function subscribed(before: number, n = 1) {
-  await waitUntil(() => server.app.pubsub.listenerCount >= before + n, 5000, 'subscription registration');
+  await waitFor(() => server.app.pubsub.listenerCount >= before + n, { timeoutMs: 5000, message: 'subscription registration' });
 }
 
 describe('integration health over GraphQL and WebSockets', () => {
@@ -111,7 +112,7 @@ describe('integration health over GraphQL and WebSockets', () => {
     subscribe(client, HEALTH_CHANGED, {});
     await subscribed(n);
     await client.dispose();
-    await waitUntil(() => server.app.pubsub.listenerCount === n, 5000, 'the iterator to be returned');
+    await waitFor(() => server.app.pubsub.listenerCount === n, { timeoutMs: 5000, message: 'the iterator to be returned' });
   });
 
   it('a rolled-back change notifies nobody', async () => {
@@ -135,7 +136,7 @@ describe('integration health over GraphQL and WebSockets', () => {
     for (const token of [undefined, 'not-a-jwt']) {
       let closedWith: number | undefined;
       const sub = subscribe(ws(token, (code) => (closedWith = code)), HEALTH_CHANGED, {});
-      await waitUntil(() => sub.errors.length > 0, 5000, 'connection rejection');
+      await waitFor(() => sub.errors.length > 0, { timeoutMs: 5000, message: 'connection rejection' });
       expect(closedWith).toBe(4403);
       expect(sub.events).toEqual([]);
     }
@@ -147,7 +148,7 @@ describe('integration health over GraphQL and WebSockets', () => {
     expect(errorCode(await server.gql(HEALTH, { id: target.id }, { token: member.token }))).toBe('FORBIDDEN');
     expect(errorCode(await server.gql(HEALTH, { id: target.id }))).toBe('UNAUTHENTICATED');
     const sub = subscribe(ws(member.token), HEALTH_CHANGED, {});
-    await waitUntil(() => sub.errors.length > 0, 5000, 'subscription refusal');
+    await waitFor(() => sub.errors.length > 0, { timeoutMs: 5000, message: 'subscription refusal' });
     expect(JSON.stringify(sub.errors)).toMatch(/FORBIDDEN/);
   });
 
@@ -159,13 +160,13 @@ describe('integration health over GraphQL and WebSockets', () => {
       { token: a.owner.token },
     );
     expect(isolate.data.isolateIntegrationCircuit).toEqual({ state: 'ISOLATED', manual: true, reason: 'provider maintenance' });
-    await waitUntil(async () => (await checkIntegrationHealth(server.app, target)).ok === false, 3000, 'isolation to apply');
+    await waitFor(async () => (await checkIntegrationHealth(server.app, target)).ok === false, { timeoutMs: 3000, message: 'isolation to apply' });
     expect((await control.requests('user-service')).total).toBe(0);
     expect((await server.gql(HEALTH, { id: target.id }, { token: a.owner.token })).data.integrationHealth).toMatchObject({ status: 'DOWN', reason: expect.stringMatching(/isolated/i) });
 
     const reset = await server.gql(`mutation ($id: UUID!) { resetIntegrationCircuit(integrationId: $id) { state manual } }`, { id: target.id }, { token: a.owner.token });
     expect(reset.data.resetIntegrationCircuit).toEqual({ state: 'CLOSED', manual: false });
-    await waitUntil(async () => (await checkIntegrationHealth(server.app, target)).ok, 3000, 'reset to apply');
+    await waitFor(async () => (await checkIntegrationHealth(server.app, target)).ok, { timeoutMs: 3000, message: 'reset to apply' });
     expect((await control.requests('user-service')).total).toBeGreaterThan(0);
     expect((await server.gql(`{ tenantHealthSummary { healthy degraded down unknown } }`, {}, { token: a.owner.token })).data.tenantHealthSummary.healthy).toBeGreaterThan(0);
   });

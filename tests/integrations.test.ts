@@ -4,7 +4,8 @@ import { startMockServices, type MockServices } from '../src/mock-services/serve
 import { providerUrl } from './helpers/integrations.js';
 import type { SeededTenant, SeededUser } from './helpers/seed.js';
 import { errorCode, startTestServer, type TestServer } from './helpers/server.js';
-import { event, postWebhook, waitFor, waitForStatus } from './helpers/webhooks.js';
+import { event, postWebhook, waitForStatus } from './helpers/webhooks.js';
+import { waitFor } from './helpers/wait.js';
 
 let server: TestServer;
 let mock: MockServices;
@@ -194,6 +195,6 @@ describe('webhook events (ADMIN)', () => {
       const rows = await server.ownerSql<{ status: string }[]>`select status from webhook_events where id in ${server.ownerSql(ids)}`;
       const s = rows.map((r) => r.status).sort();
       return s.join() === 'DEAD,PROCESSED' ? s : undefined;
-    }, 10_000, 'one processed and one dead again');
+    }, { timeoutMs: 10_000, message: 'one processed and one dead again' });
   });
 });

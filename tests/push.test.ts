@@ -11,7 +11,7 @@ import { createTestIntegration, FAST_OUTBOUND_ENV, mockControl } from './helpers
 import { startTestServer, type TestServer } from './helpers/server.js';
 import type { SeededTenant } from './helpers/seed.js';
 import { FAST_JOBS_ENV, mockApi, sendUserWebhook, waitForEvent } from './helpers/sync.js';
-import { waitUntil } from './helpers/ws.js';
+import { waitFor } from './helpers/wait.js';
 
 let server: TestServer;
 let mock: MockServices;
@@ -53,13 +53,12 @@ async function ourUser(id: string) {
 
 async function waitForPush(userId: string, statuses: string[], timeoutMs = 15_000) {
   let rows: any[] = [];
-  await waitUntil(
+  await waitFor(
     async () => {
       rows = await pushesOf(userId);
       return rows.length > 0 && statuses.includes(rows.at(-1).status);
     },
-    timeoutMs,
-    `push of ${userId} to reach ${statuses.join('/')}`,
+    { timeoutMs, message: `push of ${userId} to reach ${statuses.join('/')}` },
   );
   return rows;
 }
@@ -78,7 +77,7 @@ describe('push of our changes to the user service', () => {
     expect(await ourUser(id)).toMatchObject({ external_source: integrationId, external_id: atProvider.id, external_version: 1 });
 
     await server.gql(UPDATE, { id, input: { name: 'Pushed Renamed' } }, { token: a.owner.token });
-    await waitUntil(async () => (await pushesOf(id))[1]?.status === 'SENT', 15_000, 'update push');
+    await waitFor(async () => (await pushesOf(id))[1]?.status === 'SENT', { timeoutMs: 15_000, message: 'update push' });
     expect(await api.user(atProvider.id)).toMatchObject({ name: 'Pushed Renamed', version: 2 });
     expect((await ourUser(id)).external_version).toBe(2);
 
@@ -87,7 +86,7 @@ describe('push of our changes to the user service', () => {
     expect(await pushesOf(id)).toHaveLength(2);
 
     await server.gql(DEACTIVATE, { id }, { token: a.owner.token });
-    await waitUntil(async () => (await pushesOf(id))[2]?.status === 'SENT', 15_000, 'deactivate push');
+    await waitFor(async () => (await pushesOf(id))[2]?.status === 'SENT', { timeoutMs: 15_000, message: 'deactivate push' });
     expect(await api.user(atProvider.id)).toMatchObject({ status: 'deleted', version: 3 });
     expect(await providerUsersByEmail(email)).toHaveLength(1);
   });
@@ -99,7 +98,7 @@ describe('push of our changes to the user service', () => {
     // A slow provider: while one push is in flight, the next ones wait (lease) or are superseded.
     await control.faults({ service: 'user-service', latencyMs: 400 });
     for (let i = 1; i <= 3; i++) await server.gql(UPDATE, { id, input: { name: `Busy ${i}` } }, { token: a.owner.token });
-    await waitUntil(async () => (await pushesOf(id)).every((p) => p.status === 'SENT' || p.status === 'SUPERSEDED'), 20_000, 'pushes to settle');
+    await waitFor(async () => (await pushesOf(id)).every((p) => p.status === 'SENT' || p.status === 'SUPERSEDED'), { timeoutMs: 20_000, message: 'pushes to settle' });
     const rows = await pushesOf(id);
     expect(rows).toHaveLength(4);
     expect(rows.at(-1)).toMatchObject({ status: 'SENT' });
@@ -135,7 +134,7 @@ describe('push of our changes to the user service', () => {
     const email = 'retried.person@example.com';
     const created = await server.gql(CREATE, { input: { email, name: 'Retried Person' } }, { token: a.owner.token });
     const id = created.data.createUser.id;
-    await waitUntil(async () => (await pushesOf(id))[0]?.status === 'FAILED', 15_000, 'a failed attempt');
+    await waitFor(async () => (await pushesOf(id))[0]?.status === 'FAILED', { timeoutMs: 15_000, message: 'a failed attempt' });
     await control.clearFaults();
     const [push] = await waitForPush(id, ['SENT']);
     expect(push.attempts).toBeGreaterThanOrEqual(2);
@@ -152,14 +151,13 @@ describe('push of our changes to the user service', () => {
     await control.clearFaults();
     // The DEAD mark commits first; the health re-evaluation that counts it follows in its own transaction.
     let deadLetters = 0;
-    await waitUntil(
+    await waitFor(
       async () => {
         const health = await server.gql(`query ($id: UUID!) { integrationHealth(integrationId: $id) { status signals { deadLetterCount } } }`, { id: integrationId }, { token: a.owner.token });
         deadLetters = health.data.integrationHealth.signals.deadLetterCount;
         return deadLetters >= 1;
       },
-      10_000,
-      'the dead push to be counted in the integration health',
+      { timeoutMs: 10_000, message: 'the dead push to be counted in the integration health' },
     );
     expect(deadLetters).toBeGreaterThanOrEqual(1);
     expect(await providerUsersByEmail('dead.person@example.com')).toHaveLength(0);

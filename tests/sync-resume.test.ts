@@ -9,7 +9,7 @@ import { spawnWorker } from './helpers/spawn-worker.js';
 import { createTestIntegration, mockControl } from './helpers/integrations.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 import { FAST_JOBS_ENV, syncRun, triggerSync, waitForRun } from './helpers/sync.js';
-import { waitUntil } from './helpers/ws.js';
+import { waitFor } from './helpers/wait.js';
 
 const USERS = 30;
 const env = { ...FAST_JOBS_ENV, SYNC_PAGE_SIZE: '5', SYNC_JOB_EXPIRE_SECONDS: '3', SYNC_STALE_AFTER_SECONDS: '2', SYNC_INCREMENTAL_CRON: 'off', SYNC_FULL_CRON: 'off' };
@@ -41,10 +41,10 @@ describe('a sync worker killed mid-run', () => {
     const res = await triggerSync(api, t.owner.token, target.id, 'FULL');
     const runId = res.data.triggerSync.run.id;
     let partial: any;
-    await waitUntil(async () => {
+    await waitFor(async () => {
       partial = await syncRun(api, t.owner.token, runId);
       return partial?.status === 'RUNNING' && partial.created >= 5;
-    }, 15_000, 'some pages to be committed');
+    }, { timeoutMs: 15_000, message: 'some pages to be committed' });
     worker.kill('SIGKILL');
     await new Promise((r) => worker!.once('exit', r));
     await mockControl(mock).clearFaults();

@@ -11,7 +11,6 @@ import { createTestIntegration, FAST_OUTBOUND_ENV, mockControl } from './helpers
 import { errorCode, startTestServer, type TestServer } from './helpers/server.js';
 import type { SeededTenant } from './helpers/seed.js';
 import { FAST_JOBS_ENV, mockApi, sendUserWebhook, syncNow, triggerSync, waitForEvent, waitForRun, syncRun, SYNC_RUN_FIELDS } from './helpers/sync.js';
-import { waitUntil } from './helpers/ws.js';
 
 const SEED_USERS = 30;
 
@@ -323,6 +322,5 @@ describe('tenant isolation', () => {
     expect(disabled.data.updateIntegration.enabled).toBe(false);
     expect(errorCode(await triggerSync(server, a.owner.token, target.id))).toBe('CONFLICT');
     void SYNC_RUN_FIELDS;
-    void waitUntil;
   });
 });

@@ -4,7 +4,8 @@ import { eventIdFor } from '../src/integrations/webhooks/receive.js';
 import { createTestIntegration } from './helpers/integrations.js';
 import type { SeededTenant } from './helpers/seed.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
-import { countEvents, countJobs, event, postWebhook, storedEvent, waitFor, waitForStatus } from './helpers/webhooks.js';
+import { countEvents, countJobs, event, postWebhook, storedEvent, waitForStatus } from './helpers/webhooks.js';
+import { waitFor } from './helpers/wait.js';
 
 let server: TestServer;
 let a: SeededTenant;
@@ -341,7 +342,7 @@ describe('Postgres unavailable', () => {
       const retried = await waitFor(async () => {
         const r = await postWebhook(`${other.url}/webhooks/${i.id}`, i.secret, JSON.stringify(e), { msgId: e.id });
         return r.status === 202 ? r : undefined;
-      }, 15_000, 'the database to come back');
+      }, { timeoutMs: 15_000, message: 'the database to come back' });
       expect(await storedEvent(server, retried.body.id)).toBeTruthy();
     } finally {
       await other.close();

@@ -8,7 +8,8 @@ import { spawnWorker } from './helpers/spawn-worker.js';
 import { createTestIntegration } from './helpers/integrations.js';
 import type { SeededTenant } from './helpers/seed.js';
 import { errorCode, startTestServer, type TestServer } from './helpers/server.js';
-import { countJobs, event, postWebhook, storedEvent, waitFor, waitForStatus } from './helpers/webhooks.js';
+import { countJobs, event, postWebhook, storedEvent, waitForStatus } from './helpers/webhooks.js';
+import { waitFor } from './helpers/wait.js';
 
 // Fast retries so "retries → DEAD" fits a test: 3 attempts, 1 s base delay (exponential with jitter).
 const FAST_JOBS = { WEBHOOK_RETRY_LIMIT: '2', WEBHOOK_RETRY_DELAY_SECONDS: '1', JOB_POLL_INTERVAL_SECONDS: '0.5', JOB_MAINTENANCE_INTERVAL_SECONDS: '1' };
@@ -76,7 +77,7 @@ describe('processing', () => {
     const dead = await waitForStatus(server, r1.body.id, 'DEAD', 20_000);
     expect(dead.attempts).toBe(3);
     // pg-boss moved the job to the provider's dead-letter queue.
-    await waitFor(async () => (await server.ownerSql`select id from pgboss.job where name = ${QUEUES.webhooksDead('USER_SERVICE')} and data->>'eventId' = ${r1.body.id}`).length === 1, 5000, 'the dead letter');
+    await waitFor(async () => (await server.ownerSql`select id from pgboss.job where name = ${QUEUES.webhooksDead('USER_SERVICE')} and data->>'eventId' = ${r1.body.id}`).length === 1, { timeoutMs: 5000, message: 'the dead letter' });
 
     const admin = await a.user('ADMIN');
     const seen = await server.gql(`query ($id: UUID!) { webhookEvent(id: $id) { status attempts lastError } }`, { id: r1.body.id }, { token: admin.token });
@@ -179,7 +180,7 @@ describe('a worker killed in the middle of a job', () => {
     const res = await postWebhook(`${api.url}/webhooks/${row.id}`, secret, JSON.stringify(e), { msgId: e.id });
     expect(res.status).toBe(202);
     await waitForStatus(api, res.body.id, 'PROCESSING', 10_000);
-    await waitFor(async () => (await api.ownerSql`select 1 from pg_stat_activity where wait_event_type = 'Lock' and application_name = 'tessera'`).length > 0, 5000, 'the worker to block');
+    await waitFor(async () => (await api.ownerSql`select 1 from pg_stat_activity where wait_event_type = 'Lock' and application_name = 'tessera'`).length > 0, { timeoutMs: 5000, message: 'the worker to block' });
     worker.kill('SIGKILL');
     await new Promise((r) => worker!.once('exit', r));
     release();

@@ -2,7 +2,7 @@ import { buildEvent } from '../../src/mock-services/webhook-events.js';
 import { sendWebhook } from '../../src/mock-services/send-webhooks.js';
 import type { MockServices } from '../../src/mock-services/server.js';
 import type { TestServer } from './server.js';
-import { waitUntil } from './ws.js';
+import { waitFor } from './wait.js';
 
 export const SYNC_RUN_FIELDS = 'id integrationId mode status trigger requestedBy createdAt startedAt finishedAt created updated deleted unchanged failed error';
 
@@ -26,13 +26,12 @@ export async function syncRun(server: TestServer, token: string, id: string) {
 /** Waits until the run has finished and returns it. */
 export async function waitForRun(server: TestServer, token: string, id: string, timeoutMs = 20_000) {
   let run: any;
-  await waitUntil(
+  await waitFor(
     async () => {
       run = await syncRun(server, token, id);
       return run?.status === 'SUCCEEDED' || run?.status === 'FAILED';
     },
-    timeoutMs,
-    `sync run ${id} to finish`,
+    { timeoutMs, message: `sync run ${id} to finish` },
   );
   return run;
 }
@@ -73,13 +72,12 @@ export function sendUserWebhook(server: TestServer, integrationId: string, secre
 /** Waits until the stored webhook event has been processed (or is DEAD); returns its row. */
 export async function waitForEvent(server: TestServer, eventId: string, timeoutMs = 10_000) {
   let row: any;
-  await waitUntil(
+  await waitFor(
     async () => {
       [row] = await server.ownerSql`select status, outcome, attempts, last_error from webhook_events where id = ${eventId}`;
       return row?.status === 'PROCESSED' || row?.status === 'DEAD';
     },
-    timeoutMs,
-    `webhook event ${eventId} to be processed`,
+    { timeoutMs, message: `webhook event ${eventId} to be processed` },
   );
   return row;
 }

@@ -1,6 +1,7 @@
 import { Webhook } from 'standardwebhooks';
 import { generateEvent, type WebhookEventType, type EventDataByType } from '../../src/mock-services/send-webhooks.js';
 import type { TestServer } from './server.js';
+import { waitFor } from './wait.js';
 
 export { generateEvent };
 
@@ -43,17 +44,6 @@ export function event<T extends WebhookEventType>(type: T, data: Partial<EventDa
   return generateEvent(type, data, id ? { id } : {});
 }
 
-/** Polls until `check` returns a truthy value. */
-export async function waitFor<T>(check: () => Promise<T | undefined | null | false>, timeoutMs = 10_000, what = 'condition'): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await check();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`Timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 /** Reads an event as the owner (superuser in tests: no RLS), for assertions. */
 export async function storedEvent(server: TestServer, id: string) {
   const [row] = await server.ownerSql<{ id: string; status: string; attempts: number; last_error: string | null; outcome: string | null; provider_event_id: string; type: string }[]>`
@@ -65,7 +55,7 @@ export async function waitForStatus(server: TestServer, id: string, status: stri
   return waitFor(async () => {
     const e = await storedEvent(server, id);
     return e?.status === status ? e : undefined;
-  }, timeoutMs, `event ${id} to be ${status}`);
+  }, { timeoutMs, message: `event ${id} to be ${status}` });
 }
 
 export async function countEvents(server: TestServer, integrationId: string): Promise<number> {
