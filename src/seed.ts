@@ -7,7 +7,7 @@ import { createUser } from './modules/users/service.js';
 import { addMember, createOrganization } from './modules/organizations/service.js';
 import { integrations, users } from './db/schema.js';
 import { secretBinding } from './integrations/secrets.js';
-import type { Provider } from './integrations/types.js';
+import type { Provider } from './db/providers.js';
 import { createIntegration } from './modules/integrations/service.js';
 
 export interface DemoCredentials {

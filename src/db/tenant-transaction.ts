@@ -28,7 +28,6 @@
 import { sql } from 'drizzle-orm';
 import type postgres from 'postgres';
 import type { AppDb, Tx } from './client.js';
-import type { Jobs } from '../jobs/boss.js';
 import { databaseErrorOf } from '../errors.js';
 
 /** Who caused a change; read by RLS policies and the audit trigger from transaction settings. */
@@ -148,6 +147,11 @@ export async function inTenantOneTrip(db: AppDb, actor: TenantActor, statements:
   }
 }
 
+/** Enqueues jobs inside a transaction (src/jobs/boss.ts implements it): they exist if it commits. */
+export interface JobEnqueuer {
+  enqueue<T extends object>(tx: Tx, queue: string, data: T[], opts?: { startAfterSeconds?: number }): Promise<string[]>;
+}
+
 /**
  * Where services run their SQL, the same way whatever the scope kind:
  *  - `read(fn)`: queries that change nothing. They see the tenant's data, including the scope's own
@@ -159,7 +163,7 @@ export async function inTenantOneTrip(db: AppDb, actor: TenantActor, statements:
 export interface Scope {
   readonly actor: TenantActor;
   /** The job queue, for services that enqueue in the scope's transaction (e.g. pushes of a user's change). */
-  readonly jobs?: Jobs;
+  readonly jobs?: JobEnqueuer;
   read<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
   write<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
 }
@@ -190,7 +194,7 @@ export class OperationScope implements RequestScope {
   constructor(
     private readonly db: AppDb,
     readonly actor: TenantActor,
-    readonly jobs?: Jobs,
+    readonly jobs?: JobEnqueuer,
   ) {}
 
   /** Opens the transaction (once) and reports what app_begin read about the tenant and user. */
@@ -250,7 +254,7 @@ export class ShortTransactionScope implements RequestScope {
   constructor(
     private readonly db: AppDb,
     readonly actor: TenantActor,
-    readonly jobs?: Jobs,
+    readonly jobs?: JobEnqueuer,
   ) {}
   session(): Promise<SessionState> {
     return inTenant(this.db, this.actor, async (_tx, session) => session);

@@ -21,15 +21,15 @@
  * checkpoint then stops at the first failed record so the next incremental run retries it.
  */
 import { and, eq, sql } from 'drizzle-orm';
-import type { App } from '../../app.js';
 import type { Tx } from '../../db/client.js';
 import { integrations, syncCheckpoints, syncRuns, syncSeenRecords, type SyncRunRow } from '../../db/schema.js';
 import { actors, inTenant, type TenantActor } from '../../db/tenant-transaction.js';
-import { reevaluateHealthInTx } from '../../modules/integration-health/service.js';
 import type { ApplyOutcome, ApplyTarget } from '../apply/index.js';
 import { CircuitOpenError, ProviderHttpError, ProviderUnavailableError } from '../errors.js';
+import type { IntegrationDeps } from '../deps.js';
+import { reevaluateHealthInTx } from '../health-monitor.js';
 import type { IntegrationClient } from '../http-client.js';
-import { loadIntegrationTarget } from '../../modules/integrations/service.js';
+import { loadIntegrationTarget } from '../targets.js';
 import type { IntegrationTarget } from '../types.js';
 import { SYNC_RESOURCES, type SyncResource } from './resources.js';
 
@@ -53,7 +53,7 @@ interface ProviderPage {
 }
 
 /** Runs (or resumes) one sync run; returns its final row, or null if it was already finished. */
-export async function executeSyncRun(app: App, ref: SyncRunRef): Promise<SyncRunRow | null> {
+export async function executeSyncRun(app: IntegrationDeps, ref: SyncRunRef): Promise<SyncRunRow | null> {
   const settings = actors.integration(ref.integrationId, ref.tenantId);
   const claimed = await inTenant(app.db, settings, async (tx) => {
     const [run] = await tx.select().from(syncRuns).where(eq(syncRuns.id, ref.runId)).for('update');
@@ -109,7 +109,7 @@ export async function executeSyncRun(app: App, ref: SyncRunRef): Promise<SyncRun
 }
 
 /** Streams one resource; returns false when a record without a usable id was seen (no sweep then). */
-async function syncResource(app: App, client: IntegrationClient, target: IntegrationTarget, run: SyncRunRow, resource: SyncResource): Promise<boolean> {
+async function syncResource(app: IntegrationDeps, client: IntegrationClient, target: IntegrationTarget, run: SyncRunRow, resource: SyncResource): Promise<boolean> {
   const integration: ApplyTarget = { tenantId: target.tenantId, id: target.id };
   const settings = actors.integration(target.id, target.tenantId);
   const since = run.mode === 'INCREMENTAL' ? await readCheckpoint(app, settings, target.id, resource.name) : null;
@@ -220,7 +220,7 @@ async function applyRecords(
   }
 }
 
-async function sweep(app: App, target: IntegrationTarget, run: SyncRunRow): Promise<void> {
+async function sweep(app: IntegrationDeps, target: IntegrationTarget, run: SyncRunRow): Promise<void> {
   const started = performance.now();
   const integration: ApplyTarget = { tenantId: target.tenantId, id: target.id };
   await inTenant(app.db, actors.integration(target.id, target.tenantId), async (tx) => {
@@ -233,7 +233,7 @@ async function sweep(app: App, target: IntegrationTarget, run: SyncRunRow): Prom
   app.log.debug({ runId: run.id, ms: Math.round(performance.now() - started) }, 'sync sweep');
 }
 
-async function readCheckpoint(app: App, settings: TenantActor, integrationId: string, resource: string): Promise<Date | null> {
+async function readCheckpoint(app: IntegrationDeps, settings: TenantActor, integrationId: string, resource: string): Promise<Date | null> {
   const [row] = await inTenant(app.db, settings, (tx) =>
     tx
       .select({ since: syncCheckpoints.updatedSince })
