@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eq } from 'drizzle-orm';
 import type { Tx } from '../src/db/client.js';
@@ -18,6 +19,7 @@ import {
 import { applyEvent, applyEvents } from '../src/integrations/events.js';
 import { QUEUES } from '../src/jobs/boss.js';
 import { createTestIntegration } from './helpers/integrations.js';
+import { event, postWebhook } from './helpers/webhooks.js';
 import { PASSWORD, type SeededTenant } from './helpers/seed.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 
@@ -30,8 +32,11 @@ let commsA: ApplyTarget;
 let userSvcB: ApplyTarget;
 const mockUrl = { url: 'http://127.0.0.1:9' };
 
+/** Job policy settings unlike the defaults (8 retries, 5 s delay, 60 s expiry): the job-queue test checks them. */
+const JOB_POLICY_ENV_VALUES = { WEBHOOK_RETRY_LIMIT: 5, WEBHOOK_RETRY_DELAY_SECONDS: 7, WEBHOOK_JOB_EXPIRE_SECONDS: 45 };
+
 beforeAll(async () => {
-  server = await startTestServer();
+  server = await startTestServer({ env: Object.fromEntries(Object.entries(JOB_POLICY_ENV_VALUES).map(([k, v]) => [k, String(v)])) });
   a = await server.seed.tenant();
   b = await server.seed.tenant();
   userSvcA = (await createTestIntegration(server.app, mockUrl, a.tenant.id, 'USER_SERVICE')).target;
@@ -278,14 +283,33 @@ describe('applyMessage', () => {
 });
 
 describe('job queues', () => {
-  it('every provider queue and its dead-letter queue exist with explicit retry and expiry', async () => {
-    const queues = await server.ownerSql<{ name: string; retry_limit: number; retry_backoff: boolean; expire_seconds: number; dead_letter: string | null }[]>`
-      select name, retry_limit, retry_backoff, expire_seconds, dead_letter from pgboss.queue`;
+  it('every provider queue, and every job the accept path and a transactional enqueue make, carries the configured retry and expiry', async () => {
+    // This file's server runs with values unlike the defaults (see beforeAll), so a hard-coded or
+    // default policy can't pass for the configured one.
+    const c = server.app.config;
+    expect(c).toMatchObject(JOB_POLICY_ENV_VALUES);
+    const expected = { retry_limit: c.WEBHOOK_RETRY_LIMIT, retry_delay: c.WEBHOOK_RETRY_DELAY_SECONDS, retry_backoff: true, expire_seconds: c.WEBHOOK_JOB_EXPIRE_SECONDS };
+    const queues = await server.ownerSql<{ name: string; retry_limit: number; retry_delay: number; retry_backoff: boolean; expire_seconds: number; dead_letter: string | null }[]>`
+      select name, retry_limit, retry_delay, retry_backoff, expire_seconds, dead_letter from pgboss.queue`;
     for (const p of ['USER_SERVICE', 'PAYMENT_SERVICE', 'COMMUNICATION_SERVICE'] as const) {
-      const q = queues.find((r) => r.name === QUEUES.webhooks(p));
-      expect(q).toMatchObject({ retry_backoff: true, dead_letter: QUEUES.webhooksDead(p), retry_limit: server.app.config.WEBHOOK_RETRY_LIMIT });
-      expect(queues.find((r) => r.name === QUEUES.webhooksDead(p))).toBeTruthy();
+      expect(queues.find((r) => r.name === QUEUES.webhooks(p)), p).toEqual({ name: QUEUES.webhooks(p), ...expected, dead_letter: QUEUES.webhooksDead(p) });
+      expect(queues.find((r) => r.name === QUEUES.webhooksDead(p)), `${p} dead letters`).toBeTruthy();
     }
+
+    // A job as the webhook route stores it (pipelined insert in the accept transaction)...
+    const { row, secret } = await createTestIntegration(server.app, mockUrl, a.tenant.id, 'USER_SERVICE');
+    const e = event('user.created');
+    const accepted = await postWebhook(`${server.url}/webhooks/${row.id}`, secret, JSON.stringify(e), { msgId: e.id });
+    expect(accepted.status).toBe(202);
+    // ...and one enqueued inside a tenant transaction (what a replay does).
+    const [enqueued] = await asIntegration(userSvcA, (tx) => server.app.jobs.enqueue(tx, QUEUES.webhooks('USER_SERVICE'), [{ tenantId: a.tenant.id, integrationId: userSvcA.id, eventId: crypto.randomUUID() }]));
+    const jobs = await server.ownerSql<{ id: string; retry_limit: number; retry_delay: number; retry_backoff: boolean; expire_seconds: number; dead_letter: string | null }[]>`
+      select id, retry_limit, retry_delay, retry_backoff, extract(epoch from expire_in)::int as expire_seconds, dead_letter
+      from pgboss.job where id in ${server.ownerSql([accepted.body.id, enqueued!])} order by id = ${enqueued!}`;
+    expect(jobs).toEqual([
+      { id: accepted.body.id, ...expected, dead_letter: QUEUES.webhooksDead('USER_SERVICE') },
+      { id: enqueued, ...expected, dead_letter: QUEUES.webhooksDead('USER_SERVICE') },
+    ]);
   });
 
   it('a job enqueued in a transaction that rolls back does not exist; a committed one does', async () => {
