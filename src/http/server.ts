@@ -13,6 +13,7 @@ import { registerAuditExport } from './audit-export.js';
 import { LIMITS, operationProtections } from './protections.js';
 import { AppError, ErrorCode, formatGraphQLError, fromDatabaseError } from '../errors.js';
 import { webhookRoutes } from './webhooks.js';
+import { registerExplorer } from './explorer.js';
 
 export interface HttpServer {
   fastify: FastifyInstance;
@@ -89,6 +90,7 @@ export async function startHttpServer(app: App, opts: { host: string; port: numb
   await fastify.register(webhookRoutes(app));
 
   registerAuditExport(fastify, app);
+  if (!app.config.isProduction) registerExplorer(fastify);
   fastify.get('/healthz', async () => ({ status: 'ok' }));
   // Ready when the app role reaches the database and the job queue (pg-boss, owner connection) answers.
   fastify.get('/readyz', async (_req, reply) => {
