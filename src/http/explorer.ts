@@ -39,11 +39,28 @@ function graphiqlDist(): string | undefined {
   }
 }
 
+const WELCOME = `# Tessera: log in (the demo password is printed by npm start), then paste the
+# accessToken into the Headers tab below as  { "Authorization": "Bearer <accessToken>" }
+
+mutation Login {
+  login(input: { tenantSlug: "demo", email: "owner@demo.test", password: "…" }) {
+    accessToken
+    refreshToken
+  }
+}
+
+query Me {
+  me { id email role }
+  tenant { slug name plan status }
+}
+`;
+
 const OPTIONS = {
   title: 'Tessera GraphiQL',
   endpoint: '/graphql',
-  defaultQuery: '# Log in with the mutation below, then put the token in the Headers tab:\n#   { "Authorization": "Bearer <accessToken>" }\n\nmutation Login {\n  login(input: { tenantSlug: "demo", email: "owner@demo.test", password: "…" }) {\n    accessToken\n    refreshToken\n  }\n}\n\nquery Me {\n  me { id email role }\n  tenant { slug name plan }\n}\n',
-  defaultHeaders: '{ "Authorization": "Bearer <accessToken>" }',
+  // GraphiQL 5 takes initialQuery; yoga's wrapper reads defaultQuery: give both.
+  initialQuery: WELCOME,
+  defaultQuery: WELCOME,
   shouldPersistHeaders: true,
 };
 
