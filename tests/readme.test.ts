@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
-import { buildASTSchema, Kind, parse, print, TypeInfo, visit, visitWithTypeInfo, getNamedType, type OperationDefinitionNode, type ValueNode } from 'graphql';
+import { buildASTSchema, isObjectType, Kind, parse, print, TypeInfo, visit, visitWithTypeInfo, getNamedType, type OperationDefinitionNode, type ValueNode } from 'graphql';
 import { APP_PASSWORD, TEMPLATE_DB, withDatabase } from './helpers/global-setup.js';
 
 /**
@@ -169,7 +169,7 @@ describe('README API tour, run as written', () => {
       /** A payload's id is the id of the record inside it (rotateWebhookSecret(id) → its integration). */
       const idInside = (typeName: string): string | undefined => {
         const type = schema.getType(typeName);
-        if (!type || !('getFields' in type)) return undefined;
+        if (!isObjectType(type)) return undefined;
         for (const f of Object.values(type.getFields())) {
           const inner = lastId.get(getNamedType(f.type).name);
           if (inner) return inner;
