@@ -2,7 +2,7 @@ import { ApolloArmor } from '@escape.tech/graphql-armor';
 import type { ApolloServerPlugin } from '@apollo/server';
 import { GraphQLError, Kind, visit, type DocumentNode, type GraphQLSchema, type ValidationRule } from 'graphql';
 import { costLimitRule } from '@escape.tech/graphql-armor-cost-limit';
-import { MAX_PAGE_SIZE } from '../graphql/connection.js';
+import { MAX_PAGE_SIZE } from '../db/pagination.js';
 import { AppError, badInput, type FieldError } from '../errors.js';
 
 /**

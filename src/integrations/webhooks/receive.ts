@@ -21,10 +21,10 @@ import crypto from 'node:crypto';
 import type postgres from 'postgres';
 import { sql } from 'drizzle-orm';
 import { Webhook, WebhookVerificationError } from 'standardwebhooks';
-import type { App } from '../../app.js';
 import { withTenant, withTenantOneTrip } from '../../db/tenant-context.js';
-import { integrationActor } from '../../jobs/webhook-events.js';
-import type { Provider } from '../types.js';
+import type { IntegrationDeps } from '../deps.js';
+import { integrationActor } from './process.js';
+import type { Provider } from '../../db/providers.js';
 import { AppError, ErrorCode, fromDatabaseError, isDatabaseUnavailable, type ErrorCodeName } from '../../errors.js';
 import { QUEUES, type WebhookJobData } from '../../jobs/boss.js';
 import { checkEvent } from '../events.js';
@@ -105,7 +105,7 @@ export class WebhookReceiver {
   private readonly waiting = new Map<string, WaitingDelivery[]>();
   private readonly storing = new Map<string, { loops: number; lastStart: number; timer?: NodeJS.Timeout }>();
 
-  constructor(private readonly app: App) {
+  constructor(private readonly app: IntegrationDeps) {
     this.buckets = new TokenBuckets(app.config.WEBHOOK_RATE_LIMIT_PER_SECOND, app.config.WEBHOOK_RATE_LIMIT_BURST);
   }
 
