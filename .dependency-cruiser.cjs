@@ -57,7 +57,21 @@ module.exports = {
       from: { path: '^src/' },
       to: { path: '^(tests|bench)/' },
     },
-    { name: 'no-circular', severity: 'error', from: {}, to: { circular: true } },
+    { name: 'no-circular', comment: 'no import cycles, anywhere', severity: 'error', from: {}, to: { circular: true } },
+    {
+      name: 'no-unlisted-packages',
+      comment: 'every package imported is in package.json (not only present as something else\'s dependency)',
+      severity: 'error',
+      from: {},
+      to: { dependencyTypes: ['npm-no-pkg', 'npm-unknown', 'unknown', 'undetermined'] },
+    },
+    {
+      name: 'src-no-dev-dependencies',
+      comment: 'the server runs without devDependencies installed',
+      severity: 'error',
+      from: { path: '^src/' },
+      to: { dependencyTypes: ['npm-dev'], dependencyTypesNot: ['type-only'] },
+    },
     {
       name: 'no-orphans',
       comment: 'a src file nothing imports is dead code (entry points excepted)',
@@ -72,7 +86,7 @@ module.exports = {
   ],
   options: {
     doNotFollow: { path: 'node_modules' },
-    exclude: { path: '^(node_modules|\\.data)/' },
+    exclude: { path: '^\\.data/' },
     tsPreCompilationDeps: true,
     tsConfig: { fileName: 'tsconfig.json' },
     enhancedResolveOptions: { exportsFields: ['exports'], conditionNames: ['import', 'require', 'node', 'default'], extensions: ['.ts', '.js'] },

@@ -24,7 +24,7 @@ import { Webhook, WebhookVerificationError } from 'standardwebhooks';
 import { actors, inTenant, inTenantOneTrip } from '../../db/tenant-transaction.js';
 import type { IntegrationDeps } from '../deps.js';
 import type { Provider } from '../../db/providers.js';
-import { ErrorCode, fromDatabaseError, isDatabaseUnavailable, type ErrorCodeName } from '../../errors.js';
+import { AppError, ErrorCode, fromDatabaseError, isDatabaseUnavailable, type ErrorCodeName } from '../../errors.js';
 import { QUEUES, type WebhookJobData } from '../../jobs/boss.js';
 import { checkEvent } from '../events.js';
 import { secretBinding } from '../secrets.js';
@@ -41,6 +41,8 @@ export interface WebhookRequest {
 export interface WebhookResponse {
   status: number;
   body: Record<string, unknown>;
+  /** A refusal: the HTTP layer answers it in the REST error envelope. */
+  error?: AppError;
   headers?: Record<string, string>;
   /** Set when jobs were enqueued: the queue to wake once the transaction has committed. */
   wake?: string;
@@ -89,7 +91,7 @@ interface WaitingDelivery {
 }
 
 export function refusal(code: ErrorCodeName, message: string, extra: Record<string, unknown> = {}, headers?: Record<string, string>): WebhookResponse {
-  return { status: ErrorCode[code].http, body: { error: { code, message, ...extra } }, headers };
+  return { status: ErrorCode[code].http, body: {}, error: new AppError(code, message, extra), headers };
 }
 
 export class WebhookReceiver {
