@@ -160,7 +160,7 @@ describe('authentication events', () => {
 
     const events = (await logs({ entityType: 'USER', entityId: u.user.id })).reverse();
     expect(events.map((e) => e.action)).toEqual(['LOGIN_FAILED', 'LOGIN_SUCCEEDED', 'SESSION_REFRESHED', 'REFRESH_TOKEN_REUSED', 'LOGIN_SUCCEEDED', 'LOGOUT']);
-    expect(events[0]).toMatchObject({ actorType: 'SYSTEM', userAgent: 'attacker', changes: { email: u.user.email, reason: 'WRONG_PASSWORD' } });
+    expect(events[0]).toMatchObject({ actorType: 'SYSTEM', actorId: 'auth', userAgent: 'attacker', changes: { email: u.user.email, reason: 'WRONG_PASSWORD' } });
     expect(events[1]).toMatchObject({ actorType: 'USER', actorId: u.user.id });
     const unknown = await server.gql(LOGIN, { s: t.tenant.slug, e: 'nobody@nowhere.test', p: 'whatever-123' });
     expect(errorCode(unknown)).toBe('UNAUTHENTICATED');
