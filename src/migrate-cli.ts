@@ -1,6 +1,6 @@
-import { loadConfig } from '../config.js';
-import { createLogger } from '../logger.js';
-import { prepareDatabase } from '../bootstrap.js';
+import { loadConfig } from './config.js';
+import { createLogger } from './logger.js';
+import { prepareDatabase } from './bootstrap.js';
 
 /** `npm run db:migrate`: applies migrations to DATABASE_URL (or the embedded Postgres) and exits. */
 const config = loadConfig();
