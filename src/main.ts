@@ -35,10 +35,13 @@ async function main() {
     (stopping ??= (async () => {
       const t0 = Date.now();
       log.info({ reason, graceMs: config.SHUTDOWN_GRACE_MS }, 'shutting down');
+      const steps: Record<string, number> = {};
       for (const step of stops.reverse()) {
+        const s0 = Date.now();
         await step.run().catch((err: unknown) => log.warn({ err, step: step.name }, 'shutdown step failed'));
+        steps[step.name] = Date.now() - s0;
       }
-      log.info({ reason, ms: Date.now() - t0 }, 'stopped');
+      log.info({ reason, ms: Date.now() - t0, steps }, 'stopped');
       process.exit(exitCode);
     })());
   let ready = false;

@@ -39,8 +39,11 @@ export async function startHttpServer(app: App, opts: { host: string; port: numb
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : crypto.randomUUID();
     },
   });
+  let draining = false;
   fastify.addHook('onSend', async (req, reply) => {
     reply.header('x-request-id', req.id);
+    // Shutting down: the connection closes after this response, so keep-alive clients reconnect elsewhere.
+    if (draining) reply.header('connection', 'close');
   });
   fastify.addHook('onResponse', async (req, reply) => {
     app.metrics.httpDuration.observe(
@@ -98,7 +101,6 @@ export async function startHttpServer(app: App, opts: { host: string; port: numb
   fastify.get('/healthz', async () => ({ status: 'ok' }));
   // Ready when the app role reaches the database and the job queue (pg-boss, owner connection) answers,
   // and not shutting down (a load balancer then sends new requests elsewhere).
-  let draining = false;
   fastify.get('/readyz', async (_req, reply) => {
     if (draining) return reply.code(503).send({ status: 'shutting_down' });
     const [database, queue] = await Promise.all([
