@@ -167,3 +167,68 @@ describe('graceful shutdown', () => {
     expect((await next.exited).code).toBe(0);
   }, 240_000);
 });
+
+describe('the embedded Postgres is never orphaned', () => {
+  const ownerPid = () => Number(fs.readFileSync(path.join(dataDir, 'postgres.owner'), 'utf8'));
+
+  it('SIGTERM to the `npm start` process stops node and Postgres', async () => {
+    const npm = start({}, ['npm', 'start']);
+    await npm.waitFor(/"msg":"Tessera ready"/);
+    const node = ownerPid();
+    const pg = postmasterPid(dataDir)!;
+    expect(node).not.toBe(npm.pid);
+    expect(isAlive(pg)).toBe(true);
+    npm.child.kill('SIGTERM');
+    await npm.exited;
+    expect(await waitUntilDead(node)).toBe(true);
+    expect(await waitUntilDead(pg)).toBe(true);
+    expect(npm.output()).toMatch(/"reason":"SIGTERM"[^\n]*"msg":"stopped"/);
+    expect(npm.errorLines()).toEqual([]);
+  }, 180_000);
+
+  it('a Postgres left running by a killed process is stopped and started again by the next start', async () => {
+    const first = start();
+    await first.waitFor(/"msg":"Tessera ready"/);
+    const orphan = postmasterPid(dataDir)!;
+    first.child.kill('SIGKILL');
+    await first.exited;
+    expect(isAlive(orphan)).toBe(true); // Postgres outlives its owner
+
+    const second = start();
+    await second.waitFor(/"msg":"Tessera ready"/);
+    expect(second.output()).toContain('left running');
+    expect(isAlive(orphan)).toBe(false);
+    expect(isAlive(postmasterPid(dataDir)!)).toBe(true);
+    second.child.kill('SIGTERM');
+    expect((await second.exited).code).toBe(0);
+    expect(second.errorLines()).toEqual([]);
+  }, 240_000);
+
+  it('a start that fails after Postgres is up (HTTP port taken) stops it again and says why', async () => {
+    const taken = net.createServer().listen(Number(ports.PORT), '127.0.0.1');
+    try {
+      const p = start();
+      const { code } = await p.exited;
+      expect(code).toBe(1);
+      expect(p.output()).toContain('embedded Postgres started');
+      expect(p.output()).toMatch(/Tessera could not start: .*EADDRINUSE/);
+      expect(postmasterPid(dataDir)).toBeUndefined(); // stopped cleanly, pid file removed
+      expect(fs.existsSync(path.join(dataDir, 'postgres.owner'))).toBe(false);
+    } finally {
+      taken.close();
+    }
+  }, 180_000);
+
+  it("a Postgres that can't start shows Postgres' own error", async () => {
+    const taken = net.createServer().listen(Number(ports.EMBEDDED_PG_PORT), '127.0.0.1');
+    try {
+      const p = start();
+      const { code } = await p.exited;
+      expect(code).toBe(1);
+      expect(p.output()).toContain('could not bind IPv4 address "127.0.0.1": Address already in use');
+      expect(p.output()).not.toMatch(/could not start: undefined/);
+    } finally {
+      taken.close();
+    }
+  }, 180_000);
+});
