@@ -15,10 +15,10 @@ import { CallStatsRecorder } from './integrations/call-stats.js';
 import { CircuitRegistry } from './integrations/circuit-registry.js';
 import { OutboundClients } from './integrations/http-client.js';
 import { createMetrics, HEALTH_VALUES } from './metrics.js';
-import { reevaluateHealth } from './modules/integration-health/service.js';
+import { reevaluateHealth } from './integrations/health-monitor.js';
 import { PubSub } from './realtime/pubsub.js';
 import { Jobs } from './jobs/boss.js';
-import { startJobWorkers } from './jobs/index.js';
+import { startJobWorkers } from './workers.js';
 import { loadSecretBox } from './integrations/secrets.js';
 import { RateLimits } from './auth/rate-limits.js';
 

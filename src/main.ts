@@ -4,7 +4,7 @@ import { closeApp, createApp, prepareDatabase } from './bootstrap.js';
 import { withStartupLock } from './db/startup-lock.js';
 import { startHttpServer } from './http/server.js';
 import { seedDemo, seedDemoIntegrations, type DemoIntegration } from './seed.js';
-import { scheduleHealthChecks } from './jobs/health-checks.js';
+import { scheduleHealthChecks } from './integrations/health-checks.js';
 import { startMockServices, type MockServices } from './mock-services/server.js';
 
 /**

@@ -56,8 +56,8 @@ it('two all-in-one processes, an API and a worker started together on an empty d
   const owner = postgres(ownerUrl, { max: 1, onnotice: () => {} });
   try {
     expect(await owner`select slug from tenants where slug = 'demo'`).toHaveLength(1);
-    const [{ n }] = await owner<{ n: number }[]>`select count(*)::int as n from pgboss.queue`;
-    expect(n).toBeGreaterThan(5);
+    const [row] = await owner<{ n: number }[]>`select count(*)::int as n from pgboss.queue`;
+    expect(row!.n).toBeGreaterThan(5);
   } finally {
     await owner.end();
   }

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import postgres from 'postgres';
 import { drizzle } from 'drizzle-orm/postgres-js';
 import { migrate } from 'drizzle-orm/postgres-js/migrator';
-import { installJobSchema } from '../jobs/schema.js';
+import { installJobSchema } from './job-schema.js';
 import { LOCKS } from './startup-lock.js';
 
 export const APP_ROLE = 'tessera_app';

@@ -4,14 +4,14 @@ import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { fastifyApolloHandler } from '@as-integrations/fastify';
 import { WebSocketServer } from 'ws';
 import { useServer } from 'graphql-ws/use/ws';
-import { GraphQLError } from 'graphql';
 import { sql } from 'drizzle-orm';
 import type { App } from '../app.js';
 import { buildSchema } from '../graphql/schema.js';
 import { createContext, type Context } from '../graphql/context.js';
 import { registerAuditExport } from './audit-export.js';
 import { LIMITS, operationProtections } from './protections.js';
-import { AppError, ErrorCode, formatGraphQLError, fromDatabaseError } from '../errors.js';
+import { formatGraphQLError, httpStatusOf, withHttpStatus } from '../errors.js';
+import { clientErrorHandler, frameworkErrors, registerErrorReplies } from './error-replies.js';
 import { webhookRoutes } from './webhooks.js';
 
 export interface HttpServer {
@@ -34,6 +34,8 @@ export async function startHttpServer(app: App, opts: { host: string; port: numb
     // Per-request lines only at debug: at info they would dominate the log (and the benchmark).
     logController: new LogController({ disableRequestLogging: app.config.LOG_LEVEL !== 'debug' && app.config.LOG_LEVEL !== 'trace' }),
     bodyLimit: LIMITS.bodyLimit,
+    frameworkErrors: frameworkErrors(app.log),
+    clientErrorHandler,
     genReqId: (req) => {
       const given = req.headers['x-request-id'];
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : crypto.randomUUID();
@@ -52,14 +54,8 @@ export async function startHttpServer(app: App, opts: { host: string; port: numb
     );
   });
 
-  // Fastify's own refusals (body too large, malformed JSON, wrong content type) in our error shape.
-  fastify.setErrorHandler((err: { statusCode?: number; message: string }, req, reply) => {
-    const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
-    if (status === 500) req.log.error({ err }, 'unhandled HTTP error');
-    const code = status === 413 ? 'PAYLOAD_TOO_LARGE' : status === 500 ? 'INTERNAL_SERVER_ERROR' : 'BAD_REQUEST';
-    const message = status === 413 ? `Request body larger than ${LIMITS.bodyLimit} bytes` : status === 500 ? ErrorCode.INTERNAL_SERVER_ERROR.message : err.message;
-    return reply.code(status).send({ errors: [{ message, extensions: { code } }] });
-  });
+  // Every failure answer, Fastify's own included (404/405, 413, 415, malformed JSON or URL), in the error shapes.
+  registerErrorReplies(fastify, app.log);
 
   const schema = buildSchema();
   const protections = operationProtections(schema);
@@ -72,7 +68,7 @@ export async function startHttpServer(app: App, opts: { host: string; port: numb
     introspection: !app.config.isProduction,
     includeStacktraceInErrorResponses: false,
     hideSchemaDetailsFromClientErrors: app.config.isProduction,
-    formatError: (formatted, error) => formatGraphQLError(formatted, error, (err) => app.log.error({ err }, 'unexpected error')),
+    formatError: (formatted, error) => formatGraphQLError(formatted, error, app.log),
     // The process owns its shutdown order (src/main.ts); Apollo's own signal handlers would race it.
     stopOnTerminationSignals: false,
     plugins: [...protections.plugins, operationScopePlugin(), statusCodePlugin(), requestMetricsPlugin(app)],
@@ -89,7 +85,7 @@ export async function startHttpServer(app: App, opts: { host: string; port: numb
           userAgent: req.headers['user-agent'],
         });
       } catch (err) {
-        throw withHttpStatus(err);
+        throw withHttpStatus(err, app.log);
       }
     },
   });
@@ -202,7 +198,7 @@ function statusCodePlugin(): ApolloServerPlugin<Context> {
       return {
         async willSendResponse({ response }) {
           const body = response.body.kind === 'single' ? response.body.singleResult : undefined;
-          if (!body?.errors?.length || response.http.status !== undefined) return;
+          if (!body?.errors?.length) return;
           const nothingSucceeded = body.data == null || Object.values(body.data).every((v) => v === null);
           const limited = body.errors.filter((e) => e.extensions?.code === 'RATE_LIMITED');
           if (nothingSucceeded && limited.length) {
@@ -211,10 +207,8 @@ function statusCodePlugin(): ApolloServerPlugin<Context> {
             response.http.headers.set('retry-after', String(retryAfter));
             return;
           }
-          if (body.data === undefined) {
-            const code = body.errors[0]?.extensions?.code as keyof typeof ErrorCode | undefined;
-            if (code && code in ErrorCode) response.http.status = ErrorCode[code].http;
-          }
+          // Refused before execution: the error table's status (Apollo answers 500 for errors thrown by plugins).
+          if (body.data === undefined) response.http.status = httpStatusOf(body.errors[0]?.extensions?.code);
         },
       };
     },
@@ -234,12 +228,4 @@ function requestMetricsPlugin(app: App): ApolloServerPlugin<Context> {
       };
     },
   };
-}
-
-function withHttpStatus(err: unknown): unknown {
-  err = fromDatabaseError(err) ?? err;
-  if (err instanceof AppError) {
-    return new GraphQLError(err.message, { extensions: { ...err.extensions, http: { status: ErrorCode[err.code].http } } });
-  }
-  return err;
 }

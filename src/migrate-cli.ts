@@ -1,6 +1,6 @@
-import { loadConfig } from '../config.js';
-import { createLogger } from '../logger.js';
-import { prepareDatabase } from '../bootstrap.js';
+import { loadConfig } from './config.js';
+import { createLogger } from './logger.js';
+import { prepareDatabase } from './bootstrap.js';
 
 /**
  * `npm run db:migrate` (the same as PROCESS_ROLE=migrate): applies migrations to DATABASE_URL, with
