@@ -13,6 +13,7 @@ import { LIMITS, operationProtections } from './protections.js';
 import { formatGraphQLError, httpStatusOf, withHttpStatus } from '../errors.js';
 import { clientErrorHandler, frameworkErrors, registerErrorReplies } from './error-replies.js';
 import { webhookRoutes } from './webhooks.js';
+import { registerExplorer } from './explorer.js';
 
 export interface HttpServer {
   fastify: FastifyInstance;
@@ -94,6 +95,7 @@ export async function startHttpServer(app: App, opts: { host: string; port: numb
   await fastify.register(webhookRoutes(app));
 
   registerAuditExport(fastify, app);
+  if (!app.config.isProduction) registerExplorer(fastify);
   fastify.get('/healthz', async () => ({ status: 'ok' }));
   // Ready when the app role reaches the database and the job queue (pg-boss, owner connection) answers,
   // and not shutting down (a load balancer then sends new requests elsewhere).
