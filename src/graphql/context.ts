@@ -1,13 +1,13 @@
 import crypto from 'node:crypto';
 import type { App } from '../app.js';
-import type { Actor } from '../auth/roles.js';
+import { operatorIdOf, type Actor, type Viewer } from '../auth/roles.js';
 import type { AccessClaims } from '../auth/tokens.js';
 import { actors, OperationScope, ShortTransactionScope, type RequestInfo, type RequestScope } from '../db/tenant-transaction.js';
 import { AppError, unauthenticated } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { createLoaders, type Loaders } from './loaders.js';
 
-export type Viewer = { kind: 'anonymous' } | ({ kind: 'user' } & Actor) | { kind: 'platform'; operatorId: string };
+export type { Viewer };
 
 export interface Context {
   app: App;
@@ -22,6 +22,8 @@ export interface Context {
   viewer(): Promise<Viewer>;
   /** The acting tenant user; throws UNAUTHENTICATED for anyone else. */
   actor(): Promise<Actor>;
+  /** The platform operator's id; throws what the operator rule answers for anyone else. */
+  operatorId(): Promise<string>;
 }
 
 export interface ContextInput {
@@ -54,6 +56,7 @@ export async function createContext(app: App, input: ContextInput): Promise<Cont
       if (v.kind !== 'user') throw unauthenticated();
       return v;
     },
+    operatorId: async () => operatorIdOf(await ctx.viewer()),
   };
   return ctx;
 }
