@@ -9,8 +9,7 @@ import type { Scope } from '../../db/scope.js';
 import { integrationPushes, type IntegrationPushRow } from '../../db/schema.js';
 import { conflict, notFound } from '../../errors.js';
 import { paginate, type Page } from '../../db/pagination.js';
-import type { PushJobData } from '../../integrations/push.js';
-import { QUEUES } from '../../jobs/boss.js';
+import { QUEUES, type PushJobData } from '../../jobs/queues.js';
 import { validate } from '../../validation.js';
 
 export type IntegrationPushConnectionResult = Page<IntegrationPushRow>;

@@ -16,18 +16,12 @@ import type { Scope } from '../../db/scope.js';
 import { integrations, syncRuns, type SyncRunRow } from '../../db/schema.js';
 import { AppError, conflict, notFound } from '../../errors.js';
 import { paginate, type Page } from '../../db/pagination.js';
-import { QUEUES } from '../../jobs/boss.js';
+import { QUEUES, type SyncJobData } from '../../jobs/queues.js';
 import { SYNC_RESOURCES } from '../../integrations/sync/resources.js';
 import { validate } from '../../validation.js';
 
 export type SyncMode = SyncRunRow['mode'];
 export type SyncRunConnectionResult = Page<SyncRunRow>;
-
-export interface SyncJobData {
-  tenantId: string;
-  integrationId: string;
-  runId: string;
-}
 
 const idInput = z.object({ integrationId: z.string().uuid('Not a UUID') });
 

@@ -11,7 +11,7 @@ import type { Scope } from '../../db/scope.js';
 import { integrations, webhookEvents, type WebhookEventRow } from '../../db/schema.js';
 import { conflict, notFound } from '../../errors.js';
 import { paginate, type Page } from '../../db/pagination.js';
-import { QUEUES, type WebhookJobData } from '../../jobs/boss.js';
+import { QUEUES, type WebhookJobData } from '../../jobs/queues.js';
 import type { Provider } from '../../db/providers.js';
 import { validate } from '../../validation.js';
 
