@@ -26,7 +26,7 @@ export function encodeCursor(row: CursorKey): string {
   return Buffer.from(JSON.stringify([row.createdAt.toISOString(), row.id])).toString('base64url');
 }
 
-function decodeCursor(cursor: string | null | undefined): CursorKey | undefined {
+export function decodeCursor(cursor: string | null | undefined): CursorKey | undefined {
   if (cursor == null) return undefined;
   try {
     if (cursor.length > 200) throw new Error('too long');
@@ -56,8 +56,12 @@ function beforeCursor(createdAt: AnyColumn, id: AnyColumn, cursor: CursorKey | u
   return cursor ? sql`(${createdAt}, ${id}) < (${cursor.createdAt.toISOString()}::timestamptz, ${cursor.id}::uuid)` : undefined;
 }
 
-/** Shapes a fetched page (limit + 1 rows) into the connection resolvers' source. */
-function toPage<T>(rows: T[], limit: number, countTotal: () => Promise<number>): Page<T> {
+/**
+ * Shapes a fetched page (limit + 1 rows) into the connection resolvers' source. With pageSize and
+ * decodeCursor, for pages `paginate` does not fit: one page per parent in one statement (sync runs
+ * of many integrations).
+ */
+export function toPage<T>(rows: T[], limit: number, countTotal: () => Promise<number>): Page<T> {
   return { rows: rows.slice(0, limit), hasNextPage: rows.length > limit, countTotal };
 }
 

@@ -24,11 +24,9 @@ export const LIMITS = {
   bodyLimit: 256 * 1024,
 } as const;
 
-/** Refusals of the operation itself: a 400 with a stable code, never a 500. */
+/** Refusals of the operation itself: BAD_USER_INPUT, a 400 (server.ts's status plugin) before anything runs. */
 function reject(message: string, fields?: FieldError[]): GraphQLError {
-  const error = fields ? badInput(fields) : new AppError('BAD_USER_INPUT', message);
-  (error.extensions as Record<string, unknown>).http = { status: 400 }; // Apollo's status for errors thrown before execution
-  return error;
+  return fields ? badInput(fields) : new AppError('BAD_USER_INPUT', message);
 }
 
 /**

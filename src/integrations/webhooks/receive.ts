@@ -25,7 +25,7 @@ import { withTenant, withTenantOneTrip } from '../../db/tenant-context.js';
 import type { IntegrationDeps } from '../deps.js';
 import { integrationActor } from './process.js';
 import type { Provider } from '../../db/providers.js';
-import { ErrorCode, fromDatabaseError, isDatabaseUnavailable, type ErrorCodeName } from '../../errors.js';
+import { AppError, ErrorCode, fromDatabaseError, isDatabaseUnavailable, type ErrorCodeName } from '../../errors.js';
 import { QUEUES, type WebhookJobData } from '../../jobs/queues.js';
 import { checkEvent } from '../events.js';
 import { secretBinding } from '../secrets.js';
@@ -42,6 +42,8 @@ export interface WebhookRequest {
 export interface WebhookResponse {
   status: number;
   body: Record<string, unknown>;
+  /** A refusal: the HTTP layer answers it in the REST error envelope. */
+  error?: AppError;
   headers?: Record<string, string>;
   /** Set when jobs were enqueued: the queue to wake once the transaction has committed. */
   wake?: string;
@@ -90,7 +92,7 @@ interface WaitingDelivery {
 }
 
 export function refusal(code: ErrorCodeName, message: string, extra: Record<string, unknown> = {}, headers?: Record<string, string>): WebhookResponse {
-  return { status: ErrorCode[code].http, body: { error: { code, message, ...extra } }, headers };
+  return { status: ErrorCode[code].http, body: {}, error: new AppError(code, message, extra), headers };
 }
 
 export class WebhookReceiver {
