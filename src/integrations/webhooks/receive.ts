@@ -25,7 +25,7 @@ import { actors, inTenant, inTenantOneTrip } from '../../db/tenant-transaction.j
 import type { IntegrationDeps } from '../deps.js';
 import type { Provider } from '../../db/providers.js';
 import { AppError, ErrorCode, fromDatabaseError, isDatabaseUnavailable, type ErrorCodeName } from '../../errors.js';
-import { QUEUES, type WebhookJobData } from '../../jobs/boss.js';
+import { QUEUES, type WebhookJobData } from '../../jobs/queues.js';
 import { checkEvent } from '../events.js';
 import { secretBinding } from '../secrets.js';
 import { TokenBuckets } from './rate-limit.js';
