@@ -101,7 +101,7 @@ async function benchmark(cleanups: (() => Promise<void>)[]) {
   cleanups.push(() => owner.end({ timeout: 5 }));
 
   // Seed: one ENTERPRISE tenant with USERS users (inserted as the owner: the trigger records them too).
-  const tenant = await createTenant(appOn.db, 'bench:seed', { slug: 'bench', name: 'Bench', plan: 'ENTERPRISE', ownerEmail: 'owner@bench.test', ownerName: 'Owner', ownerPassword: 'bench-owner-password' });
+  const tenant = await createTenant(appOn.platformDb, 'bench:seed', { slug: 'bench', name: 'Bench', plan: 'ENTERPRISE', ownerEmail: 'owner@bench.test', ownerName: 'Owner', ownerPassword: 'bench-owner-password' });
   const hash = await hashPassword('bench-user-password');
   const targets = await owner.begin(async (tx) => {
     await tx`select set_config('app.tenant_id', ${tenant.id}, true)`;

@@ -63,7 +63,7 @@ async function main() {
   await control('/reset', { seedUsers: USERS });
 
   const config = loadConfig({ ...process.env, NODE_ENV: 'test', LOG_LEVEL: 'warn', DATA_DIR, DATABASE_URL: ownerUrl, APP_DATABASE_PASSWORD: appPassword, JOB_POLL_INTERVAL_SECONDS: '0.5' });
-  const app = await createApp(config, deriveAppUrl(ownerUrl, appPassword), createLogger((process.env.BENCH_LOG_LEVEL ?? 'warn') as 'warn'), { ownerUrl });
+  const app = await createApp(config, deriveAppUrl(ownerUrl, appPassword), createLogger((process.env.BENCH_LOG_LEVEL ?? 'warn') as 'warn'));
   const seeded = await createSeed(app).tenant();
   const tenantId = seeded.tenant.id;
   const scope = transactionScope(app.db, { tenantId, actorType: 'SYSTEM', actorId: 'bench' });

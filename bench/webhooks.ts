@@ -97,9 +97,9 @@ async function benchmark(cleanups: (() => Promise<unknown>)[]): Promise<string> 
   await owner.unsafe(`grant select, insert on bench_inserts to tessera_app; grant usage on sequence bench_inserts_id_seq to tessera_app`);
 
   // ---- Phase 1: ingestion only (API role: no workers competing for the two cores) ----
-  let app = await createApp(apiConfig, appUrl, createLogger((process.env.BENCH_LOG as 'warn') ?? 'silent'), { ownerUrl });
+  let app = await createApp(apiConfig, appUrl, createLogger((process.env.BENCH_LOG as 'warn') ?? 'silent'));
   let http = await startHttpServer(app, { host: '127.0.0.1', port: 0 });
-  const tenant = await createTenant(app.db, 'bench', { slug: 'bench', name: 'Bench', ownerEmail: 'owner@bench.test', ownerName: 'Owner', ownerPassword: 'bench-password-123' });
+  const tenant = await createTenant(app.platformDb, 'bench', { slug: 'bench', name: 'Bench', ownerEmail: 'owner@bench.test', ownerName: 'Owner', ownerPassword: 'bench-password-123' });
   const scope = transactionScope(app.db, { tenantId: tenant.id, actorType: 'SYSTEM', actorId: 'bench' });
   const { integration, webhookSecret } = await createIntegration(scope, app.secrets, { provider: 'USER_SERVICE', name: 'Bench users', baseUrl: 'http://127.0.0.1:9', apiKey: 'bench' });
 
@@ -155,7 +155,7 @@ async function benchmark(cleanups: (() => Promise<unknown>)[]): Promise<string> 
   await owner`delete from pgboss.job where name = ${QUEUES.webhooks('USER_SERVICE')}`;
 
   // ---- Phase 2: 202 → visible at a steady rate, workers on (one process: API + workers) ----
-  app = await createApp(loadConfig({ ...baseEnv, PROCESS_ROLE: 'all' }), appUrl, createLogger('silent'), { ownerUrl });
+  app = await createApp(loadConfig({ ...baseEnv, PROCESS_ROLE: 'all' }), appUrl, createLogger('silent'));
   http = await startHttpServer(app, { host: '127.0.0.1', port: 0 });
   const steadyUrl = `${http.url}/webhooks/${integration.id}`;
   const sender = new Webhook(webhookSecret);

@@ -8,7 +8,8 @@ import { loadSigningKeys } from './auth/keys.js';
 import { TokenService } from './auth/tokens.js';
 import { createAppDb } from './db/client.js';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.js';
-import { deriveAppUrl, migrateDatabase } from './db/migrate.js';
+import { migrateDatabase } from './db/migrate.js';
+import { DB_ROLES, pathsOf, rolePasswords, roleUrl, withRole, type DbPath } from './db/roles.js';
 import type { Logger } from './logger.js';
 import { CallStatsRecorder } from './integrations/call-stats.js';
 import { CircuitRegistry } from './integrations/circuit-registry.js';
@@ -38,8 +39,8 @@ export async function prepareDatabase(config: Config, log: Logger): Promise<Data
     ownerUrl = embedded.ownerUrl('tessera');
     log.info({ ms: Date.now() - t0, port: embedded.port }, 'embedded Postgres started');
   }
-  await migrateDatabase(ownerUrl, config.APP_DATABASE_PASSWORD);
-  return { ownerUrl, appUrl: config.APP_DATABASE_URL ?? deriveAppUrl(ownerUrl, config.APP_DATABASE_PASSWORD), embedded };
+  await migrateDatabase(ownerUrl, rolePasswords(config));
+  return { ownerUrl, appUrl: roleUrl(config, 'app', ownerUrl), embedded };
 }
 
 export async function ensureDatabase(maintenanceUrl: string, name: string) {
@@ -52,12 +53,18 @@ export async function ensureDatabase(maintenanceUrl: string, name: string) {
   }
 }
 
-/** Builds the process-wide services over the app-role connection, and starts its LISTEN connection. */
-export async function createApp(config: Config, appUrl: string, log: Logger, opts: { onQuery?: () => void; ownerUrl?: string } = {}): Promise<App> {
-  const ownerUrl = opts.ownerUrl ?? config.DATABASE_URL;
-  if (!ownerUrl) throw new Error('createApp needs the owner database URL (pg-boss runs on it)');
+/**
+ * Builds the process-wide services, one pool per database role this process's paths use (src/db/roles.ts;
+ * every URL is `appUrl` with that role's credentials unless configured), and starts its LISTEN connection.
+ * No owner credentials: migrations ran before, as their own step.
+ */
+export async function createApp(config: Config, appUrl: string, log: Logger, opts: { onQuery?: () => void } = {}): Promise<App> {
   const keys = await loadSigningKeys(config);
-  const db = createAppDb({ url: appUrl, max: config.DATABASE_POOL_SIZE, statementTimeoutMs: config.STATEMENT_TIMEOUT_MS, onQuery: opts.onQuery });
+  // Only the paths this process runs need credentials; the others' pools exist but never connect.
+  const used = new Set(pathsOf(config.PROCESS_ROLE));
+  const urlOf = (p: DbPath) => (p === 'app' ? appUrl : used.has(p) ? roleUrl(config, p, appUrl) : withRole(appUrl, DB_ROLES[p], 'not-held-by-this-process'));
+  const pool = (p: DbPath, max: number) => createAppDb({ url: urlOf(p), max, statementTimeoutMs: config.STATEMENT_TIMEOUT_MS, onQuery: opts.onQuery, applicationName: `tessera-${p}` });
+  const db = pool('app', config.DATABASE_POOL_SIZE);
   const processId = `${process.pid}-${crypto.randomBytes(4).toString('hex')}`;
   const metrics = createMetrics();
   const pubsub = new PubSub(db.$client, log);
@@ -105,9 +112,12 @@ export async function createApp(config: Config, appUrl: string, log: Logger, opt
     pubsub,
     metrics,
     integrations: { clients, circuits, stats },
-    jobs: new Jobs(config, ownerUrl, log),
+    ingestDb: pool('ingest', config.DATABASE_POOL_SIZE),
+    platformDb: pool('platform', 2),
+    systemDb: pool('system', 2),
+    jobs: new Jobs(config, urlOf('queue'), log),
     secrets: loadSecretBox(config),
-    rateLimits: new RateLimits(config, createRateLimitClient(config, appUrl)),
+    rateLimits: new RateLimits(config, createRateLimitClient(config, urlOf('rateLimit'))),
   };
   circuits.onChanged = async (tenantId, integrationId) => void (await reevaluateHealth(app, tenantId, integrationId));
   await app.jobs.start();
@@ -117,13 +127,13 @@ export async function createApp(config: Config, appUrl: string, log: Logger, opt
 }
 
 /**
- * The rate limiter's own small pool. A request checks its limits while it holds its operation's
+ * The rate limiter's own small pool, as its own role (tessera_rate_limit: the counters and nothing else). A request checks its limits while it holds its operation's
  * transaction (and so a connection of the main pool); taking a second connection from that same pool
  * would deadlock once every connection is held by a request waiting for another. Each rate-limit
  * statement is one autocommit upsert, so a few connections serve many requests.
  */
-function createRateLimitClient(config: Config, appUrl: string): postgres.Sql {
-  return postgres(appUrl, {
+function createRateLimitClient(config: Config, url: string): postgres.Sql {
+  return postgres(url, {
     max: Math.max(2, Math.ceil(config.DATABASE_POOL_SIZE / 2)),
     idle_timeout: 30,
     connect_timeout: 5,
@@ -141,7 +151,7 @@ export async function closeApp(app: App): Promise<void> {
   await app.integrations.stats.close().catch(() => undefined);
   await app.pubsub.close();
   await app.rateLimits.close();
-  await app.db.$client.end({ timeout: 5 });
+  await Promise.all([app.db, app.ingestDb, app.platformDb, app.systemDb].map((d) => d.$client.end({ timeout: 5 })));
 }
 
 /** A development secret generated once and kept in the data folder (never used in production). */

@@ -15,7 +15,7 @@ async function main() {
   const config = loadConfig();
   const log = createLogger(config.LOG_LEVEL);
   const db = await prepareDatabase(config, log);
-  const app = await createApp(config, db.appUrl, log, { ownerUrl: db.ownerUrl });
+  const app = await createApp(config, db.appUrl, log);
   const seedDemoData = config.SEED_DEMO ? config.SEED_DEMO === 'true' : !config.isProduction;
   const demo = seedDemoData ? await seedDemo(app) : undefined;
   // The fake providers, in this process, for the demo (MOCK_SERVICES, on by default in development).
