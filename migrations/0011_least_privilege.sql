@@ -42,6 +42,25 @@ GRANT USAGE ON SCHEMA platform TO tessera_ingest, tessera_platform_api, tessera_
 GRANT EXECUTE ON FUNCTION platform.create_tenant(text, text, tenant_plan, text, text, text), platform.list_tenants(),
   platform.set_tenant_status(uuid, tenant_status), platform.set_tenant_plan(uuid, tenant_plan) TO tessera_platform_api;--> statement-breakpoint
 GRANT EXECUTE ON FUNCTION platform.webhook_integration(uuid), platform.require_webhook_integration(uuid, text[]) TO tessera_ingest;--> statement-breakpoint
+-- The storing transaction's check (0010) now also requires the integration to belong to the
+-- transaction's tenant: from a session of another tenant it answers "unknown" (TS404), like for an
+-- integration that does not exist.
+CREATE OR REPLACE FUNCTION platform.require_webhook_integration(p_id uuid, p_secrets text[])
+RETURNS void
+LANGUAGE plpgsql STABLE SET search_path = public, pg_temp AS $$
+DECLARE
+  i record;
+BEGIN
+  SELECT * INTO i FROM platform.webhook_integration(p_id);
+  IF NOT coalesce(i.usable, false) OR i.tenant_id IS DISTINCT FROM nullif(current_setting('app.tenant_id', true), '')::uuid THEN
+    RAISE EXCEPTION 'integration % is unknown or disabled', p_id USING ERRCODE = 'TS404';
+  END IF;
+  IF EXISTS (SELECT 1 FROM unnest(p_secrets) s
+             WHERE s IS DISTINCT FROM i.secret_encrypted AND s IS DISTINCT FROM i.previous_secret_encrypted) THEN
+    RAISE EXCEPTION 'a webhook secret of integration % is no longer valid', p_id USING ERRCODE = 'TS401';
+  END IF;
+END
+$$;--> statement-breakpoint
 GRANT EXECUTE ON FUNCTION platform.enabled_integrations() TO tessera_system;--> statement-breakpoint
 
 -- audit.*: the chain is verified for the transaction's own tenant only (no parameter names a tenant);

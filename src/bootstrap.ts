@@ -67,7 +67,8 @@ export async function createApp(config: Config, appUrl: string, log: Logger, opt
   const db = pool('app', config.DATABASE_POOL_SIZE);
   const processId = `${process.pid}-${crypto.randomBytes(4).toString('hex')}`;
   const metrics = createMetrics();
-  const pubsub = new PubSub(db.$client, log);
+  const secrets = loadSecretBox(config);
+  const pubsub = new PubSub(db.$client, log, secrets.deriveKey('realtime-notify/v1'));
   await pubsub.start();
   // Every process's health gauge follows the shared history, whichever process made the change.
   pubsub.on((e) => {
@@ -116,7 +117,7 @@ export async function createApp(config: Config, appUrl: string, log: Logger, opt
     platformDb: pool('platform', 2),
     systemDb: pool('system', 2),
     jobs: new Jobs(config, urlOf('queue'), log),
-    secrets: loadSecretBox(config),
+    secrets,
     rateLimits: new RateLimits(config, createRateLimitClient(config, urlOf('rateLimit'))),
   };
   circuits.onChanged = async (tenantId, integrationId) => void (await reevaluateHealth(app, tenantId, integrationId));
