@@ -55,15 +55,17 @@ export async function ensureDatabase(maintenanceUrl: string, name: string) {
 
 /**
  * Builds the process-wide services, one pool per database role this process's paths use (src/db/roles.ts;
- * every URL is `appUrl` with that role's credentials unless configured), and starts its LISTEN connection.
+ * each URL is the base URL with that role's credentials unless configured), and starts its LISTEN connection.
  * No owner credentials: migrations ran before, as their own step.
  */
 export async function createApp(config: Config, appUrl: string, log: Logger, opts: { onQuery?: () => void } = {}): Promise<App> {
   const keys = await loadSigningKeys(config);
   // Only the paths this process runs need credentials; the others' pools exist but never connect.
   const used = new Set(pathsOf(config.PROCESS_ROLE));
-  const urlOf = (p: DbPath) => (p === 'app' ? appUrl : used.has(p) ? roleUrl(config, p, appUrl) : withRole(appUrl, DB_ROLES[p], 'not-held-by-this-process'));
-  const pool = (p: DbPath, max: number) => createAppDb({ url: urlOf(p), max, statementTimeoutMs: config.STATEMENT_TIMEOUT_MS, onQuery: opts.onQuery, applicationName: `tessera-${p}` });
+  // The base of the other roles' URLs: DATABASE_URL where this process has it (development, tests), else the app's.
+  const base = config.DATABASE_URL ?? appUrl;
+  const urlOf = (p: DbPath) => (p === 'app' ? appUrl : used.has(p) ? roleUrl(config, p, base) : withRole(base, DB_ROLES[p], 'not-held-by-this-process'));
+  const pool = (p: DbPath, max: number) => createAppDb({ url: urlOf(p), max, statementTimeoutMs: config.STATEMENT_TIMEOUT_MS, onQuery: opts.onQuery, applicationName: p === 'app' ? 'tessera' : `tessera-${p}` });
   const db = pool('app', config.DATABASE_POOL_SIZE);
   const processId = `${process.pid}-${crypto.randomBytes(4).toString('hex')}`;
   const metrics = createMetrics();

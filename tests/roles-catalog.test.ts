@@ -398,6 +398,29 @@ describe('jobs: only the transaction\'s tenant\'s, and a worker confirms the ten
   });
 });
 
+describe('own pools cost no round trips', () => {
+  it('a webhook delivery on the receiver\'s pool: the lookup once, then one pipelined transaction of six statements per delivery (as before)', async () => {
+    // An API process: no workers, so every statement counted is the receiver's.
+    const api = await startTestServer({ env: { PROCESS_ROLE: 'api' }, database: new URL(server.databaseUrl.owner).pathname.slice(1) });
+    try {
+      const target = await createTestIntegration(api.app, { url: 'http://127.0.0.1:9' }, a.tenant.id, 'USER_SERVICE');
+      const url = `${api.url}/webhooks/${target.row.id}`;
+      const counted = async () => {
+        const before = api.queryCount();
+        expect((await postWebhook(url, target.secret, JSON.stringify(event('user.created')))).status).toBe(202);
+        return api.queryCount() - before;
+      };
+      // begin, app_begin, require_webhook_integration, insert events, insert jobs, commit: written back to back, one round trip.
+      expect(await counted()).toBe(1 + 6);
+      expect(await counted()).toBe(6);
+      const [conn] = await server.ownerSql`select count(*)::int as n from pg_stat_activity where usename = ${DB_ROLES.ingest} and application_name = 'tessera-ingest'`;
+      expect(conn!.n).toBeGreaterThan(0);
+    } finally {
+      await api.close();
+    }
+  });
+});
+
 describe('realtime: a NOTIFY from any database session reaches no subscriber', () => {
   it('a forged event (from any role, plain or replayed) is never delivered; genuine ones are, sealed so a listener learns nothing', async () => {
     const [one, two] = await Promise.all([1, 2].map(() => createTestIntegration(server.app, { url: 'http://127.0.0.1:9' }, a.tenant.id, 'USER_SERVICE')));

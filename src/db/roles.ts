@@ -38,9 +38,18 @@ export const devPassword = (path: DbPath) => `${DB_ROLES[path]}_dev_password`;
 
 type RoleConfig = Pick<Config, `${(typeof ENV)[DbPath]}_DATABASE_URL` | `${(typeof ENV)[DbPath]}_DATABASE_PASSWORD` | 'isProduction'>;
 
-/** The passwords the migrator sets on the login roles. */
-export function rolePasswords(config: RoleConfig): Record<DbPath, string> {
-  return Object.fromEntries(DB_PATHS.map((p) => [p, config[`${ENV[p]}_DATABASE_PASSWORD`]])) as Record<DbPath, string>;
+/**
+ * The passwords the migrator sets on the login roles. In production a role left at its development
+ * password gets none (undefined): the migrator then leaves its password as it is (a new role can't
+ * log in with a password until one is set), never a known one.
+ */
+export function rolePasswords(config: RoleConfig): Record<DbPath, string | undefined> {
+  return Object.fromEntries(
+    DB_PATHS.map((p) => {
+      const password = config[`${ENV[p]}_DATABASE_PASSWORD`];
+      return [p, config.isProduction && password === devPassword(p) ? undefined : password];
+    }),
+  ) as Record<DbPath, string | undefined>;
 }
 
 /** `base` (any URL of the database: host, port, name) with the role's user and password. */
