@@ -14,7 +14,7 @@ import type { Client } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DB_PATHS, DB_ROLES, roleUrl, type DbPath } from '../src/db/roles.js';
 import { QUEUES } from '../src/jobs/boss.js';
-import { reevaluateHealth } from '../src/modules/integration-health/service.js';
+import { reevaluateHealth } from '../src/integrations/health-monitor.js';
 import { CHANNEL } from '../src/realtime/pubsub.js';
 import { createTestIntegration } from './helpers/integrations.js';
 import type { SeededTenant } from './helpers/seed.js';
@@ -63,6 +63,7 @@ const ALL = ['SELECT', 'INSERT', 'UPDATE', 'DELETE'];
 /** Every privilege each role holds on a relation outside the pgboss schema (tessera_queue owns that one: see below). */
 const TABLES: Record<DbPath, Record<string, string[]>> = {
   app: {
+    'drizzle.__drizzle_migrations': ['SELECT'], // api and worker processes wait until the migrate step has run
     'pgboss.job': ['INSERT'], // its tenant's jobs on tenant queues only (policy tenant_jobs)
     'pgboss.queue': ['SELECT'], // pg-boss's insert reads the queue's defaults
     'public.audit_chain_heads': ['SELECT'],
