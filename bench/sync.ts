@@ -23,6 +23,7 @@ import { loadConfig } from '../src/config.js';
 import { freePort } from '../src/db/embedded.js';
 import { freshBenchDatabase } from './lib/database.js';
 import { deriveAppUrl, migrateDatabase } from '../src/db/migrate.js';
+import { rolePasswords } from '../src/db/roles.js';
 import { transactionScope } from '../src/db/scope.js';
 import { withTenant } from '../src/db/tenant-context.js';
 import { createLogger } from '../src/logger.js';
@@ -54,7 +55,7 @@ async function startMockProcess(port: number): Promise<ChildProcess> {
 async function main() {
   const { ownerUrl, embedded } = await freshBenchDatabase(DATA_DIR, BENCH_DB);
   const appPassword = 'bench_app_password';
-  await migrateDatabase(ownerUrl, appPassword);
+  await migrateDatabase(ownerUrl, rolePasswords(loadConfig({ NODE_ENV: 'test', APP_DATABASE_PASSWORD: appPassword })));
 
   const mockPort = await freePort();
   const mock = await startMockProcess(mockPort);

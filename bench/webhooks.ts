@@ -21,6 +21,7 @@ import { closeApp, createApp } from '../src/bootstrap.js';
 import { loadConfig } from '../src/config.js';
 import { freshBenchDatabase } from './lib/database.js';
 import { deriveAppUrl, migrateDatabase } from '../src/db/migrate.js';
+import { rolePasswords } from '../src/db/roles.js';
 import { startHttpServer } from '../src/http/server.js';
 import { QUEUES } from '../src/jobs/boss.js';
 import { createLogger } from '../src/logger.js';
@@ -89,7 +90,7 @@ async function benchmark(cleanups: (() => Promise<unknown>)[]): Promise<string> 
     JOB_CONCURRENCY: process.env.JOB_CONCURRENCY ?? '8',
   };
   const apiConfig = loadConfig({ ...baseEnv, PROCESS_ROLE: 'api' });
-  await migrateDatabase(ownerUrl, apiConfig.APP_DATABASE_PASSWORD);
+  await migrateDatabase(ownerUrl, rolePasswords(apiConfig));
   const appUrl = deriveAppUrl(ownerUrl, apiConfig.APP_DATABASE_PASSWORD);
   const owner = postgres(ownerUrl, { max: 2, onnotice: () => {} });
   cleanups.push(() => owner.end());

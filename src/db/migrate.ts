@@ -5,7 +5,7 @@ import postgres from 'postgres';
 import { drizzle } from 'drizzle-orm/postgres-js';
 import { migrate } from 'drizzle-orm/postgres-js/migrator';
 import { installJobSchema } from './job-schema.js';
-import { DB_PATHS, DB_ROLES, devPassword, withRole, type DbPath } from './roles.js';
+import { DB_PATHS, DB_ROLES, withRole, type DbPath } from './roles.js';
 import { LOCKS } from './startup-lock.js';
 
 export const APP_ROLE = DB_ROLES.app;
@@ -13,15 +13,14 @@ const migrationsFolder = path.resolve(path.dirname(fileURLToPath(import.meta.url
 
 /**
  * Applies migrations as the owner role. First makes sure every login role exists (src/db/roles.ts)
- * with its configured password and none of the powers that would let it escape RLS. `passwords`:
- * every role's, or (older callers) the app role's alone, the others keeping development passwords.
+ * with its configured password (rolePasswords(config)) and none of the powers that would let it escape
+ * RLS. Roles are cluster-wide: every process migrating one cluster must pass the same passwords.
  */
-export async function migrateDatabase(ownerUrl: string, passwords: Record<DbPath, string | undefined> | string): Promise<void> {
-  const all = typeof passwords === 'string' ? ({ ...Object.fromEntries(DB_PATHS.map((p) => [p, devPassword(p)])), app: passwords } as Record<DbPath, string>) : passwords;
+export async function migrateDatabase(ownerUrl: string, passwords: Record<DbPath, string | undefined>): Promise<void> {
   const owner = postgres(ownerUrl, { max: 1, onnotice: () => {} });
   try {
     await owner`select pg_advisory_lock(${LOCKS.migrations})`; // one migrator at a time across processes
-    for (const p of DB_PATHS) await ensureLoginRole(owner, DB_ROLES[p], all[p]);
+    for (const p of DB_PATHS) await ensureLoginRole(owner, DB_ROLES[p], passwords[p]);
     await installJobSchema(owner);
     await migrate(drizzle({ client: owner }), { migrationsFolder, migrationsSchema: 'drizzle' });
     // Processes without the owner's credentials (api, worker) read which migrations are applied
