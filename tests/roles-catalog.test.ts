@@ -411,8 +411,11 @@ describe('own pools cost no round trips', () => {
         expect((await postWebhook(url, target.secret, JSON.stringify(event('user.created')))).status).toBe(202);
         return api.queryCount() - before;
       };
-      // begin, app_begin, require_webhook_integration, insert events, insert jobs, commit: written back to back, one round trip.
-      expect(await counted()).toBe(1 + 6);
+      // The first: the lookup, the transaction, and the pool's first connection's set-up (postgres.js reads array types once).
+      expect(await counted()).toBeGreaterThanOrEqual(1 + 6);
+      // Then, with the integration's secrets kept: begin, app_begin, require_webhook_integration, insert events,
+      // insert jobs, commit: written back to back, one round trip per delivery.
+      expect(await counted()).toBe(6);
       expect(await counted()).toBe(6);
       const [conn] = await server.ownerSql`select count(*)::int as n from pg_stat_activity where usename = ${DB_ROLES.ingest} and application_name = 'tessera-ingest'`;
       expect(conn!.n).toBeGreaterThan(0);
