@@ -63,16 +63,13 @@ export async function createUser(scope: Scope, actor: Actor, input: z.input<type
 
 const updateInput = z.object({ name: fields.name.nullish(), email: fields.email.nullish(), password: fields.password.nullish() });
 
-/** Anyone may edit themselves; editing others needs ADMIN+ and a target not above the actor. */
+/** Anyone may edit themselves; editing others needs ADMIN+ (the permission map) and a target not above the actor. */
 export async function updateUser(scope: Scope, actor: Actor, id: string, input: z.input<typeof updateInput>): Promise<UserRow> {
   const data = validate(updateInput, input);
   const passwordHash = data.password ? await hashPassword(data.password) : undefined;
   return scope.write(async (tx) => {
     const target = await lockUser(tx, id);
-    if (target.id !== actor.userId) {
-      if (!atLeast(actor.role, 'ADMIN')) throw forbidden('Only ADMINs may edit other users');
-      assertCanManage(actor, target);
-    }
+    if (target.id !== actor.userId) assertCanManage(actor, target);
     const patch = { name: data.name ?? undefined, email: data.email ?? undefined, passwordHash, updatedAt: new Date() };
     const [row] = await tx.update(users).set(patch).where(eq(users.id, id)).returning();
     await pushUserChange(tx, scope, target, row!);
