@@ -23,7 +23,7 @@ import { freshBenchDatabase } from './lib/database.js';
 import { deriveAppUrl, migrateDatabase } from '../src/db/migrate.js';
 import { rolePasswords } from '../src/db/roles.js';
 import { startHttpServer } from '../src/http/server.js';
-import { QUEUES } from '../src/jobs/boss.js';
+import { QUEUES } from '../src/jobs/queues.js';
 import { createLogger } from '../src/logger.js';
 import { Webhook } from 'standardwebhooks';
 import { createIntegration } from '../src/modules/integrations/service.js';

@@ -162,7 +162,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const c = parsed.data;
   const isProduction = c.NODE_ENV === 'production';
   if (isProduction) {
-    const missing = (['DATABASE_URL', 'JWT_PRIVATE_JWK', 'PLATFORM_OPERATOR_PASSWORD', 'INTEGRATION_ENCRYPTION_KEY'] as const).filter((k) => !c[k]);
+    // The migrate step needs only the owner's connection; the processes serving requests and jobs need the secrets.
+    const required = c.PROCESS_ROLE === 'migrate' ? (['DATABASE_URL'] as const) : (['DATABASE_URL', 'JWT_PRIVATE_JWK', 'PLATFORM_OPERATOR_PASSWORD', 'INTEGRATION_ENCRYPTION_KEY'] as const);
+    const missing = required.filter((k) => !c[k]);
     if (missing.length) throw new Error(`Invalid configuration: production requires ${missing.join(', ')}`);
   }
   return { ...c, isProduction, publicUrl: c.PUBLIC_URL ?? `http://localhost:${c.PORT}` };
