@@ -23,6 +23,7 @@ import { loadConfig } from '../src/config.js';
 import { freePort } from '../src/db/embedded.js';
 import { freshBenchDatabase } from './lib/database.js';
 import { deriveAppUrl, migrateDatabase } from '../src/db/migrate.js';
+import { rolePasswords } from '../src/db/roles.js';
 import { actors, inTenant, ShortTransactionScope } from '../src/db/tenant-transaction.js';
 import { createLogger } from '../src/logger.js';
 import { createIntegration } from '../src/modules/integrations/service.js';
@@ -53,7 +54,7 @@ async function startMockProcess(port: number): Promise<ChildProcess> {
 async function main() {
   const { ownerUrl, embedded } = await freshBenchDatabase(DATA_DIR, BENCH_DB);
   const appPassword = 'bench_app_password';
-  await migrateDatabase(ownerUrl, appPassword);
+  await migrateDatabase(ownerUrl, rolePasswords(loadConfig({ NODE_ENV: 'test', APP_DATABASE_PASSWORD: appPassword })));
 
   const mockPort = await freePort();
   const mock = await startMockProcess(mockPort);
@@ -62,7 +63,7 @@ async function main() {
   await control('/reset', { seedUsers: USERS });
 
   const config = loadConfig({ ...process.env, NODE_ENV: 'test', LOG_LEVEL: 'warn', DATA_DIR, DATABASE_URL: ownerUrl, APP_DATABASE_PASSWORD: appPassword, JOB_POLL_INTERVAL_SECONDS: '0.5' });
-  const app = await createApp(config, deriveAppUrl(ownerUrl, appPassword), createLogger((process.env.BENCH_LOG_LEVEL ?? 'warn') as 'warn'), { ownerUrl });
+  const app = await createApp(config, deriveAppUrl(ownerUrl, appPassword), createLogger((process.env.BENCH_LOG_LEVEL ?? 'warn') as 'warn'));
   const seeded = await createSeed(app).tenant();
   const tenantId = seeded.tenant.id;
   const scope = new ShortTransactionScope(app.db, actors.system('bench', tenantId));

@@ -74,16 +74,15 @@ export interface SessionState {
   userRole: 'OWNER' | 'ADMIN' | 'MEMBER' | 'VIEWER' | null;
 }
 
-function appBeginSettings(a: TenantActor | PlatformActor): string {
-  const t = a.actorType === 'PLATFORM' ? null : a;
+function appBeginSettings(a: TenantActor): string {
   return JSON.stringify({
-    tenant_id: t?.tenantId ?? '',
-    user_id: t?.userId ?? null,
+    tenant_id: a.tenantId,
+    user_id: a.userId ?? null,
     actor_type: a.actorType,
     actor_id: a.actorId,
-    request_id: t?.requestId ?? null,
-    client_ip: t?.clientIp ?? null,
-    user_agent: t?.userAgent?.slice(0, 256) ?? null,
+    request_id: a.requestId ?? null,
+    client_ip: a.clientIp ?? null,
+    user_agent: a.userAgent?.slice(0, 256) ?? null,
   });
 }
 
@@ -93,11 +92,11 @@ function appBeginSettings(a: TenantActor | PlatformActor): string {
  * and tests and benchmarks acting as a given database role. `::text::json`: a plain postgres.js client
  * would JSON-encode a string bound as json a second time (the app client, under drizzle, would not).
  */
-export function appBegin(raw: postgres.Sql | postgres.TransactionSql, actor: TenantActor | PlatformActor): postgres.PendingQuery<postgres.Row[]> {
+export function appBegin(raw: postgres.Sql | postgres.TransactionSql, actor: TenantActor): postgres.PendingQuery<postgres.Row[]> {
   return raw`select app_begin(${appBeginSettings(actor)}::text::json)`;
 }
 
-async function begin(tx: Tx, actor: TenantActor | PlatformActor): Promise<SessionState> {
+async function begin(tx: Tx, actor: TenantActor): Promise<SessionState> {
   const rows = (await tx.execute(
     sql`select tenant_status, user_status, user_role from app_begin(${appBeginSettings(actor)}::json)`,
   )) as unknown as { tenant_status: SessionState['tenantStatus']; user_status: SessionState['userStatus']; user_role: SessionState['userRole'] }[];
@@ -111,12 +110,14 @@ export function inTenant<T>(db: AppDb, actor: TenantActor, fn: (tx: Tx, session:
 }
 
 /**
- * The platform operator's transaction: no tenant is set, so RLS shows no tenant rows; the operator
- * acts only through platform.* functions, and is recorded as the PLATFORM actor.
+ * The platform operator's transaction (on app.platformDb, role tessera_platform_api): no tenant is
+ * set, so RLS shows no tenant rows; the operator acts only through platform.* functions, and is
+ * recorded as the PLATFORM actor. Its role may not run app_begin (which reads tenant rows), so the
+ * actor settings are made here, in one statement: the only settings made outside app_begin.
  */
 export function inPlatform<T>(db: AppDb, actor: PlatformActor, fn: (tx: Tx) => Promise<T>): Promise<T> {
   return db.transaction(async (tx) => {
-    await begin(tx, actor);
+    await tx.execute(sql`select set_config('app.actor_type', ${actor.actorType}, true), set_config('app.actor_id', ${actor.actorId}, true)`);
     return fn(tx);
   });
 }
