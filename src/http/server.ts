@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
-import { fastifyApolloDrainPlugin, fastifyApolloHandler } from '@as-integrations/fastify';
+import { fastifyApolloHandler } from '@as-integrations/fastify';
 import { WebSocketServer } from 'ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { sql } from 'drizzle-orm';
@@ -16,6 +16,7 @@ import { badInput, formatGraphQLError, httpStatusOf, withHttpStatus } from '../e
 import { checkOperationInput } from '../graphql/input-check.js';
 import { clientErrorHandler, frameworkErrors, registerErrorReplies } from './error-replies.js';
 import { webhookRoutes } from './webhooks.js';
+import { registerExplorer } from './explorer.js';
 
 /**
  * graphql-ws accepts errors from onSubscribe only as instances of the GraphQLError it loaded itself
@@ -27,7 +28,11 @@ const { GraphQLError: WsGraphQLError } = createRequire(import.meta.url)('graphql
 export interface HttpServer {
   fastify: FastifyInstance;
   url: string;
-  close(): Promise<void>;
+  /**
+   * Graceful stop: /readyz answers 503 at once, the listener stops accepting, requests in flight
+   * finish (up to graceMs, then their connections are cut), WebSockets are closed with 1001.
+   */
+  close(opts?: { graceMs?: number }): Promise<void>;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -47,8 +52,11 @@ export async function startHttpServer(app: App, opts: { host: string; port: numb
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : crypto.randomUUID();
     },
   });
+  let draining = false;
   fastify.addHook('onSend', async (req, reply) => {
     reply.header('x-request-id', req.id);
+    // Shutting down: the connection closes after this response, so keep-alive clients reconnect elsewhere.
+    if (draining) reply.header('connection', 'close');
   });
   fastify.addHook('onResponse', async (req, reply) => {
     app.metrics.httpDuration.observe(
@@ -72,7 +80,9 @@ export async function startHttpServer(app: App, opts: { host: string; port: numb
     includeStacktraceInErrorResponses: false,
     hideSchemaDetailsFromClientErrors: app.config.isProduction,
     formatError: (formatted, error) => formatGraphQLError(formatted, error, app.log),
-    plugins: [fastifyApolloDrainPlugin(fastify), ...protections.plugins, operationScopePlugin(), statusCodePlugin(), requestMetricsPlugin(app)],
+    // The process owns its shutdown order (src/main.ts); Apollo's own signal handlers would race it.
+    stopOnTerminationSignals: false,
+    plugins: [...protections.plugins, operationScopePlugin(), statusCodePlugin(), requestMetricsPlugin(app)],
   });
   await apollo.start();
 
@@ -95,9 +105,12 @@ export async function startHttpServer(app: App, opts: { host: string; port: numb
   await fastify.register(webhookRoutes(app));
 
   registerAuditExport(fastify, app);
+  if (!app.config.isProduction) registerExplorer(fastify);
   fastify.get('/healthz', async () => ({ status: 'ok' }));
-  // Ready when the app role reaches the database and the job queue (pg-boss, owner connection) answers.
+  // Ready when the app role reaches the database and the job queue (pg-boss, owner connection) answers,
+  // and not shutting down (a load balancer then sends new requests elsewhere).
   fastify.get('/readyz', async (_req, reply) => {
+    if (draining) return reply.code(503).send({ status: 'shutting_down' });
     const [database, queue] = await Promise.all([
       app.db.execute(sql`select 1`).then(
         () => 'ok',
@@ -157,10 +170,22 @@ export async function startHttpServer(app: App, opts: { host: string; port: numb
   return {
     fastify,
     url: `http://${opts.host}:${port}`,
-    close: async () => {
-      await ws.dispose();
-      wsServer.close();
-      await fastify.close();
+    close: async ({ graceMs = 10_000 } = {}) => {
+      draining = true;
+      // After the grace period, cut what is left (HTTP connections, and sockets that ignored the close frame).
+      const cut = setTimeout(() => {
+        fastify.server.closeAllConnections();
+        for (const socket of wsServer.clients) socket.terminate();
+      }, graceMs);
+      cut.unref();
+      try {
+        // fastify.close stops accepting, closes idle keep-alive connections, answers requests that
+        // arrive on busy ones with 503 + Connection: close, and resolves when the last one is done.
+        await Promise.all([ws.dispose(), fastify.close()]);
+      } finally {
+        clearTimeout(cut);
+      }
+      await apollo.stop();
     },
   };
 }

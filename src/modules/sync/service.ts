@@ -11,6 +11,7 @@
 import { and, asc, count, desc, eq, inArray, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import type { App } from '../../app.js';
+import { uuidArray } from '../../db/batch.js';
 import type { Tx } from '../../db/client.js';
 import type { Scope } from '../../db/scope.js';
 import { integrations, syncRuns, type SyncRunRow } from '../../db/schema.js';
@@ -112,6 +113,41 @@ export async function getSyncRun(scope: Scope, id: string): Promise<SyncRunRow |
   validate(z.object({ id: z.string().uuid('Not a UUID') }), { id });
   const [row] = await scope.read((tx) => tx.select().from(syncRuns).where(eq(syncRuns.id, id)));
   return row ?? null;
+}
+
+/**
+ * Integration.syncRuns of a batch of integrations with the same page arguments: each one's page
+ * (newest first, keyset after `after`) in one statement, a lateral join reading each integration's
+ * runs through its (integration_id, created_at, id) index. `countOf` answers totalCount, batched too.
+ */
+export async function syncRunPages(
+  scope: Scope,
+  integrationIds: readonly string[],
+  page: { first?: number | null; after?: string | null },
+  countOf: (integrationId: string) => Promise<number>,
+): Promise<SyncRunConnectionResult[]> {
+  const limit = pageSize(page.first);
+  const cursor = decodeCursor(page.after);
+  const after = cursor ? sql`and (r.created_at, r.id) < (${cursor.createdAt.toISOString()}::timestamptz, ${cursor.id}::uuid)` : sql``;
+  const rows = await scope.read((tx) =>
+    tx
+      .select()
+      .from(syncRuns)
+      .where(
+        sql`${syncRuns.id} in (select l.id from unnest(${uuidArray(integrationIds)}) as k(integration_id) cross join lateral (
+          select r.id from ${syncRuns} r where r.integration_id = k.integration_id ${after} order by r.created_at desc, r.id desc limit ${limit + 1}) l)`,
+      )
+      .orderBy(desc(syncRuns.createdAt), desc(syncRuns.id)),
+  );
+  return integrationIds.map((id) => toPage(rows.filter((r) => r.integrationId === id), limit, () => countOf(id)));
+}
+
+/** How many runs each integration has (Integration.syncRuns.totalCount), in one statement. */
+export async function syncRunCounts(scope: Scope, integrationIds: readonly string[]): Promise<number[]> {
+  const rows = await scope.read((tx) =>
+    tx.select({ integrationId: syncRuns.integrationId, n: count() }).from(syncRuns).where(inArray(syncRuns.integrationId, [...integrationIds])).groupBy(syncRuns.integrationId),
+  );
+  return integrationIds.map((id) => rows.find((r) => r.integrationId === id)?.n ?? 0);
 }
 
 /** The latest run of each of the given integrations (for Integration.lastSyncRun, batched). */
