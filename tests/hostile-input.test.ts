@@ -160,7 +160,9 @@ describe('hostile corpus over every Query and Mutation argument', () => {
       const root = kind === 'query' ? schema.getQueryType()! : schema.getMutationType()!;
       for (const field of Object.values(root.getFields())) {
         if (field.name.startsWith('__')) continue;
-        for (const position of positions(field)) for (const value of CORPUS) cases.push(operationFor(kind, field, position, value));
+        // Anonymous callers reach the same edge check; the input objects' fields are covered as ADMIN.
+        const where = who === 'ADMIN' ? positions(field) : positions(field).filter((p) => p.path.length === 0);
+        for (const position of where) for (const value of CORPUS) cases.push(operationFor(kind, field, position, value));
       }
     }
     // Literals in the query text too (validation and the edge check see those, not the variables).
@@ -172,7 +174,7 @@ describe('hostile corpus over every Query and Mutation argument', () => {
         }
       }
     }
-    expect(cases.length).toBeGreaterThan(1000);
+    expect(cases.length).toBeGreaterThan(500);
 
     const failures: string[] = [];
     const codes = new Map<string, number>();
