@@ -105,6 +105,22 @@ describe('deny by default, over HTTP', () => {
     expect(Object.entries(answers).filter(([, code]) => code !== 'UNAUTHENTICATED')).toEqual([]);
   });
 
+  it('a rule with arguments is decided per call: in one operation a MEMBER may edit themself but not another user', async () => {
+    const t = await server.seed.tenant();
+    const [me, other] = [await t.user('MEMBER'), await t.user('MEMBER')];
+    const mine = 'mine: updateUser(id: $me, input: { name: "Me" }) { name }';
+    const theirs = 'theirs: updateUser(id: $other, input: { name: "Hacked" }) { name }';
+    // Both orders: a decision cached for the operation instead of per arguments would let the second
+    // call through (or refuse it) whatever its target. (The non-null payloads null the whole answer.)
+    for (const fields of [`${mine} ${theirs}`, `${theirs} ${mine}`]) {
+      const res = await server.gql(`mutation($me: UUID!, $other: UUID!) { ${fields} }`, { me: me.user.id, other: other.user.id }, { token: me.token });
+      expect(res.errors?.map((e) => [e.path?.[0], e.extensions?.code])).toEqual([['theirs', 'FORBIDDEN']]);
+    }
+    expect((await server.gql('mutation($me: UUID!) { updateUser(id: $me, input: { name: "Me" }) { name } }', { me: me.user.id }, { token: me.token })).data.updateUser).toEqual({ name: 'Me' });
+    const [row] = (await server.ownerSql`select name from users where id = ${other.user.id}`) as unknown as [{ name: string }];
+    expect(row.name).not.toBe('Hacked');
+  });
+
   it('the REST audit export and GraphQL auditLogs answer every kind of caller alike (one role check)', { timeout: 60_000 }, async () => {
     const t = await server.seed.tenant();
     const op = await server.gql('mutation($e: EmailAddress!, $p: String!) { platformLogin(email: $e, password: $p) { accessToken } }', { e: OPERATOR.email, p: OPERATOR.password });

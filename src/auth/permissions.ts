@@ -2,7 +2,7 @@ import { isObjectType, type GraphQLSchema } from 'graphql';
 import { chain, rule } from 'graphql-shield';
 import { AppError } from '../errors.js';
 import type { RateLimitContext, RateLimitKind, RateLimits } from './rate-limits.js';
-import { platformOperatorCheck, roleCheck, type Viewer } from './roles.js';
+import { platformOperatorCheck, roleCheck, selfOrRoleCheck, type Viewer } from './roles.js';
 import type { TenantRole } from './tokens.js';
 
 /**
@@ -21,10 +21,10 @@ export interface PermissionContext extends RateLimitContext {
 }
 
 /** A rule over a check of the viewer; a viewer that can't be resolved (suspended tenant, inactive user) answers its error. */
-const viewerRule = (name: string, check: (viewer: Viewer) => true | AppError) =>
-  rule(name, { cache: 'contextual' })(async (_parent, _args, ctx: PermissionContext) => {
+const viewerRule = (name: string, check: (viewer: Viewer, args: Record<string, unknown>) => true | AppError, cache: 'contextual' | 'strict' = 'contextual') =>
+  rule(name, { cache })(async (_parent, args: Record<string, unknown>, ctx: PermissionContext) => {
     try {
-      return check(await ctx.viewer());
+      return check(await ctx.viewer(), args);
     } catch (err) {
       return err instanceof AppError ? err : Promise.reject(err);
     }
@@ -33,6 +33,9 @@ const viewerRule = (name: string, check: (viewer: Viewer) => true | AppError) =>
 /** One rule per tenant role: `ROLE.ADMIN` admits ADMIN and OWNER (the hierarchy in ./roles.ts). */
 const roleRule = (min: TenantRole) => viewerRule(`hasRole:${min}`, (v) => roleCheck(v, min));
 export const ROLE = { VIEWER: roleRule('VIEWER'), MEMBER: roleRule('MEMBER'), ADMIN: roleRule('ADMIN'), OWNER: roleRule('OWNER') } satisfies Record<TenantRole, ShieldRule>;
+
+/** For fields on one user (`id` argument): the user themself, or `min` and above. Cached per arguments. */
+export const SELF_OR = (min: TenantRole) => viewerRule(`selfOrRole:${min}`, (v, args) => selfOrRoleCheck(v, args.id, min), 'strict');
 
 export const PLATFORM_OPERATOR = viewerRule('isPlatformOperator', platformOperatorCheck);
 
@@ -47,8 +50,8 @@ const MUTATION_LIMIT = rateLimit('MUTATION');
 
 /** A tenant query: the role, then the tenant's per-minute budget. */
 export const tenantQuery = (min: TenantRole) => chain(ROLE[min], TENANT_BUDGET);
-/** A tenant mutation: the role, the user's mutation limit, the tenant's budget. */
-export const tenantMutation = (min: TenantRole) => chain(ROLE[min], MUTATION_LIMIT, TENANT_BUDGET);
+/** A tenant mutation: the role (a minimum role, or a rule such as SELF_OR), the user's mutation limit, the tenant's budget. */
+export const tenantMutation = (role: TenantRole | ShieldRule) => chain(typeof role === 'string' ? ROLE[role] : role, MUTATION_LIMIT, TENANT_BUDGET);
 /** A platform operator's mutation: the operator, then the mutation limit. */
 export const operatorMutation = chain(PLATFORM_OPERATOR, MUTATION_LIMIT);
 

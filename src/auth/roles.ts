@@ -32,6 +32,12 @@ export function roleCheck(viewer: Viewer, min: TenantRole): true | AppError {
   return atLeast(viewer.role, min) ? true : forbidden(`Requires role ${min} or higher`);
 }
 
+/** Acting on oneself needs no role beyond VIEWER; acting on another user needs `min`. */
+export function selfOrRoleCheck(viewer: Viewer, targetUserId: unknown, min: TenantRole): true | AppError {
+  if (viewer.kind === 'user' && targetUserId === viewer.userId) return true;
+  return roleCheck(viewer, min);
+}
+
 /** The same as a predicate: does this viewer hold `min` or a stronger role? */
 export const hasRole = (viewer: Viewer, min: TenantRole): viewer is { kind: 'user' } & Actor => roleCheck(viewer, min) === true;
 

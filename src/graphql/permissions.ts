@@ -1,6 +1,6 @@
 import type { GraphQLScalarType } from 'graphql';
 import { allow, deny, shield } from 'graphql-shield';
-import { operatorMutation, PLATFORM_OPERATOR, rateLimit, ROLE, tenantMutation, tenantQuery, type ShieldRule } from '../auth/permissions.js';
+import { operatorMutation, PLATFORM_OPERATOR, rateLimit, ROLE, SELF_OR, tenantMutation, tenantQuery, type ShieldRule } from '../auth/permissions.js';
 import { forbidden } from '../errors.js';
 import type { Resolvers } from './generated/resolvers-types.js';
 
@@ -22,7 +22,7 @@ export type PermissionMap = {
  * The one permission map (ARCHITECTURE invariant 4). Deny by default: a field missing here is
  * refused, and the server refuses to start, so a new field is closed until someone decides who may
  * use it. Role checks live here and nowhere else; finer checks that depend on the target row
- * (ADMIN vs OWNER, last owner, organization ADMIN, editing oneself) live in the services.
+ * (ADMIN vs OWNER, last owner, organization ADMIN) live in the services.
  */
 export const permissionMap = {
   Query: {
@@ -61,7 +61,7 @@ export const permissionMap = {
     reactivateTenant: operatorMutation,
     changeTenantPlan: operatorMutation,
     createUser: tenantMutation('ADMIN'),
-    updateUser: tenantMutation('VIEWER'), // self-service; editing others is checked in the service
+    updateUser: tenantMutation(SELF_OR('ADMIN')), // oneself, or ADMIN+ (and not above one's role: checked against the target in the service)
     changeUserRole: tenantMutation('ADMIN'),
     deactivateUser: tenantMutation('ADMIN'),
     reactivateUser: tenantMutation('ADMIN'),

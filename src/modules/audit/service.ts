@@ -93,7 +93,7 @@ export async function verifyIntegrity(scope: Scope, input: { fromId?: string | n
     tx.execute(sql`
       select v.ok, v.checked_entries, v.first_broken_seq, v.reason,
              (${fromId ?? null}::bigint is null or exists (select 1 from audit_logs e where e.seq = ${fromId ?? null}::bigint)) as found
-      from audit.verify_chain(${scope.settings.tenantId}::uuid, ${fromId ?? null}::bigint) v`),
+      from audit.verify_chain(${fromId ?? null}::bigint) v`),
   );
   const r = rows[0] as { ok: boolean; checked_entries: string | number; first_broken_seq: string | number | null; reason: string | null; found: boolean };
   if (!r.found) throw notFound('Audit entry');
