@@ -5,6 +5,7 @@ import path from 'node:path';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateEvent, signPayload } from '../src/mock-services/send-webhooks.js';
+import { waitFor } from './helpers/wait.js';
 import { freePorts, isAlive, listeningPorts, postmasterPid, startProcess, waitUntilDead, type Ports, type ServerProcess } from './helpers/process.js';
 
 /**
@@ -112,9 +113,7 @@ describe('graceful shutdown', () => {
         ),
       );
       // Every GraphQL request and the integration's storing transactions wait on the lock.
-      const deadline = Date.now() + 30_000;
-      while ((await waiting()) < 51 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-      expect(await waiting()).toBeGreaterThanOrEqual(51);
+      await waitFor(async () => (await waiting()) >= 51, { timeoutMs: 30_000, intervalMs: 100, message: 'every request and storing transaction to wait on the lock' });
 
       const sigterm = Date.now();
       server.child.kill('SIGTERM');

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import { freePort } from '../../src/db/embedded.js';
+import { waitFor } from './wait.js';
 
 /**
  * The server as an operator runs it: a real OS process (`node --import tsx src/main.ts`, `npm start`,
@@ -111,13 +112,12 @@ export function postmasterPid(dataDir: string): number | undefined {
   }
 }
 
+/** Whether the process exited within `timeoutMs`. */
 export async function waitUntilDead(pid: number, timeoutMs = 30_000): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (!isAlive(pid)) return true;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return false;
+  return waitFor(() => !isAlive(pid), { timeoutMs, intervalMs: 100, message: `process ${pid} to exit` }).then(
+    () => true,
+    () => false,
+  );
 }
 
 /** TCP ports a process listens on (Linux: its socket inodes matched against /proc/net/tcp{,6} in LISTEN state). */
