@@ -4,7 +4,7 @@
  * chain. One idempotent SQL call, so a duplicate or retried run does no harm.
  */
 import type { App } from '../../app.js';
-import { QUEUES } from '../../jobs/boss.js';
+import { QUEUES } from '../../jobs/queues.js';
 import { pruneAuditLogs } from './service.js';
 
 export async function startAuditPruneJobs(app: App): Promise<void> {
@@ -17,7 +17,7 @@ export async function startAuditPruneJobs(app: App): Promise<void> {
   await app.jobs.work(
     QUEUES.auditPrune,
     async () => {
-      const removed = await pruneAuditLogs(app.db);
+      const removed = await pruneAuditLogs(app.systemDb);
       app.log.info({ removed }, 'audit entries past retention pruned');
     },
     { workers: 1, batchSize: 1 },

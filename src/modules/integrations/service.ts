@@ -7,13 +7,13 @@ import crypto from 'node:crypto';
 import { asc, eq } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Scope } from '../../db/scope.js';
+import { PROVIDERS } from '../../db/providers.js';
 import { integrations, type IntegrationRow } from '../../db/schema.js';
 import { notFound } from '../../errors.js';
 import { generateWebhookSecret, secretBinding, type SecretBox } from '../../integrations/secrets.js';
 import type { Credentials } from '../../integrations/targets.js';
 import { fields, validate } from '../../validation.js';
 
-const PROVIDERS = ['USER_SERVICE', 'PAYMENT_SERVICE', 'COMMUNICATION_SERVICE'] as const;
 const baseUrl = z
   .string()
   .trim()

@@ -16,19 +16,13 @@ import type { Tx } from '../../db/client.js';
 import type { Scope } from '../../db/scope.js';
 import { integrations, syncRuns, type SyncRunRow } from '../../db/schema.js';
 import { AppError, conflict, notFound } from '../../errors.js';
-import { beforeCursor, decodeCursor, pageSize, toPage, type Page } from '../../db/pagination.js';
-import { QUEUES } from '../../jobs/boss.js';
+import { decodeCursor, pageSize, paginate, toPage, type Page } from '../../db/pagination.js';
+import { QUEUES, type SyncJobData } from '../../jobs/queues.js';
 import { SYNC_RESOURCES } from '../../integrations/sync/resources.js';
 import { validate } from '../../validation.js';
 
 export type SyncMode = SyncRunRow['mode'];
 export type SyncRunConnectionResult = Page<SyncRunRow>;
-
-export interface SyncJobData {
-  tenantId: string;
-  integrationId: string;
-  runId: string;
-}
 
 const idInput = z.object({ integrationId: z.string().uuid('Not a UUID') });
 
@@ -95,18 +89,8 @@ const listInput = idInput.extend({ first: z.number().nullish(), after: z.string(
 /** An integration's runs, newest first (keyset on created_at, id). */
 export async function listSyncRuns(scope: Scope, input: z.input<typeof listInput>): Promise<SyncRunConnectionResult> {
   const { integrationId, first, after } = validate(listInput, input);
-  const limit = pageSize(first);
-  const cursor = decodeCursor(after);
   const where = eq(syncRuns.integrationId, integrationId);
-  const rows = await scope.read((tx) =>
-    tx
-      .select()
-      .from(syncRuns)
-      .where(and(where, beforeCursor(syncRuns.createdAt, syncRuns.id, cursor)))
-      .orderBy(desc(syncRuns.createdAt), desc(syncRuns.id))
-      .limit(limit + 1),
-  );
-  return toPage(rows, limit, async () => (await scope.read((tx) => tx.select({ n: count() }).from(syncRuns).where(where)))[0]?.n ?? 0);
+  return paginate(scope, { table: syncRuns, createdAt: syncRuns.createdAt, id: syncRuns.id, where, newestFirst: true, first, after });
 }
 
 export async function getSyncRun(scope: Scope, id: string): Promise<SyncRunRow | null> {
