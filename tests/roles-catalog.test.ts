@@ -13,7 +13,7 @@ import postgres from 'postgres';
 import type { Client } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DB_PATHS, DB_ROLES, roleUrl, type DbPath } from '../src/db/roles.js';
-import { QUEUES } from '../src/jobs/boss.js';
+import { QUEUES } from '../src/jobs/queues.js';
 import { reevaluateHealth } from '../src/integrations/health-monitor.js';
 import { CHANNEL } from '../src/realtime/pubsub.js';
 import { createTestIntegration } from './helpers/integrations.js';
