@@ -1,6 +1,6 @@
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventIdFor } from '../src/integrations/webhooks/receive.js';
+import { eventIdFor } from '../src/integrations/webhooks/store.js';
 import { createTestIntegration } from './helpers/integrations.js';
 import type { SeededTenant } from './helpers/seed.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
