@@ -16,6 +16,7 @@ import { closeApp, createApp } from '../src/bootstrap.js';
 import { loadConfig } from '../src/config.js';
 import { freshBenchDatabase } from './lib/database.js';
 import { deriveAppUrl, migrateDatabase } from '../src/db/migrate.js';
+import { rolePasswords } from '../src/db/roles.js';
 import { startHttpServer } from '../src/http/server.js';
 import { createLogger } from '../src/logger.js';
 import { runLoad, type LoadResult } from './lib/load.js';
@@ -98,7 +99,7 @@ async function benchmark(cleanups: (() => Promise<void>)[]) {
     // No job workers: their polling would add background load to the platform figures.
     PROCESS_ROLE: 'api',
   });
-  await migrateDatabase(ownerUrl, config.APP_DATABASE_PASSWORD);
+  await migrateDatabase(ownerUrl, rolePasswords(config));
   const pgVersion = await withOwner(ownerUrl, async (sql) => (await sql`show server_version`)[0]!.server_version as string);
 
   // 2. App and HTTP server in this process; every statement the app pool sends is counted.

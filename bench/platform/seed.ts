@@ -23,7 +23,7 @@ export interface SeededTenant {
 }
 
 export async function seedTenant(app: Awaited<ReturnType<typeof createApp>>, owner: postgres.Sql, slug: string, name: string): Promise<SeededTenant> {
-  const tenant = await createTenant(app.db, 'bench:seed', { slug, name, plan: 'PRO', ownerEmail: `owner@${slug}.test`, ownerName: 'Olivia Owner', ownerPassword: 'bench-owner-password' });
+  const tenant = await createTenant(app.platformDb, 'bench:seed', { slug, name, plan: 'PRO', ownerEmail: `owner@${slug}.test`, ownerName: 'Olivia Owner', ownerPassword: 'bench-owner-password' });
   const rand = createRng(slug.length * 7919 + slug.charCodeAt(0));
   const passwordHash = await hashPassword('bench-user-password'); // one hash, shared: scrypt × 1000 would dominate seeding
   const now = Date.now();

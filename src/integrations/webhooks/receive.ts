@@ -84,7 +84,7 @@ export class WebhookReceiver {
     const kept = this.integrations.get(id);
     if (kept && !opts.fresh && Date.now() - kept.at < INTEGRATION_CACHE_MS) return { integration: kept.integration, cached: true };
     // Autocommit, outside the storing transaction: concurrent lookups share pooled connections.
-    const [integration] = (await this.app.db.execute(
+    const [integration] = (await this.app.ingestDb.execute(
       sql`select tenant_id, provider, usable, secret_encrypted, previous_secret_encrypted from platform.webhook_integration(${id}::uuid)`,
     )) as unknown as WebhookIntegration[];
     if (integration?.usable) {

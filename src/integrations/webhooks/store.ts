@@ -18,7 +18,7 @@ import type { Delivery, WebhookResponse } from './types.js';
  * unique index for the first to commit — conflicts on both and adds nothing. Two copies in the
  * same transaction: the first delivery that names an event gets it, the other is its duplicate.
  */
-export async function storeTogether(app: Pick<IntegrationDeps, 'db' | 'jobs' | 'log'>, batch: WaitingDelivery[]): Promise<WebhookResponse[]> {
+export async function storeTogether(app: Pick<IntegrationDeps, 'ingestDb' | 'jobs' | 'log'>, batch: WaitingDelivery[]): Promise<WebhookResponse[]> {
   const { integration, req } = batch[0]!;
   const tenantId = integration.tenant_id;
   const integrationId = req.integrationId;
@@ -36,7 +36,7 @@ export async function storeTogether(app: Pick<IntegrationDeps, 'db' | 'jobs' | '
   });
   const jobs = records.map((r) => ({ id: r.id, data: { tenantId, integrationId, eventId: r.id } satisfies WebhookJobData }));
   const jobInsert = await app.jobs.insertStatement(queue, jobs);
-  const [, inserted, jobResult] = (await withTenantOneTrip(app.db, integrationActor(tenantId, integrationId, req.requestId), [
+  const [, inserted, jobResult] = (await withTenantOneTrip(app.ingestDb, integrationActor(tenantId, integrationId, req.requestId), [
     (raw) => raw`select platform.require_webhook_integration(${integrationId}::uuid, ${[...new Set(batch.map((p) => p.delivery.secret))]}::text[])`,
     (raw) => raw`
       insert into webhook_events (tenant_id, id, integration_id, provider_event_id, type, payload, delivery_id, delivery_timestamp)
@@ -51,7 +51,7 @@ export async function storeTogether(app: Pick<IntegrationDeps, 'db' | 'jobs' | '
     // Only possible if the queue vanished (queues are created at every start-up): the COMMIT was
     // already pipelined, so enqueue the missing jobs now, or let the sender retry.
     app.log.error({ queue, events: fresh.size, jobs: jobResult.count }, 'webhook events stored without jobs; enqueueing again');
-    await withTenant(app.db, integrationActor(tenantId, integrationId, req.requestId), (tx) => app.jobs.enqueue(tx, queue, [...fresh].map((id) => ({ tenantId, integrationId, eventId: id }))));
+    await withTenant(app.ingestDb, integrationActor(tenantId, integrationId, req.requestId), (tx) => app.jobs.enqueue(tx, queue, [...fresh].map((id) => ({ tenantId, integrationId, eventId: id }))));
   }
   return batch.map(({ delivery: d }, i) => respond(d, perDelivery[i]!, (id) => fresh.has(id) && claimedBy.get(id) === i, queue));
 }
