@@ -4,6 +4,7 @@
  * either way), JSON, and each event against its provider's schema.
  */
 import { Webhook, WebhookVerificationError } from 'standardwebhooks';
+import { unstorableText } from '../../validation.js';
 import { checkEvent } from '../events.js';
 import { secretBinding, type SecretBox } from '../secrets.js';
 import { MAX_BATCH, refusal, type Delivery, type WebhookIntegration, type WebhookRequest, type WebhookResponse } from './types.js';
@@ -35,6 +36,9 @@ export class DeliveryVerifier {
     } catch {
       return refusal('BAD_USER_INPUT', 'The body is not valid JSON');
     }
+    // Text Postgres can't store (NUL, lone surrogates) would fail the insert with a 5xx forever: 422, like a schema failure.
+    const unstorable = unstorableText(parsed, '');
+    if (unstorable.length) return refusal('UNPROCESSABLE_ENTITY', 'The body contains text that cannot be stored', { fields: unstorable });
     const batch = Array.isArray(parsed);
     const events = (batch ? parsed : [parsed]) as unknown[];
     if (events.length === 0 || events.some((e) => typeof e !== 'object' || e === null || Array.isArray(e))) {
