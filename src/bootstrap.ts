@@ -6,7 +6,7 @@ import type { App } from './app.js';
 import type { Config } from './config.js';
 import { loadSigningKeys } from './auth/keys.js';
 import { TokenService } from './auth/tokens.js';
-import { createAppDb } from './db/client.js';
+import { createAppDb, createNotificationConnection, createPool } from './db/client.js';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.js';
 import { deriveAppUrl, migrateDatabase } from './db/migrate.js';
 import type { Logger } from './logger.js';
@@ -60,7 +60,7 @@ export async function createApp(config: Config, appUrl: string, log: Logger, opt
   const db = createAppDb({ url: appUrl, max: config.DATABASE_POOL_SIZE, statementTimeoutMs: config.STATEMENT_TIMEOUT_MS, onQuery: opts.onQuery });
   const processId = `${process.pid}-${crypto.randomBytes(4).toString('hex')}`;
   const metrics = createMetrics();
-  const pubsub = new PubSub(db.$client, log);
+  const pubsub = new PubSub((handlers) => createNotificationConnection(appUrl, handlers), log);
   await pubsub.start();
   // Every process's health gauge follows the shared history, whichever process made the change.
   pubsub.on((e) => {
@@ -123,14 +123,7 @@ export async function createApp(config: Config, appUrl: string, log: Logger, opt
  * statement is one autocommit upsert, so a few connections serve many requests.
  */
 function createRateLimitClient(config: Config, appUrl: string): postgres.Sql {
-  return postgres(appUrl, {
-    max: Math.max(2, Math.ceil(config.DATABASE_POOL_SIZE / 2)),
-    idle_timeout: 30,
-    connect_timeout: 5,
-    prepare: true,
-    onnotice: () => {},
-    connection: { statement_timeout: config.STATEMENT_TIMEOUT_MS, application_name: 'tessera-rate-limit' },
-  });
+  return createPool({ url: appUrl, max: Math.max(2, Math.ceil(config.DATABASE_POOL_SIZE / 2)), statementTimeoutMs: config.STATEMENT_TIMEOUT_MS, applicationName: 'tessera-rate-limit' });
 }
 
 /** Stops what createApp started: job workers (running jobs finish), pending circuit writes, buffered stats, LISTEN, then the pool. */

@@ -1,5 +1,6 @@
 import { loadConfig } from './config.js';
 import { createLogger } from './logger.js';
+import { installProcessGuards } from './process-guards.js';
 import { closeApp, createApp, prepareDatabase } from './bootstrap.js';
 import { startHttpServer } from './http/server.js';
 import { seedDemo, seedDemoIntegrations, type DemoIntegration } from './seed.js';
@@ -14,6 +15,7 @@ async function main() {
   const started = Date.now();
   const config = loadConfig();
   const log = createLogger(config.LOG_LEVEL);
+  installProcessGuards(log);
   const db = await prepareDatabase(config, log);
   const app = await createApp(config, db.appUrl, log, { ownerUrl: db.ownerUrl });
   const seedDemoData = config.SEED_DEMO ? config.SEED_DEMO === 'true' : !config.isProduction;
