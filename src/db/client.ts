@@ -1,3 +1,4 @@
+import net from 'node:net';
 // The patched driver (vendor/postgres/README.md): postgres.js 3.4.9 with fixes for lost connections.
 import postgres from '../../vendor/postgres/src/index.js';
 import { drizzle, type PostgresJsDatabase } from 'drizzle-orm/postgres-js';
@@ -19,7 +20,7 @@ export interface PoolOptions {
   applicationName?: string;
   /** How long opening a connection may take (default 1 s): an unreachable database answers 503 promptly. */
   connectTimeoutMs?: number;
-  /** How long a statement or transaction may wait for a connection (a busy pool) before it fails with a 503 (default 2 s): past that the request is better refused (503, retry) than left hanging. */
+  /** How long a statement or transaction may wait for a busy pool's connection before it fails with a 503 (default 10 s; an unreachable database fails waiters at once instead). */
   acquireTimeoutMs?: number;
   /** Called once per statement sent; used by metrics and the round-trip benchmark. */
   onQuery?: () => void;
@@ -36,7 +37,9 @@ export function createAppDb(opts: PoolOptions): AppDb {
  * fast reconnects, and safe behaviour when a connection dies (see "Lost connections").
  */
 export function createPool(opts: PoolOptions): postgres.Sql {
+  const reachability = new Reachability();
   const client = postgres(opts.url, {
+    socket: (o: { host: string[]; port: number[]; path?: string }) => openSocket(o, reachability),
     max: opts.max,
     idle_timeout: 30,
     connect_timeout: (opts.connectTimeoutMs ?? 1000) / 1000,
@@ -47,12 +50,37 @@ export function createPool(opts: PoolOptions): postgres.Sql {
     onnotice: () => {},
     connection: { statement_timeout: opts.statementTimeoutMs, application_name: opts.applicationName ?? 'tessera' },
     debug: opts.onQuery ? () => opts.onQuery!() : undefined,
-  });
+  } as postgres.Options<Record<string, postgres.PostgresType>>);
+  reachability.probe = () => client`select 1`.execute();
   return guarded(client, {
-    reachability: new Reachability(),
-    acquireTimeoutMs: opts.acquireTimeoutMs ?? 2000,
+    reachability,
+    acquireTimeoutMs: opts.acquireTimeoutMs ?? 10_000,
     // Past statement_timeout Postgres has cancelled the work itself; silence beyond that is the network.
     responseBoundMs: opts.statementTimeoutMs + 1500,
+  });
+}
+
+/**
+ * Opens the TCP connection for postgres.js, and tells `reachability` when the database can't be
+ * reached: refused, or closed before the server said anything (a proxy or load balancer in front of
+ * a stopped Postgres accepts and resets; postgres.js would retry that silently until its connect
+ * timeout, restarted at every retry, so callers waited without bound).
+ */
+function openSocket(o: { host: string[]; port: number[]; path?: string }, reachability: Reachability): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = o.path ? net.connect(o.path) : net.connect(Number(o.port[0] ?? 5432), o.host[0] ?? 'localhost');
+    let heard = false;
+    socket.once('data', () => (heard = true));
+    socket.once('connect', () => {
+      socket.removeListener('error', onError);
+      socket.once('close', () => heard || reachability.down(Object.assign(new Error('connection closed before the server answered'), { code: 'ECONNRESET' })));
+      resolve(socket);
+    });
+    const onError = (err: Error) => {
+      reachability.down(err);
+      reject(err);
+    };
+    socket.once('error', onError);
   });
 }
 
@@ -179,6 +207,44 @@ class Line {
 class Reachability {
   private downSince?: number;
   private probing = false;
+  /** Callers waiting for a connection: failed at once when the database turns out to be down. */
+  private readonly waiting = new Set<(err: Error) => void>();
+
+  private probeTimer?: NodeJS.Timeout;
+  /** Checks the database in the background while it is down (set by createPool). */
+  probe?: () => Promise<unknown>;
+
+  /** A connection attempt failed (refused, reset before the server said anything, timed out). */
+  down(cause: unknown) {
+    if (this.downSince !== undefined) return;
+    this.downSince = Date.now();
+    // Probe every 250 ms until it answers, so the first requests after an outage find it up.
+    this.probeTimer = setInterval(() => {
+      if (this.probing || !this.probe) return;
+      this.probing = true;
+      this.probe().then(
+        () => this.up(),
+        () => (this.probing = false),
+      );
+    }, 250);
+    this.probeTimer.unref();
+    const err = failure(DB_UNREACHABLE, `the database is unreachable (${String((cause as { code?: unknown })?.code ?? cause)})`);
+    const waiting = [...this.waiting];
+    this.waiting.clear();
+    for (const fail of waiting) fail(err);
+  }
+
+  private up() {
+    this.downSince = undefined;
+    this.probing = false;
+    clearInterval(this.probeTimer);
+  }
+
+  /** Registers `fail` for as long as the caller waits for a connection. */
+  wait(fail: (err: Error) => void): () => void {
+    this.waiting.add(fail);
+    return () => this.waiting.delete(fail);
+  }
 
   /** Throws if the database is known down and a probe is already out; otherwise returns the settle callback of this attempt. */
   enter(): { ok(): void; failed(err: unknown): void } {
@@ -192,14 +258,13 @@ class Reachability {
       ok: () => {
         if (settled) return;
         settled = true;
-        this.downSince = undefined;
-        if (probe) this.probing = false;
+        this.up();
       },
       failed: (err) => {
         if (settled) return;
         settled = true;
         if (probe) this.probing = false;
-        if (isUnreachable(err)) this.downSince ??= Date.now();
+        if (isUnreachable(err)) this.down(err);
       },
     };
   }
@@ -225,6 +290,7 @@ function boundAcquire(q: RawQuery, ctx: GuardContext) {
   const { handler, resolve, reject } = q;
   let timer: NodeJS.Timeout | undefined;
   let attempt: ReturnType<Reachability['enter']> | undefined;
+  let stopWaiting: () => void = () => {};
   let retries = 0;
   const guard = ((query: RawQuery) => {
     try {
@@ -232,20 +298,26 @@ function boundAcquire(q: RawQuery, ctx: GuardContext) {
     } catch (err) {
       return reject(err);
     }
-    timer = setTimeout(() => {
-      // Still waiting for a connection (not sent): fail it. If a connection comes later, postgres.js
-      // may still run it and its result is dropped; pool statements are single autocommit statements.
+    // Still waiting for a connection (not sent) when the bound passes or the database turns out to
+    // be down: fail it. If a connection comes later, postgres.js may still run it and its result is
+    // dropped; pool statements are single autocommit statements.
+    const giveUp = (err: Error) => {
       if (query.state) return;
-      const err = failure(DB_ACQUIRE_TIMEOUT, `no database connection within ${ms} ms`);
+      clearTimeout(timer);
+      unwait();
       attempt?.failed(err);
       reject(err);
-    }, ms);
+    };
+    const unwait = ctx.reachability.wait(giveUp);
+    timer = setTimeout(() => giveUp(failure(DB_ACQUIRE_TIMEOUT, `no database connection within ${ms} ms`)), ms);
+    stopWaiting = unwait;
     return handler(query);
   }) as RawQuery['handler'];
   guard.debug = handler.debug;
   q.handler = guard;
   q.resolve = (x) => {
     clearTimeout(timer);
+    stopWaiting();
     attempt?.ok();
     resolve(x);
   };
@@ -256,6 +328,7 @@ function boundAcquire(q: RawQuery, ctx: GuardContext) {
       return;
     }
     clearTimeout(timer);
+    stopWaiting();
     if (q.state) attempt?.ok(); // it reached the database
     else attempt?.failed(e);
     reject(e);
@@ -354,10 +427,12 @@ function guarded<T extends Preparable>(sql: T, ctx: GuardContext): T {
 function begin(target: postgres.Sql, options: string[], fn: (sql: postgres.TransactionSql) => unknown, ctx: GuardContext): Promise<unknown> {
   let entered = false;
   let abandoned: Error | undefined;
+  let unwait: () => void = () => {};
   const attempt = (): Promise<unknown> => {
     const line = new Line();
     const work = target.begin(...(options as [string]), (inner) => {
       entered = true;
+      unwait();
       gate.ok();
       // The caller stopped waiting for a connection: end at once (the connection is alive, so the ROLLBACK is safe).
       if (abandoned) throw abandoned;
@@ -373,12 +448,16 @@ function begin(target: postgres.Sql, options: string[], fn: (sql: postgres.Trans
     return Promise.reject(err);
   }
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      if (entered) return;
-      abandoned = failure(DB_ACQUIRE_TIMEOUT, `no database connection within ${ctx.acquireTimeoutMs} ms`);
-      gate.failed(abandoned);
-      reject(abandoned);
-    }, ctx.acquireTimeoutMs);
+    const giveUp = (err: Error) => {
+      if (entered || abandoned) return;
+      abandoned = err;
+      clearTimeout(timer);
+      unwait();
+      gate.failed(err);
+      reject(err);
+    };
+    unwait = ctx.reachability.wait(giveUp);
+    const timer = setTimeout(() => giveUp(failure(DB_ACQUIRE_TIMEOUT, `no database connection within ${ctx.acquireTimeoutMs} ms`)), ctx.acquireTimeoutMs);
     // BEGIN failed before the callback ran (nothing of the caller's was sent): again, on another connection.
     const run = (tries: number): Promise<unknown> =>
       attempt().catch((err: unknown) => (!entered && !abandoned && tries < MAX_RETRIES_BEFORE_SEND && isRetryableBeforeSend(err) ? run(tries + 1) : Promise.reject(err)));
@@ -386,6 +465,7 @@ function begin(target: postgres.Sql, options: string[], fn: (sql: postgres.Trans
         (v) => (clearTimeout(timer), resolve(v)),
         (e) => {
           clearTimeout(timer);
+          unwait();
           if (!entered) gate.failed(e);
           reject(e);
         },
@@ -400,8 +480,10 @@ async function reserve(target: postgres.Sql, ctx: GuardContext): Promise<postgre
     target.reserve().catch((err: unknown) => (tries < MAX_RETRIES_BEFORE_SEND && isRetryableBeforeSend(err) ? tryReserve(tries + 1) : Promise.reject(err)));
   const pending = tryReserve(0);
   let timer: NodeJS.Timeout | undefined;
+  let unwait: () => void = () => {};
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(failure(DB_ACQUIRE_TIMEOUT, `no database connection within ${ctx.acquireTimeoutMs} ms`)), ctx.acquireTimeoutMs);
+    unwait = ctx.reachability.wait(reject);
   });
   try {
     const reserved = await Promise.race([pending, timeout]);
@@ -414,6 +496,7 @@ async function reserve(target: postgres.Sql, ctx: GuardContext): Promise<postgre
     throw err;
   } finally {
     clearTimeout(timer);
+    unwait();
   }
 }
 
