@@ -18,7 +18,7 @@ export interface PoolOptions {
   statementTimeoutMs: number;
   /** Shown in pg_stat_activity. */
   applicationName?: string;
-  /** How long opening a connection may take (default 1 s): an unreachable database answers 503 promptly. */
+  /** How long opening a connection may take (default 2 s): an unreachable database answers 503 promptly. */
   connectTimeoutMs?: number;
   /** How long a statement or transaction may wait for a busy pool's connection before it fails with a 503 (default 10 s; an unreachable database fails waiters at once instead). */
   acquireTimeoutMs?: number;
@@ -42,7 +42,7 @@ export function createPool(opts: PoolOptions): postgres.Sql {
     socket: (o: { host: string[]; port: number[]; path?: string }) => openSocket(o, reachability),
     max: opts.max,
     idle_timeout: 30,
-    connect_timeout: (opts.connectTimeoutMs ?? 1000) / 1000,
+    connect_timeout: (opts.connectTimeoutMs ?? 2000) / 1000,
     // postgres.js waits up to 20 s between reconnect attempts after failures (3^n/100 s): after an
     // outage that is up to 20 s of 503s while Postgres is already back. Retry quickly instead.
     backoff: (attempt: number) => Math.min(0.05 * 2 ** attempt, 0.5),
