@@ -11,9 +11,25 @@ const schema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Owner (migration) connection. Unset: an embedded Postgres is started under DATA_DIR. */
   DATABASE_URL: z.string().url().optional(),
-  /** App-role connection. Unset: derived from DATABASE_URL with user tessera_app and APP_DATABASE_PASSWORD. */
+  /**
+   * One database role per path (src/db/roles.ts): tenant requests (APP), webhook ingest (INGEST), the
+   * platform operator (PLATFORM), system jobs (SYSTEM), pg-boss (QUEUE), rate limits (RATE_LIMIT).
+   * Each connects with `<P>_DATABASE_URL`, or else the base URL (DATABASE_URL, or APP_DATABASE_URL)
+   * with user tessera_<role> and `<P>_DATABASE_PASSWORD` (which the migrator sets). The defaults
+   * are development passwords; production refuses them.
+   */
   APP_DATABASE_URL: z.string().url().optional(),
   APP_DATABASE_PASSWORD: z.string().min(8).default('tessera_app_dev_password'),
+  INGEST_DATABASE_URL: z.string().url().optional(),
+  INGEST_DATABASE_PASSWORD: z.string().min(8).default('tessera_ingest_dev_password'),
+  PLATFORM_DATABASE_URL: z.string().url().optional(),
+  PLATFORM_DATABASE_PASSWORD: z.string().min(8).default('tessera_platform_api_dev_password'),
+  SYSTEM_DATABASE_URL: z.string().url().optional(),
+  SYSTEM_DATABASE_PASSWORD: z.string().min(8).default('tessera_system_dev_password'),
+  QUEUE_DATABASE_URL: z.string().url().optional(),
+  QUEUE_DATABASE_PASSWORD: z.string().min(8).default('tessera_queue_dev_password'),
+  RATE_LIMIT_DATABASE_URL: z.string().url().optional(),
+  RATE_LIMIT_DATABASE_PASSWORD: z.string().min(8).default('tessera_rate_limit_dev_password'),
   DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
   DATA_DIR: z.string().default('.data'),
   PUBLIC_URL: z.string().url().optional(),
@@ -58,8 +74,19 @@ const schema = z.object({
     .string()
     .refine((v) => Buffer.from(v, 'base64').length === 32, 'must be 32 bytes, base64-encoded')
     .optional(),
-  /** Which parts this process runs: `all` (API + job workers), `api` (no workers) or `worker` (no HTTP). */
-  PROCESS_ROLE: z.enum(['all', 'api', 'worker']).default('all'),
+  /**
+   * Which parts this process runs: `all` (development: migrations, API, job workers, mock providers),
+   * `api` (HTTP, no workers), `worker` (job workers, no listener) or `migrate` (applies migrations and exits).
+   * `api` and `worker` never migrate: they wait for the migrate step.
+   */
+  PROCESS_ROLE: z.enum(['all', 'api', 'worker', 'migrate']).default('all'),
+  /** How long `api`/`worker` processes wait at start-up for the migrate step before giving up. */
+  MIGRATIONS_WAIT_SECONDS: z.coerce.number().int().min(0).max(3600).default(120),
+  /**
+   * Graceful shutdown (SIGTERM/SIGINT): how long requests in flight may take to finish, and running
+   * jobs too (both drain at once); then connections are closed and unfinished jobs released for a retry.
+   */
+  SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(600_000).default(10_000),
   /** Webhook jobs: attempts after the first, base delay (seconds, exponential with jitter), and how long a running job may take before it is retried. */
   WEBHOOK_RETRY_LIMIT: z.coerce.number().int().min(0).max(50).default(8),
   WEBHOOK_RETRY_DELAY_SECONDS: z.coerce.number().int().min(1).max(3600).default(5),
@@ -72,7 +99,7 @@ const schema = z.object({
   /** How often workers poll when idle (in-process enqueues wake them at once), and pg-boss maintenance (expiry) interval. */
   JOB_POLL_INTERVAL_SECONDS: z.coerce.number().min(0.5).max(60).default(1),
   JOB_MAINTENANCE_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(3600).default(30),
-  /** Connections of the pg-boss (owner-role) pool. */
+  /** Connections of the pg-boss pool (role tessera_queue). */
   JOB_POOL_SIZE: z.coerce.number().int().min(1).max(50).default(4),
   /** Per-integration webhook rate limit: sustained requests per second and burst, per process. */
   WEBHOOK_RATE_LIMIT_PER_SECOND: z.coerce.number().min(1).max(100_000).default(500),
@@ -116,8 +143,12 @@ const schema = z.object({
   RATE_LIMIT_TENANT_ENTERPRISE_PER_MINUTE: z.coerce.number().int().min(1).max(100_000_000).default(60_000),
   /** Audit retention prune (pg-boss cron, UTC; `off` disables): removes entries past each tenant's auditRetentionDays. */
   AUDIT_PRUNE_CRON: z.string().default('17 3 * * *'),
-  /** Port of the embedded Postgres (development only). */
-  EMBEDDED_PG_PORT: z.coerce.number().int().min(1024).max(65535).default(54329),
+  /**
+   * Port of the embedded Postgres (development only). Below Linux's ephemeral range (32768–60999):
+   * there, a client reconnecting while Postgres is down can be given the port as its own local port
+   * and connect to itself, and Postgres then can't bind it.
+   */
+  EMBEDDED_PG_PORT: z.coerce.number().int().min(1024).max(65535).default(15439),
 });
 
 export type Config = z.infer<typeof schema> & { isProduction: boolean; publicUrl: string };
@@ -131,7 +162,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const c = parsed.data;
   const isProduction = c.NODE_ENV === 'production';
   if (isProduction) {
-    const missing = (['DATABASE_URL', 'JWT_PRIVATE_JWK', 'PLATFORM_OPERATOR_PASSWORD', 'INTEGRATION_ENCRYPTION_KEY'] as const).filter((k) => !c[k]);
+    // The migrate step needs only the owner's connection; the processes serving requests and jobs need the secrets.
+    const required = c.PROCESS_ROLE === 'migrate' ? (['DATABASE_URL'] as const) : (['DATABASE_URL', 'JWT_PRIVATE_JWK', 'PLATFORM_OPERATOR_PASSWORD', 'INTEGRATION_ENCRYPTION_KEY'] as const);
+    const missing = required.filter((k) => !c[k]);
     if (missing.length) throw new Error(`Invalid configuration: production requires ${missing.join(', ')}`);
   }
   return { ...c, isProduction, publicUrl: c.PUBLIC_URL ?? `http://localhost:${c.PORT}` };

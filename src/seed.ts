@@ -8,7 +8,7 @@ import { addMember, createOrganization } from './modules/organizations/service.j
 import { integrations } from './db/schema.js';
 import { withTenant } from './db/tenant-context.js';
 import { secretBinding } from './integrations/secrets.js';
-import type { Provider } from './integrations/types.js';
+import { PROVIDER_SLUG, type Provider } from './db/providers.js';
 import { createIntegration } from './modules/integrations/service.js';
 
 export interface DemoCredentials {
@@ -25,7 +25,7 @@ export async function seedDemo(app: App): Promise<DemoCredentials> {
   const creds = { tenantSlug: 'demo', email: 'owner@demo.test', password: devSecret(app.config.DATA_DIR, 'demo-owner-password') };
   const [existing] = await app.db.execute(sql`select id from platform.tenant_by_slug(${creds.tenantSlug})`);
   if (existing) return creds;
-  const tenant = await createTenant(app.db, 'system:seed', {
+  const tenant = await createTenant(app.platformDb, 'system:seed', {
     slug: creds.tenantSlug,
     name: 'Demo Company',
     plan: 'PRO',
@@ -61,10 +61,10 @@ export interface DemoIntegration {
   webhookSecret: string;
 }
 
-const DEMO_INTEGRATIONS: { provider: Provider; name: string; path: string }[] = [
-  { provider: 'USER_SERVICE', name: 'Demo user service', path: 'user-service' },
-  { provider: 'PAYMENT_SERVICE', name: 'Demo payment service', path: 'payment-service' },
-  { provider: 'COMMUNICATION_SERVICE', name: 'Demo communication service', path: 'communication-service' },
+const DEMO_INTEGRATIONS: { provider: Provider; name: string }[] = [
+  { provider: 'USER_SERVICE', name: 'Demo user service' },
+  { provider: 'PAYMENT_SERVICE', name: 'Demo payment service' },
+  { provider: 'COMMUNICATION_SERVICE', name: 'Demo communication service' },
 ];
 
 /**
@@ -79,7 +79,7 @@ export async function seedDemoIntegrations(app: App, tenantSlug: string, mockUrl
   let rows = await withTenant(app.db, settings, (tx) => tx.select().from(integrations));
   if (rows.length === 0) {
     const scope = transactionScope(app.db, settings);
-    for (const d of DEMO_INTEGRATIONS) await createIntegration(scope, app.secrets, { provider: d.provider, name: d.name, baseUrl: `${mockUrl}/${d.path}`, apiKey: 'demo-api-key' });
+    for (const d of DEMO_INTEGRATIONS) await createIntegration(scope, app.secrets, { provider: d.provider, name: d.name, baseUrl: `${mockUrl}/${PROVIDER_SLUG[d.provider]}`, apiKey: 'demo-api-key' });
     rows = await withTenant(app.db, settings, (tx) => tx.select().from(integrations));
   }
   return rows.map((r) => ({

@@ -225,12 +225,12 @@ describe('auditLogs API', () => {
     const member = await tenant.user('MEMBER');
     const forbidden = await fetch(url, { headers: { authorization: `Bearer ${member.token}` } });
     expect(forbidden.status).toBe(403);
-    expect(((await forbidden.json()) as any).errors[0].extensions.code).toBe('FORBIDDEN');
+    expect(((await forbidden.json()) as any).error.code).toBe('FORBIDDEN');
     const anonymous = await fetch(url);
     expect(anonymous.status).toBe(401);
     const bad = await fetch(`${server.url}/audit-logs/export?from=yesterday`, { headers: { authorization: `Bearer ${tenant.owner.token}` } });
     expect(bad.status).toBe(400);
-    expect(((await bad.json()) as any).errors[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', fields: [{ field: 'from' }] });
+    expect(((await bad.json()) as any).error).toMatchObject({ code: 'BAD_USER_INPUT', fields: [{ field: 'from' }] });
   });
 });
 
@@ -293,7 +293,7 @@ describe('retention', () => {
     await server.ownerSql`update tenants set audit_retention_days = 0 where id = ${short.tenant.id}`;
     const count = async (id: string) => Number(((await server.ownerSql`select count(*) as n from audit_logs where tenant_id = ${id}`) as unknown as [{ n: string }])[0].n);
     const longBefore = await count(long.tenant.id);
-    const removed = await pruneAuditLogs(server.app.db);
+    const removed = await pruneAuditLogs(server.app.systemDb);
     expect(removed).toBeGreaterThanOrEqual(6); // the tenant, its owner, 3 users, the retention change
     expect(await count(long.tenant.id)).toBe(longBefore);
     const remaining = await logs({}, short.owner.token);

@@ -10,6 +10,7 @@ import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isDatabaseUnavailable, fromDatabaseError } from '../src/errors.js';
 import { withTenant, withTenantOneTrip, type TenantSettings } from '../src/db/tenant-context.js';
+import { publish } from '../src/realtime/pubsub.js';
 import { createTestIntegration } from './helpers/integrations.js';
 import { startPgProxy, type PgProxy } from './helpers/pg-proxy.js';
 import { PASSWORD, type SeededTenant } from './helpers/seed.js';
@@ -221,7 +222,9 @@ describe('the database unreachable', () => {
       // LISTEN is back: a notification sent through the other process reaches this one.
       const id = `heard-${outage}`;
       await waitFor(async () => {
-        await server.ownerSql`select pg_notify('tessera_events', ${JSON.stringify({ topic: 'integration_health_changed', tenantId: t.tenant.id, integrationId: row.id, id, status: 'HEALTHY', previousStatus: null, reason: null, changedAt: new Date().toISOString() })})`;
+        await withTenant(server.app.db, settings, (tx) =>
+          publish(tx, { topic: 'integration_health_changed', tenantId: t.tenant.id, integrationId: row.id, id, status: 'HEALTHY', previousStatus: null, reason: null, changedAt: new Date().toISOString() }),
+        );
         return heard.includes(id);
       }, 8000, 'LISTEN to be back');
       expect((await fetch(`${other.url}/readyz`)).status).toBe(200);

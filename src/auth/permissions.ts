@@ -1,153 +1,88 @@
-import { allow, chain, deny, rule, shield } from 'graphql-shield';
-import type { IRule } from 'graphql-shield';
-import type { Context } from '../graphql/context.js';
-import { AppError, forbidden, unauthenticated } from '../errors.js';
-import { atLeast } from './roles.js';
+import { isObjectType, type GraphQLSchema } from 'graphql';
+import { chain, rule } from 'graphql-shield';
+import { AppError } from '../errors.js';
+import type { RateLimitContext, RateLimitKind, RateLimits } from './rate-limits.js';
+import { platformOperatorCheck, roleCheck, selfOrRoleCheck, type Viewer } from './roles.js';
 import type { TenantRole } from './tokens.js';
-import type { RateLimitKind } from './rate-limits.js';
 
 /**
- * The one permission map (ARCHITECTURE invariant 4). Deny by default: a field missing here is
- * refused, so a new field is closed until someone decides who may use it. Rules return (not throw)
- * their error so shield reports it as is. Finer checks that depend on the target row (ADMIN vs OWNER,
- * last owner, organization ADMIN) live in the services.
+ * The rules the permission map (src/graphql/permissions.ts) is made of. Each is a shield rule over
+ * a check in ./roles.ts, so the REST routes call the very same check. Rules return (not throw) their
+ * error so shield reports it as is.
  */
-const hasRole = (min: TenantRole) =>
-  rule(`hasRole:${min}`, { cache: 'contextual' })(async (_parent, _args, ctx: Context) => {
+
+/** A shield rule or a combination of rules (chain, and, or…). */
+export type ShieldRule = Parameters<typeof chain>[number];
+
+/** What the rules read of the GraphQL context (src/graphql/context.ts builds it; auth sits below graphql). */
+export interface PermissionContext extends RateLimitContext {
+  viewer(): Promise<Viewer>;
+  app: { rateLimits: Pick<RateLimits, 'check'> };
+}
+
+/** A rule over a check of the viewer; a viewer that can't be resolved (suspended tenant, inactive user) answers its error. */
+const viewerRule = (name: string, check: (viewer: Viewer, args: Record<string, unknown>) => true | AppError, cache: 'contextual' | 'strict' = 'contextual') =>
+  rule(name, { cache })(async (_parent, args: Record<string, unknown>, ctx: PermissionContext) => {
     try {
-      const viewer = await ctx.viewer();
-      if (viewer.kind !== 'user') return viewer.kind === 'platform' ? forbidden('Platform operators have no tenant') : unauthenticated();
-      return atLeast(viewer.role, min) ? true : forbidden(`Requires role ${min} or higher`);
+      return check(await ctx.viewer(), args);
     } catch (err) {
       return err instanceof AppError ? err : Promise.reject(err);
     }
   });
 
-const isPlatformOperator = rule('isPlatformOperator', { cache: 'contextual' })(async (_parent, _args, ctx: Context) => {
-  const viewer = await ctx.viewer().catch((e: unknown) => e);
-  if (viewer instanceof Error) return viewer;
-  return (viewer as { kind: string }).kind === 'platform' ? true : viewer && (viewer as { kind: string }).kind === 'anonymous' ? unauthenticated() : forbidden('Platform operators only');
-});
+/** One rule per tenant role: `ROLE.ADMIN` admits ADMIN and OWNER (the hierarchy in ./roles.ts). */
+const roleRule = (min: TenantRole) => viewerRule(`hasRole:${min}`, (v) => roleCheck(v, min));
+export const ROLE = { VIEWER: roleRule('VIEWER'), MEMBER: roleRule('MEMBER'), ADMIN: roleRule('ADMIN'), OWNER: roleRule('OWNER') } satisfies Record<TenantRole, ShieldRule>;
+
+/** For fields on one user (`id` argument): the user themself, or `min` and above. Cached per arguments. */
+export const SELF_OR = (min: TenantRole) => viewerRule(`selfOrRole:${min}`, (v, args) => selfOrRoleCheck(v, args.id, min), 'strict');
+
+export const PLATFORM_OPERATOR = viewerRule('isPlatformOperator', platformOperatorCheck);
 
 /**
  * Rate limits (src/auth/rate-limits.ts): graphql-rate-limit rules over the shared Postgres store,
  * configured per app. Chained after the role check, so refused calls don't spend the budget.
  */
-const limit = (kind: RateLimitKind) =>
-  rule(`rateLimit:${kind}`, { cache: 'no_cache' })((parent, args, ctx: Context, info) => ctx.app.rateLimits.check(kind, parent, args, ctx, info));
-const TENANT_BUDGET = limit('TENANT');
-const MUTATION_LIMIT = limit('MUTATION');
+export const rateLimit = (kind: RateLimitKind) =>
+  rule(`rateLimit:${kind}`, { cache: 'no_cache' })((parent, args, ctx: PermissionContext, info) => ctx.app.rateLimits.check(kind, parent, args, ctx, info));
+const TENANT_BUDGET = rateLimit('TENANT');
+const MUTATION_LIMIT = rateLimit('MUTATION');
+
 /** A tenant query: the role, then the tenant's per-minute budget. */
-const query = (role: IRule) => chain(role, TENANT_BUDGET);
-/** A mutation: the role, the user's mutation limit, the tenant's budget. */
-const mutation = (role: IRule) => chain(role, MUTATION_LIMIT, TENANT_BUDGET);
+export const tenantQuery = (min: TenantRole) => chain(ROLE[min], TENANT_BUDGET);
+/** A tenant mutation: the role (a minimum role, or a rule such as SELF_OR), the user's mutation limit, the tenant's budget. */
+export const tenantMutation = (role: TenantRole | ShieldRule) => chain(typeof role === 'string' ? ROLE[role] : role, MUTATION_LIMIT, TENANT_BUDGET);
+/** A platform operator's mutation: the operator, then the mutation limit. */
+export const operatorMutation = chain(PLATFORM_OPERATOR, MUTATION_LIMIT);
 
-const VIEWER = hasRole('VIEWER');
-const MEMBER = hasRole('MEMBER');
-const ADMIN = hasRole('ADMIN');
-const OWNER = hasRole('OWNER');
+type RuleTree = Record<string, ShieldRule | Record<string, ShieldRule>>;
+const isFieldMap = (r: unknown): r is Record<string, ShieldRule> => typeof r === 'object' && r !== null && Object.getPrototypeOf(r) === Object.prototype;
 
-export const permissionMap = {
-  Query: {
-    health: allow,
-    me: query(VIEWER),
-    tenant: query(VIEWER),
-    users: query(VIEWER),
-    user: query(VIEWER),
-    organizations: query(VIEWER),
-    organization: query(VIEWER),
-    platformTenants: isPlatformOperator,
-    // Integrations are administered by ADMIN+, and so is their health.
-    integrationHealth: query(ADMIN),
-    integrationHealthHistory: query(ADMIN),
-    tenantHealthSummary: query(ADMIN),
-    integrationCircuit: query(ADMIN),
-    integrations: query(ADMIN),
-    integration: query(ADMIN),
-    webhookEvents: query(ADMIN),
-    webhookEvent: query(ADMIN),
-    syncRuns: query(ADMIN),
-    syncRun: query(ADMIN),
-    integrationPushes: query(ADMIN),
-    auditLogs: query(ADMIN),
-    auditIntegrity: query(ADMIN),
-  },
-  Mutation: {
-    login: limit('LOGIN'),
-    refreshSession: limit('REFRESH'),
-    logout: allow,
-    platformLogin: limit('PLATFORM_LOGIN'),
-    updateTenant: mutation(OWNER),
-    createTenant: chain(isPlatformOperator, MUTATION_LIMIT),
-    suspendTenant: chain(isPlatformOperator, MUTATION_LIMIT),
-    reactivateTenant: chain(isPlatformOperator, MUTATION_LIMIT),
-    changeTenantPlan: chain(isPlatformOperator, MUTATION_LIMIT),
-    createUser: mutation(ADMIN),
-    updateUser: mutation(VIEWER), // self-service; editing others is checked in the service
-    changeUserRole: mutation(ADMIN),
-    deactivateUser: mutation(ADMIN),
-    reactivateUser: mutation(ADMIN),
-    deleteUser: mutation(ADMIN),
-    createOrganization: mutation(ADMIN),
-    updateOrganization: mutation(ADMIN),
-    deleteOrganization: mutation(ADMIN),
-    addOrganizationMember: mutation(MEMBER), // tenant ADMIN+ or organization ADMIN, checked in the service
-    changeOrganizationMemberRole: mutation(MEMBER),
-    removeOrganizationMember: mutation(MEMBER),
-    resetIntegrationCircuit: mutation(ADMIN),
-    isolateIntegrationCircuit: mutation(ADMIN),
-    createIntegration: mutation(ADMIN),
-    updateIntegration: mutation(ADMIN),
-    deleteIntegration: mutation(ADMIN),
-    rotateWebhookSecret: mutation(ADMIN),
-    replayWebhookEvent: mutation(ADMIN),
-    replayWebhookEvents: mutation(ADMIN),
-    triggerSync: mutation(ADMIN),
-    retryIntegrationPush: mutation(ADMIN),
-  },
-  Subscription: {
-    heartbeat: VIEWER,
-    integrationHealthChanged: ADMIN,
-  },
-  // Object types: reachable only through a root field above, which already decided.
-  Tenant: allow,
-  User: allow,
-  UserEdge: allow,
-  UserConnection: allow,
-  Organization: allow,
-  OrganizationEdge: allow,
-  OrganizationConnection: allow,
-  OrganizationMember: allow,
-  PageInfo: allow,
-  DeletePayload: allow,
-  AuthPayload: allow,
-  PlatformAuthPayload: allow,
-  IntegrationHealth: allow,
-  IntegrationHealthSignals: allow,
-  IntegrationHealthChange: allow,
-  IntegrationCircuit: allow,
-  TenantHealthSummary: allow,
-  Integration: allow,
-  IntegrationSecretPayload: allow,
-  WebhookEvent: allow,
-  WebhookEventEdge: allow,
-  WebhookEventConnection: allow,
-  ReplayWebhookEventsPayload: allow,
-  SyncRun: allow,
-  SyncRunEdge: allow,
-  SyncRunConnection: allow,
-  TriggerSyncPayload: allow,
-  IntegrationPush: allow,
-  IntegrationPushEdge: allow,
-  IntegrationPushConnection: allow,
-  AuditLog: allow,
-  AuditLogEdge: allow,
-  AuditLogConnection: allow,
-  AuditIntegrityReport: allow,
-};
-
-export const permissions = shield(permissionMap, {
-  fallbackRule: deny,
-  allowExternalErrors: true,
-  fallbackError: () => forbidden(),
-});
+/**
+ * Start-up check of the map against the executable schema (as Hive's assertAllRulesAreAssigned):
+ * with fallbackRule deny a field without a rule is silently refused, so every object type needs a
+ * rule for the whole type or one per field, and Query, Mutation and Subscription one per field
+ * (a decision per entry point). Names that are not in the schema are reported too (a stale map).
+ * Throws one error listing every problem.
+ */
+export function assertAllRulesAssigned(schema: GraphQLSchema, map: RuleTree): void {
+  const roots = new Set([schema.getQueryType(), schema.getMutationType(), schema.getSubscriptionType()].flatMap((t) => (t ? [t.name] : [])));
+  const problems: string[] = [];
+  for (const type of Object.values(schema.getTypeMap())) {
+    if (!isObjectType(type) || type.name.startsWith('__')) continue;
+    const rules = map[type.name];
+    if (!rules) {
+      problems.push(`${type.name}: no rule`);
+      continue;
+    }
+    if (!isFieldMap(rules)) {
+      if (roots.has(type.name)) problems.push(`${type.name}: needs a rule per field, not one for the whole type`);
+      continue;
+    }
+    const fields = Object.keys(type.getFields());
+    for (const field of fields) if (!rules[field]) problems.push(`${type.name}.${field}: no rule`);
+    for (const field of Object.keys(rules)) if (!fields.includes(field)) problems.push(`${type.name}.${field}: not a field of the schema`);
+  }
+  for (const name of Object.keys(map)) if (!isObjectType(schema.getType(name))) problems.push(`${name}: not an object type of the schema`);
+  if (problems.length) throw new Error(`The permission map does not cover the schema (fallbackRule is deny):\n  ${problems.join('\n  ')}`);
+}

@@ -6,8 +6,9 @@ import { DB_ACQUIRE_TIMEOUT, DB_RESPONSE_TIMEOUT, DB_UNREACHABLE } from '../erro
 import * as schema from './schema.js';
 
 /**
- * The RLS-bound app client: every request and job uses this one, as the role tessera_app
- * (not superuser, no BYPASSRLS, owns nothing). Postgres decides what it may see.
+ * An RLS-bound client of one database role (src/db/roles.ts): `app.db` is tessera_app, which every
+ * tenant request and job uses; `ingestDb`, `platformDb` and `systemDb` are the narrow paths' own
+ * pools. None is superuser, has BYPASSRLS or owns a table. Postgres decides what each may see.
  */
 export type AppDb = PostgresJsDatabase<typeof schema> & { $client: postgres.Sql };
 export type Tx = Parameters<Parameters<AppDb['transaction']>[0]>[0];
@@ -16,14 +17,14 @@ export interface PoolOptions {
   url: string;
   max: number;
   statementTimeoutMs: number;
-  /** Shown in pg_stat_activity. */
-  applicationName?: string;
   /** How long opening a connection may take (default 2 s): an unreachable database answers 503 promptly. */
   connectTimeoutMs?: number;
   /** How long a statement or transaction may wait for a busy pool's connection before it fails with a 503 (default 10 s; an unreachable database fails waiters at once instead). */
   acquireTimeoutMs?: number;
   /** Called once per statement sent; used by metrics and the round-trip benchmark. */
   onQuery?: () => void;
+  /** Shown in pg_stat_activity: which pool a connection belongs to. */
+  applicationName?: string;
 }
 /** @deprecated name kept for callers; same as PoolOptions. */
 export type DbOptions = PoolOptions;

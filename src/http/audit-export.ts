@@ -1,15 +1,15 @@
 import { Readable } from 'node:stream';
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type { App } from '../app.js';
-import { atLeast } from '../auth/roles.js';
+import { roleCheck } from '../auth/roles.js';
 import { createContext } from '../graphql/context.js';
-import { AppError, ErrorCode, forbidden, fromDatabaseError, unauthenticated } from '../errors.js';
+import { sendError } from './error-replies.js';
 import { exportAuditLogs, toExportLine, validateExportQuery } from '../modules/audit/service.js';
 
 /**
  * GET /audit-logs/export?from=<ISO>&to=<ISO>: the tenant's audit entries in [from, to) as NDJSON,
  * oldest first, streamed batch by batch. Same bearer token and role rule (ADMIN+) as auditLogs.
- * Refusals before the first byte are JSON errors with the error table's status and code.
+ * Refusals before the first byte are the REST error envelope (sendError).
  */
 export function registerAuditExport(fastify: FastifyInstance, app: App) {
   fastify.get('/audit-logs/export', async (req, reply) => {
@@ -21,10 +21,9 @@ export function registerAuditExport(fastify: FastifyInstance, app: App) {
         userAgent: req.headers['user-agent'],
         transactions: 'short',
       });
-      const viewer = await ctx.viewer();
-      if (viewer.kind === 'anonymous') throw unauthenticated();
-      if (viewer.kind !== 'user') throw forbidden('Platform operators have no tenant');
-      if (!atLeast(viewer.role, 'ADMIN')) throw forbidden('Requires role ADMIN or higher');
+      // The same check as the permission map's rule for auditLogs (tenantQuery('ADMIN')).
+      const allowed = roleCheck(await ctx.viewer(), 'ADMIN');
+      if (allowed !== true) throw allowed;
       validateExportQuery(req.query);
       const batches = exportAuditLogs(ctx.scope!, req.query);
       async function* lines() {
@@ -35,14 +34,7 @@ export function registerAuditExport(fastify: FastifyInstance, app: App) {
         .header('content-disposition', 'attachment; filename="audit-logs.ndjson"')
         .send(Readable.from(lines()));
     } catch (err) {
-      return sendError(reply, err, app);
+      return sendError(req, reply, err, app.log);
     }
   });
-}
-
-function sendError(reply: FastifyReply, err: unknown, app: App) {
-  const known = err instanceof AppError ? err : fromDatabaseError(err);
-  if (!known) app.log.error({ err }, 'audit export failed');
-  const e = known ?? new AppError('INTERNAL_SERVER_ERROR');
-  return reply.code(ErrorCode[e.code].http).send({ errors: [{ message: e.message, extensions: e.extensions }] });
 }

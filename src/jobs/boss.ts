@@ -3,65 +3,27 @@
  * share it).
  *
  * Two connections, two roles:
- *  - the pg-boss instance runs on the OWNER connection: it creates a partition table per queue and
- *    runs maintenance (expiry, retries, dead letters), which the app role must not be able to do;
- *  - enqueueing happens on the APP role, inside our own transaction (`enqueue(tx, …)`), so a job
- *    exists exactly when the row that caused it was committed (ARCHITECTURE invariant 6). The app
- *    role's grants for that are in migrations/0005_integration_engine_security.sql.
+ *  - the pg-boss instance runs as tessera_queue, which owns the pgboss schema (it creates a partition
+ *    table per queue) and runs maintenance (expiry, retries, dead letters), which no other role can do;
+ *  - enqueueing happens inside our own transaction (`enqueue(tx, …)`, as tessera_app or the webhook
+ *    receiver's tessera_ingest), so a job exists exactly when the row that caused it was committed
+ *    (ARCHITECTURE invariant 6). Those roles may only INSERT jobs of their transaction's tenant on
+ *    the tenant queues (migrations/0011_least_privilege.sql), and every worker confirms a job's
+ *    tenant by finding the row the job is about under that tenant's RLS.
  *
- * Every queue is created at start-up with explicit retry, backoff and expiry (pg-boss's SQL
- * defaults differ from its docs; a send to a missing queue silently returns null).
+ * Every queue of ./queues.ts is created at start-up with its explicit retry, backoff and expiry
+ * (pg-boss's SQL defaults differ from its docs; a send to a missing queue silently returns null).
  */
 import crypto from 'node:crypto';
 import PgBoss from 'pg-boss';
 import type { Config } from '../config.js';
 import type postgres from 'postgres';
 import { rawClientOf, type Tx } from '../db/client.js';
+import type { JobEnqueuer } from '../db/scope.js';
 import type { Logger } from '../logger.js';
-import type { Provider } from '../integrations/types.js';
-import { JOB_SCHEMA } from './schema.js';
-
-const PROVIDER_SLUG: Record<Provider, string> = { USER_SERVICE: 'user-service', PAYMENT_SERVICE: 'payment-service', COMMUNICATION_SERVICE: 'communication-service' };
-export const PROVIDERS = Object.keys(PROVIDER_SLUG) as Provider[];
-
-/** Queue names: one webhook queue and one dead-letter queue per provider, plus health checks. */
-export const QUEUES = {
-  /** Webhook events of one provider; job data: WebhookJobData. */
-  webhooks: (p: Provider) => `webhooks-${PROVIDER_SLUG[p]}`,
-  /** Where a webhook job goes after its last attempt; its worker marks the event DEAD. */
-  webhooksDead: (p: Provider) => `webhooks-${PROVIDER_SLUG[p]}-dead`,
-  /** Cron fan-out: one health-check job per enabled integration. */
-  healthCheckSchedule: 'integration-health-schedule',
-  /** One provider health check; job data: { tenantId, integrationId }. */
-  healthCheck: 'integration-health-check',
-  /** One sync run; job data: SyncJobData (src/modules/sync/service.ts). One run per integration is enforced by sync_runs. */
-  sync: 'integration-sync',
-  /** Cron fan-outs: one sync request per enabled integration (two schedules, so two queues: pg-boss keys schedules by queue). */
-  syncScheduleIncremental: 'integration-sync-schedule-incremental',
-  syncScheduleFull: 'integration-sync-schedule-full',
-  /** Our changes sent to providers; job data: PushJobData (src/integrations/push.ts). */
-  push: 'integration-push',
-  /** Where a push job goes after its last attempt (or expiry); its worker marks the push DEAD. */
-  pushDead: 'integration-push-dead',
-  /** Daily audit retention prune (src/jobs/audit-prune.ts). */
-  auditPrune: 'audit-prune',
-} as const;
-
-export interface WebhookJobData {
-  tenantId: string;
-  integrationId: string;
-  eventId: string;
-}
-
-export interface QueuePolicy {
-  retryLimit: number;
-  retryDelay: number;
-  retryBackoff: boolean;
-  expireInSeconds: number;
-  deadLetter?: string;
-  /** pg-boss policy; `short` keeps one queued job per singletonKey. Default `standard`. */
-  policy?: 'standard' | 'short';
-}
+import { PROVIDERS } from '../db/providers.js';
+import { JOB_SCHEMA } from '../db/job-schema.js';
+import { QUEUES, queuePolicies, type QueuePolicy } from './queues.js';
 
 /** A job as our handlers see it (attempt = retryCount + 1; the last one is retryCount = retryLimit). */
 export type JobOf<T> = PgBoss.JobWithMetadata<T>;
@@ -72,7 +34,7 @@ export interface WorkOptions {
   concurrency?: number;
 }
 
-export class Jobs {
+export class Jobs implements JobEnqueuer {
   readonly boss: PgBoss;
   private readonly workerIds = new Map<string, string[]>();
   /** Every queue created at start-up, so depth metrics report empty queues as 0. */
@@ -82,12 +44,13 @@ export class Jobs {
 
   constructor(
     private readonly config: Config,
-    ownerUrl: string,
+    /** tessera_queue's connection URL. */
+    url: string,
     private readonly log: Logger,
   ) {
     this.runsWorkers = config.PROCESS_ROLE !== 'api';
     this.boss = new PgBoss({
-      connectionString: ownerUrl,
+      connectionString: url,
       schema: JOB_SCHEMA,
       max: config.JOB_POOL_SIZE,
       application_name: 'tessera-jobs',
@@ -123,34 +86,7 @@ export class Jobs {
   async start(): Promise<void> {
     await this.boss.start();
     this.started = true;
-    const c = this.config;
-    for (const p of PROVIDERS) {
-      const dead = QUEUES.webhooksDead(p);
-      await this.createQueue(dead, { retryLimit: 3, retryDelay: 5, retryBackoff: true, expireInSeconds: 60 });
-      await this.createQueue(QUEUES.webhooks(p), {
-        retryLimit: c.WEBHOOK_RETRY_LIMIT,
-        retryDelay: c.WEBHOOK_RETRY_DELAY_SECONDS,
-        retryBackoff: true, // exponential, with pg-boss's built-in jitter (delay·2^n/2 + random·delay·2^n/2)
-        expireInSeconds: c.WEBHOOK_JOB_EXPIRE_SECONDS,
-        deadLetter: dead,
-      });
-    }
-    await this.createQueue(QUEUES.healthCheckSchedule, { retryLimit: 0, retryDelay: 1, retryBackoff: false, expireInSeconds: 60 });
-    await this.createQueue(QUEUES.healthCheck, { retryLimit: 0, retryDelay: 1, retryBackoff: false, expireInSeconds: 60, policy: 'short' });
-    // Sync: a failed run is recorded as FAILED and its job completes; retries only cover a crashed
-    // worker (the expired job resumes the RUNNING run).
-    await this.createQueue(QUEUES.sync, { retryLimit: 2, retryDelay: 5, retryBackoff: true, expireInSeconds: c.SYNC_JOB_EXPIRE_SECONDS });
-    await this.createQueue(QUEUES.syncScheduleIncremental, { retryLimit: 0, retryDelay: 1, retryBackoff: false, expireInSeconds: 300 });
-    await this.createQueue(QUEUES.syncScheduleFull, { retryLimit: 0, retryDelay: 1, retryBackoff: false, expireInSeconds: 300 });
-    await this.createQueue(QUEUES.auditPrune, { retryLimit: 3, retryDelay: 60, retryBackoff: true, expireInSeconds: 15 * 60, policy: 'short' });
-    await this.createQueue(QUEUES.pushDead, { retryLimit: 3, retryDelay: 5, retryBackoff: true, expireInSeconds: 60 });
-    await this.createQueue(QUEUES.push, {
-      retryLimit: c.PUSH_RETRY_LIMIT,
-      retryDelay: c.PUSH_RETRY_DELAY_SECONDS,
-      retryBackoff: true,
-      expireInSeconds: Math.max(60, Math.ceil((c.OUTBOUND_TIMEOUT_MS * (c.OUTBOUND_MAX_RETRIES + 1) + c.OUTBOUND_RETRY_AFTER_CAP_SECONDS * 1000) / 1000) + 30),
-      deadLetter: QUEUES.pushDead,
-    });
+    for (const [name, policy] of queuePolicies(this.config)) await this.createQueue(name, policy);
   }
 
   /** Creates the queue, or brings an existing one's policy in line with the configuration. */

@@ -21,12 +21,12 @@ import crypto from 'node:crypto';
 import type postgres from 'postgres';
 import { sql } from 'drizzle-orm';
 import { Webhook, WebhookVerificationError } from 'standardwebhooks';
-import type { App } from '../../app.js';
 import { withTenant, withTenantOneTrip } from '../../db/tenant-context.js';
-import { integrationActor } from '../../jobs/webhook-events.js';
-import type { Provider } from '../types.js';
-import { ErrorCode, fromDatabaseError, isDatabaseUnavailable, type ErrorCodeName } from '../../errors.js';
-import { QUEUES, type WebhookJobData } from '../../jobs/boss.js';
+import type { IntegrationDeps } from '../deps.js';
+import { integrationActor } from './process.js';
+import type { Provider } from '../../db/providers.js';
+import { AppError, ErrorCode, fromDatabaseError, isDatabaseUnavailable, type ErrorCodeName } from '../../errors.js';
+import { QUEUES, type WebhookJobData } from '../../jobs/queues.js';
 import { checkEvent } from '../events.js';
 import { secretBinding } from '../secrets.js';
 import { TokenBuckets } from './rate-limit.js';
@@ -42,6 +42,8 @@ export interface WebhookRequest {
 export interface WebhookResponse {
   status: number;
   body: Record<string, unknown>;
+  /** A refusal: the HTTP layer answers it in the REST error envelope. */
+  error?: AppError;
   headers?: Record<string, string>;
   /** Set when jobs were enqueued: the queue to wake once the transaction has committed. */
   wake?: string;
@@ -90,7 +92,7 @@ interface WaitingDelivery {
 }
 
 export function refusal(code: ErrorCodeName, message: string, extra: Record<string, unknown> = {}, headers?: Record<string, string>): WebhookResponse {
-  return { status: ErrorCode[code].http, body: { error: { code, message, ...extra } }, headers };
+  return { status: ErrorCode[code].http, body: {}, error: new AppError(code, message, extra), headers };
 }
 
 export class WebhookReceiver {
@@ -103,7 +105,7 @@ export class WebhookReceiver {
   private readonly waiting = new Map<string, WaitingDelivery[]>();
   private readonly storing = new Map<string, { loops: number; lastStart: number; timer?: NodeJS.Timeout }>();
 
-  constructor(private readonly app: App) {
+  constructor(private readonly app: IntegrationDeps) {
     this.buckets = new TokenBuckets(app.config.WEBHOOK_RATE_LIMIT_PER_SECOND, app.config.WEBHOOK_RATE_LIMIT_BURST);
   }
 
@@ -145,7 +147,7 @@ export class WebhookReceiver {
     const kept = this.integrations.get(id);
     if (kept && !opts.fresh && Date.now() - kept.at < INTEGRATION_CACHE_MS) return { integration: kept.integration, cached: true };
     // Autocommit, outside the storing transaction: concurrent lookups share pooled connections.
-    const [integration] = (await this.app.db.execute(
+    const [integration] = (await this.app.ingestDb.execute(
       sql`select tenant_id, provider, usable, secret_encrypted, previous_secret_encrypted from platform.webhook_integration(${id}::uuid)`,
     )) as unknown as WebhookIntegration[];
     if (integration?.usable) {
@@ -317,7 +319,7 @@ export class WebhookReceiver {
     });
     const jobs = records.map((r) => ({ id: r.id, data: { tenantId, integrationId, eventId: r.id } satisfies WebhookJobData }));
     const jobInsert = await app.jobs.insertStatement(queue, jobs);
-    const [, inserted, jobResult] = (await withTenantOneTrip(app.db, integrationActor(tenantId, integrationId, req.requestId), [
+    const [, inserted, jobResult] = (await withTenantOneTrip(app.ingestDb, integrationActor(tenantId, integrationId, req.requestId), [
       (raw) => raw`select platform.require_webhook_integration(${integrationId}::uuid, ${[...new Set(batch.map((p) => p.delivery.secret))]}::text[])`,
       (raw) => raw`
         insert into webhook_events (tenant_id, id, integration_id, provider_event_id, type, payload, delivery_id, delivery_timestamp)
@@ -332,7 +334,7 @@ export class WebhookReceiver {
       // Only possible if the queue vanished (queues are created at every start-up): the COMMIT was
       // already pipelined, so enqueue the missing jobs now, or let the sender retry.
       app.log.error({ queue, events: fresh.size, jobs: jobResult.count }, 'webhook events stored without jobs; enqueueing again');
-      await withTenant(app.db, integrationActor(tenantId, integrationId, req.requestId), (tx) => app.jobs.enqueue(tx, queue, [...fresh].map((id) => ({ tenantId, integrationId, eventId: id }))));
+      await withTenant(app.ingestDb, integrationActor(tenantId, integrationId, req.requestId), (tx) => app.jobs.enqueue(tx, queue, [...fresh].map((id) => ({ tenantId, integrationId, eventId: id }))));
     }
     return batch.map(({ delivery: d }, i) => respond(d, perDelivery[i]!, (id) => fresh.has(id) && claimedBy.get(id) === i, queue));
   }

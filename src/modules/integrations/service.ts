@@ -6,16 +6,14 @@
 import crypto from 'node:crypto';
 import { asc, eq } from 'drizzle-orm';
 import { z } from 'zod';
-import type { App } from '../../app.js';
 import type { Scope } from '../../db/scope.js';
+import { PROVIDERS } from '../../db/providers.js';
 import { integrations, type IntegrationRow } from '../../db/schema.js';
-import { withTenant } from '../../db/tenant-context.js';
 import { notFound } from '../../errors.js';
 import { generateWebhookSecret, secretBinding, type SecretBox } from '../../integrations/secrets.js';
-import type { IntegrationTarget } from '../../integrations/types.js';
+import type { Credentials } from '../../integrations/targets.js';
 import { fields, validate } from '../../validation.js';
 
-const PROVIDERS = ['USER_SERVICE', 'PAYMENT_SERVICE', 'COMMUNICATION_SERVICE'] as const;
 const baseUrl = z
   .string()
   .trim()
@@ -31,24 +29,6 @@ export interface IntegrationWithSecret {
   integration: IntegrationRow;
   webhookSecret: string;
   previousSecretExpiresAt: Date | null;
-}
-
-interface Credentials {
-  apiKey: string;
-}
-
-/** The outbound client's view of an integration: its API root and decrypted credentials. */
-export function toTarget(secrets: SecretBox, row: IntegrationRow): IntegrationTarget {
-  const creds = JSON.parse(secrets.decrypt(row.credentialsEncrypted, secretBinding(row.tenantId, row.id, 'credentials'))) as Credentials;
-  return { tenantId: row.tenantId, id: row.id, provider: row.provider, baseUrl: row.baseUrl, apiKey: creds.apiKey };
-}
-
-/** Loads one integration as the SYSTEM actor (jobs: health checks, sync) and builds its outbound target. */
-export async function loadIntegrationTarget(app: App, tenantId: string, integrationId: string): Promise<IntegrationTarget | null> {
-  const [row] = await withTenant(app.db, { tenantId, actorType: 'SYSTEM', actorId: 'integrations' }, (tx) =>
-    tx.select().from(integrations).where(eq(integrations.id, integrationId)),
-  );
-  return row ? toTarget(app.secrets, row) : null;
 }
 
 export async function listIntegrations(scope: Scope): Promise<IntegrationRow[]> {

@@ -8,13 +8,15 @@
  * the apply functions are idempotent anyway.
  */
 import { and, eq, inArray, ne, sql } from 'drizzle-orm';
-import type { App } from '../app.js';
-import { webhookEvents } from '../db/schema.js';
-import { withTenant, withTenantOneTrip, type TenantSettings } from '../db/tenant-context.js';
-import type { Tx } from '../db/client.js';
-import { applyEvents } from '../integrations/events.js';
-import { reevaluateHealthInTx } from '../modules/integration-health/service.js';
-import { QUEUES, PROVIDERS, type JobOf, type WebhookJobData } from './boss.js';
+import type { Tx } from '../../db/client.js';
+import { PROVIDERS } from '../../db/providers.js';
+import { webhookEvents } from '../../db/schema.js';
+import { withTenant, withTenantOneTrip, type TenantSettings } from '../../db/tenant-context.js';
+import type { JobOf } from '../../jobs/boss.js';
+import { QUEUES, type WebhookJobData } from '../../jobs/queues.js';
+import type { IntegrationDeps } from '../deps.js';
+import { applyEvents } from '../events.js';
+import { reevaluateHealthInTx } from '../health-monitor.js';
 
 export const integrationActor = (tenantId: string, integrationId: string, requestId?: string): TenantSettings => ({
   tenantId,
@@ -29,6 +31,10 @@ type Failure = { job: JobOf<WebhookJobData>; error: unknown };
 type StartedEvent = { id: string; type: string; payload: { data?: unknown } };
 
 /**
+ * A job's tenant is never taken on trust: it names rows (its events), and only rows that RLS under
+ * that tenant shows, of that integration, are processed; a job naming another tenant's event, or
+ * one forged into the queue, finds nothing and does nothing (tests/roles-catalog.test.ts).
+ *
  * Processes a group of jobs of ONE integration (so one tenant and one actor) in three short
  * transactions instead of two per event: the audit trigger takes the tenant's chain lock at commit
  * and holds it through the commit's WAL flush, so a tenant's audited commits are serial — one
@@ -43,14 +49,14 @@ type StartedEvent = { id: string; type: string; payload: { data?: unknown } };
  *  3. The failures are recorded (FAILED, or DEAD after the last attempt) and returned, so pg-boss
  *     retries exactly those jobs; the others complete.
  */
-export async function processWebhookJobs(app: App, jobs: JobOf<WebhookJobData>[]): Promise<Failure[]> {
+export async function processWebhookJobs(app: IntegrationDeps, jobs: JobOf<WebhookJobData>[]): Promise<Failure[]> {
   const { tenantId, integrationId } = jobs[0]!.data;
   const actor = integrationActor(tenantId, integrationId, `job:${jobs[0]!.id}`);
   const eventIds = [...new Set(jobs.map((j) => j.data.eventId))];
   const [rows] = (await withTenantOneTrip(app.db, actor, [
     (raw) => raw`
       update webhook_events set status = 'PROCESSING', attempts = attempts + 1, updated_at = now()
-      where tenant_id = ${tenantId}::uuid and id = any(${eventIds}::uuid[]) and status not in ('PROCESSED', 'DEAD')
+      where tenant_id = ${tenantId}::uuid and integration_id = ${integrationId}::uuid and id = any(${eventIds}::uuid[]) and status not in ('PROCESSED', 'DEAD')
       returning id, type, payload`,
   ])) as unknown as [StartedEvent[]];
   const started = new Map(rows.map((r) => [r.id, r]));
@@ -102,7 +108,7 @@ export async function processWebhookJobs(app: App, jobs: JobOf<WebhookJobData>[]
   return failures;
 }
 
-async function recordFailures(app: App, actor: TenantSettings, failures: Failure[]): Promise<void> {
+async function recordFailures(app: IntegrationDeps, actor: TenantSettings, failures: Failure[]): Promise<void> {
   const { tenantId, integrationId } = failures[0]!.job.data;
   let dead = false;
   await withTenant(app.db, actor, async (tx) => {
@@ -127,13 +133,13 @@ const ALREADY_PROCESSED = Symbol('already processed');
  * The dead-letter queue's handler: whatever ended the job (its last attempt threw, or it expired
  * with a crashed worker), the event is DEAD — unless it was processed or replayed (RECEIVED) since.
  */
-export async function markWebhookEventDead(app: App, job: JobOf<WebhookJobData>): Promise<void> {
+export async function markWebhookEventDead(app: IntegrationDeps, job: JobOf<WebhookJobData>): Promise<void> {
   const { tenantId, integrationId, eventId } = job.data;
   await withTenant(app.db, integrationActor(tenantId, integrationId, `job:${job.id}`), async (tx) => {
     const dead = await tx
       .update(webhookEvents)
       .set({ status: 'DEAD', lastError: sql`coalesce(${webhookEvents.lastError}, 'Attempts exhausted')`, updatedAt: new Date() })
-      .where(and(eq(webhookEvents.id, eventId), inArray(webhookEvents.status, ['PROCESSING', 'FAILED'])))
+      .where(and(eq(webhookEvents.id, eventId), eq(webhookEvents.integrationId, integrationId), inArray(webhookEvents.status, ['PROCESSING', 'FAILED'])))
       .returning({ id: webhookEvents.id });
     // A dead letter is a health signal: counted in the same commit.
     if (dead.length) await reevaluateHealthInTx(app, tx, tenantId, integrationId);
@@ -141,7 +147,7 @@ export async function markWebhookEventDead(app: App, job: JobOf<WebhookJobData>)
 }
 
 /** Registers the webhook workers of every provider queue and its dead-letter queue. */
-export async function startWebhookWorkers(app: App): Promise<void> {
+export async function startWebhookWorkers(app: IntegrationDeps): Promise<void> {
   for (const p of PROVIDERS) {
     // Grouped by integration (one tenant, one actor): each group is applied in one transaction.
     await app.jobs.workGroups<WebhookJobData>(QUEUES.webhooks(p), (job) => `${job.data.tenantId}/${job.data.integrationId}`, (jobs) => processWebhookJobs(app, jobs));

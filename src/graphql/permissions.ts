@@ -1,0 +1,131 @@
+import type { GraphQLScalarType } from 'graphql';
+import { allow, deny, shield } from 'graphql-shield';
+import { operatorMutation, PLATFORM_OPERATOR, rateLimit, ROLE, SELF_OR, tenantMutation, tenantQuery, type ShieldRule } from '../auth/permissions.js';
+import { forbidden } from '../errors.js';
+import type { Resolvers } from './generated/resolvers-types.js';
+
+/**
+ * The shape of the map, derived from the generated resolver types: every object type of the schema
+ * is a key; Query, Mutation and Subscription need a rule for every field (a missing or misspelt
+ * field is a compile error); other object types take one rule for the whole type or one per field.
+ * The start-up check (assertAllRulesAssigned in buildSchema) holds the same against the executable
+ * schema, for what the types can't see.
+ */
+type ObjectTypeName = { [T in keyof Resolvers]-?: NonNullable<Resolvers[T]> extends GraphQLScalarType ? never : T }[keyof Resolvers];
+type FieldsOf<T extends ObjectTypeName> = Exclude<keyof NonNullable<Resolvers[T]>, `__${string}`>;
+type RootTypeName = 'Query' | 'Mutation' | 'Subscription';
+export type PermissionMap = {
+  [T in ObjectTypeName]: T extends RootTypeName ? { [F in FieldsOf<T>]: ShieldRule } : ShieldRule | { [F in FieldsOf<T>]: ShieldRule };
+};
+
+/**
+ * The one permission map (ARCHITECTURE invariant 4). Deny by default: a field missing here is
+ * refused, and the server refuses to start, so a new field is closed until someone decides who may
+ * use it. Role checks live here and nowhere else; finer checks that depend on the target row
+ * (ADMIN vs OWNER, last owner, organization ADMIN) live in the services.
+ */
+export const permissionMap = {
+  Query: {
+    health: allow,
+    me: tenantQuery('VIEWER'),
+    tenant: tenantQuery('VIEWER'),
+    users: tenantQuery('VIEWER'),
+    user: tenantQuery('VIEWER'),
+    organizations: tenantQuery('VIEWER'),
+    organization: tenantQuery('VIEWER'),
+    platformTenants: PLATFORM_OPERATOR,
+    // Integrations are administered by ADMIN+, and so is their health.
+    integrationHealth: tenantQuery('ADMIN'),
+    integrationHealthHistory: tenantQuery('ADMIN'),
+    tenantHealthSummary: tenantQuery('ADMIN'),
+    integrationCircuit: tenantQuery('ADMIN'),
+    integrations: tenantQuery('ADMIN'),
+    integration: tenantQuery('ADMIN'),
+    webhookEvents: tenantQuery('ADMIN'),
+    webhookEvent: tenantQuery('ADMIN'),
+    syncRuns: tenantQuery('ADMIN'),
+    syncRun: tenantQuery('ADMIN'),
+    integrationPushes: tenantQuery('ADMIN'),
+    auditLogs: tenantQuery('ADMIN'),
+    auditIntegrity: tenantQuery('ADMIN'),
+  },
+  Mutation: {
+    _noop: deny, // a placeholder so `extend type Mutation` has a type to extend
+    login: rateLimit('LOGIN'),
+    refreshSession: rateLimit('REFRESH'),
+    logout: allow,
+    platformLogin: rateLimit('PLATFORM_LOGIN'),
+    updateTenant: tenantMutation('OWNER'),
+    createTenant: operatorMutation,
+    suspendTenant: operatorMutation,
+    reactivateTenant: operatorMutation,
+    changeTenantPlan: operatorMutation,
+    createUser: tenantMutation('ADMIN'),
+    updateUser: tenantMutation(SELF_OR('ADMIN')), // oneself, or ADMIN+ (and not above one's role: checked against the target in the service)
+    changeUserRole: tenantMutation('ADMIN'),
+    deactivateUser: tenantMutation('ADMIN'),
+    reactivateUser: tenantMutation('ADMIN'),
+    deleteUser: tenantMutation('ADMIN'),
+    createOrganization: tenantMutation('ADMIN'),
+    updateOrganization: tenantMutation('ADMIN'),
+    deleteOrganization: tenantMutation('ADMIN'),
+    addOrganizationMember: tenantMutation('MEMBER'), // tenant ADMIN+ or organization ADMIN, checked in the service
+    changeOrganizationMemberRole: tenantMutation('MEMBER'),
+    removeOrganizationMember: tenantMutation('MEMBER'),
+    resetIntegrationCircuit: tenantMutation('ADMIN'),
+    isolateIntegrationCircuit: tenantMutation('ADMIN'),
+    createIntegration: tenantMutation('ADMIN'),
+    updateIntegration: tenantMutation('ADMIN'),
+    deleteIntegration: tenantMutation('ADMIN'),
+    rotateWebhookSecret: tenantMutation('ADMIN'),
+    replayWebhookEvent: tenantMutation('ADMIN'),
+    replayWebhookEvents: tenantMutation('ADMIN'),
+    triggerSync: tenantMutation('ADMIN'),
+    retryIntegrationPush: tenantMutation('ADMIN'),
+  },
+  Subscription: {
+    heartbeat: ROLE.VIEWER,
+    integrationHealthChanged: ROLE.ADMIN,
+  },
+  // Object types: reachable only through a root field above, which already decided.
+  Tenant: allow,
+  User: allow,
+  UserEdge: allow,
+  UserConnection: allow,
+  Organization: allow,
+  OrganizationEdge: allow,
+  OrganizationConnection: allow,
+  OrganizationMember: allow,
+  PageInfo: allow,
+  DeletePayload: allow,
+  AuthPayload: allow,
+  PlatformAuthPayload: allow,
+  IntegrationHealth: allow,
+  IntegrationHealthSignals: allow,
+  IntegrationHealthChange: allow,
+  IntegrationCircuit: allow,
+  TenantHealthSummary: allow,
+  Integration: allow,
+  IntegrationSecretPayload: allow,
+  WebhookEvent: allow,
+  WebhookEventEdge: allow,
+  WebhookEventConnection: allow,
+  ReplayWebhookEventsPayload: allow,
+  SyncRun: allow,
+  SyncRunEdge: allow,
+  SyncRunConnection: allow,
+  TriggerSyncPayload: allow,
+  IntegrationPush: allow,
+  IntegrationPushEdge: allow,
+  IntegrationPushConnection: allow,
+  AuditLog: allow,
+  AuditLogEdge: allow,
+  AuditLogConnection: allow,
+  AuditIntegrityReport: allow,
+} satisfies PermissionMap;
+
+export const permissions = shield(permissionMap, {
+  fallbackRule: deny,
+  allowExternalErrors: true,
+  fallbackError: () => forbidden(),
+});
