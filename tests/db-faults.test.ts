@@ -36,7 +36,7 @@ async function terminateBackend(like: string, opts: { state?: string } = {}): Pr
   const pid = await waitFor(async () => {
     const rows = await server.ownerSql<{ pid: number }[]>`
       select pid from pg_stat_activity
-      where usename = 'tessera_app' and query like ${like} and pid <> pg_backend_pid() and (${opts.state ?? null}::text is null or state = ${opts.state ?? null})`;
+      where application_name like 'tessera%' and query like ${like} and pid <> pg_backend_pid() and (${opts.state ?? null}::text is null or state = ${opts.state ?? null})`;
     return rows[0]?.pid;
   }, 5000, `a backend running ${like}`);
   await server.ownerSql`select pg_terminate_backend(${pid})`;
