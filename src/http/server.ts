@@ -10,10 +10,20 @@ import { buildSchema } from '../graphql/schema.js';
 import { createContext, type Context } from '../graphql/context.js';
 import { registerAuditExport } from './audit-export.js';
 import { LIMITS, operationProtections } from './protections.js';
-import { formatGraphQLError, httpStatusOf, withHttpStatus } from '../errors.js';
+import { createRequire } from 'node:module';
+import { parse } from 'graphql';
+import { badInput, formatGraphQLError, httpStatusOf, withHttpStatus } from '../errors.js';
+import { checkOperationInput } from '../graphql/input-check.js';
 import { clientErrorHandler, frameworkErrors, registerErrorReplies } from './error-replies.js';
 import { webhookRoutes } from './webhooks.js';
 import { registerExplorer } from './explorer.js';
+
+/**
+ * graphql-ws accepts errors from onSubscribe only as instances of the GraphQLError it loaded itself
+ * (Node's resolution: graphql's CommonJS build). Under vitest our own `import 'graphql'` may get the
+ * ESM build, a different class; requiring it names the same copy graphql-ws has in every runtime.
+ */
+const { GraphQLError: WsGraphQLError } = createRequire(import.meta.url)('graphql') as typeof import('graphql');
 
 export interface HttpServer {
   fastify: FastifyInstance;
@@ -138,6 +148,19 @@ export async function startHttpServer(app: App, opts: { host: string; port: numb
         }
       },
       context: (ctx) => ctx.extra.ctx!,
+      // The same edge check of input values as over HTTP (protections.ts runs it as an Apollo plugin).
+      onSubscribe: (_ctx, _id, payload) => {
+        let document;
+        try {
+          document = parse(payload.query);
+        } catch {
+          return undefined; // graphql-ws answers the syntax error itself
+        }
+        const problems = checkOperationInput(schema, document, payload.variables ?? {});
+        if (!problems.length) return undefined;
+        const refused = badInput(problems);
+        return [new WsGraphQLError(refused.message, { extensions: refused.extensions })];
+      },
     },
     wsServer,
   );
