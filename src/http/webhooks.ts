@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { App } from '../app.js';
-import { WebhookReceiver, type WebhookResponse } from '../integrations/webhooks/receive.js';
+import { WebhookReceiver } from '../integrations/webhooks/receive.js';
+import type { WebhookResponse } from '../integrations/webhooks/types.js';
 import { sendError } from './error-replies.js';
 
 /**
