@@ -34,7 +34,7 @@ async function main() {
   const app = await createApp(config, db.appUrl, log, { ownerUrl: db.ownerUrl });
   const http = await startHttpServer(app, { host: '127.0.0.1', port: 0 });
   const tenant = await createSeed(app).tenant();
-  const integrationId = (await createIntegration(transactionScope(app.db, { tenantId: tenant.tenant.id, actorType: 'SYSTEM', actorId: 'bench' }), app.secrets, { provider: 'USER_SERVICE', name: 'Bench', baseUrl: 'http://127.0.0.1:9', apiKey: 'bench' })).integration.id;
+  const integrationId = (await createIntegration(transactionScope(app.db, { tenantId: tenant.tenant.id, actorType: 'SYSTEM', actorId: 'bench' }), app, { provider: 'USER_SERVICE', name: 'Bench', baseUrl: 'http://127.0.0.1:9', apiKey: 'bench' })).integration.id;
 
   let roundStart = 0;
   let round = -1;

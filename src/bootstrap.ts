@@ -13,6 +13,7 @@ import type { Logger } from './logger.js';
 import { CallStatsRecorder } from './integrations/call-stats.js';
 import { CircuitRegistry } from './integrations/circuit-registry.js';
 import { OutboundClients } from './integrations/http-client.js';
+import { OutboundPolicy } from './integrations/outbound-policy.js';
 import { createMetrics, HEALTH_VALUES } from './metrics.js';
 import { reevaluateHealth } from './modules/integration-health/service.js';
 import { PubSub } from './realtime/pubsub.js';
@@ -80,7 +81,9 @@ export async function createApp(config: Config, appUrl: string, log: Logger, opt
     },
   });
   const stats = new CallStatsRecorder(db, log);
+  const policy = new OutboundPolicy({ allowedNetworks: config.OUTBOUND_ALLOWED_NETWORKS, allowedHosts: config.OUTBOUND_ALLOWED_HOSTS, connectTimeoutMs: config.OUTBOUND_TIMEOUT_MS });
   const clients = new OutboundClients({
+    policy,
     circuits,
     stats,
     metrics,
@@ -104,7 +107,7 @@ export async function createApp(config: Config, appUrl: string, log: Logger, opt
     processId,
     pubsub,
     metrics,
-    integrations: { clients, circuits, stats },
+    integrations: { clients, circuits, stats, policy },
     jobs: new Jobs(config, ownerUrl, log),
     secrets: loadSecretBox(config),
     rateLimits: new RateLimits(config, createRateLimitClient(config, appUrl)),
@@ -140,6 +143,7 @@ export async function closeApp(app: App): Promise<void> {
   app.integrations.circuits.dispose();
   await app.integrations.stats.close().catch(() => undefined);
   await app.pubsub.close();
+  await app.integrations.policy.close();
   await app.rateLimits.close();
   await app.db.$client.end({ timeout: 5 });
 }

@@ -79,7 +79,7 @@ export async function seedDemoIntegrations(app: App, tenantSlug: string, mockUrl
   let rows = await withTenant(app.db, settings, (tx) => tx.select().from(integrations));
   if (rows.length === 0) {
     const scope = transactionScope(app.db, settings);
-    for (const d of DEMO_INTEGRATIONS) await createIntegration(scope, app.secrets, { provider: d.provider, name: d.name, baseUrl: `${mockUrl}/${d.path}`, apiKey: 'demo-api-key' });
+    for (const d of DEMO_INTEGRATIONS) await createIntegration(scope, app, { provider: d.provider, name: d.name, baseUrl: `${mockUrl}/${d.path}`, apiKey: 'demo-api-key' });
     rows = await withTenant(app.db, settings, (tx) => tx.select().from(integrations));
   }
   return rows.map((r) => ({

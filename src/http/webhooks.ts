@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import type { App } from '../app.js';
 import { refusal, WebhookReceiver, type WebhookResponse } from '../integrations/webhooks/receive.js';
+import { normalizeSourceIp } from '../integrations/webhooks/sources.js';
 
 /**
  * POST /webhooks/:integrationId. Its own encapsulated context: every body arrives as raw bytes
@@ -28,6 +29,7 @@ export function webhookRoutes(app: App): FastifyPluginAsync {
         contentType: req.headers['content-type'],
         body: Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0),
         requestId: req.id,
+        sourceIp: normalizeSourceIp(req.ip), // behind TRUST_PROXY's proxies: the X-Forwarded-For client
       });
       return send(reply, r);
     });

@@ -30,6 +30,7 @@ import { QUEUES, type WebhookJobData } from '../../jobs/boss.js';
 import { checkEvent } from '../events.js';
 import { secretBinding } from '../secrets.js';
 import { TokenBuckets } from './rate-limit.js';
+import { isSourceRefused, senderAllowed } from './sources.js';
 
 export interface WebhookRequest {
   integrationId: string;
@@ -37,6 +38,8 @@ export interface WebhookRequest {
   contentType: string | undefined;
   body: Buffer;
   requestId: string;
+  /** The sender's address (normalized; see sources.ts), for the integration's source allowlist. */
+  sourceIp: string | null;
 }
 
 export interface WebhookResponse {
@@ -69,6 +72,7 @@ interface WebhookIntegration {
   usable: boolean;
   secret_encrypted: string;
   previous_secret_encrypted: string | null;
+  allowed_sources: string[];
 }
 
 /** A verified, parsed, schema-checked delivery, ready to store. */
@@ -115,6 +119,8 @@ export class WebhookReceiver {
 
     try {
       let found = await this.lookup(req.integrationId);
+      if (found.cached && !senderAllowed(req.sourceIp, found.integration?.allowed_sources)) found = await this.lookup(req.integrationId, { fresh: true });
+      if (found.integration?.usable && !senderAllowed(req.sourceIp, found.integration.allowed_sources)) return refusal('FORBIDDEN', 'This sender is not allowed to deliver to this integration');
       let checked = found.integration?.usable ? this.check(req, found.integration) : undefined;
       // Refused with secrets kept from earlier: the sender may already sign with a secret rotated since.
       if (found.cached && checked && 'status' in checked && checked.status === 401) {
@@ -127,6 +133,7 @@ export class WebhookReceiver {
       if (res.wake) app.jobs.wake(res.wake); // committed: the jobs are visible now
       return res;
     } catch (err) {
+      if (isSourceRefused(err)) return refusal('FORBIDDEN', 'This sender is not allowed to deliver to this integration');
       if (!isIntegrationGone(err) && !isSecretRevoked(err)) return this.storageFailure(err, req);
       // Disabled, deleted or rotated since we looked it up.
       this.integrations.delete(req.integrationId);
@@ -146,7 +153,7 @@ export class WebhookReceiver {
     if (kept && !opts.fresh && Date.now() - kept.at < INTEGRATION_CACHE_MS) return { integration: kept.integration, cached: true };
     // Autocommit, outside the storing transaction: concurrent lookups share pooled connections.
     const [integration] = (await this.app.db.execute(
-      sql`select tenant_id, provider, usable, secret_encrypted, previous_secret_encrypted from platform.webhook_integration(${id}::uuid)`,
+      sql`select tenant_id, provider, usable, secret_encrypted, previous_secret_encrypted, allowed_sources from platform.webhook_integration(${id}::uuid)`,
     )) as unknown as WebhookIntegration[];
     if (integration?.usable) {
       if (this.integrations.size >= 10_000) this.integrations.clear();
@@ -318,7 +325,7 @@ export class WebhookReceiver {
     const jobs = records.map((r) => ({ id: r.id, data: { tenantId, integrationId, eventId: r.id } satisfies WebhookJobData }));
     const jobInsert = await app.jobs.insertStatement(queue, jobs);
     const [, inserted, jobResult] = (await withTenantOneTrip(app.db, integrationActor(tenantId, integrationId, req.requestId), [
-      (raw) => raw`select platform.require_webhook_integration(${integrationId}::uuid, ${[...new Set(batch.map((p) => p.delivery.secret))]}::text[])`,
+      (raw) => raw`select platform.require_webhook_integration(${integrationId}::uuid, ${[...new Set(batch.map((p) => p.delivery.secret))]}::text[], ${[...new Set(batch.map((p) => p.req.sourceIp))]}::inet[])`,
       (raw) => raw`
         insert into webhook_events (tenant_id, id, integration_id, provider_event_id, type, payload, delivery_id, delivery_timestamp)
         select ${tenantId}::uuid, e.id, ${integrationId}::uuid, e.provider_event_id, e.type, e.payload, e.delivery_id, to_timestamp(e.delivery_timestamp)
