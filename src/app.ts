@@ -9,6 +9,7 @@ import type { OutboundClients } from './integrations/http-client.js';
 import type { OutboundPolicy } from './integrations/outbound-policy.js';
 import type { Metrics } from './metrics.js';
 import type { PubSub } from './realtime/pubsub.js';
+import type { PrincipalWatch } from './realtime/principals.js';
 import type { Jobs } from './jobs/boss.js';
 import type { SecretBox } from './integrations/secrets.js';
 import type { RateLimits } from './auth/rate-limits.js';
@@ -25,6 +26,8 @@ export interface App {
   processId: string;
   /** This process's LISTEN connection and in-process fan-out. */
   pubsub: PubSub;
+  /** The standing of the users behind open WebSockets, kept current by NOTIFY (credentials stay live). */
+  principals: PrincipalWatch;
   /** This app's own Prometheus registry. */
   metrics: Metrics;
   /** Outbound calls to providers: per-integration clients and breakers, call outcome stats, where calls may go (SSRF). */

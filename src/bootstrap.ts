@@ -17,6 +17,7 @@ import { OutboundPolicy } from './integrations/outbound-policy.js';
 import { createMetrics, HEALTH_VALUES } from './metrics.js';
 import { reevaluateHealth } from './modules/integration-health/service.js';
 import { PubSub } from './realtime/pubsub.js';
+import { PrincipalWatch } from './realtime/principals.js';
 import { Jobs } from './jobs/boss.js';
 import { startJobWorkers } from './jobs/index.js';
 import { loadSecretBox } from './integrations/secrets.js';
@@ -63,6 +64,8 @@ export async function createApp(config: Config, appUrl: string, log: Logger, opt
   const metrics = createMetrics();
   const pubsub = new PubSub(db.$client, log);
   await pubsub.start();
+  const principals = new PrincipalWatch(db, log);
+  await principals.start();
   // Every process's health gauge follows the shared history, whichever process made the change.
   pubsub.on((e) => {
     if (e.topic === 'integration_health_changed') metrics.integrationHealth.set({ integration_id: e.integrationId }, HEALTH_VALUES[e.status]);
@@ -106,6 +109,7 @@ export async function createApp(config: Config, appUrl: string, log: Logger, opt
     platformOperator: { email: config.PLATFORM_OPERATOR_EMAIL, password: config.PLATFORM_OPERATOR_PASSWORD ?? devSecret(config.DATA_DIR, 'platform-operator-password') },
     processId,
     pubsub,
+    principals,
     metrics,
     integrations: { clients, circuits, stats, policy },
     jobs: new Jobs(config, ownerUrl, log),
@@ -143,6 +147,7 @@ export async function closeApp(app: App): Promise<void> {
   app.integrations.circuits.dispose();
   await app.integrations.stats.close().catch(() => undefined);
   await app.pubsub.close();
+  await app.principals.close();
   await app.integrations.policy.close();
   await app.rateLimits.close();
   await app.db.$client.end({ timeout: 5 });

@@ -46,6 +46,16 @@ const VIEWER = hasRole('VIEWER');
 const MEMBER = hasRole('MEMBER');
 const ADMIN = hasRole('ADMIN');
 const OWNER = hasRole('OWNER');
+const ROLE_RULES: Record<TenantRole, IRule> = { VIEWER, MEMBER, ADMIN, OWNER };
+
+/**
+ * The role each subscription needs, as data: the permission map checks it when a subscription
+ * starts, and an open socket is closed when its user falls below it (src/http/graphql-ws.ts).
+ */
+export const SUBSCRIPTION_ROLES = {
+  heartbeat: 'VIEWER',
+  integrationHealthChanged: 'ADMIN',
+} as const satisfies Record<string, TenantRole>;
 
 export const permissionMap = {
   Query: {
@@ -106,8 +116,8 @@ export const permissionMap = {
     retryIntegrationPush: mutation(ADMIN),
   },
   Subscription: {
-    heartbeat: VIEWER,
-    integrationHealthChanged: ADMIN,
+    heartbeat: ROLE_RULES[SUBSCRIPTION_ROLES.heartbeat],
+    integrationHealthChanged: ROLE_RULES[SUBSCRIPTION_ROLES.integrationHealthChanged],
   },
   // Object types: reachable only through a root field above, which already decided.
   Tenant: allow,

@@ -3,7 +3,6 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { fastifyApolloDrainPlugin, fastifyApolloHandler } from '@as-integrations/fastify';
 import { WebSocketServer } from 'ws';
-import { useServer } from 'graphql-ws/use/ws';
 import { GraphQLError } from 'graphql';
 import { sql } from 'drizzle-orm';
 import type { App } from '../app.js';
@@ -13,6 +12,7 @@ import { registerAuditExport } from './audit-export.js';
 import { LIMITS, operationProtections } from './protections.js';
 import { AppError, ErrorCode, formatGraphQLError, fromDatabaseError } from '../errors.js';
 import { webhookRoutes } from './webhooks.js';
+import { serveGraphQLOverWebSocket } from './graphql-ws.js';
 
 export interface HttpServer {
   fastify: FastifyInstance;
@@ -111,27 +111,7 @@ export async function startHttpServer(app: App, opts: { host: string; port: numb
 
   await fastify.listen({ host: opts.host, port: opts.port });
   const wsServer = new WebSocketServer({ server: fastify.server, path: '/graphql' });
-  const ws = useServer<Record<string, unknown>, { ctx?: Context }>(
-    {
-      schema,
-      // Authenticate once, at connection: no token, or a bad one, closes the socket (4403).
-      onConnect: async (ctx) => {
-        const authorization = ctx.connectionParams?.authorization ?? ctx.connectionParams?.Authorization;
-        if (typeof authorization !== 'string') return false;
-        try {
-          const context = await createContext(app, { authorization, transactions: 'short', clientIp: ctx.extra.request.socket.remoteAddress });
-          const viewer = await context.viewer();
-          if (viewer.kind !== 'user') return false;
-          ctx.extra.ctx = context;
-          return true;
-        } catch {
-          return false;
-        }
-      },
-      context: (ctx) => ctx.extra.ctx!,
-    },
-    wsServer,
-  );
+  const ws = serveGraphQLOverWebSocket(app, schema, protections.validationRules, wsServer);
 
   const address = fastify.server.address();
   const port = typeof address === 'object' && address ? address.port : opts.port;
