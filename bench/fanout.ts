@@ -16,7 +16,7 @@ import { closeApp, createApp, prepareDatabase } from '../src/bootstrap.js';
 import { loadConfig } from '../src/config.js';
 import { startHttpServer } from '../src/http/server.js';
 import { createLogger } from '../src/logger.js';
-import { reevaluateHealth } from '../src/modules/integration-health/service.js';
+import { reevaluateHealth } from '../src/integrations/health-monitor.js';
 import { createSeed } from '../tests/helpers/seed.js';
 
 const SUBSCRIBERS = Number(process.argv[2] ?? 500);

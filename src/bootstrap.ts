@@ -7,41 +7,70 @@ import type { Config } from './config.js';
 import { loadSigningKeys } from './auth/keys.js';
 import { TokenService } from './auth/tokens.js';
 import { createAppDb } from './db/client.js';
-import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.js';
-import { deriveAppUrl, migrateDatabase } from './db/migrate.js';
+import { EMBEDDED_OWNER, postmasterOf, startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.js';
+import { deriveAppUrl, migrateDatabase, waitForMigrations } from './db/migrate.js';
+import { withStartupLock } from './db/startup-lock.js';
 import type { Logger } from './logger.js';
 import { CallStatsRecorder } from './integrations/call-stats.js';
 import { CircuitRegistry } from './integrations/circuit-registry.js';
 import { OutboundClients } from './integrations/http-client.js';
 import { OutboundPolicy } from './integrations/outbound-policy.js';
 import { createMetrics, HEALTH_VALUES } from './metrics.js';
-import { reevaluateHealth } from './modules/integration-health/service.js';
+import { reevaluateHealth } from './integrations/health-monitor.js';
 import { PubSub } from './realtime/pubsub.js';
 import { PrincipalWatch } from './realtime/principals.js';
 import { Jobs } from './jobs/boss.js';
-import { startJobWorkers } from './jobs/index.js';
+import { startJobWorkers } from './workers.js';
 import { loadSecretBox } from './integrations/secrets.js';
 import { RateLimits } from './auth/rate-limits.js';
 
 export interface DatabaseUrls {
   ownerUrl: string;
   appUrl: string;
+  /** Set when this process started the embedded Postgres (and so must stop it, last). */
   embedded?: EmbeddedDatabase;
 }
 
-/** DATABASE_URL when given; otherwise an embedded Postgres under DATA_DIR. Then migrations, as the owner. */
+/**
+ * The database this process runs on, ready for its role:
+ *  - `all` and `migrate`: DATABASE_URL, or an embedded Postgres under DATA_DIR; migrations applied as the owner;
+ *  - `api` and `worker`: never migrate; they wait until the migrate step has run. Without DATABASE_URL
+ *    (development) they join the embedded Postgres that `npm start` runs on the same DATA_DIR.
+ */
 export async function prepareDatabase(config: Config, log: Logger): Promise<DatabaseUrls> {
+  const migrates = config.PROCESS_ROLE === 'all' || config.PROCESS_ROLE === 'migrate';
   let ownerUrl = config.DATABASE_URL;
   let embedded: EmbeddedDatabase | undefined;
-  if (!ownerUrl) {
+  if (!ownerUrl && migrates) {
     const t0 = Date.now();
-    embedded = await startEmbeddedPostgres(config.DATA_DIR, { port: config.EMBEDDED_PG_PORT });
-    await ensureDatabase(embedded.ownerUrl('postgres'), 'tessera');
+    embedded = await startEmbeddedPostgres(config.DATA_DIR, {
+      port: config.EMBEDDED_PG_PORT,
+      onRecover: (info) => log.warn(info, 'stopping the embedded Postgres that a previous process left running (it was killed); starting it again'),
+    });
+    try {
+      await ensureDatabase(embedded.ownerUrl('postgres'), 'tessera');
+    } catch (err) {
+      await embedded.stop().catch(() => undefined);
+      throw err;
+    }
     ownerUrl = embedded.ownerUrl('tessera');
     log.info({ ms: Date.now() - t0, port: embedded.port }, 'embedded Postgres started');
+  } else if (!ownerUrl) {
+    const running = postmasterOf(path.resolve(config.DATA_DIR, 'pg'));
+    if (!running) {
+      throw new Error(`PROCESS_ROLE=${config.PROCESS_ROLE} needs DATABASE_URL, or a running \`npm start\` on the same DATA_DIR (${path.resolve(config.DATA_DIR)}) whose embedded Postgres it joins`);
+    }
+    ownerUrl = `postgres://${EMBEDDED_OWNER.user}:${EMBEDDED_OWNER.password}@127.0.0.1:${running.port}/tessera`;
   }
-  await migrateDatabase(ownerUrl, config.APP_DATABASE_PASSWORD);
-  return { ownerUrl, appUrl: config.APP_DATABASE_URL ?? deriveAppUrl(ownerUrl, config.APP_DATABASE_PASSWORD), embedded };
+  const appUrl = config.APP_DATABASE_URL ?? deriveAppUrl(ownerUrl, config.APP_DATABASE_PASSWORD);
+  try {
+    if (migrates) await migrateDatabase(ownerUrl, config.APP_DATABASE_PASSWORD);
+    else await waitForMigrations(appUrl, config.MIGRATIONS_WAIT_SECONDS, () => log.info('waiting for the migrate step (npm run db:migrate, or PROCESS_ROLE=migrate)'));
+  } catch (err) {
+    await embedded?.stop().catch(() => undefined);
+    throw err;
+  }
+  return { ownerUrl, appUrl, embedded };
 }
 
 export async function ensureDatabase(maintenanceUrl: string, name: string) {
@@ -117,7 +146,8 @@ export async function createApp(config: Config, appUrl: string, log: Logger, opt
     rateLimits: new RateLimits(config, createRateLimitClient(config, appUrl)),
   };
   circuits.onChanged = async (tenantId, integrationId) => void (await reevaluateHealth(app, tenantId, integrationId));
-  await app.jobs.start();
+  // Queue set-up from processes started together would deadlock in pg-boss's createQueue: take turns.
+  await withStartupLock(ownerUrl, () => app.jobs.start());
   metrics.setQueueDepthSource(() => app.jobs.queueDepths());
   await startJobWorkers(app);
   return app;

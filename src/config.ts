@@ -79,8 +79,19 @@ const schema = z.object({
     .string()
     .refine((v) => Buffer.from(v, 'base64').length === 32, 'must be 32 bytes, base64-encoded')
     .optional(),
-  /** Which parts this process runs: `all` (API + job workers), `api` (no workers) or `worker` (no HTTP). */
-  PROCESS_ROLE: z.enum(['all', 'api', 'worker']).default('all'),
+  /**
+   * Which parts this process runs: `all` (development: migrations, API, job workers, mock providers),
+   * `api` (HTTP, no workers), `worker` (job workers, no listener) or `migrate` (applies migrations and exits).
+   * `api` and `worker` never migrate: they wait for the migrate step.
+   */
+  PROCESS_ROLE: z.enum(['all', 'api', 'worker', 'migrate']).default('all'),
+  /** How long `api`/`worker` processes wait at start-up for the migrate step before giving up. */
+  MIGRATIONS_WAIT_SECONDS: z.coerce.number().int().min(0).max(3600).default(120),
+  /**
+   * Graceful shutdown (SIGTERM/SIGINT): how long requests in flight may take to finish, and running
+   * jobs too (both drain at once); then connections are closed and unfinished jobs released for a retry.
+   */
+  SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(600_000).default(10_000),
   /** Webhook jobs: attempts after the first, base delay (seconds, exponential with jitter), and how long a running job may take before it is retried. */
   WEBHOOK_RETRY_LIMIT: z.coerce.number().int().min(0).max(50).default(8),
   WEBHOOK_RETRY_DELAY_SECONDS: z.coerce.number().int().min(1).max(3600).default(5),
@@ -137,8 +148,12 @@ const schema = z.object({
   RATE_LIMIT_TENANT_ENTERPRISE_PER_MINUTE: z.coerce.number().int().min(1).max(100_000_000).default(60_000),
   /** Audit retention prune (pg-boss cron, UTC; `off` disables): removes entries past each tenant's auditRetentionDays. */
   AUDIT_PRUNE_CRON: z.string().default('17 3 * * *'),
-  /** Port of the embedded Postgres (development only). */
-  EMBEDDED_PG_PORT: z.coerce.number().int().min(1024).max(65535).default(54329),
+  /**
+   * Port of the embedded Postgres (development only). Below Linux's ephemeral range (32768–60999):
+   * there, a client reconnecting while Postgres is down can be given the port as its own local port
+   * and connect to itself, and Postgres then can't bind it.
+   */
+  EMBEDDED_PG_PORT: z.coerce.number().int().min(1024).max(65535).default(15439),
 });
 
 export type Config = Omit<z.infer<typeof schema>, 'OUTBOUND_ALLOWED_NETWORKS' | 'OUTBOUND_ALLOWED_HOSTS'> & {

@@ -1,27 +1,63 @@
+/**
+ * The one error pipeline. Three parts, each in one place:
+ *  1. `ErrorCode`: every code a client can see and its HTTP status (README "Errors" documents it);
+ *  2. `toAppError`: any thrown value (ours, the database's, Fastify's, Apollo's, an integration's)
+ *     as a client-safe `AppError`; whatever is not understood is a bug, logged and masked;
+ *  3. the transport shapes: `formatGraphQLError` (Apollo's formatError), `graphQLErrorBody` (the
+ *     HTTP layer answering on /graphql) and `restErrorBody` (every other route), all built from (2).
+ */
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { unwrapResolverError } from '@apollo/server/errors';
 
 /**
- * The one error table. Every refusal a client can see carries one of these codes in
- * `extensions.code`; anything else is an internal error and is masked.
+ * Every code a client can see in `extensions.code` (GraphQL) or `error.code` (REST), with its HTTP
+ * status when the whole request fails. Anything else is an internal error and is masked.
  */
 export const ErrorCode = {
+  /** The request itself is unreadable: malformed JSON or URL, batched or empty GraphQL request, wrong method for the operation. */
+  BAD_REQUEST: { http: 400, message: 'Bad request' },
+  /** A value is refused; `fields: [{ field, message }]` names each one. */
+  BAD_USER_INPUT: { http: 400, message: 'Invalid input' },
+  /** The query text does not parse, or is over the token limit (Apollo). */
+  GRAPHQL_PARSE_FAILED: { http: 400, message: 'The operation could not be parsed' },
+  /** The operation is not valid against the schema, or breaks an operation limit (Apollo, graphql-armor). */
+  GRAPHQL_VALIDATION_FAILED: { http: 400, message: 'The operation is not valid' },
+  /** `operationName` names no operation in the document (Apollo). */
+  OPERATION_RESOLUTION_FAILURE: { http: 400, message: 'The operation to run could not be determined' },
+  /** Automatic persisted queries: the hash is unknown here; send the query text with it (Apollo clients do). */
+  PERSISTED_QUERY_NOT_FOUND: { http: 200, message: 'PersistedQueryNotFound' },
+  /** Automatic persisted queries: this protocol version is not supported (only version 1 is). */
+  PERSISTED_QUERY_NOT_SUPPORTED: { http: 400, message: 'PersistedQueryNotSupported' },
   UNAUTHENTICATED: { http: 401, message: 'Authentication required' },
   FORBIDDEN: { http: 403, message: 'Not allowed' },
+  /** Unknown id (in your tenant), route or integration. */
   NOT_FOUND: { http: 404, message: 'Not found' },
-  BAD_USER_INPUT: { http: 400, message: 'Invalid input' },
+  /** The route exists, the method doesn't (the `Allow` header lists those that do). */
+  METHOD_NOT_ALLOWED: { http: 405, message: 'Method not allowed' },
+  /** The client did not send its request in time (Node's requestTimeout). */
+  REQUEST_TIMEOUT: { http: 408, message: 'Request timeout' },
   CONFLICT: { http: 409, message: 'Conflict' },
-  RATE_LIMITED: { http: 429, message: 'Too many requests' },
   /** The HTTP body is over the size limit (answered by the HTTP layer, before GraphQL or webhooks). */
   PAYLOAD_TOO_LARGE: { http: 413, message: 'Payload too large' },
-  /** REST (webhooks) only: the body is not application/json. */
+  /** The body's content type is not one the route reads. */
   UNSUPPORTED_MEDIA_TYPE: { http: 415, message: 'Unsupported media type' },
-  /** REST (webhooks) only: well-formed JSON that fails the event type's schema. */
+  /** REST (webhooks) only: well-formed JSON that fails the event type's schema, or text Postgres can't store. */
   UNPROCESSABLE_ENTITY: { http: 422, message: 'Unprocessable entity' },
+  /** `retryAfter` (seconds) says when to try again; HTTP adds `Retry-After`. */
+  RATE_LIMITED: { http: 429, message: 'Too many requests' },
+  /** The request's headers are larger than the server reads (Node's 16 KiB). */
+  REQUEST_HEADER_FIELDS_TOO_LARGE: { http: 431, message: 'Request header fields too large' },
+  /** The database or a provider is unavailable; retry later. */
   SERVICE_UNAVAILABLE: { http: 503, message: 'Service temporarily unavailable' },
+  /** A bug: details are logged with the request id, never sent. */
   INTERNAL_SERVER_ERROR: { http: 500, message: 'Internal server error' },
 } as const;
 export type ErrorCodeName = keyof typeof ErrorCode;
+
+export const isErrorCode = (code: unknown): code is ErrorCodeName => typeof code === 'string' && Object.hasOwn(ErrorCode, code);
+
+/** The HTTP status of a code (500 for anything not in the table). */
+export const httpStatusOf = (code: unknown): number => (isErrorCode(code) ? ErrorCode[code].http : 500);
 
 export interface FieldError {
   field: string;
@@ -36,6 +72,11 @@ export class AppError extends GraphQLError {
   get code(): ErrorCodeName {
     return this.extensions.code as ErrorCodeName;
   }
+}
+
+/** An error class of a lower layer that knows what it means to a client (e.g. an outbound call's failure). */
+export interface ClientFacing {
+  toAppError(): AppError;
 }
 
 export const notFound = (what: string) => new AppError('NOT_FOUND', `${what} not found`);
@@ -63,7 +104,11 @@ export function isDatabaseUnavailable(err: unknown): boolean {
   return false;
 }
 
-/** Postgres SQLSTATEs that are the client's fault, mapped without leaking constraint or row details. */
+/**
+ * Postgres SQLSTATEs that are the client's fault, mapped without leaking constraint or row details.
+ * Class 22 (data exception: bad text, dates out of range, numbers too large) should never get here —
+ * the edge refuses such values with the field named — but if one does, it is still the input's fault.
+ */
 export function fromDatabaseError(err: unknown): AppError | undefined {
   if (isDatabaseUnavailable(err)) return new AppError('SERVICE_UNAVAILABLE', 'The database is unavailable; retry shortly');
   const code = databaseErrorOf(err)?.code;
@@ -72,8 +117,6 @@ export function fromDatabaseError(err: unknown): AppError | undefined {
       return conflict('A record with these values already exists');
     case '23503':
       return notFound('Referenced record');
-    case '22P02':
-    case '22001':
     case '23514':
       return badInput([{ field: 'input', message: 'Value rejected by a data constraint' }]);
     case '57014':
@@ -84,23 +127,129 @@ export function fromDatabaseError(err: unknown): AppError | undefined {
     case '40P01':
       return conflict('A concurrent change got in the way; retry the request');
     default:
-      return undefined;
+      return code?.startsWith('22') ? badInput([{ field: 'input', message: 'Value rejected by the database' }]) : undefined;
   }
 }
 
-/** Apollo formatError: known codes pass through; database errors are translated; the rest is masked. */
-export function formatGraphQLError(formatted: GraphQLFormattedError, error: unknown, log: (err: unknown) => void): GraphQLFormattedError {
-  const original = unwrapResolverError(error);
-  if (original instanceof AppError) return { ...formatted, message: original.message, extensions: { ...original.extensions } };
-  const code = formatted.extensions?.code as string | undefined;
-  // Apollo's own request errors (parse, validation, bad request, persisted query) are already safe.
-  if (code && code !== 'INTERNAL_SERVER_ERROR' && !databaseErrorOf(original)) {
-    // Apollo re-creates errors thrown by plugins (to strip extensions.http): keep our field details.
-    const fields = code === 'BAD_USER_INPUT' && Array.isArray(formatted.extensions?.fields) ? { fields: formatted.extensions.fields } : {};
-    return { message: formatted.message, locations: formatted.locations, path: formatted.path, extensions: { code, ...fields } };
-  }
+/** Where the pipeline reports what it refused or could not understand. */
+export interface ErrorLog {
+  error(obj: object, msg: string): void;
+  info(obj: object, msg: string): void;
+}
+
+/** Fastify's and Node's HTTP errors carry a 4xx `statusCode`; their FST_ codes' messages are safe to show. */
+const STATUS_CODES = new Map<number, ErrorCodeName>([
+  [400, 'BAD_REQUEST'],
+  [404, 'NOT_FOUND'],
+  [405, 'METHOD_NOT_ALLOWED'],
+  [413, 'PAYLOAD_TOO_LARGE'],
+  [415, 'UNSUPPORTED_MEDIA_TYPE'],
+  [431, 'REQUEST_HEADER_FIELDS_TOO_LARGE'],
+]);
+
+/** Apollo answers a few request errors without a code: these are the client's fault. */
+const APOLLO_UNCODED: Record<string, ErrorCodeName> = {
+  'Unsupported persisted query version': 'PERSISTED_QUERY_NOT_SUPPORTED',
+  'provided sha does not match query': 'BAD_REQUEST',
+};
+
+/**
+ * Any thrown value as the error the client sees. Known failures keep their code and details;
+ * refusals by the database are logged at info with their SQLSTATE only (never the statement or
+ * its values); anything else is a bug: logged at error level and masked.
+ */
+export function toAppError(err: unknown, log?: ErrorLog): AppError {
+  const original = unwrapResolverError(err);
+  if (original instanceof AppError) return original;
+  const graphql = asGraphQLError(original);
+  // A validation error whose cause is ours (a scalar or rule threw an AppError).
+  if (graphql?.originalError instanceof AppError) return graphql.originalError;
+  if (original && typeof (original as Partial<ClientFacing>).toAppError === 'function') return (original as ClientFacing).toAppError();
   const mapped = fromDatabaseError(original);
-  if (mapped) return { message: mapped.message, path: formatted.path, extensions: { ...mapped.extensions } };
-  log(original);
-  return { message: ErrorCode.INTERNAL_SERVER_ERROR.message, path: formatted.path, extensions: { code: 'INTERNAL_SERVER_ERROR' } };
+  if (mapped) {
+    if (mapped.code !== 'SERVICE_UNAVAILABLE') log?.info({ sqlstate: databaseErrorOf(original)?.code, code: mapped.code }, 'request refused by the database');
+    return mapped;
+  }
+  if (graphql && !databaseErrorOf(original)) {
+    // Apollo's own request errors (parse, validation, bad request, persisted query) are safe to show.
+    const { code, http: _http, ...details } = graphql.extensions;
+    // Apollo re-creates errors thrown by plugins (to strip extensions.http): keep our details.
+    if (isErrorCode(code) && code !== 'INTERNAL_SERVER_ERROR') return new AppError(code, graphql.message, details);
+    const uncoded = code === undefined ? APOLLO_UNCODED[graphql.message] : undefined;
+    if (uncoded) return new AppError(uncoded, graphql.message);
+  }
+  const status = (original as { statusCode?: unknown } | undefined)?.statusCode;
+  const byStatus = typeof status === 'number' ? STATUS_CODES.get(status) : undefined;
+  if (byStatus) {
+    const fstCode = (original as { code?: unknown }).code;
+    const safe = typeof fstCode === 'string' && fstCode.startsWith('FST_') ? (original as Error).message : undefined;
+    return new AppError(byStatus, safe);
+  }
+  log?.error({ err: original }, 'unexpected error');
+  return new AppError('INTERNAL_SERVER_ERROR');
+}
+
+/**
+ * A GraphQLError from any copy of graphql-js (Apollo and graphql-tools may load the CommonJS build
+ * while we import the ESM one, so `instanceof` is not reliable across them).
+ */
+function asGraphQLError(e: unknown): { message: string; extensions: Record<string, unknown>; originalError?: unknown } | undefined {
+  if (!(e instanceof GraphQLError) && Object.prototype.toString.call(e) !== '[object GraphQLError]') return undefined;
+  const extensions = (e as { extensions?: unknown }).extensions;
+  return typeof extensions === 'object' && extensions !== null ? (e as never) : undefined;
+}
+
+/** Apollo's formatError: every GraphQL error the server sends goes through here. */
+export function formatGraphQLError(formatted: GraphQLFormattedError, error: unknown, log: ErrorLog): GraphQLFormattedError {
+  const e = toAppError(error, log);
+  const { http: _http, ...extensions } = e.extensions; // the HTTP status travels apart (see withHttpStatus)
+  return {
+    message: e.message,
+    ...(formatted.locations ? { locations: formatted.locations } : {}),
+    ...(formatted.path ? { path: formatted.path } : {}),
+    extensions,
+  };
+}
+
+/**
+ * For errors Apollo answers before any plugin runs (a failed context): the error as a GraphQL error
+ * that carries its HTTP status, as Apollo expects (`extensions.http`, removed by formatGraphQLError).
+ */
+export function withHttpStatus(err: unknown, log?: ErrorLog): GraphQLError {
+  const e = toAppError(err, log);
+  return new AppError(e.code, e.message, { ...e.extensions, http: { status: ErrorCode[e.code].http } });
+}
+
+export interface TransportError<B> {
+  status: number;
+  headers: Record<string, string>;
+  body: B;
+}
+
+/** REST routes' one envelope (README "Errors"): always `code`, `message` and `requestId`; `fields` and the like when relevant. */
+export interface RestErrorBody {
+  error: { code: ErrorCodeName; message: string; requestId: string; fields?: FieldError[]; [detail: string]: unknown };
+}
+
+/** The GraphQL response the HTTP layer sends on /graphql when a request never reaches Apollo. */
+export interface GraphQLErrorBody {
+  errors: [{ message: string; extensions: { code: ErrorCodeName; [detail: string]: unknown } }];
+}
+
+function headersOf(e: AppError): Record<string, string> {
+  const retryAfter = Number(e.extensions.retryAfter);
+  return e.code === 'RATE_LIMITED' && retryAfter > 0 ? { 'retry-after': String(Math.ceil(retryAfter)) } : {};
+}
+
+/** Any error as a REST answer. */
+export function restErrorBody(err: unknown, requestId: string, log?: ErrorLog): TransportError<RestErrorBody> {
+  const e = toAppError(err, log);
+  const { code, ...details } = e.extensions as { code: ErrorCodeName };
+  return { status: ErrorCode[e.code].http, headers: headersOf(e), body: { error: { code, message: e.message, requestId, ...details } } };
+}
+
+/** Any error as a GraphQL response outside execution (Fastify refusing a /graphql request). */
+export function graphQLErrorBody(err: unknown, log?: ErrorLog): TransportError<GraphQLErrorBody> {
+  const e = toAppError(err, log);
+  return { status: ErrorCode[e.code].http, headers: headersOf(e), body: { errors: [{ message: e.message, extensions: { ...(e.extensions as { code: ErrorCodeName }) } }] } };
 }

@@ -1,72 +1,145 @@
-import { loadConfig } from './config.js';
-import { createLogger } from './logger.js';
+import { loadConfig, type Config } from './config.js';
+import { createLogger, type Logger } from './logger.js';
 import { closeApp, createApp, prepareDatabase } from './bootstrap.js';
+import { withStartupLock } from './db/startup-lock.js';
 import { startHttpServer } from './http/server.js';
 import { seedDemo, seedDemoIntegrations, type DemoIntegration } from './seed.js';
-import { scheduleHealthChecks } from './jobs/health-checks.js';
+import { scheduleHealthChecks } from './integrations/health-checks.js';
 import { startMockServices, type MockServices } from './mock-services/server.js';
 
 /**
- * `npm start`: everything in one process. With no DATABASE_URL it starts an embedded Postgres
- * under .data/, migrates, seeds a demo tenant and prints how to log in.
+ * The one entry point, for every process role (PROCESS_ROLE):
+ *  - `all` (`npm start`, development): with no DATABASE_URL an embedded Postgres under .data/,
+ *    migrations, the demo tenant, the mock providers, the API and the job workers, in one process;
+ *  - `api` / `worker`: the API, or the job workers, waiting for the migrate step;
+ *  - `migrate`: applies migrations with the owner's credentials and exits.
+ *
+ * Lifecycle: whatever starts registers how to stop; on SIGTERM/SIGINT (or a failed start) the
+ * steps run in reverse: the HTTP listener drains, job workers finish or release their jobs, pools
+ * close, the embedded Postgres stops last; then one "stopped" line and exit code 0 (1 after a failed start).
  */
 async function main() {
   const started = Date.now();
-  const config = loadConfig();
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    console.error((err as Error).message);
+    process.exit(1);
+  }
   const log = createLogger(config.LOG_LEVEL);
-  const db = await prepareDatabase(config, log);
-  const app = await createApp(config, db.appUrl, log, { ownerUrl: db.ownerUrl });
-  const seedDemoData = config.SEED_DEMO ? config.SEED_DEMO === 'true' : !config.isProduction;
-  const demo = seedDemoData ? await seedDemo(app) : undefined;
-  // The fake providers, in this process, for the demo (MOCK_SERVICES, on by default in development).
-  const mockEnabled = config.MOCK_SERVICES ? config.MOCK_SERVICES === 'true' : config.NODE_ENV === 'development';
-  let mock: MockServices | undefined;
-  let demoIntegrations: DemoIntegration[] = [];
-  if (mockEnabled) {
-    mock = await startMockServices({ port: config.MOCK_SERVICES_PORT, host: '127.0.0.1' });
-    if (demo) demoIntegrations = await seedDemoIntegrations(app, demo.tenantSlug, mock.url);
-    // Check the demo providers now rather than at the next cron tick, so their health isn't UNKNOWN.
-    if (demoIntegrations.length && app.jobs.workersEnabled) await scheduleHealthChecks(app);
+  const stops: { name: string; run: () => Promise<unknown> }[] = [];
+  const onStop = (name: string, run: () => Promise<unknown>) => void stops.push({ name, run });
+  let stopping: Promise<void> | undefined;
+  const stop = (reason: string, exitCode: number) =>
+    (stopping ??= (async () => {
+      const t0 = Date.now();
+      log.info({ reason, graceMs: config.SHUTDOWN_GRACE_MS }, 'shutting down');
+      const steps: Record<string, number> = {};
+      for (const step of stops.reverse()) {
+        const s0 = Date.now();
+        await step.run().catch((err: unknown) => log.warn({ err, step: step.name }, 'shutdown step failed'));
+        steps[step.name] = Date.now() - s0;
+      }
+      log.info({ reason, ms: Date.now() - t0, steps }, 'stopped');
+      process.exit(exitCode);
+    })());
+  let ready = false;
+  let signalled: string | undefined;
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.on(signal, () => {
+      if (stopping) return void log.info({ signal }, 'already shutting down');
+      signalled = signal;
+      // During start-up the start sequence notices and stops at its next step.
+      if (ready) void stop(signal, 0);
+    });
   }
-  const http = config.PROCESS_ROLE === 'worker' ? undefined : await startHttpServer(app, { host: config.HOST, port: config.PORT });
-  log.info({ ms: Date.now() - started, url: http ? `${http.url}/graphql` : undefined, role: config.PROCESS_ROLE }, 'Tessera ready');
-  if (demo && http) {
-    console.log(
-      [
-        '',
-        `  Tessera is ready: ${config.publicUrl}/graphql  (Apollo Sandbox in the browser)`,
-        `  Demo login:        tenantSlug "${demo.tenantSlug}", email "${demo.email}", password "${demo.password}"`,
-        `  Platform operator: email "${app.platformOperator.email}", password "${app.platformOperator.password}"`,
-        ...(mock ? [`  Mock providers:    ${mock.url} (/_control for faults and webhooks)`] : []),
-        ...demoIntegrations.map((i) => `  ${i.name}: ${config.publicUrl}/webhooks/${i.id}  secret ${i.webhookSecret}`),
-        ...(demoIntegrations[0]
-          ? [
-              '  Send signed webhooks from the mock user service:',
-              `    curl -s ${mock!.url}/_control/webhooks/send -H 'content-type: application/json' \\`,
-              `      -d '{"url":"${config.publicUrl}/webhooks/${demoIntegrations[0].id}","secret":"${demoIntegrations[0].webhookSecret}","type":"user.created","count":3}'`,
-            ]
-          : []),
-        '',
-      ].join('\n'),
-    );
-  }
-
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    log.info({ signal }, 'shutting down');
-    await http?.close().catch((err) => log.error({ err }, 'http close failed'));
-    await mock?.close().catch(() => undefined);
-    await closeApp(app).catch(() => undefined);
-    await db.embedded?.stop().catch(() => undefined);
-    process.exit(0);
+  const step = async <T>(run: () => Promise<T>): Promise<T> => {
+    if (signalled) throw new StartAborted(signalled);
+    return run();
   };
-  process.on('SIGINT', () => void stop('SIGINT'));
-  process.on('SIGTERM', () => void stop('SIGTERM'));
+
+  try {
+    const db = await step(() => prepareDatabase(config, log));
+    if (db.embedded) onStop('embedded Postgres', db.embedded.stop);
+    if (config.PROCESS_ROLE === 'migrate') {
+      log.info({ ms: Date.now() - started }, 'migrations applied');
+      return void (await stop('migrated', 0));
+    }
+    // The fake providers, for the demo, only in the all-in-one development process (MOCK_SERVICES,
+    // on by default in development): a worker or an API process starts no listener it doesn't need.
+    const mockEnabled = config.PROCESS_ROLE === 'all' && (config.MOCK_SERVICES ? config.MOCK_SERVICES === 'true' : config.NODE_ENV === 'development');
+    let mock: MockServices | undefined;
+    if (mockEnabled) {
+      mock = await step(() => startMockServices({ port: config.MOCK_SERVICES_PORT, host: '127.0.0.1' }));
+      onStop('mock services', mock.close);
+    }
+    const app = await step(() => createApp(config, db.appUrl, log, { ownerUrl: db.ownerUrl }));
+    onStop('app', () => closeApp(app));
+    const seedDemoData = config.SEED_DEMO ? config.SEED_DEMO === 'true' : !config.isProduction;
+    // Processes started together take turns, so one of them seeds and the others find the seed.
+    const demo = seedDemoData ? await step(() => withStartupLock(db.appUrl, () => seedDemo(app))) : undefined;
+    let demoIntegrations: DemoIntegration[] = [];
+    if (mock && demo) {
+      demoIntegrations = await step(() => withStartupLock(db.appUrl, () => seedDemoIntegrations(app, demo.tenantSlug, mock.url)));
+      // Check the demo providers now rather than at the next cron tick, so their health isn't UNKNOWN.
+      if (demoIntegrations.length && app.jobs.workersEnabled) await scheduleHealthChecks(app);
+    }
+    const http = config.PROCESS_ROLE === 'worker' ? undefined : await step(() => startHttpServer(app, { host: config.HOST, port: config.PORT }));
+    if (http) {
+      // Requests in flight and running jobs drain at the same time; then closeApp closes the pools.
+      onStop('http', () => Promise.all([http.close({ graceMs: config.SHUTDOWN_GRACE_MS }), app.jobs.stop(config.SHUTDOWN_GRACE_MS)]));
+    } else {
+      onStop('job workers', () => app.jobs.stop(config.SHUTDOWN_GRACE_MS));
+    }
+    if (signalled) throw new StartAborted(signalled);
+    ready = true;
+    log.info({ ms: Date.now() - started, url: http ? `${http.url}/graphql` : undefined, role: config.PROCESS_ROLE }, 'Tessera ready');
+    if (demo && http) printBanner(config, app.platformOperator, demo, mock, demoIntegrations);
+  } catch (err) {
+    if (err instanceof StartAborted) return void (await stop(err.signal, 0));
+    reportStartFailure(log, err);
+    await stop('start failed', 1);
+  }
 }
 
-main().catch((err) => {
-  console.error(err);
-  process.exit(1);
-});
+class StartAborted extends Error {
+  constructor(readonly signal: string) {
+    super(`start-up interrupted by ${signal}`);
+  }
+}
+
+/** The whole cause, for a person at a terminal as well as for the log (Postgres' own message included). */
+function reportStartFailure(log: Logger, err: unknown) {
+  log.fatal({ err }, 'start failed');
+  console.error(`\nTessera could not start: ${err instanceof Error ? err.message : String(err)}\n`);
+}
+
+function printBanner(
+  config: Config,
+  operator: { email: string; password: string },
+  demo: { tenantSlug: string; email: string; password: string },
+  mock: MockServices | undefined,
+  demoIntegrations: DemoIntegration[],
+) {
+  console.log(
+    [
+      '',
+      `  Tessera is ready: ${config.publicUrl}/graphql  (Apollo Sandbox in the browser)`,
+      `  Demo login:        tenantSlug "${demo.tenantSlug}", email "${demo.email}", password "${demo.password}"`,
+      `  Platform operator: email "${operator.email}", password "${operator.password}"`,
+      ...(mock ? [`  Mock providers:    ${mock.url} (/_control for faults and webhooks)`] : []),
+      ...demoIntegrations.map((i) => `  ${i.name}: ${config.publicUrl}/webhooks/${i.id}  secret ${i.webhookSecret}`),
+      ...(demoIntegrations[0] && mock
+        ? [
+            '  Send signed webhooks from the mock user service:',
+            `    curl -s ${mock.url}/_control/webhooks/send -H 'content-type: application/json' \\`,
+            `      -d '{"url":"${config.publicUrl}/webhooks/${demoIntegrations[0].id}","secret":"${demoIntegrations[0].webhookSecret}","type":"user.created","count":3}'`,
+          ]
+        : []),
+      '',
+    ].join('\n'),
+  );
+}
+
+void main();

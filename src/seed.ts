@@ -8,7 +8,7 @@ import { addMember, createOrganization } from './modules/organizations/service.j
 import { integrations } from './db/schema.js';
 import { withTenant } from './db/tenant-context.js';
 import { secretBinding } from './integrations/secrets.js';
-import type { Provider } from './integrations/types.js';
+import type { Provider } from './db/providers.js';
 import { createIntegration } from './modules/integrations/service.js';
 
 export interface DemoCredentials {

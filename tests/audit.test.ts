@@ -225,12 +225,12 @@ describe('auditLogs API', () => {
     const member = await tenant.user('MEMBER');
     const forbidden = await fetch(url, { headers: { authorization: `Bearer ${member.token}` } });
     expect(forbidden.status).toBe(403);
-    expect(((await forbidden.json()) as any).errors[0].extensions.code).toBe('FORBIDDEN');
+    expect(((await forbidden.json()) as any).error.code).toBe('FORBIDDEN');
     const anonymous = await fetch(url);
     expect(anonymous.status).toBe(401);
     const bad = await fetch(`${server.url}/audit-logs/export?from=yesterday`, { headers: { authorization: `Bearer ${tenant.owner.token}` } });
     expect(bad.status).toBe(400);
-    expect(((await bad.json()) as any).errors[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', fields: [{ field: 'from' }] });
+    expect(((await bad.json()) as any).error).toMatchObject({ code: 'BAD_USER_INPUT', fields: [{ field: 'from' }] });
   });
 });
 

@@ -4,8 +4,8 @@
  * never evaluated.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { markWebhookEventDead } from '../src/jobs/webhook-events.js';
-import { reevaluateHealth } from '../src/modules/integration-health/service.js';
+import { markWebhookEventDead } from '../src/integrations/webhooks/process.js';
+import { reevaluateHealth } from '../src/integrations/health-monitor.js';
 import { startMockServices, type MockServices } from '../src/mock-services/server.js';
 import { createTestIntegration, FAST_OUTBOUND_ENV } from './helpers/integrations.js';
 import { startTestServer, type TestServer } from './helpers/server.js';

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Client } from 'graphql-ws';
 import { CircuitOpenError } from '../src/integrations/errors.js';
-import { checkIntegrationHealth, reevaluateHealth } from '../src/modules/integration-health/service.js';
+import { checkIntegrationHealth, reevaluateHealth } from '../src/integrations/health-monitor.js';
 import { startMockServices, type MockServices } from '../src/mock-services/server.js';
 import { FAST_OUTBOUND_ENV, makeTarget, mockControl } from './helpers/integrations.js';
 import { startTestServer, type TestServer } from './helpers/server.js';

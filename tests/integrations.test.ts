@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { scheduleHealthChecks, runHealthCheck } from '../src/jobs/health-checks.js';
+import { scheduleHealthChecks, runHealthCheck } from '../src/integrations/health-checks.js';
 import { startMockServices, type MockServices } from '../src/mock-services/server.js';
 import { providerUrl } from './helpers/integrations.js';
 import type { SeededTenant, SeededUser } from './helpers/seed.js';
@@ -54,7 +54,7 @@ describe('integrations (ADMIN)', () => {
     expect(JSON.stringify(row)).not.toContain('sk_test_secret_key');
     expect(JSON.stringify(row)).not.toContain(created.webhookSecret.slice(6));
     // The outbound client gets the decrypted key from the row.
-    const { loadIntegrationTarget } = await import('../src/modules/integrations/service.js');
+    const { loadIntegrationTarget } = await import('../src/integrations/targets.js');
     const target = await loadIntegrationTarget(server.app, a.tenant.id, created.integration.id);
     expect(target).toMatchObject({ apiKey: 'sk_test_secret_key', baseUrl: providerUrl(mock, 'USER_SERVICE'), provider: 'USER_SERVICE' });
   });
@@ -76,7 +76,7 @@ describe('integrations (ADMIN)', () => {
     expect((await postWebhook(hook(integration.id), webhookSecret, body)).status).toBe(404);
     await server.gql(`mutation ($id: UUID!) { updateIntegration(id: $id, input: { enabled: true }) { enabled } }`, { id: integration.id }, { token: adminA.token });
     expect((await postWebhook(hook(integration.id), webhookSecret, body)).status).toBe(202);
-    const { loadIntegrationTarget } = await import('../src/modules/integrations/service.js');
+    const { loadIntegrationTarget } = await import('../src/integrations/targets.js');
     expect((await loadIntegrationTarget(server.app, a.tenant.id, integration.id))!.apiKey).toBe('sk_new');
   });
 

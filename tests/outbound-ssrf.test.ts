@@ -123,8 +123,8 @@ describe('SSRF: where an integration may point (no operator allowlist)', () => {
     const id = ok.data.createIntegration.integration.id;
     // A row from before this rule: the URL is only checked when connecting.
     await server.ownerSql`update integrations set base_url = ${`http://127.0.0.1:${port}`} where id = ${id}`;
-    const { loadIntegrationTarget } = await import('../src/modules/integrations/service.js');
-    const { checkIntegrationHealth } = await import('../src/modules/integration-health/service.js');
+    const { loadIntegrationTarget } = await import('../src/integrations/targets.js');
+    const { checkIntegrationHealth } = await import('../src/integrations/health-monitor.js');
     const targetRow = await loadIntegrationTarget(server.app, t.tenant.id, id);
     const err = await server.app.integrations.clients.client(targetRow!).get('/users').catch((e: unknown) => e);
     expect((err as ProviderUnavailableError).reason).toBe('ADDRESS_REFUSED');

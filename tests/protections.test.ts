@@ -130,7 +130,7 @@ describe('HTTP-level protections', () => {
     expect(textPlain.status).toBe(400);
     const form = await fetch(`${server.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'query={health}' });
     expect(form.status).toBe(415); // Fastify parses no form bodies at all
-    expect((await json(form)).errors![0]!.extensions!.code).toBe('BAD_REQUEST');
+    expect((await json(form)).errors![0]!.extensions!.code).toBe('UNSUPPORTED_MEDIA_TYPE');
     // ...while a request that forces a preflight (a non-simple header or content type) is served.
     const preflighted = await fetch(`${server.url}/graphql?query=${encodeURIComponent('{ health }')}`, { headers: { 'apollo-require-preflight': 'true' } });
     expect(preflighted.status).toBe(200);

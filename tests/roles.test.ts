@@ -89,7 +89,7 @@ describe('role matrix: every mutation × every role', () => {
   });
 
   it('every Query and Mutation field has a rule (deny by default catches the rest)', async () => {
-    const { permissionMap } = await import('../src/auth/permissions.js');
+    const { permissionMap } = await import('../src/graphql/permissions.js');
     const res = await server.gql('{ __schema { queryType { fields { name } } mutationType { fields { name } } subscriptionType { fields { name } } } }');
     const s = res.data.__schema;
     const missing = [

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { withTenant } from '../src/db/tenant-context.js';
 import { requestSync } from '../src/modules/sync/service.js';
-import { scheduleSyncs } from '../src/jobs/sync-and-push.js';
+import { scheduleSyncs } from '../src/modules/sync/jobs.js';
 import { startMockServices, type MockServices } from '../src/mock-services/server.js';
 import { createTestIntegration, FAST_OUTBOUND_ENV, mockControl } from './helpers/integrations.js';
 import { errorCode, startTestServer, type TestServer } from './helpers/server.js';

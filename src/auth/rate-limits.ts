@@ -17,7 +17,7 @@ export interface RateLimitContext {
 }
 
 /**
- * The limits the permission map names (src/auth/permissions.ts):
+ * The limits the permission map names (src/graphql/permissions.ts):
  *  - AUTH:     login / platformLogin per client IP + tenant + email, refreshSession per IP + tenant;
  *  - MUTATION: every mutation, per user (anonymous callers: per IP);
  *  - TENANT:   every root field of a tenant user, per tenant per minute, by the tenant's plan.

@@ -4,7 +4,7 @@ import type { AppDb } from '../db/client.js';
 import { refreshTokens, users, type UserRow } from '../db/schema.js';
 import { withTenant } from '../db/tenant-context.js';
 import { AppError, unauthenticated } from '../errors.js';
-import { recordAuthEvent } from '../modules/audit/events.js';
+import { recordAuthEvent } from './events.js';
 import { z } from 'zod';
 import { validate } from '../validation.js';
 import { verifyPassword } from './passwords.js';

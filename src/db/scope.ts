@@ -1,7 +1,11 @@
 import type { AppDb, Tx } from './client.js';
-import type { Jobs } from '../jobs/boss.js';
 import { databaseErrorOf } from '../errors.js';
 import { withTenant, type SessionState, type TenantSettings } from './tenant-context.js';
+
+/** Enqueues jobs inside a transaction (src/jobs/boss.ts implements it): they exist if it commits. */
+export interface JobEnqueuer {
+  enqueue<T extends object>(tx: Tx, queue: string, data: T[], opts?: { startAfterSeconds?: number }): Promise<string[]>;
+}
 
 /**
  * Where services run their SQL. `read` shares the scope's tenant transaction; `write` makes a
@@ -11,7 +15,7 @@ import { withTenant, type SessionState, type TenantSettings } from './tenant-con
 export interface Scope {
   readonly settings: TenantSettings;
   /** The job queue, for services that enqueue in the scope's transaction (e.g. pushes of a user's change). */
-  readonly jobs?: Jobs;
+  readonly jobs?: JobEnqueuer;
   read<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
   write<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
 }
@@ -33,7 +37,7 @@ export class OperationScope implements Scope {
   constructor(
     private readonly db: AppDb,
     readonly settings: TenantSettings,
-    readonly jobs?: Jobs,
+    readonly jobs?: JobEnqueuer,
   ) {}
 
   /** Opens the transaction (once) and reports what app_begin read about the tenant and user. */
@@ -94,7 +98,7 @@ export class ShortScope implements Scope {
   constructor(
     private readonly db: AppDb,
     readonly settings: TenantSettings,
-    readonly jobs?: Jobs,
+    readonly jobs?: JobEnqueuer,
   ) {}
   session(): Promise<SessionState> {
     return withTenant(this.db, this.settings, async (_tx, session) => session);
@@ -109,7 +113,7 @@ export class ShortScope implements Scope {
 }
 
 /** A scope for jobs and scripts: each read and each write is its own tenant transaction. */
-export function transactionScope(db: AppDb, settings: TenantSettings, jobs?: Jobs): Scope {
+export function transactionScope(db: AppDb, settings: TenantSettings, jobs?: JobEnqueuer): Scope {
   return new ShortScope(db, settings, jobs);
 }
 

@@ -6,7 +6,7 @@ import { makeExecutableSchema } from '@graphql-tools/schema';
 import { mergeResolvers } from '@graphql-tools/merge';
 import { applyMiddleware } from 'graphql-middleware';
 import { DateTimeResolver, EmailAddressResolver, JSONResolver, UUIDResolver } from 'graphql-scalars';
-import { permissions } from '../auth/permissions.js';
+import { permissions } from './permissions.js';
 import { auditResolvers } from '../modules/audit/resolvers.js';
 import { authResolvers } from '../modules/auth/resolvers.js';
 import { organizationResolvers } from '../modules/organizations/resolvers.js';

@@ -1,15 +1,16 @@
 import { Readable } from 'node:stream';
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type { App } from '../app.js';
 import { atLeast } from '../auth/roles.js';
 import { createContext } from '../graphql/context.js';
-import { AppError, ErrorCode, forbidden, fromDatabaseError, unauthenticated } from '../errors.js';
+import { forbidden, unauthenticated } from '../errors.js';
+import { sendError } from './error-replies.js';
 import { exportAuditLogs, toExportLine, validateExportQuery } from '../modules/audit/service.js';
 
 /**
  * GET /audit-logs/export?from=<ISO>&to=<ISO>: the tenant's audit entries in [from, to) as NDJSON,
  * oldest first, streamed batch by batch. Same bearer token and role rule (ADMIN+) as auditLogs.
- * Refusals before the first byte are JSON errors with the error table's status and code.
+ * Refusals before the first byte are the REST error envelope (sendError).
  */
 export function registerAuditExport(fastify: FastifyInstance, app: App) {
   fastify.get('/audit-logs/export', async (req, reply) => {
@@ -35,14 +36,7 @@ export function registerAuditExport(fastify: FastifyInstance, app: App) {
         .header('content-disposition', 'attachment; filename="audit-logs.ndjson"')
         .send(Readable.from(lines()));
     } catch (err) {
-      return sendError(reply, err, app);
+      return sendError(req, reply, err, app.log);
     }
   });
-}
-
-function sendError(reply: FastifyReply, err: unknown, app: App) {
-  const known = err instanceof AppError ? err : fromDatabaseError(err);
-  if (!known) app.log.error({ err }, 'audit export failed');
-  const e = known ?? new AppError('INTERNAL_SERVER_ERROR');
-  return reply.code(ErrorCode[e.code].http).send({ errors: [{ message: e.message, extensions: e.extensions }] });
 }

@@ -19,7 +19,7 @@ import type { WebSocketServer } from 'ws';
 import { useServer } from 'graphql-ws/use/ws';
 import type { App } from '../app.js';
 import { ROLE_RANK } from '../auth/roles.js';
-import { SUBSCRIPTION_ROLES } from '../auth/permissions.js';
+import { SUBSCRIPTION_ROLES } from '../graphql/permissions.js';
 import type { TenantRole } from '../auth/tokens.js';
 import { createContext } from '../graphql/context.js';
 import type { Principal, Standing } from '../realtime/principals.js';

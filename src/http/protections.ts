@@ -2,7 +2,7 @@ import { ApolloArmor } from '@escape.tech/graphql-armor';
 import type { ApolloServerPlugin } from '@apollo/server';
 import { GraphQLError, Kind, visit, type DocumentNode, type GraphQLSchema, type ValidationRule } from 'graphql';
 import { costLimitRule } from '@escape.tech/graphql-armor-cost-limit';
-import { MAX_PAGE_SIZE } from '../graphql/connection.js';
+import { MAX_PAGE_SIZE } from '../db/pagination.js';
 import { AppError, badInput, type FieldError } from '../errors.js';
 
 /**
@@ -24,11 +24,9 @@ export const LIMITS = {
   bodyLimit: 256 * 1024,
 } as const;
 
-/** Refusals of the operation itself: a 400 with a stable code, never a 500. */
+/** Refusals of the operation itself: BAD_USER_INPUT, a 400 (server.ts's status plugin) before anything runs. */
 function reject(message: string, fields?: FieldError[]): GraphQLError {
-  const error = fields ? badInput(fields) : new AppError('BAD_USER_INPUT', message);
-  (error.extensions as Record<string, unknown>).http = { status: 400 }; // Apollo's status for errors thrown before execution
-  return error;
+  return fields ? badInput(fields) : new AppError('BAD_USER_INPUT', message);
 }
 
 /**

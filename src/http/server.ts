@@ -1,23 +1,28 @@
 import crypto from 'node:crypto';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
-import { fastifyApolloDrainPlugin, fastifyApolloHandler } from '@as-integrations/fastify';
+import { fastifyApolloHandler } from '@as-integrations/fastify';
 import { WebSocketServer } from 'ws';
-import { GraphQLError } from 'graphql';
 import { sql } from 'drizzle-orm';
 import type { App } from '../app.js';
 import { buildSchema } from '../graphql/schema.js';
 import { createContext, type Context } from '../graphql/context.js';
 import { registerAuditExport } from './audit-export.js';
 import { LIMITS, operationProtections } from './protections.js';
-import { AppError, ErrorCode, formatGraphQLError, fromDatabaseError } from '../errors.js';
+import { formatGraphQLError, httpStatusOf, withHttpStatus } from '../errors.js';
+import { clientErrorHandler, frameworkErrors, registerErrorReplies } from './error-replies.js';
 import { webhookRoutes } from './webhooks.js';
 import { serveGraphQLOverWebSocket } from './graphql-ws.js';
+import { registerExplorer } from './explorer.js';
 
 export interface HttpServer {
   fastify: FastifyInstance;
   url: string;
-  close(): Promise<void>;
+  /**
+   * Graceful stop: /readyz answers 503 at once, the listener stops accepting, requests in flight
+   * finish (up to graceMs, then their connections are cut), WebSockets are closed with 1001.
+   */
+  close(opts?: { graceMs?: number }): Promise<void>;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -30,13 +35,18 @@ export async function startHttpServer(app: App, opts: { host: string; port: numb
     // Per-request lines only at debug: at info they would dominate the log (and the benchmark).
     logController: new LogController({ disableRequestLogging: app.config.LOG_LEVEL !== 'debug' && app.config.LOG_LEVEL !== 'trace' }),
     bodyLimit: LIMITS.bodyLimit,
+    frameworkErrors: frameworkErrors(app.log),
+    clientErrorHandler,
     genReqId: (req) => {
       const given = req.headers['x-request-id'];
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : crypto.randomUUID();
     },
   });
+  let draining = false;
   fastify.addHook('onSend', async (req, reply) => {
     reply.header('x-request-id', req.id);
+    // Shutting down: the connection closes after this response, so keep-alive clients reconnect elsewhere.
+    if (draining) reply.header('connection', 'close');
   });
   fastify.addHook('onResponse', async (req, reply) => {
     app.metrics.httpDuration.observe(
@@ -45,14 +55,8 @@ export async function startHttpServer(app: App, opts: { host: string; port: numb
     );
   });
 
-  // Fastify's own refusals (body too large, malformed JSON, wrong content type) in our error shape.
-  fastify.setErrorHandler((err: { statusCode?: number; message: string }, req, reply) => {
-    const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
-    if (status === 500) req.log.error({ err }, 'unhandled HTTP error');
-    const code = status === 413 ? 'PAYLOAD_TOO_LARGE' : status === 500 ? 'INTERNAL_SERVER_ERROR' : 'BAD_REQUEST';
-    const message = status === 413 ? `Request body larger than ${LIMITS.bodyLimit} bytes` : status === 500 ? ErrorCode.INTERNAL_SERVER_ERROR.message : err.message;
-    return reply.code(status).send({ errors: [{ message, extensions: { code } }] });
-  });
+  // Every failure answer, Fastify's own included (404/405, 413, 415, malformed JSON or URL), in the error shapes.
+  registerErrorReplies(fastify, app.log);
 
   const schema = buildSchema();
   const protections = operationProtections(schema);
@@ -65,8 +69,10 @@ export async function startHttpServer(app: App, opts: { host: string; port: numb
     introspection: !app.config.isProduction,
     includeStacktraceInErrorResponses: false,
     hideSchemaDetailsFromClientErrors: app.config.isProduction,
-    formatError: (formatted, error) => formatGraphQLError(formatted, error, (err) => app.log.error({ err }, 'unexpected error')),
-    plugins: [fastifyApolloDrainPlugin(fastify), ...protections.plugins, operationScopePlugin(), statusCodePlugin(), requestMetricsPlugin(app)],
+    formatError: (formatted, error) => formatGraphQLError(formatted, error, app.log),
+    // The process owns its shutdown order (src/main.ts); Apollo's own signal handlers would race it.
+    stopOnTerminationSignals: false,
+    plugins: [...protections.plugins, operationScopePlugin(), statusCodePlugin(), requestMetricsPlugin(app)],
   });
   await apollo.start();
 
@@ -80,7 +86,7 @@ export async function startHttpServer(app: App, opts: { host: string; port: numb
           userAgent: req.headers['user-agent'],
         });
       } catch (err) {
-        throw withHttpStatus(err);
+        throw withHttpStatus(err, app.log);
       }
     },
   });
@@ -89,9 +95,12 @@ export async function startHttpServer(app: App, opts: { host: string; port: numb
   await fastify.register(webhookRoutes(app));
 
   registerAuditExport(fastify, app);
+  if (!app.config.isProduction) registerExplorer(fastify);
   fastify.get('/healthz', async () => ({ status: 'ok' }));
-  // Ready when the app role reaches the database and the job queue (pg-boss, owner connection) answers.
+  // Ready when the app role reaches the database and the job queue (pg-boss, owner connection) answers,
+  // and not shutting down (a load balancer then sends new requests elsewhere).
   fastify.get('/readyz', async (_req, reply) => {
+    if (draining) return reply.code(503).send({ status: 'shutting_down' });
     const [database, queue] = await Promise.all([
       app.db.execute(sql`select 1`).then(
         () => 'ok',
@@ -118,10 +127,22 @@ export async function startHttpServer(app: App, opts: { host: string; port: numb
   return {
     fastify,
     url: `http://${opts.host}:${port}`,
-    close: async () => {
-      await ws.dispose();
-      wsServer.close();
-      await fastify.close();
+    close: async ({ graceMs = 10_000 } = {}) => {
+      draining = true;
+      // After the grace period, cut what is left (HTTP connections, and sockets that ignored the close frame).
+      const cut = setTimeout(() => {
+        fastify.server.closeAllConnections();
+        for (const socket of wsServer.clients) socket.terminate();
+      }, graceMs);
+      cut.unref();
+      try {
+        // fastify.close stops accepting, closes idle keep-alive connections, answers requests that
+        // arrive on busy ones with 503 + Connection: close, and resolves when the last one is done.
+        await Promise.all([ws.dispose(), fastify.close()]);
+      } finally {
+        clearTimeout(cut);
+      }
+      await apollo.stop();
     },
   };
 }
@@ -159,7 +180,7 @@ function statusCodePlugin(): ApolloServerPlugin<Context> {
       return {
         async willSendResponse({ response }) {
           const body = response.body.kind === 'single' ? response.body.singleResult : undefined;
-          if (!body?.errors?.length || response.http.status !== undefined) return;
+          if (!body?.errors?.length) return;
           const nothingSucceeded = body.data == null || Object.values(body.data).every((v) => v === null);
           const limited = body.errors.filter((e) => e.extensions?.code === 'RATE_LIMITED');
           if (nothingSucceeded && limited.length) {
@@ -168,10 +189,8 @@ function statusCodePlugin(): ApolloServerPlugin<Context> {
             response.http.headers.set('retry-after', String(retryAfter));
             return;
           }
-          if (body.data === undefined) {
-            const code = body.errors[0]?.extensions?.code as keyof typeof ErrorCode | undefined;
-            if (code && code in ErrorCode) response.http.status = ErrorCode[code].http;
-          }
+          // Refused before execution: the error table's status (Apollo answers 500 for errors thrown by plugins).
+          if (body.data === undefined) response.http.status = httpStatusOf(body.errors[0]?.extensions?.code);
         },
       };
     },
@@ -191,12 +210,4 @@ function requestMetricsPlugin(app: App): ApolloServerPlugin<Context> {
       };
     },
   };
-}
-
-function withHttpStatus(err: unknown): unknown {
-  err = fromDatabaseError(err) ?? err;
-  if (err instanceof AppError) {
-    return new GraphQLError(err.message, { extensions: { ...err.extensions, http: { status: ErrorCode[err.code].http } } });
-  }
-  return err;
 }

@@ -1,14 +1,15 @@
 /**
  * Typed outcomes of an outbound call, so callers (jobs, health checks) can decide what to do.
- * They are not GraphQL errors: a resolver that surfaces one maps it with `toAppError`.
+ * Each says what it means to a client (`toAppError`, read by the error pipeline in src/errors.ts)
+ * should one ever reach a response.
  */
-import { AppError } from '../errors.js';
+import { AppError, type ClientFacing } from '../errors.js';
 
 /** ADDRESS_REFUSED: the outbound policy refused the address the host resolved to (SSRF); nothing was sent. */
 export type UnavailableReason = 'TIMEOUT' | 'NETWORK' | 'BULKHEAD_FULL' | 'ADDRESS_REFUSED';
 
 /** The provider could not be reached or answered too late (no HTTP status to report). */
-export class ProviderUnavailableError extends Error {
+export class ProviderUnavailableError extends Error implements ClientFacing {
   override name = 'ProviderUnavailableError';
   constructor(
     readonly reason: UnavailableReason,
@@ -17,10 +18,13 @@ export class ProviderUnavailableError extends Error {
   ) {
     super(message, options);
   }
+  toAppError(): AppError {
+    return new AppError('SERVICE_UNAVAILABLE', 'The provider is unavailable');
+  }
 }
 
 /** The integration's circuit is open (here or in another process) or isolated: the call was not made. */
-export class CircuitOpenError extends Error {
+export class CircuitOpenError extends Error implements ClientFacing {
   override name = 'CircuitOpenError';
   constructor(
     readonly integrationId: string,
@@ -28,10 +32,13 @@ export class CircuitOpenError extends Error {
   ) {
     super(`Circuit for integration ${integrationId} is ${state}; call not attempted`);
   }
+  toAppError(): AppError {
+    return new AppError('SERVICE_UNAVAILABLE', 'The provider is unavailable');
+  }
 }
 
 /** The provider answered with a non-2xx status. */
-export class ProviderHttpError extends Error {
+export class ProviderHttpError extends Error implements ClientFacing {
   override name = 'ProviderHttpError';
   constructor(
     readonly status: number,
@@ -40,6 +47,11 @@ export class ProviderHttpError extends Error {
     readonly retryAfterMs: number | null = null,
   ) {
     super(message);
+  }
+  toAppError(): AppError {
+    return this.status === 429
+      ? new AppError('RATE_LIMITED', 'The provider is rate limiting us', this.retryAfterMs != null ? { retryAfter: Math.ceil(this.retryAfterMs / 1000) } : {})
+      : new AppError('SERVICE_UNAVAILABLE', `The provider answered ${this.status}`);
   }
 }
 
@@ -54,17 +66,6 @@ export function isRetriable(err: unknown): boolean {
   if (err instanceof ProviderUnavailableError) return err.reason !== 'BULKHEAD_FULL' && err.reason !== 'ADDRESS_REFUSED';
   if (err instanceof ProviderHttpError) return err.status === 429 || err.status === 500 || err.status === 502 || err.status === 503 || err.status === 504;
   return false; // CircuitOpenError, BrokenCircuitError, programming errors: never
-}
-
-/** For resolvers that let an outbound failure reach the client. */
-export function toAppError(err: unknown): unknown {
-  if (err instanceof CircuitOpenError || err instanceof ProviderUnavailableError) return new AppError('SERVICE_UNAVAILABLE', 'The provider is unavailable');
-  if (err instanceof ProviderHttpError) {
-    return err.status === 429
-      ? new AppError('RATE_LIMITED', 'The provider is rate limiting us', err.retryAfterMs != null ? { retryAfterSeconds: Math.ceil(err.retryAfterMs / 1000) } : {})
-      : new AppError('SERVICE_UNAVAILABLE', `The provider answered ${err.status}`);
-  }
-  return err;
 }
 
 /** Retry-After: delta-seconds or an HTTP date (RFC 9110 §10.2.3); null when absent or unparsable. */

@@ -20,7 +20,7 @@ import {
   type ApplyOutcome,
   type ApplyTarget,
 } from './apply/index.js';
-import type { Provider } from './types.js';
+import type { Provider } from '../db/providers.js';
 
 /** How one kind of provider record is applied: one at a time, and (where written) many at once with the same rule. */
 interface RecordKind<R extends { id: string }> {

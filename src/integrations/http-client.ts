@@ -34,7 +34,8 @@ import type { Metrics, OutboundOutcome } from '../metrics.js';
 import type { CallStatsRecorder } from './call-stats.js';
 import type { CircuitRegistry } from './circuit-registry.js';
 import { CircuitOpenError, ProviderHttpError, ProviderUnavailableError, isProviderFailure, isRetriable, parseRetryAfter } from './errors.js';
-import type { IntegrationTarget, Provider } from './types.js';
+import type { Provider } from '../db/providers.js';
+import type { IntegrationTarget } from './types.js';
 import { OutboundAddressRefused, type OutboundPolicy } from './outbound-policy.js';
 
 export interface OutboundOptions {

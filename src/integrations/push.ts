@@ -24,15 +24,15 @@
  */
 import crypto from 'node:crypto';
 import { and, asc, eq, inArray, isNull, or, sql } from 'drizzle-orm';
-import type { App } from '../app.js';
 import type { Tx } from '../db/client.js';
 import { integrationPushes, integrations, users, type IntegrationPushRow, type UserRow } from '../db/schema.js';
 import type { Scope } from '../db/scope.js';
 import { withTenant, type TenantSettings } from '../db/tenant-context.js';
 import { QUEUES, type JobOf } from '../jobs/boss.js';
-import { reevaluateHealthInTx } from '../modules/integration-health/service.js';
+import type { IntegrationDeps } from './deps.js';
 import { ProviderHttpError } from './errors.js';
-import { loadIntegrationTarget } from '../modules/integrations/service.js';
+import { reevaluateHealthInTx } from './health-monitor.js';
+import { loadIntegrationTarget } from './targets.js';
 
 export interface PushJobData {
   tenantId: string;
@@ -111,7 +111,7 @@ const DEFER_SECONDS = 2;
 type Claim = { push: IntegrationPushRow; user: UserRow } | { done: 'NOTHING' | 'DEFERRED' };
 
 /** The push job: sends one record's newest push, or throws (after recording FAILED) so pg-boss retries. */
-export async function processPush(app: App, job: JobOf<PushJobData>): Promise<string> {
+export async function processPush(app: IntegrationDeps, job: JobOf<PushJobData>): Promise<string> {
   const { tenantId, integrationId, recordId } = job.data;
   const actor = integrationActor(tenantId, integrationId, `job:${job.id}`);
   const claim: Claim = await withTenant(app.db, actor, async (tx) => {
@@ -199,7 +199,7 @@ export async function processPush(app: App, job: JobOf<PushJobData>): Promise<st
  * The dead-letter queue's handler: the record's job ran out of attempts (or expired with a crashed
  * worker). Its open pushes are DEAD unless another job is sending one right now.
  */
-export async function markPushDead(app: App, job: JobOf<PushJobData>): Promise<void> {
+export async function markPushDead(app: IntegrationDeps, job: JobOf<PushJobData>): Promise<void> {
   const { tenantId, integrationId, recordId } = job.data;
   const changed = await withTenant(app.db, integrationActor(tenantId, integrationId, `job:${job.id}`), async (tx) => {
     const dead = await tx
@@ -220,7 +220,7 @@ export async function markPushDead(app: App, job: JobOf<PushJobData>): Promise<v
 }
 
 /** Records the failure; a DEAD push counts as a dead letter, so its health is re-evaluated in the same commit. */
-async function recordFailure(app: App, actor: TenantSettings, integrationId: string, pushId: string, status: 'FAILED' | 'DEAD', err: unknown) {
+async function recordFailure(app: IntegrationDeps, actor: TenantSettings, integrationId: string, pushId: string, status: 'FAILED' | 'DEAD', err: unknown) {
   const message = (err instanceof Error ? err.message : String(err)).slice(0, MAX_ERROR_LENGTH);
   await withTenant(app.db, actor, async (tx) => {
     await tx.update(integrationPushes).set({ status, lastError: message, leaseUntil: null, updatedAt: new Date() }).where(eq(integrationPushes.id, pushId));
@@ -229,3 +229,9 @@ async function recordFailure(app: App, actor: TenantSettings, integrationId: str
 }
 
 class PermanentPushError extends Error {}
+
+/** Registers the push worker and its dead-letter worker. */
+export async function startPushWorkers(app: IntegrationDeps): Promise<void> {
+  await app.jobs.work<PushJobData>(QUEUES.push, (job) => processPush(app, job), { workers: 1, batchSize: 10, concurrency: 4 });
+  await app.jobs.work<PushJobData>(QUEUES.pushDead, (job) => markPushDead(app, job), { workers: 1, batchSize: 10 });
+}

@@ -1,9 +1,9 @@
+import type { Provider } from '../db/providers.js';
+
 /**
  * What the outbound client needs to know about an integration. At merge this is built from an
  * `integrations` row (credentials decrypted); until then tests make targets up.
  */
-export type Provider = 'USER_SERVICE' | 'PAYMENT_SERVICE' | 'COMMUNICATION_SERVICE';
-
 export interface IntegrationTarget {
   tenantId: string;
   id: string;

@@ -17,12 +17,11 @@ import PgBoss from 'pg-boss';
 import type { Config } from '../config.js';
 import type postgres from 'postgres';
 import { rawClientOf, type Tx } from '../db/client.js';
+import type { JobEnqueuer } from '../db/scope.js';
 import type { Logger } from '../logger.js';
-import type { Provider } from '../integrations/types.js';
-import { JOB_SCHEMA } from './schema.js';
+import { PROVIDERS, PROVIDER_SLUG, type Provider } from '../db/providers.js';
+import { JOB_SCHEMA } from '../db/job-schema.js';
 
-const PROVIDER_SLUG: Record<Provider, string> = { USER_SERVICE: 'user-service', PAYMENT_SERVICE: 'payment-service', COMMUNICATION_SERVICE: 'communication-service' };
-export const PROVIDERS = Object.keys(PROVIDER_SLUG) as Provider[];
 
 /** Queue names: one webhook queue and one dead-letter queue per provider, plus health checks. */
 export const QUEUES = {
@@ -43,7 +42,7 @@ export const QUEUES = {
   push: 'integration-push',
   /** Where a push job goes after its last attempt (or expiry); its worker marks the push DEAD. */
   pushDead: 'integration-push-dead',
-  /** Daily audit retention prune (src/jobs/audit-prune.ts). */
+  /** Daily audit retention prune (src/modules/audit/prune-job.ts). */
   auditPrune: 'audit-prune',
 } as const;
 
@@ -72,7 +71,7 @@ export interface WorkOptions {
   concurrency?: number;
 }
 
-export class Jobs {
+export class Jobs implements JobEnqueuer {
   readonly boss: PgBoss;
   private readonly workerIds = new Map<string, string[]>();
   /** Every queue created at start-up, so depth metrics report empty queues as 0. */

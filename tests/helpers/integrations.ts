@@ -1,8 +1,10 @@
 import type { App } from '../../src/app.js';
 import { transactionScope } from '../../src/db/scope.js';
-import type { IntegrationTarget, Provider } from '../../src/integrations/types.js';
+import type { Provider } from '../../src/db/providers.js';
+import type { IntegrationTarget } from '../../src/integrations/types.js';
 import type { MockServices } from '../../src/mock-services/server.js';
-import { createIntegration, toTarget } from '../../src/modules/integrations/service.js';
+import { createIntegration } from '../../src/modules/integrations/service.js';
+import { toTarget } from '../../src/integrations/targets.js';
 
 const PATHS: Record<Provider, string> = { USER_SERVICE: 'user-service', PAYMENT_SERVICE: 'payment-service', COMMUNICATION_SERVICE: 'communication-service' };
 

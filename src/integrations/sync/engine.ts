@@ -21,15 +21,15 @@
  * checkpoint then stops at the first failed record so the next incremental run retries it.
  */
 import { and, eq, sql } from 'drizzle-orm';
-import type { App } from '../../app.js';
 import type { Tx } from '../../db/client.js';
 import { integrations, syncCheckpoints, syncRuns, syncSeenRecords, type SyncRunRow } from '../../db/schema.js';
 import { withTenant, type TenantSettings } from '../../db/tenant-context.js';
-import { reevaluateHealthInTx } from '../../modules/integration-health/service.js';
 import type { ApplyOutcome, ApplyTarget } from '../apply/index.js';
 import { CircuitOpenError, ProviderHttpError, ProviderUnavailableError } from '../errors.js';
+import type { IntegrationDeps } from '../deps.js';
+import { reevaluateHealthInTx } from '../health-monitor.js';
 import type { IntegrationClient } from '../http-client.js';
-import { loadIntegrationTarget } from '../../modules/integrations/service.js';
+import { loadIntegrationTarget } from '../targets.js';
 import type { IntegrationTarget } from '../types.js';
 import { SYNC_RESOURCES, type SyncResource } from './resources.js';
 
@@ -55,7 +55,7 @@ interface ProviderPage {
 const integrationActor = (tenantId: string, integrationId: string): TenantSettings => ({ tenantId, actorType: 'INTEGRATION', actorId: integrationId });
 
 /** Runs (or resumes) one sync run; returns its final row, or null if it was already finished. */
-export async function executeSyncRun(app: App, ref: SyncRunRef): Promise<SyncRunRow | null> {
+export async function executeSyncRun(app: IntegrationDeps, ref: SyncRunRef): Promise<SyncRunRow | null> {
   const settings = integrationActor(ref.tenantId, ref.integrationId);
   const claimed = await withTenant(app.db, settings, async (tx) => {
     const [run] = await tx.select().from(syncRuns).where(eq(syncRuns.id, ref.runId)).for('update');
@@ -111,7 +111,7 @@ export async function executeSyncRun(app: App, ref: SyncRunRef): Promise<SyncRun
 }
 
 /** Streams one resource; returns false when a record without a usable id was seen (no sweep then). */
-async function syncResource(app: App, client: IntegrationClient, target: IntegrationTarget, run: SyncRunRow, resource: SyncResource): Promise<boolean> {
+async function syncResource(app: IntegrationDeps, client: IntegrationClient, target: IntegrationTarget, run: SyncRunRow, resource: SyncResource): Promise<boolean> {
   const integration: ApplyTarget = { tenantId: target.tenantId, id: target.id };
   const settings = integrationActor(target.tenantId, target.id);
   const since = run.mode === 'INCREMENTAL' ? await readCheckpoint(app, settings, target.id, resource.name) : null;
@@ -222,7 +222,7 @@ async function applyRecords(
   }
 }
 
-async function sweep(app: App, target: IntegrationTarget, run: SyncRunRow): Promise<void> {
+async function sweep(app: IntegrationDeps, target: IntegrationTarget, run: SyncRunRow): Promise<void> {
   const started = performance.now();
   const integration: ApplyTarget = { tenantId: target.tenantId, id: target.id };
   await withTenant(app.db, integrationActor(target.tenantId, target.id), async (tx) => {
@@ -235,7 +235,7 @@ async function sweep(app: App, target: IntegrationTarget, run: SyncRunRow): Prom
   app.log.debug({ runId: run.id, ms: Math.round(performance.now() - started) }, 'sync sweep');
 }
 
-async function readCheckpoint(app: App, settings: TenantSettings, integrationId: string, resource: string): Promise<Date | null> {
+async function readCheckpoint(app: IntegrationDeps, settings: TenantSettings, integrationId: string, resource: string): Promise<Date | null> {
   const [row] = await withTenant(app.db, settings, (tx) =>
     tx
       .select({ since: syncCheckpoints.updatedSince })

@@ -8,7 +8,7 @@ import type { z } from 'zod';
 import type { Tx } from '../../db/client.js';
 import { refreshTokens, subscriptions, syncSeenRecords, users } from '../../db/schema.js';
 import { applyInvoice, applyInvoices, applySubscription, applySubscriptions, applyUser, applyUsers, providerInvoice, providerSubscription, providerUser, type ApplyOutcome, type ApplyTarget } from '../apply/index.js';
-import type { Provider } from '../types.js';
+import type { Provider } from '../../db/providers.js';
 
 export type SyncResourceName = 'users' | 'subscriptions' | 'invoices';
 

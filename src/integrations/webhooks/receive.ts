@@ -21,11 +21,11 @@ import crypto from 'node:crypto';
 import type postgres from 'postgres';
 import { sql } from 'drizzle-orm';
 import { Webhook, WebhookVerificationError } from 'standardwebhooks';
-import type { App } from '../../app.js';
 import { withTenant, withTenantOneTrip } from '../../db/tenant-context.js';
-import { integrationActor } from '../../jobs/webhook-events.js';
-import type { Provider } from '../types.js';
-import { ErrorCode, fromDatabaseError, isDatabaseUnavailable, type ErrorCodeName } from '../../errors.js';
+import type { IntegrationDeps } from '../deps.js';
+import { integrationActor } from './process.js';
+import type { Provider } from '../../db/providers.js';
+import { AppError, ErrorCode, fromDatabaseError, isDatabaseUnavailable, type ErrorCodeName } from '../../errors.js';
 import { QUEUES, type WebhookJobData } from '../../jobs/boss.js';
 import { checkEvent } from '../events.js';
 import { secretBinding } from '../secrets.js';
@@ -45,6 +45,8 @@ export interface WebhookRequest {
 export interface WebhookResponse {
   status: number;
   body: Record<string, unknown>;
+  /** A refusal: the HTTP layer answers it in the REST error envelope. */
+  error?: AppError;
   headers?: Record<string, string>;
   /** Set when jobs were enqueued: the queue to wake once the transaction has committed. */
   wake?: string;
@@ -94,7 +96,7 @@ interface WaitingDelivery {
 }
 
 export function refusal(code: ErrorCodeName, message: string, extra: Record<string, unknown> = {}, headers?: Record<string, string>): WebhookResponse {
-  return { status: ErrorCode[code].http, body: { error: { code, message, ...extra } }, headers };
+  return { status: ErrorCode[code].http, body: {}, error: new AppError(code, message, extra), headers };
 }
 
 export class WebhookReceiver {
@@ -107,7 +109,7 @@ export class WebhookReceiver {
   private readonly waiting = new Map<string, WaitingDelivery[]>();
   private readonly storing = new Map<string, { loops: number; lastStart: number; timer?: NodeJS.Timeout }>();
 
-  constructor(private readonly app: App) {
+  constructor(private readonly app: IntegrationDeps) {
     this.buckets = new TokenBuckets(app.config.WEBHOOK_RATE_LIMIT_PER_SECOND, app.config.WEBHOOK_RATE_LIMIT_BURST);
   }
 

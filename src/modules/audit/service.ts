@@ -4,7 +4,7 @@ import type { AppDb } from '../../db/client.js';
 import type { Scope } from '../../db/scope.js';
 import { auditLogs, type AuditLogRow } from '../../db/schema.js';
 import { badInput } from '../../errors.js';
-import { pageSize } from '../../graphql/connection.js';
+import { pageSize } from '../../db/pagination.js';
 import { validate } from '../../validation.js';
 
 /** A page of entries, newest first; the cursor is the entry's seq. */

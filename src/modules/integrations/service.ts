@@ -7,15 +7,14 @@ import crypto from 'node:crypto';
 import { asc, eq } from 'drizzle-orm';
 import ipaddr from 'ipaddr.js';
 import { z } from 'zod';
-import type { App } from '../../app.js';
 import type { Scope } from '../../db/scope.js';
 import { integrations, type IntegrationRow } from '../../db/schema.js';
-import { withTenant } from '../../db/tenant-context.js';
 import { notFound } from '../../errors.js';
 import { generateWebhookSecret, secretBinding, type SecretBox } from '../../integrations/secrets.js';
-import type { IntegrationTarget } from '../../integrations/types.js';
+import type { Credentials } from '../../integrations/targets.js';
 import { fields, isNetwork, parseNetwork, validate } from '../../validation.js';
 import type { OutboundPolicy } from '../../integrations/outbound-policy.js';
+import type { IntegrationDeps } from '../../integrations/deps.js';
 
 const PROVIDERS = ['USER_SERVICE', 'PAYMENT_SERVICE', 'COMMUNICATION_SERVICE'] as const;
 /** Where outbound calls may go is the operator's policy (src/integrations/outbound-policy.ts); it is checked again at connect time. */
@@ -44,24 +43,6 @@ export interface IntegrationWithSecret {
   previousSecretExpiresAt: Date | null;
 }
 
-interface Credentials {
-  apiKey: string;
-}
-
-/** The outbound client's view of an integration: its API root and decrypted credentials. */
-export function toTarget(secrets: SecretBox, row: IntegrationRow): IntegrationTarget {
-  const creds = JSON.parse(secrets.decrypt(row.credentialsEncrypted, secretBinding(row.tenantId, row.id, 'credentials'))) as Credentials;
-  return { tenantId: row.tenantId, id: row.id, provider: row.provider, baseUrl: row.baseUrl, apiKey: creds.apiKey };
-}
-
-/** Loads one integration as the SYSTEM actor (jobs: health checks, sync) and builds its outbound target. */
-export async function loadIntegrationTarget(app: App, tenantId: string, integrationId: string): Promise<IntegrationTarget | null> {
-  const [row] = await withTenant(app.db, { tenantId, actorType: 'SYSTEM', actorId: 'integrations' }, (tx) =>
-    tx.select().from(integrations).where(eq(integrations.id, integrationId)),
-  );
-  return row ? toTarget(app.secrets, row) : null;
-}
-
 export async function listIntegrations(scope: Scope): Promise<IntegrationRow[]> {
   return scope.read((tx) => tx.select().from(integrations).orderBy(asc(integrations.createdAt), asc(integrations.id)));
 }
@@ -73,7 +54,7 @@ export async function getIntegration(scope: Scope, integrationId: string): Promi
 }
 
 /** What creating or changing an integration needs from the app: the secret box and the outbound policy. */
-export type IntegrationDeps = Pick<App, 'secrets'> & { integrations: Pick<App['integrations'], 'policy'> };
+export type IntegrationInputDeps = Pick<IntegrationDeps, 'secrets'> & { integrations: Pick<IntegrationDeps['integrations'], 'policy'> };
 
 const createInput = (policy: OutboundPolicy) =>
   z.object({
@@ -95,7 +76,7 @@ export interface CreateIntegrationInput {
 }
 
 /** Creates an integration with a fresh webhook signing secret, returned this once. */
-export async function createIntegration(scope: Scope, deps: IntegrationDeps, input: CreateIntegrationInput): Promise<IntegrationWithSecret> {
+export async function createIntegration(scope: Scope, deps: IntegrationInputDeps, input: CreateIntegrationInput): Promise<IntegrationWithSecret> {
   const { secrets } = deps;
   const data = validate(createInput(deps.integrations.policy), input);
   const tenantId = scope.settings.tenantId;
@@ -130,7 +111,7 @@ const updateInput = (policy: OutboundPolicy) =>
     webhookAllowedSources: allowedSources.nullish(),
   });
 
-export async function updateIntegration(scope: Scope, deps: IntegrationDeps, integrationId: string, input: { [K in keyof CreateIntegrationInput]?: CreateIntegrationInput[K] | null }): Promise<IntegrationRow> {
+export async function updateIntegration(scope: Scope, deps: IntegrationInputDeps, integrationId: string, input: { [K in keyof CreateIntegrationInput]?: CreateIntegrationInput[K] | null }): Promise<IntegrationRow> {
   const { secrets } = deps;
   validate(z.object({ id }), { id: integrationId });
   const data = validate(updateInput(deps.integrations.policy), input);

@@ -5,7 +5,7 @@ import type { Tx } from '../../db/client.js';
 import type { Scope } from '../../db/scope.js';
 import { organizationMemberships, organizations, users, type MembershipRow, type OrganizationRow } from '../../db/schema.js';
 import { conflict, forbidden, notFound } from '../../errors.js';
-import { afterCursor, decodeCursor, pageSize, toPage, type Page } from '../../graphql/connection.js';
+import { afterCursor, decodeCursor, pageSize, toPage, type Page } from '../../db/pagination.js';
 import { fields, validate } from '../../validation.js';
 
 type OrganizationRole = MembershipRow['role'];

@@ -8,7 +8,7 @@ import type { App } from '../../app.js';
 import type { Scope } from '../../db/scope.js';
 import { integrationPushes, type IntegrationPushRow } from '../../db/schema.js';
 import { conflict, notFound } from '../../errors.js';
-import { beforeCursor, decodeCursor, pageSize, toPage, type Page } from '../../graphql/connection.js';
+import { beforeCursor, decodeCursor, pageSize, toPage, type Page } from '../../db/pagination.js';
 import type { PushJobData } from '../../integrations/push.js';
 import { QUEUES } from '../../jobs/boss.js';
 import { validate } from '../../validation.js';

@@ -15,7 +15,7 @@ import type { Tx } from '../../db/client.js';
 import type { Scope } from '../../db/scope.js';
 import { integrations, syncRuns, type SyncRunRow } from '../../db/schema.js';
 import { AppError, conflict, notFound } from '../../errors.js';
-import { beforeCursor, decodeCursor, pageSize, toPage, type Page } from '../../graphql/connection.js';
+import { beforeCursor, decodeCursor, pageSize, toPage, type Page } from '../../db/pagination.js';
 import { QUEUES } from '../../jobs/boss.js';
 import { SYNC_RESOURCES } from '../../integrations/sync/resources.js';
 import { validate } from '../../validation.js';

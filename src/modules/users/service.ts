@@ -7,7 +7,7 @@ import type { Tx } from '../../db/client.js';
 import type { Scope } from '../../db/scope.js';
 import { refreshTokens, users, type UserRow } from '../../db/schema.js';
 import { conflict, forbidden, notFound } from '../../errors.js';
-import { afterCursor, decodeCursor, pageSize, toPage, type Page } from '../../graphql/connection.js';
+import { afterCursor, decodeCursor, pageSize, toPage, type Page } from '../../db/pagination.js';
 import { pushUserChange } from '../../integrations/push.js';
 import { fields, validate } from '../../validation.js';
 

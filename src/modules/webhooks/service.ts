@@ -10,9 +10,9 @@ import type { Tx } from '../../db/client.js';
 import type { Scope } from '../../db/scope.js';
 import { integrations, webhookEvents, type WebhookEventRow } from '../../db/schema.js';
 import { conflict, notFound } from '../../errors.js';
-import { afterCursor, decodeCursor, pageSize, toPage, type Page } from '../../graphql/connection.js';
+import { afterCursor, decodeCursor, pageSize, toPage, type Page } from '../../db/pagination.js';
 import { QUEUES, type WebhookJobData } from '../../jobs/boss.js';
-import type { Provider } from '../../integrations/types.js';
+import type { Provider } from '../../db/providers.js';
 import { validate } from '../../validation.js';
 
 /** Rows carry createdAt (= receivedAt) so the shared keyset cursor helpers apply. */

@@ -1,18 +1,17 @@
 /**
- * Workers for pull sync and push, and the sync schedules: on each SYNC_INCREMENTAL_CRON /
+ * The sync worker and the sync schedules: on each SYNC_INCREMENTAL_CRON /
  * SYNC_FULL_CRON tick one fan-out job lists the enabled integrations (platform.enabled_integrations())
  * and requests a sync of each that has something to pull, in that tenant's context as the SYSTEM
  * actor. A request while that integration's sync is running joins it (or, for the other mode, is
  * skipped), so a slow sync is never doubled by the schedule. `off` disables a schedule.
  */
 import { sql } from 'drizzle-orm';
-import type { App } from '../app.js';
-import { withTenant } from '../db/tenant-context.js';
-import { AppError } from '../errors.js';
-import { markPushDead, processPush, type PushJobData } from '../integrations/push.js';
-import { executeSyncRun } from '../integrations/sync/engine.js';
-import { requestSync, type SyncJobData, type SyncMode } from '../modules/sync/service.js';
-import { QUEUES } from './boss.js';
+import type { App } from '../../app.js';
+import { withTenant } from '../../db/tenant-context.js';
+import { AppError } from '../../errors.js';
+import { QUEUES } from '../../jobs/boss.js';
+import { executeSyncRun } from '../../integrations/sync/engine.js';
+import { requestSync, type SyncJobData, type SyncMode } from './service.js';
 
 /** Requests a scheduled sync of every enabled integration that has something to pull; returns how many were queued or joined. */
 export async function scheduleSyncs(app: App, mode: SyncMode): Promise<number> {
@@ -33,12 +32,10 @@ export async function scheduleSyncs(app: App, mode: SyncMode): Promise<number> {
   return requested;
 }
 
-export async function startSyncAndPushJobs(app: App): Promise<void> {
+export async function startSyncJobs(app: App): Promise<void> {
   if (!app.jobs.workersEnabled) return;
   // A sync streams pages itself; one run per worker loop at a time.
   await app.jobs.work<SyncJobData>(QUEUES.sync, (job) => executeSyncRun(app, job.data), { workers: 2, batchSize: 1, concurrency: 1 });
-  await app.jobs.work<PushJobData>(QUEUES.push, (job) => processPush(app, job), { workers: 1, batchSize: 10, concurrency: 4 });
-  await app.jobs.work<PushJobData>(QUEUES.pushDead, (job) => markPushDead(app, job), { workers: 1, batchSize: 10 });
   for (const [queue, cron, mode] of [
     [QUEUES.syncScheduleIncremental, app.config.SYNC_INCREMENTAL_CRON, 'INCREMENTAL'],
     [QUEUES.syncScheduleFull, app.config.SYNC_FULL_CRON, 'FULL'],

@@ -8,13 +8,14 @@
  * the apply functions are idempotent anyway.
  */
 import { and, eq, inArray, ne, sql } from 'drizzle-orm';
-import type { App } from '../app.js';
-import { webhookEvents } from '../db/schema.js';
-import { withTenant, withTenantOneTrip, type TenantSettings } from '../db/tenant-context.js';
-import type { Tx } from '../db/client.js';
-import { applyEvents } from '../integrations/events.js';
-import { reevaluateHealthInTx } from '../modules/integration-health/service.js';
-import { QUEUES, PROVIDERS, type JobOf, type WebhookJobData } from './boss.js';
+import type { Tx } from '../../db/client.js';
+import { PROVIDERS } from '../../db/providers.js';
+import { webhookEvents } from '../../db/schema.js';
+import { withTenant, withTenantOneTrip, type TenantSettings } from '../../db/tenant-context.js';
+import { QUEUES, type JobOf, type WebhookJobData } from '../../jobs/boss.js';
+import type { IntegrationDeps } from '../deps.js';
+import { applyEvents } from '../events.js';
+import { reevaluateHealthInTx } from '../health-monitor.js';
 
 export const integrationActor = (tenantId: string, integrationId: string, requestId?: string): TenantSettings => ({
   tenantId,
@@ -43,7 +44,7 @@ type StartedEvent = { id: string; type: string; payload: { data?: unknown } };
  *  3. The failures are recorded (FAILED, or DEAD after the last attempt) and returned, so pg-boss
  *     retries exactly those jobs; the others complete.
  */
-export async function processWebhookJobs(app: App, jobs: JobOf<WebhookJobData>[]): Promise<Failure[]> {
+export async function processWebhookJobs(app: IntegrationDeps, jobs: JobOf<WebhookJobData>[]): Promise<Failure[]> {
   const { tenantId, integrationId } = jobs[0]!.data;
   const actor = integrationActor(tenantId, integrationId, `job:${jobs[0]!.id}`);
   const eventIds = [...new Set(jobs.map((j) => j.data.eventId))];
@@ -102,7 +103,7 @@ export async function processWebhookJobs(app: App, jobs: JobOf<WebhookJobData>[]
   return failures;
 }
 
-async function recordFailures(app: App, actor: TenantSettings, failures: Failure[]): Promise<void> {
+async function recordFailures(app: IntegrationDeps, actor: TenantSettings, failures: Failure[]): Promise<void> {
   const { tenantId, integrationId } = failures[0]!.job.data;
   let dead = false;
   await withTenant(app.db, actor, async (tx) => {
@@ -127,7 +128,7 @@ const ALREADY_PROCESSED = Symbol('already processed');
  * The dead-letter queue's handler: whatever ended the job (its last attempt threw, or it expired
  * with a crashed worker), the event is DEAD — unless it was processed or replayed (RECEIVED) since.
  */
-export async function markWebhookEventDead(app: App, job: JobOf<WebhookJobData>): Promise<void> {
+export async function markWebhookEventDead(app: IntegrationDeps, job: JobOf<WebhookJobData>): Promise<void> {
   const { tenantId, integrationId, eventId } = job.data;
   await withTenant(app.db, integrationActor(tenantId, integrationId, `job:${job.id}`), async (tx) => {
     const dead = await tx
@@ -141,7 +142,7 @@ export async function markWebhookEventDead(app: App, job: JobOf<WebhookJobData>)
 }
 
 /** Registers the webhook workers of every provider queue and its dead-letter queue. */
-export async function startWebhookWorkers(app: App): Promise<void> {
+export async function startWebhookWorkers(app: IntegrationDeps): Promise<void> {
   for (const p of PROVIDERS) {
     // Grouped by integration (one tenant, one actor): each group is applied in one transaction.
     await app.jobs.workGroups<WebhookJobData>(QUEUES.webhooks(p), (job) => `${job.data.tenantId}/${job.data.integrationId}`, (jobs) => processWebhookJobs(app, jobs));

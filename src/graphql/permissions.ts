@@ -1,10 +1,10 @@
 import { allow, chain, deny, rule, shield } from 'graphql-shield';
 import type { IRule } from 'graphql-shield';
-import type { Context } from '../graphql/context.js';
+import type { Context } from './context.js';
 import { AppError, forbidden, unauthenticated } from '../errors.js';
-import { atLeast } from './roles.js';
-import type { TenantRole } from './tokens.js';
-import type { RateLimitKind } from './rate-limits.js';
+import { atLeast } from '../auth/roles.js';
+import type { TenantRole } from '../auth/tokens.js';
+import type { RateLimitKind } from '../auth/rate-limits.js';
 
 /**
  * The one permission map (ARCHITECTURE invariant 4). Deny by default: a field missing here is

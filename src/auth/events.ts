@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import type { Tx } from '../../db/client.js';
+import type { Tx } from '../db/client.js';
 
 /** Authentication events, appended to the tenant's audit chain by audit.record_event (see migration 0005). */
 export type AuthEvent = 'LOGIN_SUCCEEDED' | 'LOGIN_FAILED' | 'SESSION_REFRESHED' | 'REFRESH_TOKEN_REUSED' | 'LOGOUT';

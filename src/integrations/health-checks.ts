@@ -4,17 +4,17 @@
  * per integration, singleton per integration so slow checks don't pile up.
  */
 import { sql } from 'drizzle-orm';
-import type { App } from '../app.js';
-import { checkIntegrationHealth } from '../modules/integration-health/service.js';
-import { loadIntegrationTarget } from '../modules/integrations/service.js';
-import { QUEUES } from './boss.js';
+import { QUEUES } from '../jobs/boss.js';
+import type { IntegrationDeps } from './deps.js';
+import { checkIntegrationHealth } from './health-monitor.js';
+import { loadIntegrationTarget } from './targets.js';
 
 interface HealthCheckData {
   tenantId: string;
   integrationId: string;
 }
 
-export async function scheduleHealthChecks(app: App): Promise<number> {
+export async function scheduleHealthChecks(app: IntegrationDeps): Promise<number> {
   const rows = (await app.db.execute(sql`select tenant_id, id from platform.enabled_integrations()`)) as unknown as { tenant_id: string; id: string }[];
   for (const r of rows) {
     await app.jobs.boss.send(QUEUES.healthCheck, { tenantId: r.tenant_id, integrationId: r.id } satisfies HealthCheckData, { singletonKey: r.id });
@@ -22,12 +22,12 @@ export async function scheduleHealthChecks(app: App): Promise<number> {
   return rows.length;
 }
 
-export async function runHealthCheck(app: App, data: HealthCheckData): Promise<void> {
+export async function runHealthCheck(app: IntegrationDeps, data: HealthCheckData): Promise<void> {
   const target = await loadIntegrationTarget(app, data.tenantId, data.integrationId);
   if (target) await checkIntegrationHealth(app, target);
 }
 
-export async function startHealthCheckJobs(app: App): Promise<void> {
+export async function startHealthCheckJobs(app: IntegrationDeps): Promise<void> {
   if (!app.jobs.workersEnabled) return;
   if (app.config.HEALTH_CHECK_CRON === 'off') {
     await app.jobs.boss.unschedule(QUEUES.healthCheckSchedule);

@@ -3,9 +3,9 @@
  * pruneAuditLogs, which removes each tenant's entries older than its retention and re-anchors the
  * chain. One idempotent SQL call, so a duplicate or retried run does no harm.
  */
-import type { App } from '../app.js';
-import { pruneAuditLogs } from '../modules/audit/service.js';
-import { QUEUES } from './boss.js';
+import type { App } from '../../app.js';
+import { QUEUES } from '../../jobs/boss.js';
+import { pruneAuditLogs } from './service.js';
 
 export async function startAuditPruneJobs(app: App): Promise<void> {
   if (!app.jobs.workersEnabled) return;
