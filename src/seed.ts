@@ -7,7 +7,6 @@ import { createUser } from './modules/users/service.js';
 import { addMember, createOrganization } from './modules/organizations/service.js';
 import { integrations } from './db/schema.js';
 import { withTenant } from './db/tenant-context.js';
-import { secretBinding } from './integrations/secrets.js';
 import type { Provider } from './db/providers.js';
 import { createIntegration } from './modules/integrations/service.js';
 
@@ -58,7 +57,8 @@ export interface DemoIntegration {
   id: string;
   provider: Provider;
   name: string;
-  webhookSecret: string;
+  /** Only when the integration was created by this call: a secret is shown once, never read back. */
+  webhookSecret?: string;
 }
 
 const DEMO_INTEGRATIONS: { provider: Provider; name: string; path: string }[] = [
@@ -69,23 +69,21 @@ const DEMO_INTEGRATIONS: { provider: Provider; name: string; path: string }[] = 
 
 /**
  * Development only: the demo tenant gets one integration per provider, pointing at the mock
- * services, created once. Returns them with their webhook secrets (decrypted here so the start-up
- * banner can show a ready-to-run demo command; never done outside development).
+ * services, created once. The webhook secrets come back only from the call that created them (the
+ * first start prints them once, like the API's createIntegration); later starts list the
+ * integrations without secrets, so a secret rotated through the API is never printed.
  */
 export async function seedDemoIntegrations(app: App, tenantSlug: string, mockUrl: string): Promise<DemoIntegration[]> {
   const [tenant] = (await app.db.execute(sql`select id from platform.tenant_by_slug(${tenantSlug})`)) as unknown as { id: string }[];
   if (!tenant) return [];
   const settings = { tenantId: tenant.id, actorType: 'SYSTEM' as const, actorId: 'seed' };
-  let rows = await withTenant(app.db, settings, (tx) => tx.select().from(integrations));
-  if (rows.length === 0) {
-    const scope = transactionScope(app.db, settings);
-    for (const d of DEMO_INTEGRATIONS) await createIntegration(scope, app, { provider: d.provider, name: d.name, baseUrl: `${mockUrl}/${d.path}`, apiKey: 'demo-api-key' });
-    rows = await withTenant(app.db, settings, (tx) => tx.select().from(integrations));
+  const rows = await withTenant(app.db, settings, (tx) => tx.select().from(integrations));
+  if (rows.length > 0) return rows.map((r) => ({ id: r.id, provider: r.provider, name: r.name }));
+  const scope = transactionScope(app.db, settings);
+  const created: DemoIntegration[] = [];
+  for (const d of DEMO_INTEGRATIONS) {
+    const { integration, webhookSecret } = await createIntegration(scope, app, { provider: d.provider, name: d.name, baseUrl: `${mockUrl}/${d.path}`, apiKey: 'demo-api-key' });
+    created.push({ id: integration.id, provider: integration.provider, name: integration.name, webhookSecret });
   }
-  return rows.map((r) => ({
-    id: r.id,
-    provider: r.provider,
-    name: r.name,
-    webhookSecret: app.secrets.decrypt(r.webhookSecretEncrypted, secretBinding(r.tenantId, r.id, 'webhook-secret')),
-  }));
+  return created;
 }

@@ -49,7 +49,7 @@ describe('webhook source allowlist (per integration, CIDRs)', () => {
     const { integration, webhookSecret } = await create(['203.0.113.0/24']);
     const refused = await send(proxied, integration.id, webhookSecret, '198.51.100.9');
     expect(refused.status).toBe(403);
-    expect(refused.body).toEqual({ error: { code: 'FORBIDDEN', message: expect.any(String) } });
+    expect(refused.body).toEqual({ error: { code: 'FORBIDDEN', message: expect.any(String), requestId: refused.headers.get('x-request-id') } });
     expect(refused.headers.get('x-request-id')).toBeTruthy();
     expect(await stored(integration.id)).toBe(0);
     // Unsigned from outside: still 403 (the sender is refused before anything else is looked at).
