@@ -135,7 +135,7 @@ function printBanner(
         ? [
             '  Send signed webhooks from the mock user service:',
             `    curl -s ${mock.url}/_control/webhooks/send -H 'content-type: application/json' \\`,
-            `      -d '{"url":"${config.publicUrl}/webhooks/${demoIntegrations[0].id}","secret":"${demoIntegrations[0].webhookSecret ?? '<whsec_… secret>'}","type":"user.created","count":3}'`,
+            `      -d '{"url":"${config.publicUrl}/webhooks/${demoIntegrations[0].id}","secret":"${demoIntegrations[0].webhookSecret ?? '<the webhook secret>'}","type":"user.created","count":3}'`,
           ]
         : []),
       '',

@@ -13,11 +13,14 @@ import { formatGraphQLError, httpStatusOf, withHttpStatus } from '../errors.js';
 import { clientErrorHandler, frameworkErrors, registerErrorReplies } from './error-replies.js';
 import { webhookRoutes } from './webhooks.js';
 import { serveGraphQLOverWebSocket } from './graphql-ws.js';
+import { registerMetricsRoute, startMetricsListener } from './metrics-endpoint.js';
 import { registerExplorer } from './explorer.js';
 
 export interface HttpServer {
   fastify: FastifyInstance;
   url: string;
+  /** The separate metrics listener's URL, when METRICS_PORT is set. */
+  metricsUrl?: string | undefined;
   /**
    * Graceful stop: /readyz answers 503 at once, the listener stops accepting, requests in flight
    * finish (up to graceMs, then their connections are cut), WebSockets are closed with 1001.
@@ -114,11 +117,12 @@ export async function startHttpServer(app: App, opts: { host: string; port: numb
     const ready = database === 'ok' && queue.status === 'ok';
     return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'unavailable', checks: { database, queue } });
   });
-  // Prometheus scrape endpoint: this app's own registry. Serve it on an internal network only.
-  fastify.get('/metrics', async (_req, reply) => reply.header('content-type', app.metrics.registry.contentType).send(await app.metrics.registry.metrics()));
+  // Prometheus scrape endpoint: this app's own registry, behind METRICS_TOKEN and/or on METRICS_PORT.
+  registerMetricsRoute(fastify, app);
   fastify.get('/.well-known/jwks.json', async (_req, reply) => reply.header('cache-control', 'public, max-age=300').send(app.keys.jwks));
 
   await fastify.listen({ host: opts.host, port: opts.port });
+  const metricsListener = await startMetricsListener(app);
   const wsServer = new WebSocketServer({ server: fastify.server, path: '/graphql' });
   const ws = serveGraphQLOverWebSocket(app, schema, protections.validationRules, wsServer);
 
@@ -127,6 +131,7 @@ export async function startHttpServer(app: App, opts: { host: string; port: numb
   return {
     fastify,
     url: `http://${opts.host}:${port}`,
+    metricsUrl: metricsListener?.url,
     close: async ({ graceMs = 10_000 } = {}) => {
       draining = true;
       // After the grace period, cut what is left (HTTP connections, and sockets that ignored the close frame).
@@ -138,7 +143,7 @@ export async function startHttpServer(app: App, opts: { host: string; port: numb
       try {
         // fastify.close stops accepting, closes idle keep-alive connections, answers requests that
         // arrive on busy ones with 503 + Connection: close, and resolves when the last one is done.
-        await Promise.all([ws.dispose(), fastify.close()]);
+        await Promise.all([ws.dispose(), fastify.close(), metricsListener?.close()]);
       } finally {
         clearTimeout(cut);
       }
