@@ -28,7 +28,7 @@ import { withTenant } from '../src/db/tenant-context.js';
 import { createLogger } from '../src/logger.js';
 import { createIntegration } from '../src/modules/integrations/service.js';
 import { requestSync } from '../src/modules/sync/service.js';
-import { QUEUES } from '../src/jobs/boss.js';
+import { QUEUES } from '../src/jobs/queues.js';
 import { createSeed } from '../tests/helpers/seed.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');

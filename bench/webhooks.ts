@@ -22,7 +22,7 @@ import { loadConfig } from '../src/config.js';
 import { freshBenchDatabase } from './lib/database.js';
 import { deriveAppUrl, migrateDatabase } from '../src/db/migrate.js';
 import { startHttpServer } from '../src/http/server.js';
-import { QUEUES } from '../src/jobs/boss.js';
+import { QUEUES } from '../src/jobs/queues.js';
 import { createLogger } from '../src/logger.js';
 import { Webhook } from 'standardwebhooks';
 import { createIntegration } from '../src/modules/integrations/service.js';

@@ -7,7 +7,7 @@ import { createUser } from './modules/users/service.js';
 import { addMember, createOrganization } from './modules/organizations/service.js';
 import { integrations } from './db/schema.js';
 import { withTenant } from './db/tenant-context.js';
-import type { Provider } from './db/providers.js';
+import { PROVIDER_SLUG, type Provider } from './db/providers.js';
 import { createIntegration } from './modules/integrations/service.js';
 
 export interface DemoCredentials {
@@ -61,10 +61,10 @@ export interface DemoIntegration {
   webhookSecret?: string;
 }
 
-const DEMO_INTEGRATIONS: { provider: Provider; name: string; path: string }[] = [
-  { provider: 'USER_SERVICE', name: 'Demo user service', path: 'user-service' },
-  { provider: 'PAYMENT_SERVICE', name: 'Demo payment service', path: 'payment-service' },
-  { provider: 'COMMUNICATION_SERVICE', name: 'Demo communication service', path: 'communication-service' },
+const DEMO_INTEGRATIONS: { provider: Provider; name: string }[] = [
+  { provider: 'USER_SERVICE', name: 'Demo user service' },
+  { provider: 'PAYMENT_SERVICE', name: 'Demo payment service' },
+  { provider: 'COMMUNICATION_SERVICE', name: 'Demo communication service' },
 ];
 
 /**
@@ -82,7 +82,7 @@ export async function seedDemoIntegrations(app: App, tenantSlug: string, mockUrl
   const scope = transactionScope(app.db, settings);
   const created: DemoIntegration[] = [];
   for (const d of DEMO_INTEGRATIONS) {
-    const { integration, webhookSecret } = await createIntegration(scope, app, { provider: d.provider, name: d.name, baseUrl: `${mockUrl}/${d.path}`, apiKey: 'demo-api-key' });
+    const { integration, webhookSecret } = await createIntegration(scope, app, { provider: d.provider, name: d.name, baseUrl: `${mockUrl}/${PROVIDER_SLUG[d.provider]}`, apiKey: 'demo-api-key' });
     created.push({ id: integration.id, provider: integration.provider, name: integration.name, webhookSecret });
   }
   return created;

@@ -16,7 +16,7 @@ import {
   type ProviderUser,
 } from '../src/integrations/apply/index.js';
 import { applyEvent, applyEvents } from '../src/integrations/events.js';
-import { QUEUES } from '../src/jobs/boss.js';
+import { QUEUES } from '../src/jobs/queues.js';
 import { createTestIntegration } from './helpers/integrations.js';
 import { PASSWORD, type SeededTenant } from './helpers/seed.js';
 import { startTestServer, type TestServer } from './helpers/server.js';

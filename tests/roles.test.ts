@@ -87,18 +87,6 @@ describe('role matrix: every mutation × every role', () => {
     const res = await server.gql(c.query, await c.vars());
     expect(errorCode(res)).toBe('UNAUTHENTICATED');
   });
-
-  it('every Query and Mutation field has a rule (deny by default catches the rest)', async () => {
-    const { permissionMap } = await import('../src/graphql/permissions.js');
-    const res = await server.gql('{ __schema { queryType { fields { name } } mutationType { fields { name } } subscriptionType { fields { name } } } }');
-    const s = res.data.__schema;
-    const missing = [
-      ...s.queryType.fields.map((f: any) => ['Query', f.name]),
-      ...s.mutationType.fields.map((f: any) => ['Mutation', f.name]),
-      ...s.subscriptionType.fields.map((f: any) => ['Subscription', f.name]),
-    ].filter(([type, field]) => field !== '_noop' && !(permissionMap as any)[type]?.[field]);
-    expect(missing).toEqual([]);
-  });
 });
 
 describe('rules that depend on the target', () => {

@@ -2,7 +2,7 @@ import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { webhookEvents } from '../src/db/schema.js';
 import { withTenant, withTenantOneTrip } from '../src/db/tenant-context.js';
-import { QUEUES } from '../src/jobs/boss.js';
+import { QUEUES } from '../src/jobs/queues.js';
 import { startMockServices, type MockServices } from '../src/mock-services/server.js';
 import { spawnWorker } from './helpers/spawn-worker.js';
 import { createTestIntegration } from './helpers/integrations.js';

@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import type { App } from '../app.js';
-import type { Actor } from '../auth/roles.js';
+import { operatorIdOf, type Actor, type Viewer } from '../auth/roles.js';
 import type { AccessClaims } from '../auth/tokens.js';
 import { OperationScope, ShortScope, type RequestScope } from '../db/scope.js';
 import { AppError, unauthenticated } from '../errors.js';
@@ -8,7 +8,7 @@ import type { Logger } from '../logger.js';
 import type { RequestInfo } from '../auth/session-service.js';
 import { createLoaders, type Loaders } from './loaders.js';
 
-export type Viewer = { kind: 'anonymous' } | ({ kind: 'user' } & Actor) | { kind: 'platform'; operatorId: string };
+export type { Viewer };
 
 export interface Context {
   app: App;
@@ -23,6 +23,8 @@ export interface Context {
   viewer(): Promise<Viewer>;
   /** The acting tenant user; throws UNAUTHENTICATED for anyone else. */
   actor(): Promise<Actor>;
+  /** The platform operator's id; throws what the operator rule answers for anyone else. */
+  operatorId(): Promise<string>;
 }
 
 export interface ContextInput {
@@ -55,6 +57,7 @@ export async function createContext(app: App, input: ContextInput): Promise<Cont
       if (v.kind !== 'user') throw unauthenticated();
       return v;
     },
+    operatorId: async () => operatorIdOf(await ctx.viewer()),
   };
   return ctx;
 }

@@ -1,123 +1,101 @@
-import { allow, chain, deny, rule, shield } from 'graphql-shield';
-import type { IRule } from 'graphql-shield';
-import type { Context } from './context.js';
-import { AppError, forbidden, unauthenticated } from '../errors.js';
-import { atLeast } from '../auth/roles.js';
+import type { GraphQLScalarType } from 'graphql';
+import { allow, deny, shield } from 'graphql-shield';
+import { operatorMutation, PLATFORM_OPERATOR, rateLimit, ROLE, SELF_OR, tenantMutation, tenantQuery, type ShieldRule } from '../auth/permissions.js';
+import { forbidden } from '../errors.js';
+import type { Resolvers } from './generated/resolvers-types.js';
 import type { TenantRole } from '../auth/tokens.js';
-import type { RateLimitKind } from '../auth/rate-limits.js';
 
 /**
- * The one permission map (ARCHITECTURE invariant 4). Deny by default: a field missing here is
- * refused, so a new field is closed until someone decides who may use it. Rules return (not throw)
- * their error so shield reports it as is. Finer checks that depend on the target row (ADMIN vs OWNER,
- * last owner, organization ADMIN) live in the services.
+ * The shape of the map, derived from the generated resolver types: every object type of the schema
+ * is a key; Query, Mutation and Subscription need a rule for every field (a missing or misspelt
+ * field is a compile error); other object types take one rule for the whole type or one per field.
+ * The start-up check (assertAllRulesAssigned in buildSchema) holds the same against the executable
+ * schema, for what the types can't see.
  */
-const hasRole = (min: TenantRole) =>
-  rule(`hasRole:${min}`, { cache: 'contextual' })(async (_parent, _args, ctx: Context) => {
-    try {
-      const viewer = await ctx.viewer();
-      if (viewer.kind !== 'user') return viewer.kind === 'platform' ? forbidden('Platform operators have no tenant') : unauthenticated();
-      return atLeast(viewer.role, min) ? true : forbidden(`Requires role ${min} or higher`);
-    } catch (err) {
-      return err instanceof AppError ? err : Promise.reject(err);
-    }
-  });
-
-const isPlatformOperator = rule('isPlatformOperator', { cache: 'contextual' })(async (_parent, _args, ctx: Context) => {
-  const viewer = await ctx.viewer().catch((e: unknown) => e);
-  if (viewer instanceof Error) return viewer;
-  return (viewer as { kind: string }).kind === 'platform' ? true : viewer && (viewer as { kind: string }).kind === 'anonymous' ? unauthenticated() : forbidden('Platform operators only');
-});
+type ObjectTypeName = { [T in keyof Resolvers]-?: NonNullable<Resolvers[T]> extends GraphQLScalarType ? never : T }[keyof Resolvers];
+type FieldsOf<T extends ObjectTypeName> = Exclude<keyof NonNullable<Resolvers[T]>, `__${string}`>;
+type RootTypeName = 'Query' | 'Mutation' | 'Subscription';
+export type PermissionMap = {
+  [T in ObjectTypeName]: T extends RootTypeName ? { [F in FieldsOf<T>]: ShieldRule } : ShieldRule | { [F in FieldsOf<T>]: ShieldRule };
+};
 
 /**
- * Rate limits (src/auth/rate-limits.ts): graphql-rate-limit rules over the shared Postgres store,
- * configured per app. Chained after the role check, so refused calls don't spend the budget.
- */
-const limit = (kind: RateLimitKind) =>
-  rule(`rateLimit:${kind}`, { cache: 'no_cache' })((parent, args, ctx: Context, info) => ctx.app.rateLimits.check(kind, parent, args, ctx, info));
-const TENANT_BUDGET = limit('TENANT');
-const MUTATION_LIMIT = limit('MUTATION');
-/** A tenant query: the role, then the tenant's per-minute budget. */
-const query = (role: IRule) => chain(role, TENANT_BUDGET);
-/** A mutation: the role, the user's mutation limit, the tenant's budget. */
-const mutation = (role: IRule) => chain(role, MUTATION_LIMIT, TENANT_BUDGET);
-
-const VIEWER = hasRole('VIEWER');
-const MEMBER = hasRole('MEMBER');
-const ADMIN = hasRole('ADMIN');
-const OWNER = hasRole('OWNER');
-const ROLE_RULES: Record<TenantRole, IRule> = { VIEWER, MEMBER, ADMIN, OWNER };
-
-/**
- * The role each subscription needs, as data: the permission map checks it when a subscription
- * starts, and an open socket is closed when its user falls below it (src/http/graphql-ws.ts).
+ * The role each subscription needs, as data: the map below checks it when a subscription starts,
+ * and an open socket is closed when its user falls below it (src/http/graphql-ws.ts).
  */
 export const SUBSCRIPTION_ROLES = {
   heartbeat: 'VIEWER',
   integrationHealthChanged: 'ADMIN',
 } as const satisfies Record<string, TenantRole>;
 
+/**
+ * The one permission map (ARCHITECTURE invariant 4). Deny by default: a field missing here is
+ * refused, and the server refuses to start, so a new field is closed until someone decides who may
+ * use it. Role checks live here and nowhere else; finer checks that depend on the target row
+ * (ADMIN vs OWNER, last owner, organization ADMIN) live in the services.
+ */
 export const permissionMap = {
   Query: {
     health: allow,
-    me: query(VIEWER),
-    tenant: query(VIEWER),
-    users: query(VIEWER),
-    user: query(VIEWER),
-    organizations: query(VIEWER),
-    organization: query(VIEWER),
-    platformTenants: isPlatformOperator,
+    me: tenantQuery('VIEWER'),
+    tenant: tenantQuery('VIEWER'),
+    users: tenantQuery('VIEWER'),
+    user: tenantQuery('VIEWER'),
+    organizations: tenantQuery('VIEWER'),
+    organization: tenantQuery('VIEWER'),
+    platformTenants: PLATFORM_OPERATOR,
     // Integrations are administered by ADMIN+, and so is their health.
-    integrationHealth: query(ADMIN),
-    integrationHealthHistory: query(ADMIN),
-    tenantHealthSummary: query(ADMIN),
-    integrationCircuit: query(ADMIN),
-    integrations: query(ADMIN),
-    integration: query(ADMIN),
-    webhookEvents: query(ADMIN),
-    webhookEvent: query(ADMIN),
-    syncRuns: query(ADMIN),
-    syncRun: query(ADMIN),
-    integrationPushes: query(ADMIN),
-    auditLogs: query(ADMIN),
-    auditIntegrity: query(ADMIN),
+    integrationHealth: tenantQuery('ADMIN'),
+    integrationHealthHistory: tenantQuery('ADMIN'),
+    tenantHealthSummary: tenantQuery('ADMIN'),
+    integrationCircuit: tenantQuery('ADMIN'),
+    integrations: tenantQuery('ADMIN'),
+    integration: tenantQuery('ADMIN'),
+    webhookEvents: tenantQuery('ADMIN'),
+    webhookEvent: tenantQuery('ADMIN'),
+    syncRuns: tenantQuery('ADMIN'),
+    syncRun: tenantQuery('ADMIN'),
+    integrationPushes: tenantQuery('ADMIN'),
+    auditLogs: tenantQuery('ADMIN'),
+    auditIntegrity: tenantQuery('ADMIN'),
   },
   Mutation: {
-    login: limit('LOGIN'),
-    refreshSession: limit('REFRESH'),
+    _noop: deny, // a placeholder so `extend type Mutation` has a type to extend
+    login: rateLimit('LOGIN'),
+    refreshSession: rateLimit('REFRESH'),
     logout: allow,
-    platformLogin: limit('PLATFORM_LOGIN'),
-    updateTenant: mutation(OWNER),
-    createTenant: chain(isPlatformOperator, MUTATION_LIMIT),
-    suspendTenant: chain(isPlatformOperator, MUTATION_LIMIT),
-    reactivateTenant: chain(isPlatformOperator, MUTATION_LIMIT),
-    changeTenantPlan: chain(isPlatformOperator, MUTATION_LIMIT),
-    createUser: mutation(ADMIN),
-    updateUser: mutation(VIEWER), // self-service; editing others is checked in the service
-    changeUserRole: mutation(ADMIN),
-    deactivateUser: mutation(ADMIN),
-    reactivateUser: mutation(ADMIN),
-    deleteUser: mutation(ADMIN),
-    createOrganization: mutation(ADMIN),
-    updateOrganization: mutation(ADMIN),
-    deleteOrganization: mutation(ADMIN),
-    addOrganizationMember: mutation(MEMBER), // tenant ADMIN+ or organization ADMIN, checked in the service
-    changeOrganizationMemberRole: mutation(MEMBER),
-    removeOrganizationMember: mutation(MEMBER),
-    resetIntegrationCircuit: mutation(ADMIN),
-    isolateIntegrationCircuit: mutation(ADMIN),
-    createIntegration: mutation(ADMIN),
-    updateIntegration: mutation(ADMIN),
-    deleteIntegration: mutation(ADMIN),
-    rotateWebhookSecret: mutation(ADMIN),
-    replayWebhookEvent: mutation(ADMIN),
-    replayWebhookEvents: mutation(ADMIN),
-    triggerSync: mutation(ADMIN),
-    retryIntegrationPush: mutation(ADMIN),
+    platformLogin: rateLimit('PLATFORM_LOGIN'),
+    updateTenant: tenantMutation('OWNER'),
+    createTenant: operatorMutation,
+    suspendTenant: operatorMutation,
+    reactivateTenant: operatorMutation,
+    changeTenantPlan: operatorMutation,
+    createUser: tenantMutation('ADMIN'),
+    updateUser: tenantMutation(SELF_OR('ADMIN')), // oneself, or ADMIN+ (and not above one's role: checked against the target in the service)
+    changeUserRole: tenantMutation('ADMIN'),
+    deactivateUser: tenantMutation('ADMIN'),
+    reactivateUser: tenantMutation('ADMIN'),
+    deleteUser: tenantMutation('ADMIN'),
+    createOrganization: tenantMutation('ADMIN'),
+    updateOrganization: tenantMutation('ADMIN'),
+    deleteOrganization: tenantMutation('ADMIN'),
+    addOrganizationMember: tenantMutation('MEMBER'), // tenant ADMIN+ or organization ADMIN, checked in the service
+    changeOrganizationMemberRole: tenantMutation('MEMBER'),
+    removeOrganizationMember: tenantMutation('MEMBER'),
+    resetIntegrationCircuit: tenantMutation('ADMIN'),
+    isolateIntegrationCircuit: tenantMutation('ADMIN'),
+    createIntegration: tenantMutation('ADMIN'),
+    updateIntegration: tenantMutation('ADMIN'),
+    deleteIntegration: tenantMutation('ADMIN'),
+    rotateWebhookSecret: tenantMutation('ADMIN'),
+    replayWebhookEvent: tenantMutation('ADMIN'),
+    replayWebhookEvents: tenantMutation('ADMIN'),
+    triggerSync: tenantMutation('ADMIN'),
+    retryIntegrationPush: tenantMutation('ADMIN'),
   },
   Subscription: {
-    heartbeat: ROLE_RULES[SUBSCRIPTION_ROLES.heartbeat],
-    integrationHealthChanged: ROLE_RULES[SUBSCRIPTION_ROLES.integrationHealthChanged],
+    heartbeat: ROLE[SUBSCRIPTION_ROLES.heartbeat],
+    integrationHealthChanged: ROLE[SUBSCRIPTION_ROLES.integrationHealthChanged],
   },
   // Object types: reachable only through a root field above, which already decided.
   Tenant: allow,
@@ -154,7 +132,7 @@ export const permissionMap = {
   AuditLogEdge: allow,
   AuditLogConnection: allow,
   AuditIntegrityReport: allow,
-};
+} satisfies PermissionMap;
 
 export const permissions = shield(permissionMap, {
   fallbackRule: deny,

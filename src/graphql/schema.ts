@@ -6,7 +6,7 @@ import { makeExecutableSchema } from '@graphql-tools/schema';
 import { mergeResolvers } from '@graphql-tools/merge';
 import { applyMiddleware } from 'graphql-middleware';
 import { DateTimeResolver, EmailAddressResolver, JSONResolver, UUIDResolver } from 'graphql-scalars';
-import { permissions } from './permissions.js';
+import { assertAllRulesAssigned } from '../auth/permissions.js';
 import { auditResolvers } from '../modules/audit/resolvers.js';
 import { authResolvers } from '../modules/auth/resolvers.js';
 import { organizationResolvers } from '../modules/organizations/resolvers.js';
@@ -14,6 +14,7 @@ import { tenantResolvers } from '../modules/tenants/resolvers.js';
 import { userResolvers } from '../modules/users/resolvers.js';
 import type { Resolvers } from './generated/resolvers-types.js';
 import { heartbeatResolvers } from './heartbeat.js';
+import { permissionMap, permissions } from './permissions.js';
 import { integrationHealthResolvers } from '../modules/integration-health/resolvers.js';
 import { integrationResolvers } from '../modules/integrations/resolvers.js';
 import { webhookResolvers } from '../modules/webhooks/resolvers.js';
@@ -33,9 +34,13 @@ export function loadTypeDefs(): string[] {
 const scalars: Resolvers = { DateTime: DateTimeResolver, EmailAddress: EmailAddressResolver, UUID: UUIDResolver, JSON: JSONResolver };
 const root: Resolvers = { Query: { health: () => 'ok' } };
 
-/** SDL from schema/, resolvers from each module, the permission map around all of it. */
-export function buildSchema(): GraphQLSchema {
+/**
+ * SDL from schema/, resolvers from each module, the permission map around all of it. Throws (so the
+ * server refuses to start) when the map leaves a field of the schema without a rule.
+ */
+export function buildSchema(typeDefs: string[] = loadTypeDefs()): GraphQLSchema {
   const resolvers = mergeResolvers([scalars, root, heartbeatResolvers, authResolvers, tenantResolvers, userResolvers, organizationResolvers, integrationHealthResolvers, integrationResolvers, webhookResolvers, syncResolvers, pushResolvers, auditResolvers]);
-  const schema = makeExecutableSchema({ typeDefs: loadTypeDefs(), resolvers: resolvers as never });
+  const schema = makeExecutableSchema({ typeDefs, resolvers: resolvers as never });
+  assertAllRulesAssigned(schema, permissionMap);
   return applyMiddleware(schema, permissions);
 }

@@ -1,9 +1,8 @@
 import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import type { App } from '../app.js';
-import { atLeast } from '../auth/roles.js';
+import { roleCheck } from '../auth/roles.js';
 import { createContext } from '../graphql/context.js';
-import { forbidden, unauthenticated } from '../errors.js';
 import { sendError } from './error-replies.js';
 import { exportAuditLogs, toExportLine, validateExportQuery } from '../modules/audit/service.js';
 
@@ -22,10 +21,9 @@ export function registerAuditExport(fastify: FastifyInstance, app: App) {
         userAgent: req.headers['user-agent'],
         transactions: 'short',
       });
-      const viewer = await ctx.viewer();
-      if (viewer.kind === 'anonymous') throw unauthenticated();
-      if (viewer.kind !== 'user') throw forbidden('Platform operators have no tenant');
-      if (!atLeast(viewer.role, 'ADMIN')) throw forbidden('Requires role ADMIN or higher');
+      // The same check as the permission map's rule for auditLogs (tenantQuery('ADMIN')).
+      const allowed = roleCheck(await ctx.viewer(), 'ADMIN');
+      if (allowed !== true) throw allowed;
       validateExportQuery(req.query);
       const batches = exportAuditLogs(ctx.scope!, req.query);
       async function* lines() {

@@ -4,15 +4,10 @@
  * per integration, singleton per integration so slow checks don't pile up.
  */
 import { sql } from 'drizzle-orm';
-import { QUEUES } from '../jobs/boss.js';
+import { QUEUES, type HealthCheckData } from '../jobs/queues.js';
 import type { IntegrationDeps } from './deps.js';
 import { checkIntegrationHealth } from './health-monitor.js';
 import { loadIntegrationTarget } from './targets.js';
-
-interface HealthCheckData {
-  tenantId: string;
-  integrationId: string;
-}
 
 export async function scheduleHealthChecks(app: IntegrationDeps): Promise<number> {
   const rows = (await app.db.execute(sql`select tenant_id, id from platform.enabled_integrations()`)) as unknown as { tenant_id: string; id: string }[];

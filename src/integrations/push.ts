@@ -28,18 +28,12 @@ import type { Tx } from '../db/client.js';
 import { integrationPushes, integrations, users, type IntegrationPushRow, type UserRow } from '../db/schema.js';
 import type { Scope } from '../db/scope.js';
 import { withTenant, type TenantSettings } from '../db/tenant-context.js';
-import { QUEUES, type JobOf } from '../jobs/boss.js';
+import type { JobOf } from '../jobs/boss.js';
+import { QUEUES, type PushJobData } from '../jobs/queues.js';
 import type { IntegrationDeps } from './deps.js';
 import { ProviderHttpError } from './errors.js';
 import { reevaluateHealthInTx } from './health-monitor.js';
 import { loadIntegrationTarget } from './targets.js';
-
-export interface PushJobData {
-  tenantId: string;
-  integrationId: string;
-  /** Our user id: the job sends this record's newest pending push. */
-  recordId: string;
-}
 
 /** What we send about a user: the fields the provider holds. */
 interface UserPayload {

@@ -9,8 +9,8 @@
  *    exists exactly when the row that caused it was committed (ARCHITECTURE invariant 6). The app
  *    role's grants for that are in migrations/0005_integration_engine_security.sql.
  *
- * Every queue is created at start-up with explicit retry, backoff and expiry (pg-boss's SQL
- * defaults differ from its docs; a send to a missing queue silently returns null).
+ * Every queue of ./queues.ts is created at start-up with its explicit retry, backoff and expiry
+ * (pg-boss's SQL defaults differ from its docs; a send to a missing queue silently returns null).
  */
 import crypto from 'node:crypto';
 import PgBoss from 'pg-boss';
@@ -19,48 +19,9 @@ import type postgres from 'postgres';
 import { rawClientOf, type Tx } from '../db/client.js';
 import type { JobEnqueuer } from '../db/scope.js';
 import type { Logger } from '../logger.js';
-import { PROVIDERS, PROVIDER_SLUG, type Provider } from '../db/providers.js';
+import { PROVIDERS } from '../db/providers.js';
 import { JOB_SCHEMA } from '../db/job-schema.js';
-
-
-/** Queue names: one webhook queue and one dead-letter queue per provider, plus health checks. */
-export const QUEUES = {
-  /** Webhook events of one provider; job data: WebhookJobData. */
-  webhooks: (p: Provider) => `webhooks-${PROVIDER_SLUG[p]}`,
-  /** Where a webhook job goes after its last attempt; its worker marks the event DEAD. */
-  webhooksDead: (p: Provider) => `webhooks-${PROVIDER_SLUG[p]}-dead`,
-  /** Cron fan-out: one health-check job per enabled integration. */
-  healthCheckSchedule: 'integration-health-schedule',
-  /** One provider health check; job data: { tenantId, integrationId }. */
-  healthCheck: 'integration-health-check',
-  /** One sync run; job data: SyncJobData (src/modules/sync/service.ts). One run per integration is enforced by sync_runs. */
-  sync: 'integration-sync',
-  /** Cron fan-outs: one sync request per enabled integration (two schedules, so two queues: pg-boss keys schedules by queue). */
-  syncScheduleIncremental: 'integration-sync-schedule-incremental',
-  syncScheduleFull: 'integration-sync-schedule-full',
-  /** Our changes sent to providers; job data: PushJobData (src/integrations/push.ts). */
-  push: 'integration-push',
-  /** Where a push job goes after its last attempt (or expiry); its worker marks the push DEAD. */
-  pushDead: 'integration-push-dead',
-  /** Daily audit retention prune (src/modules/audit/prune-job.ts). */
-  auditPrune: 'audit-prune',
-} as const;
-
-export interface WebhookJobData {
-  tenantId: string;
-  integrationId: string;
-  eventId: string;
-}
-
-export interface QueuePolicy {
-  retryLimit: number;
-  retryDelay: number;
-  retryBackoff: boolean;
-  expireInSeconds: number;
-  deadLetter?: string;
-  /** pg-boss policy; `short` keeps one queued job per singletonKey. Default `standard`. */
-  policy?: 'standard' | 'short';
-}
+import { QUEUES, queuePolicies, type QueuePolicy } from './queues.js';
 
 /** A job as our handlers see it (attempt = retryCount + 1; the last one is retryCount = retryLimit). */
 export type JobOf<T> = PgBoss.JobWithMetadata<T>;
@@ -108,34 +69,7 @@ export class Jobs implements JobEnqueuer {
   async start(): Promise<void> {
     await this.boss.start();
     this.started = true;
-    const c = this.config;
-    for (const p of PROVIDERS) {
-      const dead = QUEUES.webhooksDead(p);
-      await this.createQueue(dead, { retryLimit: 3, retryDelay: 5, retryBackoff: true, expireInSeconds: 60 });
-      await this.createQueue(QUEUES.webhooks(p), {
-        retryLimit: c.WEBHOOK_RETRY_LIMIT,
-        retryDelay: c.WEBHOOK_RETRY_DELAY_SECONDS,
-        retryBackoff: true, // exponential, with pg-boss's built-in jitter (delay·2^n/2 + random·delay·2^n/2)
-        expireInSeconds: c.WEBHOOK_JOB_EXPIRE_SECONDS,
-        deadLetter: dead,
-      });
-    }
-    await this.createQueue(QUEUES.healthCheckSchedule, { retryLimit: 0, retryDelay: 1, retryBackoff: false, expireInSeconds: 60 });
-    await this.createQueue(QUEUES.healthCheck, { retryLimit: 0, retryDelay: 1, retryBackoff: false, expireInSeconds: 60, policy: 'short' });
-    // Sync: a failed run is recorded as FAILED and its job completes; retries only cover a crashed
-    // worker (the expired job resumes the RUNNING run).
-    await this.createQueue(QUEUES.sync, { retryLimit: 2, retryDelay: 5, retryBackoff: true, expireInSeconds: c.SYNC_JOB_EXPIRE_SECONDS });
-    await this.createQueue(QUEUES.syncScheduleIncremental, { retryLimit: 0, retryDelay: 1, retryBackoff: false, expireInSeconds: 300 });
-    await this.createQueue(QUEUES.syncScheduleFull, { retryLimit: 0, retryDelay: 1, retryBackoff: false, expireInSeconds: 300 });
-    await this.createQueue(QUEUES.auditPrune, { retryLimit: 3, retryDelay: 60, retryBackoff: true, expireInSeconds: 15 * 60, policy: 'short' });
-    await this.createQueue(QUEUES.pushDead, { retryLimit: 3, retryDelay: 5, retryBackoff: true, expireInSeconds: 60 });
-    await this.createQueue(QUEUES.push, {
-      retryLimit: c.PUSH_RETRY_LIMIT,
-      retryDelay: c.PUSH_RETRY_DELAY_SECONDS,
-      retryBackoff: true,
-      expireInSeconds: Math.max(60, Math.ceil((c.OUTBOUND_TIMEOUT_MS * (c.OUTBOUND_MAX_RETRIES + 1) + c.OUTBOUND_RETRY_AFTER_CAP_SECONDS * 1000) / 1000) + 30),
-      deadLetter: QUEUES.pushDead,
-    });
+    for (const [name, policy] of queuePolicies(this.config)) await this.createQueue(name, policy);
   }
 
   /** Creates the queue, or brings an existing one's policy in line with the configuration. */

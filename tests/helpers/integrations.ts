@@ -1,14 +1,12 @@
 import type { App } from '../../src/app.js';
 import { transactionScope } from '../../src/db/scope.js';
-import type { Provider } from '../../src/db/providers.js';
+import { PROVIDER_SLUG, type Provider } from '../../src/db/providers.js';
 import type { IntegrationTarget } from '../../src/integrations/types.js';
 import type { MockServices } from '../../src/mock-services/server.js';
 import { createIntegration } from '../../src/modules/integrations/service.js';
 import { toTarget } from '../../src/integrations/targets.js';
 
-const PATHS: Record<Provider, string> = { USER_SERVICE: 'user-service', PAYMENT_SERVICE: 'payment-service', COMMUNICATION_SERVICE: 'communication-service' };
-
-export const providerUrl = (mock: MockServices, provider: Provider) => `${mock.url}/${PATHS[provider]}`;
+export const providerUrl = (mock: { url: string }, provider: Provider) => `${mock.url}/${PROVIDER_SLUG[provider]}`;
 
 /** A real integration of a seeded tenant pointing at the mock provider; returns its outbound target and webhook secret. */
 export async function createTestIntegration(app: App, mock: MockServices | { url: string }, tenantId: string, provider: Provider = 'USER_SERVICE', name?: string) {
@@ -16,7 +14,7 @@ export async function createTestIntegration(app: App, mock: MockServices | { url
   const created = await createIntegration(scope, app, {
     provider,
     name: name ?? `${provider} ${Math.random().toString(36).slice(2, 8)}`,
-    baseUrl: `${mock.url}/${PATHS[provider]}`,
+    baseUrl: providerUrl(mock, provider),
     apiKey: 'test-api-key',
   });
   return { target: toTarget(app.secrets, created.integration), secret: created.webhookSecret, row: created.integration };

@@ -2,7 +2,7 @@
 import { sql } from 'drizzle-orm';
 import type { Tx } from '../../db/client.js';
 import { notificationDeliveries, users } from '../../db/schema.js';
-import { storedIsOlder, type ApplyOutcome, type ApplyTarget } from './conflict.js';
+import { upsertIfNewer, upsertOutcome, type ApplyOutcome, type ApplyTarget } from './conflict.js';
 import type { ProviderMessage } from './records.js';
 
 const DELIVERY_STATUS = { sent: 'SENT', delivered: 'DELIVERED', bounced: 'BOUNCED', failed: 'FAILED' } as const;
@@ -20,15 +20,9 @@ export async function applyMessage(tx: Tx, integration: ApplyTarget, record: Pro
     externalVersion: record.version,
     externalUpdatedAt: new Date(record.updated_at),
   };
-  const [row] = await tx
-    .insert(notificationDeliveries)
-    .values({ tenantId: integration.tenantId, integrationId: integration.id, externalId: record.id, userId, ...values })
-    .onConflictDoUpdate({
-      target: [notificationDeliveries.tenantId, notificationDeliveries.integrationId, notificationDeliveries.externalId],
-      set: { ...values, userId: sql`coalesce(${notificationDeliveries.userId}, excluded.user_id)`, updatedAt: new Date() },
-      setWhere: storedIsOlder(notificationDeliveries.externalVersion, notificationDeliveries.externalUpdatedAt),
-    })
-    .returning({ inserted: sql<boolean>`(xmax = 0)` });
-  if (!row) return 'unchanged';
-  return row.inserted ? 'created' : 'updated';
+  // A link once made is kept: a later record that names no known user does not unlink it.
+  const written = await upsertIfNewer(tx, notificationDeliveries, integration, [{ externalId: record.id, values: { userId, ...values } }], {
+    userId: sql`coalesce(${notificationDeliveries.userId}, excluded.user_id)`,
+  });
+  return upsertOutcome(written.get(record.id));
 }

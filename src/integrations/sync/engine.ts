@@ -22,7 +22,7 @@
  */
 import { and, eq, sql } from 'drizzle-orm';
 import type { Tx } from '../../db/client.js';
-import { integrations, syncCheckpoints, syncRuns, syncSeenRecords, type SyncRunRow } from '../../db/schema.js';
+import { integrations, syncCheckpoints, syncRuns, type SyncRunRow } from '../../db/schema.js';
 import { withTenant, type TenantSettings } from '../../db/tenant-context.js';
 import type { ApplyOutcome, ApplyTarget } from '../apply/index.js';
 import { CircuitOpenError, ProviderHttpError, ProviderUnavailableError } from '../errors.js';
@@ -31,6 +31,7 @@ import { reevaluateHealthInTx } from '../health-monitor.js';
 import type { IntegrationClient } from '../http-client.js';
 import { loadIntegrationTarget } from '../targets.js';
 import type { IntegrationTarget } from '../types.js';
+import { forgetSeen, markSeen } from './mark-and-sweep.js';
 import { SYNC_RESOURCES, type SyncResource } from './resources.js';
 
 export interface SyncRunRef {
@@ -96,7 +97,7 @@ export async function executeSyncRun(app: IntegrationDeps, ref: SyncRunRef): Pro
   }
 
   const finished = await withTenant(app.db, settings, async (tx) => {
-    await tx.delete(syncSeenRecords).where(eq(syncSeenRecords.runId, claimed.id));
+    await forgetSeen(tx, claimed.id);
     const [row] = await tx
       .update(syncRuns)
       .set({ status: error ? 'FAILED' : 'SUCCEEDED', finishedAt: new Date(), error })
@@ -157,12 +158,7 @@ async function syncResource(app: IntegrationDeps, client: IntegrationClient, tar
 
     const failedAt = await withTenant(app.db, settings, async (tx) => {
       const failures = await applyRecords(tx, integration, resource, valid, counts);
-      if (run.mode === 'FULL' && seen.length) {
-        await tx.execute(sql`
-          insert into ${syncSeenRecords} (tenant_id, run_id, resource, external_id)
-          select ${target.tenantId}::uuid, ${run.id}::uuid, ${resource.name}, value from json_array_elements_text(${JSON.stringify(seen)}::json)
-          on conflict do nothing`);
-      }
+      if (run.mode === 'FULL') await markSeen(tx, target.tenantId, run.id, resource.name, seen);
       const floor = [failedFloor, ...failures].filter((v): v is string => !!v).sort()[0] ?? null;
       const checkpoint = floor ?? highWater;
       if (checkpoint) await saveCheckpoint(tx, target, resource.name, run.id, checkpoint);

@@ -3,21 +3,13 @@
  * shared apply function (the one conflict rule, src/integrations/apply/) and its sweep — what a FULL
  * run does to our mirrored rows whose provider record no longer exists.
  */
-import { and, eq, inArray, isNull, ne, sql, type AnyColumn } from 'drizzle-orm';
+import { and, inArray, isNull, ne } from 'drizzle-orm';
 import type { z } from 'zod';
 import type { Tx } from '../../db/client.js';
-import { refreshTokens, subscriptions, syncSeenRecords, users } from '../../db/schema.js';
+import { refreshTokens, subscriptions, users } from '../../db/schema.js';
 import { applyInvoice, applyInvoices, applySubscription, applySubscriptions, applyUser, applyUsers, providerInvoice, providerSubscription, providerUser, type ApplyOutcome, type ApplyTarget } from '../apply/index.js';
 import type { Provider } from '../../db/providers.js';
-
-export type SyncResourceName = 'users' | 'subscriptions' | 'invoices';
-
-export interface SweepContext {
-  integration: ApplyTarget;
-  runId: string;
-  /** Rows our side changed after this (a webhook during the run) are left for the next FULL run. */
-  runStartedAt: Date;
-}
+import { sweepUnseen, type SweepContext, type SyncResourceName } from './mark-and-sweep.js';
 
 export interface SyncResource<R = unknown> {
   name: SyncResourceName;
@@ -31,14 +23,6 @@ export interface SyncResource<R = unknown> {
   sweep?(tx: Tx, ctx: SweepContext): Promise<number>;
 }
 
-/**
- * "Not seen by this run", as NOT IN over the run's seen-set: Postgres hashes the subquery once
- * (hashed SubPlan) instead of probing per row, which matters because the seen-set was just written
- * and has no statistics yet. external_id is NOT NULL in the seen-set, so NOT IN has no NULL trap.
- */
-const notSeen = (ctx: SweepContext, resource: SyncResourceName, externalId: AnyColumn) =>
-  sql`${externalId} not in (select ${syncSeenRecords.externalId} from ${syncSeenRecords} where ${syncSeenRecords.runId} = ${ctx.runId} and ${syncSeenRecords.resource} = ${resource})`;
-
 const usersResource: SyncResource<z.infer<typeof providerUser>> = {
   name: 'users',
   path: '/users',
@@ -47,25 +31,12 @@ const usersResource: SyncResource<z.infer<typeof providerUser>> = {
   applyBatch: applyUsers,
   /** Same effect as user.deleted: DEACTIVATED and sessions ended; OWNERs are never deactivated from outside. */
   async sweep(tx, ctx) {
-    const gone = await tx
-      .update(users)
-      .set({ status: 'DEACTIVATED', updatedAt: new Date() })
-      .where(
-        and(
-          eq(users.externalSource, ctx.integration.id),
-          ne(users.status, 'DEACTIVATED'),
-          ne(users.role, 'OWNER'),
-          sql`${users.updatedAt} < ${ctx.runStartedAt.toISOString()}::timestamptz`,
-          notSeen(ctx, 'users', users.externalId),
-        ),
-      )
-      .returning({ id: users.id });
+    const gone = await sweepUnseen(tx, ctx, 'users', users, { integrationColumn: users.externalSource, tombstone: 'DEACTIVATED', also: ne(users.role, 'OWNER') });
     if (gone.length) {
-      const ids = gone.map((g) => g.id);
       await tx
         .update(refreshTokens)
         .set({ revokedAt: new Date() })
-        .where(and(inArray(refreshTokens.userId, ids), isNull(refreshTokens.revokedAt)));
+        .where(and(inArray(refreshTokens.userId, gone), isNull(refreshTokens.revokedAt)));
     }
     return gone.length;
   },
@@ -79,19 +50,7 @@ const subscriptionsResource: SyncResource<z.infer<typeof providerSubscription>> 
   applyBatch: applySubscriptions,
   /** Same effect as subscription.canceled. */
   async sweep(tx, ctx) {
-    const gone = await tx
-      .update(subscriptions)
-      .set({ status: 'CANCELED', updatedAt: new Date() })
-      .where(
-        and(
-          eq(subscriptions.integrationId, ctx.integration.id),
-          ne(subscriptions.status, 'CANCELED'),
-          sql`${subscriptions.updatedAt} < ${ctx.runStartedAt.toISOString()}::timestamptz`,
-          notSeen(ctx, 'subscriptions', subscriptions.externalId),
-        ),
-      )
-      .returning({ id: subscriptions.id });
-    return gone.length;
+    return (await sweepUnseen(tx, ctx, 'subscriptions', subscriptions, { integrationColumn: subscriptions.integrationId, tombstone: 'CANCELED' })).length;
   },
 };
 

@@ -26,7 +26,7 @@ import type { IntegrationDeps } from '../deps.js';
 import { integrationActor } from './process.js';
 import type { Provider } from '../../db/providers.js';
 import { AppError, ErrorCode, fromDatabaseError, isDatabaseUnavailable, type ErrorCodeName } from '../../errors.js';
-import { QUEUES, type WebhookJobData } from '../../jobs/boss.js';
+import { QUEUES, type WebhookJobData } from '../../jobs/queues.js';
 import { checkEvent } from '../events.js';
 import { secretBinding } from '../secrets.js';
 import { TokenBuckets } from './rate-limit.js';

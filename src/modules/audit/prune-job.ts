@@ -4,7 +4,7 @@
  * chain. One idempotent SQL call, so a duplicate or retried run does no harm.
  */
 import type { App } from '../../app.js';
-import { QUEUES } from '../../jobs/boss.js';
+import { QUEUES } from '../../jobs/queues.js';
 import { pruneAuditLogs } from './service.js';
 
 export async function startAuditPruneJobs(app: App): Promise<void> {

@@ -3,8 +3,9 @@
  * caller's scope (RLS). Evaluation and health checks are the health monitor's
  * (src/integrations/health-monitor.ts).
  */
-import { and, desc, eq, sql } from 'drizzle-orm';
+import { and, desc, eq, inArray, sql } from 'drizzle-orm';
 import { z } from 'zod';
+import { uuidArray } from '../../db/batch.js';
 import type { Scope } from '../../db/scope.js';
 import {
   integrationCallStats,
@@ -51,6 +52,41 @@ export async function listHealthChanges(scope: Scope, integrationId: string, fir
       .limit(input.first),
   );
   return rows.map((r) => ({ ...r, signals: toSignalsView(r.signals as Partial<StoredSignals>, null) }));
+}
+
+/** Integration.health of a batch of integrations (UNKNOWN where never evaluated), in one statement. */
+export async function healthOf(scope: Scope, integrationIds: readonly string[]): Promise<HealthView[]> {
+  const rows = await scope.read((tx) => tx.select().from(integrationHealth).where(inArray(integrationHealth.integrationId, [...integrationIds])));
+  const byId = new Map(rows.map((r) => [r.integrationId, r]));
+  return integrationIds.map((id) => toHealthView(byId.get(id), id));
+}
+
+/** Integration.circuit of a batch of integrations (CLOSED where never opened), in one statement. */
+export async function circuitsOf(scope: Scope, integrationIds: readonly string[]) {
+  const rows = await scope.read((tx) => tx.select().from(integrationCircuits).where(inArray(integrationCircuits.integrationId, [...integrationIds])));
+  const byId = new Map(rows.map((r) => [r.integrationId, r]));
+  return integrationIds.map((id) => toCircuitView(byId.get(id), id));
+}
+
+const firstInput = z.object({ first: z.number().int().min(1, 'At least 1').max(100, 'At most 100') });
+
+/**
+ * Integration.healthHistory of a batch of integrations: each one's latest `first` changes, newest
+ * first, in one statement (a lateral join reads each integration's rows through its index).
+ */
+export async function healthChangesOf(scope: Scope, integrationIds: readonly string[], first: number | null | undefined): Promise<HealthChangeView[][]> {
+  const { first: limit } = validate(firstInput, { first: first ?? 20 });
+  const rows = await scope.read((tx) =>
+    tx
+      .select()
+      .from(integrationHealthChanges)
+      .where(
+        sql`${integrationHealthChanges.id} in (select l.id from unnest(${uuidArray(integrationIds)}) as k(integration_id) cross join lateral (
+          select c.id from ${integrationHealthChanges} c where c.integration_id = k.integration_id order by c.changed_at desc, c.id desc limit ${limit}) l)`,
+      )
+      .orderBy(desc(integrationHealthChanges.changedAt), desc(integrationHealthChanges.id)),
+  );
+  return integrationIds.map((id) => rows.filter((r) => r.integrationId === id).map((r) => ({ ...r, signals: toSignalsView(r.signals as Partial<StoredSignals>, null) })));
 }
 
 /** Counts over all the tenant's integrations; one never evaluated (no health row yet) is UNKNOWN. */

@@ -1,5 +1,4 @@
 import type { Resolvers } from '../../graphql/generated/resolvers-types.js';
-import * as health from '../integration-health/service.js';
 import * as integrations from './service.js';
 
 export const integrationResolvers: Resolvers = {
@@ -16,8 +15,8 @@ export const integrationResolvers: Resolvers = {
   },
   Integration: {
     webhookUrl: (i, _, ctx) => `${ctx.app.config.publicUrl}/webhooks/${i.id}`,
-    health: (i, _, ctx) => health.getIntegrationHealth(ctx.scope!, i.id),
-    healthHistory: (i, { first }, ctx) => health.listHealthChanges(ctx.scope!, i.id, first),
-    circuit: (i, _, ctx) => health.getCircuit(ctx.scope!, i.id),
+    health: (i, _, ctx) => ctx.loaders.healthByIntegrationId.load(i.id),
+    healthHistory: (i, { first }, ctx) => ctx.loaders.healthChangesByIntegrationId.load({ id: i.id, args: { first: first ?? null } }),
+    circuit: (i, _, ctx) => ctx.loaders.circuitByIntegrationId.load(i.id),
   },
 };

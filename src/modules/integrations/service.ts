@@ -8,6 +8,7 @@ import { asc, eq } from 'drizzle-orm';
 import ipaddr from 'ipaddr.js';
 import { z } from 'zod';
 import type { Scope } from '../../db/scope.js';
+import { PROVIDERS } from '../../db/providers.js';
 import { integrations, type IntegrationRow } from '../../db/schema.js';
 import { notFound } from '../../errors.js';
 import { generateWebhookSecret, secretBinding, type SecretBox } from '../../integrations/secrets.js';
@@ -16,7 +17,6 @@ import { fields, isNetwork, parseNetwork, validate } from '../../validation.js';
 import type { OutboundPolicy } from '../../integrations/outbound-policy.js';
 import type { IntegrationDeps } from '../../integrations/deps.js';
 
-const PROVIDERS = ['USER_SERVICE', 'PAYMENT_SERVICE', 'COMMUNICATION_SERVICE'] as const;
 /** Where outbound calls may go is the operator's policy (src/integrations/outbound-policy.ts); it is checked again at connect time. */
 const baseUrlFor = (policy: OutboundPolicy) =>
   z

@@ -1,11 +1,12 @@
-import { and, asc, count, eq, ilike } from 'drizzle-orm';
+import { and, eq, ilike } from 'drizzle-orm';
 import { z } from 'zod';
 import { atLeast, type Actor } from '../../auth/roles.js';
 import type { Tx } from '../../db/client.js';
 import type { Scope } from '../../db/scope.js';
 import { organizationMemberships, organizations, users, type MembershipRow, type OrganizationRow } from '../../db/schema.js';
 import { conflict, forbidden, notFound } from '../../errors.js';
-import { afterCursor, decodeCursor, pageSize, toPage, type Page } from '../../db/pagination.js';
+import { containsPattern } from '../../db/like.js';
+import { paginate, type Page } from '../../db/pagination.js';
 import { fields, validate } from '../../validation.js';
 
 type OrganizationRole = MembershipRow['role'];
@@ -14,18 +15,8 @@ const listInput = z.object({ first: z.number().nullish(), after: z.string().null
 
 export async function listOrganizations(scope: Scope, input: z.input<typeof listInput>): Promise<Page<OrganizationRow>> {
   const { first, after, filter } = validate(listInput, input);
-  const limit = pageSize(first);
-  const cursor = decodeCursor(after);
-  const where = filter?.search ? ilike(organizations.name, `%${filter.search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`) : undefined;
-  const rows = await scope.read((tx) =>
-    tx
-      .select()
-      .from(organizations)
-      .where(and(where, afterCursor(organizations.createdAt, organizations.id, cursor)))
-      .orderBy(asc(organizations.createdAt), asc(organizations.id))
-      .limit(limit + 1),
-  );
-  return toPage(rows, limit, async () => (await scope.read((tx) => tx.select({ n: count() }).from(organizations).where(where)))[0]?.n ?? 0);
+  const where = filter?.search ? ilike(organizations.name, containsPattern(filter.search)) : undefined;
+  return paginate(scope, { table: organizations, createdAt: organizations.createdAt, id: organizations.id, where, first, after });
 }
 
 const createInput = z.object({ name: fields.name, description: fields.description.nullish() });

@@ -2,15 +2,14 @@
  * Pushes behind GraphQL: the list (newest first) and the manual retry of a dead one. Sending is in
  * src/integrations/push.ts.
  */
-import { and, count, desc, eq, gt } from 'drizzle-orm';
+import { and, eq, gt } from 'drizzle-orm';
 import { z } from 'zod';
 import type { App } from '../../app.js';
 import type { Scope } from '../../db/scope.js';
 import { integrationPushes, type IntegrationPushRow } from '../../db/schema.js';
 import { conflict, notFound } from '../../errors.js';
-import { beforeCursor, decodeCursor, pageSize, toPage, type Page } from '../../db/pagination.js';
-import type { PushJobData } from '../../integrations/push.js';
-import { QUEUES } from '../../jobs/boss.js';
+import { paginate, type Page } from '../../db/pagination.js';
+import { QUEUES, type PushJobData } from '../../jobs/queues.js';
 import { validate } from '../../validation.js';
 
 export type IntegrationPushConnectionResult = Page<IntegrationPushRow>;
@@ -25,18 +24,8 @@ const listInput = z.object({
 
 export async function listPushes(scope: Scope, input: z.input<typeof listInput>): Promise<IntegrationPushConnectionResult> {
   const { integrationId, status, first, after } = validate(listInput, input);
-  const limit = pageSize(first);
-  const cursor = decodeCursor(after);
   const where = and(eq(integrationPushes.integrationId, integrationId), status ? eq(integrationPushes.status, status) : undefined);
-  const rows = await scope.read((tx) =>
-    tx
-      .select()
-      .from(integrationPushes)
-      .where(and(where, beforeCursor(integrationPushes.createdAt, integrationPushes.id, cursor)))
-      .orderBy(desc(integrationPushes.createdAt), desc(integrationPushes.id))
-      .limit(limit + 1),
-  );
-  return toPage(rows, limit, async () => (await scope.read((tx) => tx.select({ n: count() }).from(integrationPushes).where(where)))[0]?.n ?? 0);
+  return paginate(scope, { table: integrationPushes, createdAt: integrationPushes.createdAt, id: integrationPushes.id, where, newestFirst: true, first, after });
 }
 
 /**

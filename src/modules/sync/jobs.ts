@@ -9,9 +9,9 @@ import { sql } from 'drizzle-orm';
 import type { App } from '../../app.js';
 import { withTenant } from '../../db/tenant-context.js';
 import { AppError } from '../../errors.js';
-import { QUEUES } from '../../jobs/boss.js';
+import { QUEUES, type SyncJobData } from '../../jobs/queues.js';
 import { executeSyncRun } from '../../integrations/sync/engine.js';
-import { requestSync, type SyncJobData, type SyncMode } from './service.js';
+import { requestSync, type SyncMode } from './service.js';
 
 /** Requests a scheduled sync of every enabled integration that has something to pull; returns how many were queued or joined. */
 export async function scheduleSyncs(app: App, mode: SyncMode): Promise<number> {

@@ -13,7 +13,7 @@ export const syncResolvers: Resolvers = {
   },
   SyncRunConnection: connectionResolvers<SyncRunRow>(),
   Integration: {
-    syncRuns: (integration, { first, after }, ctx) => sync.listSyncRuns(ctx.scope!, { integrationId: integration.id, first, after }),
+    syncRuns: (integration, { first, after }, ctx) => ctx.loaders.syncRunPageByIntegrationId.load({ id: integration.id, args: { first: first ?? null, after: after ?? null } }),
     lastSyncRun: (integration, _, ctx) => ctx.loaders.lastSyncRunByIntegrationId.load(integration.id),
   },
 };

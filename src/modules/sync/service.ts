@@ -11,23 +11,18 @@
 import { and, asc, count, desc, eq, inArray, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import type { App } from '../../app.js';
+import { uuidArray } from '../../db/batch.js';
 import type { Tx } from '../../db/client.js';
 import type { Scope } from '../../db/scope.js';
 import { integrations, syncRuns, type SyncRunRow } from '../../db/schema.js';
 import { AppError, conflict, notFound } from '../../errors.js';
-import { beforeCursor, decodeCursor, pageSize, toPage, type Page } from '../../db/pagination.js';
-import { QUEUES } from '../../jobs/boss.js';
+import { decodeCursor, pageSize, paginate, toPage, type Page } from '../../db/pagination.js';
+import { QUEUES, type SyncJobData } from '../../jobs/queues.js';
 import { SYNC_RESOURCES } from '../../integrations/sync/resources.js';
 import { validate } from '../../validation.js';
 
 export type SyncMode = SyncRunRow['mode'];
 export type SyncRunConnectionResult = Page<SyncRunRow>;
-
-export interface SyncJobData {
-  tenantId: string;
-  integrationId: string;
-  runId: string;
-}
 
 const idInput = z.object({ integrationId: z.string().uuid('Not a UUID') });
 
@@ -94,24 +89,49 @@ const listInput = idInput.extend({ first: z.number().nullish(), after: z.string(
 /** An integration's runs, newest first (keyset on created_at, id). */
 export async function listSyncRuns(scope: Scope, input: z.input<typeof listInput>): Promise<SyncRunConnectionResult> {
   const { integrationId, first, after } = validate(listInput, input);
-  const limit = pageSize(first);
-  const cursor = decodeCursor(after);
   const where = eq(syncRuns.integrationId, integrationId);
-  const rows = await scope.read((tx) =>
-    tx
-      .select()
-      .from(syncRuns)
-      .where(and(where, beforeCursor(syncRuns.createdAt, syncRuns.id, cursor)))
-      .orderBy(desc(syncRuns.createdAt), desc(syncRuns.id))
-      .limit(limit + 1),
-  );
-  return toPage(rows, limit, async () => (await scope.read((tx) => tx.select({ n: count() }).from(syncRuns).where(where)))[0]?.n ?? 0);
+  return paginate(scope, { table: syncRuns, createdAt: syncRuns.createdAt, id: syncRuns.id, where, newestFirst: true, first, after });
 }
 
 export async function getSyncRun(scope: Scope, id: string): Promise<SyncRunRow | null> {
   validate(z.object({ id: z.string().uuid('Not a UUID') }), { id });
   const [row] = await scope.read((tx) => tx.select().from(syncRuns).where(eq(syncRuns.id, id)));
   return row ?? null;
+}
+
+/**
+ * Integration.syncRuns of a batch of integrations with the same page arguments: each one's page
+ * (newest first, keyset after `after`) in one statement, a lateral join reading each integration's
+ * runs through its (integration_id, created_at, id) index. `countOf` answers totalCount, batched too.
+ */
+export async function syncRunPages(
+  scope: Scope,
+  integrationIds: readonly string[],
+  page: { first?: number | null; after?: string | null },
+  countOf: (integrationId: string) => Promise<number>,
+): Promise<SyncRunConnectionResult[]> {
+  const limit = pageSize(page.first);
+  const cursor = decodeCursor(page.after);
+  const after = cursor ? sql`and (r.created_at, r.id) < (${cursor.createdAt.toISOString()}::timestamptz, ${cursor.id}::uuid)` : sql``;
+  const rows = await scope.read((tx) =>
+    tx
+      .select()
+      .from(syncRuns)
+      .where(
+        sql`${syncRuns.id} in (select l.id from unnest(${uuidArray(integrationIds)}) as k(integration_id) cross join lateral (
+          select r.id from ${syncRuns} r where r.integration_id = k.integration_id ${after} order by r.created_at desc, r.id desc limit ${limit + 1}) l)`,
+      )
+      .orderBy(desc(syncRuns.createdAt), desc(syncRuns.id)),
+  );
+  return integrationIds.map((id) => toPage(rows.filter((r) => r.integrationId === id), limit, () => countOf(id)));
+}
+
+/** How many runs each integration has (Integration.syncRuns.totalCount), in one statement. */
+export async function syncRunCounts(scope: Scope, integrationIds: readonly string[]): Promise<number[]> {
+  const rows = await scope.read((tx) =>
+    tx.select({ integrationId: syncRuns.integrationId, n: count() }).from(syncRuns).where(inArray(syncRuns.integrationId, [...integrationIds])).groupBy(syncRuns.integrationId),
+  );
+  return integrationIds.map((id) => rows.find((r) => r.integrationId === id)?.n ?? 0);
 }
 
 /** The latest run of each of the given integrations (for Integration.lastSyncRun, batched). */

@@ -1,4 +1,4 @@
-import { and, asc, count, eq, ilike, ne, or, sql, type SQL } from 'drizzle-orm';
+import { and, eq, ilike, ne, or, sql, type SQL } from 'drizzle-orm';
 import { z } from 'zod';
 import { hashPassword } from '../../auth/passwords.js';
 import { assertCanManage, atLeast, type Actor } from '../../auth/roles.js';
@@ -7,7 +7,8 @@ import type { Tx } from '../../db/client.js';
 import type { Scope } from '../../db/scope.js';
 import { refreshTokens, users, type UserRow } from '../../db/schema.js';
 import { conflict, forbidden, notFound } from '../../errors.js';
-import { afterCursor, decodeCursor, pageSize, toPage, type Page } from '../../db/pagination.js';
+import { containsPattern } from '../../db/like.js';
+import { paginate, type Page } from '../../db/pagination.js';
 import { pushUserChange } from '../../integrations/push.js';
 import { fields, validate } from '../../validation.js';
 
@@ -24,23 +25,12 @@ const listInput = z.object({
 /** A page of the tenant's users, oldest first; RLS keeps it to the tenant. */
 export async function listUsers(scope: Scope, input: z.input<typeof listInput>): Promise<Page<UserRow>> {
   const { first, after, filter } = validate(listInput, input);
-  const limit = pageSize(first);
-  const cursor = decodeCursor(after);
   const conditions: (SQL | undefined)[] = [
-    filter?.search ? or(ilike(users.email, likePattern(filter.search)), ilike(users.name, likePattern(filter.search))) : undefined,
+    filter?.search ? or(ilike(users.email, containsPattern(filter.search)), ilike(users.name, containsPattern(filter.search))) : undefined,
     filter?.role ? eq(users.role, filter.role) : undefined,
     filter?.status ? eq(users.status, filter.status) : undefined,
   ];
-  const where = and(...conditions);
-  const rows = await scope.read((tx) =>
-    tx
-      .select()
-      .from(users)
-      .where(and(where, afterCursor(users.createdAt, users.id, cursor)))
-      .orderBy(asc(users.createdAt), asc(users.id))
-      .limit(limit + 1),
-  );
-  return toPage(rows, limit, async () => (await scope.read((tx) => tx.select({ n: count() }).from(users).where(where)))[0]?.n ?? 0);
+  return paginate(scope, { table: users, createdAt: users.createdAt, id: users.id, where: and(...conditions), first, after });
 }
 
 const createInput = z.object({ email: fields.email, name: fields.name, role: z.enum(['OWNER', 'ADMIN', 'MEMBER', 'VIEWER']).nullish(), password: fields.password.nullish() });
@@ -63,16 +53,13 @@ export async function createUser(scope: Scope, actor: Actor, input: z.input<type
 
 const updateInput = z.object({ name: fields.name.nullish(), email: fields.email.nullish(), password: fields.password.nullish() });
 
-/** Anyone may edit themselves; editing others needs ADMIN+ and a target not above the actor. */
+/** Anyone may edit themselves; editing others needs ADMIN+ (the permission map) and a target not above the actor. */
 export async function updateUser(scope: Scope, actor: Actor, id: string, input: z.input<typeof updateInput>): Promise<UserRow> {
   const data = validate(updateInput, input);
   const passwordHash = data.password ? await hashPassword(data.password) : undefined;
   return scope.write(async (tx) => {
     const target = await lockUser(tx, id);
-    if (target.id !== actor.userId) {
-      if (!atLeast(actor.role, 'ADMIN')) throw forbidden('Only ADMINs may edit other users');
-      assertCanManage(actor, target);
-    }
+    if (target.id !== actor.userId) assertCanManage(actor, target);
     const patch = { name: data.name ?? undefined, email: data.email ?? undefined, passwordHash, updatedAt: new Date() };
     const [row] = await tx.update(users).set(patch).where(eq(users.id, id)).returning();
     await pushUserChange(tx, scope, target, row!);
@@ -136,8 +123,4 @@ async function assertAnotherOwner(tx: Tx, exceptId: string) {
     .where(and(eq(users.role, 'OWNER'), eq(users.status, 'ACTIVE'), ne(users.id, exceptId)))
     .for('update');
   if (owners.length === 0) throw conflict('The tenant must keep at least one active OWNER');
-}
-
-function likePattern(s: string) {
-  return `%${s.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 }

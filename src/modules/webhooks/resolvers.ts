@@ -1,6 +1,5 @@
 import type { Resolvers } from '../../graphql/generated/resolvers-types.js';
 import { connectionResolvers } from '../../graphql/connection.js';
-import { getIntegration } from '../integrations/service.js';
 import * as webhooks from './service.js';
 
 export const webhookResolvers: Resolvers = {
@@ -13,7 +12,7 @@ export const webhookResolvers: Resolvers = {
     replayWebhookEvents: (_, { filter, limit }, ctx) => webhooks.replayWebhookEvents(ctx.app, ctx.scope!, { filter, limit: limit ?? 1000 }),
   },
   WebhookEvent: {
-    integration: (e, _, ctx) => getIntegration(ctx.scope!, e.integrationId),
+    integration: (e, _, ctx) => ctx.loaders.integrationById.load(e.integrationId),
   },
   WebhookEventConnection: connectionResolvers<webhooks.WebhookEventView>(),
 };

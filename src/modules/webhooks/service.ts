@@ -3,15 +3,15 @@
  * error, and replay (single, or bulk by filter). Replaying re-queues the stored event in the same
  * transaction that marks it RECEIVED; applying is idempotent, so replaying a processed event is safe.
  */
-import { and, asc, count, eq, gte, inArray, lt, sql, type SQL } from 'drizzle-orm';
+import { and, asc, eq, gte, inArray, lt, sql, type SQL } from 'drizzle-orm';
 import { z } from 'zod';
 import type { App } from '../../app.js';
 import type { Tx } from '../../db/client.js';
 import type { Scope } from '../../db/scope.js';
 import { integrations, webhookEvents, type WebhookEventRow } from '../../db/schema.js';
 import { conflict, notFound } from '../../errors.js';
-import { afterCursor, decodeCursor, pageSize, toPage, type Page } from '../../db/pagination.js';
-import { QUEUES, type WebhookJobData } from '../../jobs/boss.js';
+import { paginate, type Page } from '../../db/pagination.js';
+import { QUEUES, type WebhookJobData } from '../../jobs/queues.js';
 import type { Provider } from '../../db/providers.js';
 import { validate } from '../../validation.js';
 
@@ -48,18 +48,7 @@ const listInput = z.object({ first: z.number().nullish(), after: z.string().null
 
 export async function listWebhookEvents(scope: Scope, input: z.input<typeof listInput>): Promise<WebhookEventConnectionResult> {
   const { first, after, filter } = validate(listInput, input);
-  const limit = pageSize(first);
-  const cursor = decodeCursor(after);
-  const where = filterConditions(filter);
-  const rows = await scope.read((tx) =>
-    tx
-      .select()
-      .from(webhookEvents)
-      .where(and(where, afterCursor(webhookEvents.receivedAt, webhookEvents.id, cursor)))
-      .orderBy(asc(webhookEvents.receivedAt), asc(webhookEvents.id))
-      .limit(limit + 1),
-  );
-  return toPage(rows.map(view), limit, async () => (await scope.read((tx) => tx.select({ n: count() }).from(webhookEvents).where(where)))[0]?.n ?? 0);
+  return paginate(scope, { table: webhookEvents, createdAt: webhookEvents.receivedAt, id: webhookEvents.id, where: filterConditions(filter), first, after, map: view });
 }
 
 const idInput = z.object({ id: z.string().uuid('Not a UUID') });
