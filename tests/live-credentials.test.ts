@@ -296,6 +296,18 @@ describe('an open WebSocket follows the user’s current standing', () => {
     await waitUntil(() => server.app.principals.watcherCount === before, 3000, 'the watcher to go');
   });
 
+  it('operations on a socket meet the same limits as over HTTP (a depth bomb is refused before execution)', async () => {
+    const t = await server.seed.tenant();
+    const socket = open(t.owner.token);
+    let q = 'id';
+    for (let i = 0; i < 8; i++) q = `organizations { members { user { ${q} } } }`;
+    const result = await new Promise<unknown>((resolve) => {
+      socket.client.subscribe({ query: `{ me { ${q} } }` }, { next: resolve, error: resolve, complete: () => undefined });
+    });
+    expect(JSON.stringify(result)).toMatch(/depth/i);
+    expect(JSON.stringify(result)).not.toContain(t.owner.user.id);
+  });
+
   it('a user who is not in good standing cannot connect (4403)', async () => {
     const t = await server.seed.tenant();
     const m = await t.user('MEMBER');
