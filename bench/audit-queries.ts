@@ -15,6 +15,7 @@ import postgres from 'postgres';
 import { loadConfig } from '../src/config.js';
 import { freshBenchDatabase } from './lib/database.js';
 import { deriveAppUrl, migrateDatabase } from '../src/db/migrate.js';
+import { rolePasswords } from '../src/db/roles.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const DATA_DIR = path.join(ROOT, '.data/bench-audit');
@@ -29,7 +30,7 @@ const COLUMNS = 'seq, occurred_at, actor_type, actor_id, action, entity_type, en
 async function main() {
   const { ownerUrl, embedded } = await freshBenchDatabase(DATA_DIR, DB);
   const config = loadConfig({ LOG_LEVEL: 'silent', DATA_DIR, DATABASE_URL: ownerUrl });
-  await migrateDatabase(ownerUrl, config.APP_DATABASE_PASSWORD);
+  await migrateDatabase(ownerUrl, rolePasswords(config));
   const owner = postgres(ownerUrl, { max: 1, onnotice: () => {} });
   const app = postgres(deriveAppUrl(ownerUrl, config.APP_DATABASE_PASSWORD), { max: 1, onnotice: () => {} });
   const lines: string[] = [];

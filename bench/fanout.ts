@@ -31,7 +31,7 @@ async function main() {
   const config = loadConfig({ ...process.env, NODE_ENV: 'test', LOG_LEVEL: 'warn', DATA_DIR: process.env.DATA_DIR ?? '.data/bench', EMBEDDED_PG_PORT: process.env.EMBEDDED_PG_PORT ?? '54339' });
   const log = createLogger('warn');
   const db = await prepareDatabase(config, log);
-  const app = await createApp(config, db.appUrl, log, { ownerUrl: db.ownerUrl });
+  const app = await createApp(config, db.appUrl, log);
   const http = await startHttpServer(app, { host: '127.0.0.1', port: 0 });
   const tenant = await createSeed(app).tenant();
   const integrationId = (await createIntegration(transactionScope(app.db, { tenantId: tenant.tenant.id, actorType: 'SYSTEM', actorId: 'bench' }), app, { provider: 'USER_SERVICE', name: 'Bench', baseUrl: 'http://127.0.0.1:9', apiKey: 'bench' })).integration.id;

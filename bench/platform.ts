@@ -20,6 +20,7 @@ import { loadConfig } from '../src/config.js';
 import { freePort } from '../src/db/embedded.js';
 import { freshBenchDatabase } from './lib/database.js';
 import { deriveAppUrl, migrateDatabase } from '../src/db/migrate.js';
+import { rolePasswords } from '../src/db/roles.js';
 import { startHttpServer } from '../src/http/server.js';
 import { createLogger } from '../src/logger.js';
 import { createTenant } from '../src/modules/tenants/service.js';
@@ -113,7 +114,7 @@ async function benchmark(cleanups: (() => Promise<void>)[]) {
     // No job workers: their polling would add background load to the platform figures.
     PROCESS_ROLE: 'api',
   });
-  await migrateDatabase(ownerUrl, config.APP_DATABASE_PASSWORD);
+  await migrateDatabase(ownerUrl, rolePasswords(config));
   const pgVersion = await withOwner(ownerUrl, async (sql) => (await sql`show server_version`)[0]!.server_version as string);
 
   // 2. App and HTTP server in this process; every statement the app pool sends is counted.
@@ -276,7 +277,7 @@ interface SeededTenant {
 }
 
 async function seedTenant(app: Awaited<ReturnType<typeof createApp>>, owner: postgres.Sql, slug: string, name: string): Promise<SeededTenant> {
-  const tenant = await createTenant(app.db, 'bench:seed', { slug, name, plan: 'PRO', ownerEmail: `owner@${slug}.test`, ownerName: 'Olivia Owner', ownerPassword: 'bench-owner-password' });
+  const tenant = await createTenant(app.platformDb, 'bench:seed', { slug, name, plan: 'PRO', ownerEmail: `owner@${slug}.test`, ownerName: 'Olivia Owner', ownerPassword: 'bench-owner-password' });
   const rand = prng(slug.length * 7919 + slug.charCodeAt(0));
   const passwordHash = await hashPassword('bench-user-password'); // one hash, shared: scrypt × 1000 would dominate seeding
   const now = Date.now();

@@ -24,6 +24,7 @@ import { hashPassword } from '../src/auth/passwords.js';
 import { loadConfig } from '../src/config.js';
 import { freshBenchDatabase } from './lib/database.js';
 import { deriveAppUrl, migrateDatabase } from '../src/db/migrate.js';
+import { rolePasswords } from '../src/db/roles.js';
 import { startHttpServer } from '../src/http/server.js';
 import { createLogger } from '../src/logger.js';
 import { createTenant } from '../src/modules/tenants/service.js';
@@ -87,7 +88,7 @@ async function benchmark(cleanups: (() => Promise<void>)[]) {
   };
   const configOn = loadConfig({ ...env, RATE_LIMITS_ENABLED: 'true' });
   const configOff = loadConfig({ ...env, RATE_LIMITS_ENABLED: 'false' });
-  await migrateDatabase(ownerUrl, configOn.APP_DATABASE_PASSWORD);
+  await migrateDatabase(ownerUrl, rolePasswords(configOn));
   const appUrl = deriveAppUrl(ownerUrl, configOn.APP_DATABASE_PASSWORD);
   const appOn = await createApp(configOn, appUrl, createLogger('silent'));
   cleanups.push(() => closeApp(appOn));
@@ -101,7 +102,7 @@ async function benchmark(cleanups: (() => Promise<void>)[]) {
   cleanups.push(() => owner.end({ timeout: 5 }));
 
   // Seed: one ENTERPRISE tenant with USERS users (inserted as the owner: the trigger records them too).
-  const tenant = await createTenant(appOn.db, 'bench:seed', { slug: 'bench', name: 'Bench', plan: 'ENTERPRISE', ownerEmail: 'owner@bench.test', ownerName: 'Owner', ownerPassword: 'bench-owner-password' });
+  const tenant = await createTenant(appOn.platformDb, 'bench:seed', { slug: 'bench', name: 'Bench', plan: 'ENTERPRISE', ownerEmail: 'owner@bench.test', ownerName: 'Owner', ownerPassword: 'bench-owner-password' });
   const hash = await hashPassword('bench-user-password');
   const targets = await owner.begin(async (tx) => {
     await tx`select set_config('app.tenant_id', ${tenant.id}, true)`;

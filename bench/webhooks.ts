@@ -21,6 +21,7 @@ import { closeApp, createApp } from '../src/bootstrap.js';
 import { loadConfig } from '../src/config.js';
 import { freshBenchDatabase } from './lib/database.js';
 import { deriveAppUrl, migrateDatabase } from '../src/db/migrate.js';
+import { rolePasswords } from '../src/db/roles.js';
 import { startHttpServer } from '../src/http/server.js';
 import { QUEUES } from '../src/jobs/queues.js';
 import { createLogger } from '../src/logger.js';
@@ -89,7 +90,7 @@ async function benchmark(cleanups: (() => Promise<unknown>)[]): Promise<string> 
     JOB_CONCURRENCY: process.env.JOB_CONCURRENCY ?? '8',
   };
   const apiConfig = loadConfig({ ...baseEnv, PROCESS_ROLE: 'api' });
-  await migrateDatabase(ownerUrl, apiConfig.APP_DATABASE_PASSWORD);
+  await migrateDatabase(ownerUrl, rolePasswords(apiConfig));
   const appUrl = deriveAppUrl(ownerUrl, apiConfig.APP_DATABASE_PASSWORD);
   const owner = postgres(ownerUrl, { max: 2, onnotice: () => {} });
   cleanups.push(() => owner.end());
@@ -97,9 +98,9 @@ async function benchmark(cleanups: (() => Promise<unknown>)[]): Promise<string> 
   await owner.unsafe(`grant select, insert on bench_inserts to tessera_app; grant usage on sequence bench_inserts_id_seq to tessera_app`);
 
   // ---- Phase 1: ingestion only (API role: no workers competing for the two cores) ----
-  let app = await createApp(apiConfig, appUrl, createLogger((process.env.BENCH_LOG as 'warn') ?? 'silent'), { ownerUrl });
+  let app = await createApp(apiConfig, appUrl, createLogger((process.env.BENCH_LOG as 'warn') ?? 'silent'));
   let http = await startHttpServer(app, { host: '127.0.0.1', port: 0 });
-  const tenant = await createTenant(app.db, 'bench', { slug: 'bench', name: 'Bench', ownerEmail: 'owner@bench.test', ownerName: 'Owner', ownerPassword: 'bench-password-123' });
+  const tenant = await createTenant(app.platformDb, 'bench', { slug: 'bench', name: 'Bench', ownerEmail: 'owner@bench.test', ownerName: 'Owner', ownerPassword: 'bench-password-123' });
   const scope = transactionScope(app.db, { tenantId: tenant.id, actorType: 'SYSTEM', actorId: 'bench' });
   const { integration, webhookSecret } = await createIntegration(scope, app, { provider: 'USER_SERVICE', name: 'Bench users', baseUrl: 'http://127.0.0.1:9', apiKey: 'bench' });
 
@@ -155,7 +156,7 @@ async function benchmark(cleanups: (() => Promise<unknown>)[]): Promise<string> 
   await owner`delete from pgboss.job where name = ${QUEUES.webhooks('USER_SERVICE')}`;
 
   // ---- Phase 2: 202 → visible at a steady rate, workers on (one process: API + workers) ----
-  app = await createApp(loadConfig({ ...baseEnv, PROCESS_ROLE: 'all' }), appUrl, createLogger('silent'), { ownerUrl });
+  app = await createApp(loadConfig({ ...baseEnv, PROCESS_ROLE: 'all' }), appUrl, createLogger('silent'));
   http = await startHttpServer(app, { host: '127.0.0.1', port: 0 });
   const steadyUrl = `${http.url}/webhooks/${integration.id}`;
   const sender = new Webhook(webhookSecret);

@@ -17,7 +17,14 @@ import type { RateLimits } from './auth/rate-limits.js';
 /** Process-wide services, built once at start-up and handed to every request and job. */
 export interface App {
   config: Config;
+  /** Tenant requests and tenant-scoped job work (role tessera_app). */
   db: AppDb;
+  /** The webhook receiver's pool (tessera_ingest): the integration lookup, storing events and jobs. */
+  ingestDb: AppDb;
+  /** The platform operator's pool (tessera_platform_api): platform.* tenant functions only. */
+  platformDb: AppDb;
+  /** System jobs' pool (tessera_system): the cron fan-outs' integration list and the audit prune. */
+  systemDb: AppDb;
   keys: SigningKeys;
   tokens: TokenService;
   log: Logger;

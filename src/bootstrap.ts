@@ -8,7 +8,8 @@ import { loadSigningKeys } from './auth/keys.js';
 import { TokenService } from './auth/tokens.js';
 import { createAppDb } from './db/client.js';
 import { EMBEDDED_OWNER, postmasterOf, startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.js';
-import { deriveAppUrl, migrateDatabase, waitForMigrations } from './db/migrate.js';
+import { migrateDatabase, waitForMigrations } from './db/migrate.js';
+import { DB_ROLES, pathsOf, rolePasswords, roleUrl, withRole, type DbPath } from './db/roles.js';
 import { withStartupLock } from './db/startup-lock.js';
 import type { Logger } from './logger.js';
 import { CallStatsRecorder } from './integrations/call-stats.js';
@@ -25,7 +26,8 @@ import { loadSecretBox } from './integrations/secrets.js';
 import { RateLimits } from './auth/rate-limits.js';
 
 export interface DatabaseUrls {
-  ownerUrl: string;
+  /** Only where this process has the owner's credentials (migrating, development). */
+  ownerUrl?: string;
   appUrl: string;
   /** Set when this process started the embedded Postgres (and so must stop it, last). */
   embedded?: EmbeddedDatabase;
@@ -34,7 +36,8 @@ export interface DatabaseUrls {
 /**
  * The database this process runs on, ready for its role:
  *  - `all` and `migrate`: DATABASE_URL, or an embedded Postgres under DATA_DIR; migrations applied as the owner;
- *  - `api` and `worker`: never migrate; they wait until the migrate step has run. Without DATABASE_URL
+ *  - `api` and `worker`: never migrate; they wait until the migrate step has run, and need no owner
+ *    credentials: APP_DATABASE_URL (and the other roles' passwords) is enough. Without either URL
  *    (development) they join the embedded Postgres that `npm start` runs on the same DATA_DIR.
  */
 export async function prepareDatabase(config: Config, log: Logger): Promise<DatabaseUrls> {
@@ -55,16 +58,16 @@ export async function prepareDatabase(config: Config, log: Logger): Promise<Data
     }
     ownerUrl = embedded.ownerUrl('tessera');
     log.info({ ms: Date.now() - t0, port: embedded.port }, 'embedded Postgres started');
-  } else if (!ownerUrl) {
+  } else if (!ownerUrl && !config.APP_DATABASE_URL) {
     const running = postmasterOf(path.resolve(config.DATA_DIR, 'pg'));
     if (!running) {
       throw new Error(`PROCESS_ROLE=${config.PROCESS_ROLE} needs DATABASE_URL, or a running \`npm start\` on the same DATA_DIR (${path.resolve(config.DATA_DIR)}) whose embedded Postgres it joins`);
     }
     ownerUrl = `postgres://${EMBEDDED_OWNER.user}:${EMBEDDED_OWNER.password}@127.0.0.1:${running.port}/tessera`;
   }
-  const appUrl = config.APP_DATABASE_URL ?? deriveAppUrl(ownerUrl, config.APP_DATABASE_PASSWORD);
+  const appUrl = roleUrl(config, 'app', ownerUrl ?? config.APP_DATABASE_URL!);
   try {
-    if (migrates) await migrateDatabase(ownerUrl, config.APP_DATABASE_PASSWORD);
+    if (migrates) await migrateDatabase(ownerUrl!, rolePasswords(config)); // migrating always has one (above)
     else await waitForMigrations(appUrl, config.MIGRATIONS_WAIT_SECONDS, () => log.info('waiting for the migrate step (npm run db:migrate, or PROCESS_ROLE=migrate)'));
   } catch (err) {
     await embedded?.stop().catch(() => undefined);
@@ -83,15 +86,24 @@ export async function ensureDatabase(maintenanceUrl: string, name: string) {
   }
 }
 
-/** Builds the process-wide services over the app-role connection, and starts its LISTEN connection. */
-export async function createApp(config: Config, appUrl: string, log: Logger, opts: { onQuery?: () => void; ownerUrl?: string } = {}): Promise<App> {
-  const ownerUrl = opts.ownerUrl ?? config.DATABASE_URL;
-  if (!ownerUrl) throw new Error('createApp needs the owner database URL (pg-boss runs on it)');
+/**
+ * Builds the process-wide services, one pool per database role this process's paths use (src/db/roles.ts;
+ * each URL is the base URL with that role's credentials unless configured), and starts its LISTEN connection.
+ * No owner credentials: migrations ran before, as their own step.
+ */
+export async function createApp(config: Config, appUrl: string, log: Logger, opts: { onQuery?: () => void } = {}): Promise<App> {
   const keys = await loadSigningKeys(config);
-  const db = createAppDb({ url: appUrl, max: config.DATABASE_POOL_SIZE, statementTimeoutMs: config.STATEMENT_TIMEOUT_MS, onQuery: opts.onQuery });
+  // Only the paths this process runs need credentials; the others' pools exist but never connect.
+  const used = new Set(pathsOf(config.PROCESS_ROLE));
+  // The base of the other roles' URLs: DATABASE_URL where this process has it (development, tests), else the app's.
+  const base = config.DATABASE_URL ?? appUrl;
+  const urlOf = (p: DbPath) => (p === 'app' ? appUrl : used.has(p) ? roleUrl(config, p, base) : withRole(base, DB_ROLES[p], 'not-held-by-this-process'));
+  const pool = (p: DbPath, max: number) => createAppDb({ url: urlOf(p), max, statementTimeoutMs: config.STATEMENT_TIMEOUT_MS, onQuery: opts.onQuery, applicationName: p === 'app' ? 'tessera' : `tessera-${p}` });
+  const db = pool('app', config.DATABASE_POOL_SIZE);
   const processId = `${process.pid}-${crypto.randomBytes(4).toString('hex')}`;
   const metrics = createMetrics();
-  const pubsub = new PubSub(db.$client, log);
+  const secrets = loadSecretBox(config);
+  const pubsub = new PubSub(db.$client, log, secrets.deriveKey('realtime-notify/v1'));
   await pubsub.start();
   const principals = new PrincipalWatch(db, log);
   await principals.start();
@@ -141,26 +153,29 @@ export async function createApp(config: Config, appUrl: string, log: Logger, opt
     principals,
     metrics,
     integrations: { clients, circuits, stats, policy },
-    jobs: new Jobs(config, ownerUrl, log),
-    secrets: loadSecretBox(config),
-    rateLimits: new RateLimits(config, createRateLimitClient(config, appUrl)),
+    ingestDb: pool('ingest', config.DATABASE_POOL_SIZE),
+    platformDb: pool('platform', 2),
+    systemDb: pool('system', 2),
+    jobs: new Jobs(config, urlOf('queue'), log),
+    secrets,
+    rateLimits: new RateLimits(config, createRateLimitClient(config, urlOf('rateLimit'))),
   };
   circuits.onChanged = async (tenantId, integrationId) => void (await reevaluateHealth(app, tenantId, integrationId));
   // Queue set-up from processes started together would deadlock in pg-boss's createQueue: take turns.
-  await withStartupLock(ownerUrl, () => app.jobs.start());
+  await withStartupLock(urlOf('queue'), () => app.jobs.start());
   metrics.setQueueDepthSource(() => app.jobs.queueDepths());
   await startJobWorkers(app);
   return app;
 }
 
 /**
- * The rate limiter's own small pool. A request checks its limits while it holds its operation's
+ * The rate limiter's own small pool, as its own role (tessera_rate_limit: the counters and nothing else). A request checks its limits while it holds its operation's
  * transaction (and so a connection of the main pool); taking a second connection from that same pool
  * would deadlock once every connection is held by a request waiting for another. Each rate-limit
  * statement is one autocommit upsert, so a few connections serve many requests.
  */
-function createRateLimitClient(config: Config, appUrl: string): postgres.Sql {
-  return postgres(appUrl, {
+function createRateLimitClient(config: Config, url: string): postgres.Sql {
+  return postgres(url, {
     max: Math.max(2, Math.ceil(config.DATABASE_POOL_SIZE / 2)),
     idle_timeout: 30,
     connect_timeout: 5,
@@ -180,7 +195,7 @@ export async function closeApp(app: App): Promise<void> {
   await app.principals.close();
   await app.integrations.policy.close();
   await app.rateLimits.close();
-  await app.db.$client.end({ timeout: 5 });
+  await Promise.all([app.db, app.ingestDb, app.platformDb, app.systemDb].map((d) => d.$client.end({ timeout: 5 })));
 }
 
 /** A development secret generated once and kept in the data folder (never used in production). */

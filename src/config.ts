@@ -18,9 +18,25 @@ const schema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Owner (migration) connection. Unset: an embedded Postgres is started under DATA_DIR. */
   DATABASE_URL: z.string().url().optional(),
-  /** App-role connection. Unset: derived from DATABASE_URL with user tessera_app and APP_DATABASE_PASSWORD. */
+  /**
+   * One database role per path (src/db/roles.ts): tenant requests (APP), webhook ingest (INGEST), the
+   * platform operator (PLATFORM), system jobs (SYSTEM), pg-boss (QUEUE), rate limits (RATE_LIMIT).
+   * Each connects with `<P>_DATABASE_URL`, or else the base URL (DATABASE_URL, or APP_DATABASE_URL)
+   * with user tessera_<role> and `<P>_DATABASE_PASSWORD` (which the migrator sets). The defaults
+   * are development passwords; production refuses them.
+   */
   APP_DATABASE_URL: z.string().url().optional(),
   APP_DATABASE_PASSWORD: z.string().min(8).default('tessera_app_dev_password'),
+  INGEST_DATABASE_URL: z.string().url().optional(),
+  INGEST_DATABASE_PASSWORD: z.string().min(8).default('tessera_ingest_dev_password'),
+  PLATFORM_DATABASE_URL: z.string().url().optional(),
+  PLATFORM_DATABASE_PASSWORD: z.string().min(8).default('tessera_platform_api_dev_password'),
+  SYSTEM_DATABASE_URL: z.string().url().optional(),
+  SYSTEM_DATABASE_PASSWORD: z.string().min(8).default('tessera_system_dev_password'),
+  QUEUE_DATABASE_URL: z.string().url().optional(),
+  QUEUE_DATABASE_PASSWORD: z.string().min(8).default('tessera_queue_dev_password'),
+  RATE_LIMIT_DATABASE_URL: z.string().url().optional(),
+  RATE_LIMIT_DATABASE_PASSWORD: z.string().min(8).default('tessera_rate_limit_dev_password'),
   DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
   DATA_DIR: z.string().default('.data'),
   PUBLIC_URL: z.string().url().optional(),
@@ -104,7 +120,7 @@ const schema = z.object({
   /** How often workers poll when idle (in-process enqueues wake them at once), and pg-boss maintenance (expiry) interval. */
   JOB_POLL_INTERVAL_SECONDS: z.coerce.number().min(0.5).max(60).default(1),
   JOB_MAINTENANCE_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(3600).default(30),
-  /** Connections of the pg-boss (owner-role) pool. */
+  /** Connections of the pg-boss pool (role tessera_queue). */
   JOB_POOL_SIZE: z.coerce.number().int().min(1).max(50).default(4),
   /** Per-integration webhook rate limit: sustained requests per second and burst, per process. */
   WEBHOOK_RATE_LIMIT_PER_SECOND: z.coerce.number().min(1).max(100_000).default(500),
@@ -175,7 +191,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const c = parsed.data;
   const isProduction = c.NODE_ENV === 'production';
   if (isProduction) {
-    const missing = (['DATABASE_URL', 'JWT_PRIVATE_JWK', 'PLATFORM_OPERATOR_PASSWORD', 'INTEGRATION_ENCRYPTION_KEY'] as const).filter((k) => !c[k]);
+    // The migrate step needs only the owner's connection; the processes serving requests and jobs need the secrets.
+    const required = c.PROCESS_ROLE === 'migrate' ? (['DATABASE_URL'] as const) : (['DATABASE_URL', 'JWT_PRIVATE_JWK', 'PLATFORM_OPERATOR_PASSWORD', 'INTEGRATION_ENCRYPTION_KEY'] as const);
+    const missing = required.filter((k) => !c[k]);
     if (missing.length) throw new Error(`Invalid configuration: production requires ${missing.join(', ')}`);
     // /metrics names every tenant's integrations: never open on the public listener in production.
     if (!c.METRICS_TOKEN && c.METRICS_PORT === undefined) throw new Error('Invalid configuration: production requires METRICS_TOKEN or METRICS_PORT (/metrics must not be public)');

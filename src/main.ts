@@ -74,7 +74,7 @@ async function main() {
       mock = await step(() => startMockServices({ port: config.MOCK_SERVICES_PORT, host: '127.0.0.1' }));
       onStop('mock services', mock.close);
     }
-    const app = await step(() => createApp(config, db.appUrl, log, { ownerUrl: db.ownerUrl }));
+    const app = await step(() => createApp(config, db.appUrl, log));
     onStop('app', () => closeApp(app));
     const seedDemoData = config.SEED_DEMO ? config.SEED_DEMO === 'true' : !config.isProduction;
     // Processes started together take turns, so one of them seeds and the others find the seed.

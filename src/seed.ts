@@ -24,7 +24,7 @@ export async function seedDemo(app: App): Promise<DemoCredentials> {
   const creds = { tenantSlug: 'demo', email: 'owner@demo.test', password: devSecret(app.config.DATA_DIR, 'demo-owner-password') };
   const [existing] = await app.db.execute(sql`select id from platform.tenant_by_slug(${creds.tenantSlug})`);
   if (existing) return creds;
-  const tenant = await createTenant(app.db, 'system:seed', {
+  const tenant = await createTenant(app.platformDb, 'system:seed', {
     slug: creds.tenantSlug,
     name: 'Demo Company',
     plan: 'PRO',

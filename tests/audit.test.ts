@@ -293,7 +293,7 @@ describe('retention', () => {
     await server.ownerSql`update tenants set audit_retention_days = 0 where id = ${short.tenant.id}`;
     const count = async (id: string) => Number(((await server.ownerSql`select count(*) as n from audit_logs where tenant_id = ${id}`) as unknown as [{ n: string }])[0].n);
     const longBefore = await count(long.tenant.id);
-    const removed = await pruneAuditLogs(server.app.db);
+    const removed = await pruneAuditLogs(server.app.systemDb);
     expect(removed).toBeGreaterThanOrEqual(6); // the tenant, its owner, 3 users, the retention change
     expect(await count(long.tenant.id)).toBe(longBefore);
     const remaining = await logs({}, short.owner.token);

@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eq } from 'drizzle-orm';
 import type { Tx } from '../src/db/client.js';
@@ -293,16 +294,16 @@ describe('job queues', () => {
     const marker = `rollback-${Date.now()}`;
     await expect(
       asIntegration(userSvcA, async (tx) => {
-        await server.app.jobs.enqueue(tx, queue, [{ marker }]);
+        await server.app.jobs.enqueue(tx, queue, [{ tenantId: userSvcA.tenantId, marker }]);
         throw new Error('roll back');
       }),
     ).rejects.toThrow('roll back');
     const none = await server.ownerSql`select id from pgboss.job where data->>'marker' = ${marker}`;
     expect(none).toHaveLength(0);
     const committed = `commit-${Date.now()}`;
-    // A queue nobody works, so the job stays put for inspection.
-    await server.app.jobs.createQueue('test-parking', { retryLimit: 0, retryDelay: 1, retryBackoff: false, expireInSeconds: 60 });
-    const [id] = await asIntegration(userSvcA, (tx) => server.app.jobs.enqueue(tx, 'test-parking', [{ marker: committed }]));
+    // Due in an hour, so the job stays put for inspection.
+    const data = { tenantId: userSvcA.tenantId, integrationId: userSvcA.id, runId: crypto.randomUUID(), marker: committed };
+    const [id] = await asIntegration(userSvcA, (tx) => server.app.jobs.enqueue(tx, QUEUES.sync, [data], { startAfterSeconds: 3600 }));
     const rows = await server.ownerSql`select id, state from pgboss.job where data->>'marker' = ${committed}`;
     expect(rows).toEqual([{ id, state: 'created' }]);
   });

@@ -7,7 +7,7 @@ import path from 'node:path';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
 import { buildASTSchema, isObjectType, Kind, parse, print, TypeInfo, visit, visitWithTypeInfo, getNamedType, type OperationDefinitionNode, type ValueNode } from 'graphql';
-import { APP_PASSWORD, TEMPLATE_DB, withDatabase } from './helpers/global-setup.js';
+import { ROLE_PASSWORDS_ENV, TEMPLATE_DB, withDatabase } from './helpers/global-setup.js';
 
 /**
  * The README's API tour is what newcomers copy, so it is run here as written: against the same
@@ -67,7 +67,7 @@ beforeAll(async () => {
       NODE_ENV: 'development',
       LOG_LEVEL: 'warn',
       DATABASE_URL: withDatabase(base, database),
-      APP_DATABASE_PASSWORD: APP_PASSWORD,
+      ...ROLE_PASSWORDS_ENV, // roles are cluster-wide: keep the passwords every test uses
       DATA_DIR: dataDir,
       PORT: String(port),
       MOCK_SERVICES_PORT: String(mockPort),

@@ -5,7 +5,7 @@ import path from 'node:path';
 import postgres from 'postgres';
 import { afterAll, expect, it } from 'vitest';
 import { inject } from 'vitest';
-import { APP_PASSWORD, withDatabase } from './helpers/global-setup.js';
+import { ROLE_PASSWORDS_ENV, withDatabase } from './helpers/global-setup.js';
 import { freePorts, isAlive, startProcess, type ServerProcess } from './helpers/process.js';
 
 /**
@@ -41,7 +41,7 @@ it('two all-in-one processes, an API and a worker started together on an empty d
           PORT,
           DATA_DIR: dataDir,
           DATABASE_URL: ownerUrl,
-          APP_DATABASE_PASSWORD: APP_PASSWORD, // the app role is cluster-wide: keep the password every test uses
+          ...ROLE_PASSWORDS_ENV, // roles are cluster-wide: keep the passwords every test uses
           SEED_DEMO: 'true',
           MOCK_SERVICES: 'false',
           HEALTH_CHECK_CRON: 'off',

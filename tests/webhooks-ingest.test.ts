@@ -1,4 +1,6 @@
 import net from 'node:net';
+import { DB_ROLES, withRole } from '../src/db/roles.js';
+import { ROLE_PASSWORDS_ENV } from './helpers/global-setup.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventIdFor } from '../src/integrations/webhooks/receive.js';
 import { createTestIntegration } from './helpers/integrations.js';
@@ -322,7 +324,9 @@ describe('Postgres unavailable', () => {
     await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
     const proxied = new URL(server.databaseUrl.app);
     proxied.port = String((proxy.address() as net.AddressInfo).port);
-    const other = await startTestServer({ database: new URL(server.databaseUrl.owner).pathname.slice(1), env: { APP_DATABASE_URL: proxied.toString(), PROCESS_ROLE: 'api' } });
+    // The receiver stores on its own role's pool: through the proxy too.
+    const ingest = withRole(proxied.toString(), DB_ROLES.ingest, ROLE_PASSWORDS_ENV.INGEST_DATABASE_PASSWORD);
+    const other = await startTestServer({ database: new URL(server.databaseUrl.owner).pathname.slice(1), env: { APP_DATABASE_URL: proxied.toString(), INGEST_DATABASE_URL: ingest, PROCESS_ROLE: 'api' } });
     try {
       const i = await integration();
       const ok = await postWebhook(`${other.url}/webhooks/${i.id}`, i.secret, JSON.stringify(event('user.created')));

@@ -3,8 +3,9 @@ import { drizzle, type PostgresJsDatabase } from 'drizzle-orm/postgres-js';
 import * as schema from './schema.js';
 
 /**
- * The RLS-bound app client: every request and job uses this one, as the role tessera_app
- * (not superuser, no BYPASSRLS, owns nothing). Postgres decides what it may see.
+ * An RLS-bound client of one database role (src/db/roles.ts): `app.db` is tessera_app, which every
+ * tenant request and job uses; `ingestDb`, `platformDb` and `systemDb` are the narrow paths' own
+ * pools. None is superuser, has BYPASSRLS or owns a table. Postgres decides what each may see.
  */
 export type AppDb = PostgresJsDatabase<typeof schema> & { $client: postgres.Sql };
 export type Tx = Parameters<Parameters<AppDb['transaction']>[0]>[0];
@@ -15,6 +16,8 @@ export interface DbOptions {
   statementTimeoutMs: number;
   /** Called once per statement sent; used by metrics and the round-trip benchmark. */
   onQuery?: () => void;
+  /** Shown in pg_stat_activity: which pool a connection belongs to. */
+  applicationName?: string;
 }
 
 export function createAppDb(opts: DbOptions): AppDb {
@@ -24,7 +27,7 @@ export function createAppDb(opts: DbOptions): AppDb {
     connect_timeout: 5,
     prepare: true,
     onnotice: () => {},
-    connection: { statement_timeout: opts.statementTimeoutMs, application_name: 'tessera' },
+    connection: { statement_timeout: opts.statementTimeoutMs, application_name: opts.applicationName ?? 'tessera' },
     debug: opts.onQuery ? () => opts.onQuery!() : undefined,
   });
   return drizzle({ client: preparedByDefault(client), schema }) as AppDb;

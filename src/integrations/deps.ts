@@ -17,6 +17,10 @@ import type { OutboundPolicy } from './outbound-policy.js';
 export interface IntegrationDeps {
   config: Config;
   db: AppDb;
+  /** The webhook receiver's pool (role tessera_ingest): the integration lookup, storing events and jobs. */
+  ingestDb: AppDb;
+  /** System jobs' pool (role tessera_system): the cron fan-outs' integration list. */
+  systemDb: AppDb;
   log: Logger;
   metrics: Metrics;
   jobs: Jobs;

@@ -10,7 +10,7 @@ import { checkIntegrationHealth } from './health-monitor.js';
 import { loadIntegrationTarget } from './targets.js';
 
 export async function scheduleHealthChecks(app: IntegrationDeps): Promise<number> {
-  const rows = (await app.db.execute(sql`select tenant_id, id from platform.enabled_integrations()`)) as unknown as { tenant_id: string; id: string }[];
+  const rows = (await app.systemDb.execute(sql`select tenant_id, id from platform.enabled_integrations()`)) as unknown as { tenant_id: string; id: string }[];
   for (const r of rows) {
     await app.jobs.boss.send(QUEUES.healthCheck, { tenantId: r.tenant_id, integrationId: r.id } satisfies HealthCheckData, { singletonKey: r.id });
   }

@@ -14,6 +14,11 @@ export class SecretBox {
     if (key.length !== 32) throw new Error('INTEGRATION_ENCRYPTION_KEY must be 32 bytes (base64)');
   }
 
+  /** A key for another purpose (e.g. sealing realtime notifications), derived from this one with HKDF. */
+  deriveKey(purpose: string): Buffer {
+    return Buffer.from(crypto.hkdfSync('sha256', this.key, Buffer.alloc(0), `tessera/${purpose}`, 32));
+  }
+
   encrypt(plaintext: string, boundTo: string): string {
     const iv = crypto.randomBytes(12);
     const cipher = crypto.createCipheriv('aes-256-gcm', this.key, iv);

@@ -3,11 +3,13 @@
  * share it).
  *
  * Two connections, two roles:
- *  - the pg-boss instance runs on the OWNER connection: it creates a partition table per queue and
- *    runs maintenance (expiry, retries, dead letters), which the app role must not be able to do;
- *  - enqueueing happens on the APP role, inside our own transaction (`enqueue(tx, …)`), so a job
- *    exists exactly when the row that caused it was committed (ARCHITECTURE invariant 6). The app
- *    role's grants for that are in migrations/0005_integration_engine_security.sql.
+ *  - the pg-boss instance runs as tessera_queue, which owns the pgboss schema (it creates a partition
+ *    table per queue) and runs maintenance (expiry, retries, dead letters), which no other role can do;
+ *  - enqueueing happens inside our own transaction (`enqueue(tx, …)`, as tessera_app or the webhook
+ *    receiver's tessera_ingest), so a job exists exactly when the row that caused it was committed
+ *    (ARCHITECTURE invariant 6). Those roles may only INSERT jobs of their transaction's tenant on
+ *    the tenant queues (migrations/0011_least_privilege.sql), and every worker confirms a job's
+ *    tenant by finding the row the job is about under that tenant's RLS.
  *
  * Every queue of ./queues.ts is created at start-up with its explicit retry, backoff and expiry
  * (pg-boss's SQL defaults differ from its docs; a send to a missing queue silently returns null).
@@ -42,12 +44,13 @@ export class Jobs implements JobEnqueuer {
 
   constructor(
     private readonly config: Config,
-    ownerUrl: string,
+    /** tessera_queue's connection URL. */
+    url: string,
     private readonly log: Logger,
   ) {
     this.runsWorkers = config.PROCESS_ROLE !== 'api';
     this.boss = new PgBoss({
-      connectionString: ownerUrl,
+      connectionString: url,
       schema: JOB_SCHEMA,
       max: config.JOB_POOL_SIZE,
       application_name: 'tessera-jobs',

@@ -10,7 +10,19 @@
  *     subscriber's tenant, so a tenant never hears of another tenant's events.
  *
  * NOTIFY payloads are limited to 8000 bytes: events carry ids and a few small fields, never rows.
+ *
+ * Sealed payloads. Postgres has no privilege for NOTIFY or LISTEN: any session of any role may send
+ * on our channel or listen to it. So every payload is sealed with AES-256-GCM under a key that only
+ * our processes hold (derived from INTEGRATION_ENCRYPTION_KEY; the database never sees it):
+ *  - a forged NOTIFY fails authentication and is dropped (logged once per minute), never delivered;
+ *  - a session that LISTENs learns nothing of any tenant's events (an HMAC alone would stop forgery
+ *    but leave every tenant's ids and statuses readable to it);
+ *  - a captured payload sent again is dropped: each seal carries its time and a random IV, seals
+ *    older than MAX_SEAL_AGE_MS are refused and the IVs of younger ones are remembered.
+ * Chosen over confirming each event against the tables: that costs a query per event per process
+ * (circuit changes have no row to confirm cheaply); a seal costs microseconds.
  */
+import crypto from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import type postgres from 'postgres';
 import type { Tx } from '../db/client.js';
@@ -47,9 +59,58 @@ export interface CircuitChangedEvent {
 
 export type RealtimeEvent = HealthChangedEvent | CircuitChangedEvent;
 
+/** How old a sealed payload may be when it arrives (commit and delivery follow the publish within this). */
+const MAX_SEAL_AGE_MS = 120_000;
+/** Seal IVs remembered against replays (all of the last MAX_SEAL_AGE_MS, up to this many). */
+const MAX_REMEMBERED_SEALS = 200_000;
+
+/**
+ * Seals and opens payloads: `v1.<iv>.<tag>.<ciphertext>` (base64url) of `{ e: event, t: sent at ms }`.
+ * The key is one per process: `publish(tx, event)` is called from services that hold no PubSub, so
+ * the process's PubSub (createApp) installs it, like the process's logger. What was seen (against
+ * replays) is remembered per PubSub: every LISTEN connection receives each payload once.
+ */
+let processKey: Buffer | undefined;
+
+function seal(key: Buffer, event: RealtimeEvent, now = Date.now()): string {
+  const iv = crypto.randomBytes(12);
+  const cipher = crypto.createCipheriv('aes-256-gcm', key, iv);
+  const ct = Buffer.concat([cipher.update(JSON.stringify({ e: event, t: now }), 'utf8'), cipher.final()]);
+  return ['v1', iv.toString('base64url'), cipher.getAuthTag().toString('base64url'), ct.toString('base64url')].join('.');
+}
+
+class Opener {
+  private readonly seen = new Map<string, number>(); // iv → when it may be forgotten
+
+  constructor(private readonly key: Buffer) {}
+
+  /** The event, or why it is refused: not ours (forged, or another key), too old, or seen before (replayed). */
+  open(payload: string, now = Date.now()): { event: RealtimeEvent } | { refused: 'unauthentic' | 'stale' | 'replayed' } {
+    const [version, iv, tag, ct] = payload.split('.');
+    if (version !== 'v1' || !iv || !tag || ct === undefined) return { refused: 'unauthentic' };
+    let sealed: { e: RealtimeEvent; t: number };
+    try {
+      const decipher = crypto.createDecipheriv('aes-256-gcm', this.key, Buffer.from(iv, 'base64url'));
+      decipher.setAuthTag(Buffer.from(tag, 'base64url'));
+      sealed = JSON.parse(Buffer.concat([decipher.update(Buffer.from(ct, 'base64url')), decipher.final()]).toString('utf8'));
+    } catch {
+      return { refused: 'unauthentic' };
+    }
+    if (!(Math.abs(now - sealed.t) <= MAX_SEAL_AGE_MS)) return { refused: 'stale' };
+    for (const [old, until] of this.seen) {
+      if (until > now && this.seen.size < MAX_REMEMBERED_SEALS) break;
+      this.seen.delete(old);
+    }
+    if (this.seen.has(iv)) return { refused: 'replayed' };
+    this.seen.set(iv, sealed.t + MAX_SEAL_AGE_MS);
+    return { event: sealed.e };
+  }
+}
+
 /** Queues a notification in the caller's transaction; it is sent when (and only if) that transaction commits. */
 export async function publish(tx: Tx, event: RealtimeEvent): Promise<void> {
-  const payload = JSON.stringify(event);
+  if (!processKey) throw new Error('publish() before the process created its PubSub (no sealing key)');
+  const payload = seal(processKey, event);
   if (Buffer.byteLength(payload) > MAX_PAYLOAD_BYTES) throw new Error(`NOTIFY payload too large (${event.topic})`);
   await tx.execute(sql`select pg_notify(${CHANNEL}, ${payload})`);
 }
@@ -64,10 +125,20 @@ export class PubSub {
   private closed = false;
   private retryTimer?: NodeJS.Timeout;
 
+  private readonly opener: Opener;
+  private refusedLoggedAt = 0;
+
+  /** `key`: 32 bytes only this deployment's processes hold (see "Sealed payloads" above); one per process. */
   constructor(
     private readonly client: postgres.Sql,
     private readonly log: Logger,
-  ) {}
+    key: Buffer,
+  ) {
+    if (key.length !== 32) throw new Error('The realtime sealing key must be 32 bytes');
+    if (processKey && !processKey.equals(key)) throw new Error('A process has one realtime sealing key');
+    processKey ??= key;
+    this.opener = new Opener(key);
+  }
 
   /**
    * Opens this process's LISTEN connection; resolves once Postgres confirms the LISTEN. If Postgres
@@ -164,13 +235,16 @@ export class PubSub {
   }
 
   private dispatch(payload: string) {
-    let event: RealtimeEvent;
-    try {
-      event = JSON.parse(payload) as RealtimeEvent;
-    } catch {
-      this.log.warn({ channel: CHANNEL }, 'ignored a malformed notification');
+    const opened = this.opener.open(payload);
+    if ('refused' in opened) {
+      // Someone else's NOTIFY on our channel (a forgery, a replay, another deployment's key): never delivered.
+      if (Date.now() - this.refusedLoggedAt > 60_000) {
+        this.refusedLoggedAt = Date.now();
+        this.log.warn({ channel: CHANNEL, reason: opened.refused }, 'ignored a notification that is not sealed by this deployment');
+      }
       return;
     }
+    const { event } = opened;
     for (const listener of this.listeners) {
       try {
         listener(event);

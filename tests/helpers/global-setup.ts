@@ -3,9 +3,20 @@ import postgres from 'postgres';
 import type { TestProject } from 'vitest/node';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from '../../src/db/embedded.js';
 import { migrateDatabase } from '../../src/db/migrate.js';
+import { rolePasswords } from '../../src/db/roles.js';
+import { loadConfig } from '../../src/config.js';
 
 export const TEMPLATE_DB = 'tessera_test_template';
 export const APP_PASSWORD = 'tessera_app_test_password';
+/** Every login role's password in tests (src/db/roles.ts): set by the migrator, used by each server. */
+export const ROLE_PASSWORDS_ENV = {
+  APP_DATABASE_PASSWORD: APP_PASSWORD,
+  INGEST_DATABASE_PASSWORD: 'tessera_ingest_test_password',
+  PLATFORM_DATABASE_PASSWORD: 'tessera_platform_test_password',
+  SYSTEM_DATABASE_PASSWORD: 'tessera_system_test_password',
+  QUEUE_DATABASE_PASSWORD: 'tessera_queue_test_password',
+  RATE_LIMIT_DATABASE_PASSWORD: 'tessera_rate_limit_test_password',
+};
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -31,7 +42,7 @@ export async function setup(project: TestProject) {
   } finally {
     await admin.end();
   }
-  await migrateDatabase(withDatabase(base, TEMPLATE_DB), APP_PASSWORD);
+  await migrateDatabase(withDatabase(base, TEMPLATE_DB), rolePasswords(loadConfig({ NODE_ENV: 'test', ...ROLE_PASSWORDS_ENV })));
   project.provide('ownerBaseUrl', base);
 }
 

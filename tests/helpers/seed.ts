@@ -33,7 +33,7 @@ export interface Seed {
 export function createSeed(app: App): Seed {
   return {
     async tenant(slug = `t-${crypto.randomBytes(4).toString('hex')}`) {
-      const tenant = await createTenant(app.db, 'test', {
+      const tenant = await createTenant(app.platformDb, 'test', {
         slug,
         name: `Tenant ${slug}`,
         ownerEmail: `owner@${slug}.test`,

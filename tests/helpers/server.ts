@@ -10,7 +10,7 @@ import { loadConfig, type Config } from '../../src/config.js';
 import { deriveAppUrl } from '../../src/db/migrate.js';
 import { startHttpServer, type HttpServer } from '../../src/http/server.js';
 import { createLogger } from '../../src/logger.js';
-import { APP_PASSWORD, TEMPLATE_DB, withDatabase } from './global-setup.js';
+import { APP_PASSWORD, ROLE_PASSWORDS_ENV, TEMPLATE_DB, withDatabase } from './global-setup.js';
 import { createSeed, type Seed } from './seed.js';
 
 export const OPERATOR = { email: 'operator@tessera.test', password: 'operator-password-123' };
@@ -56,7 +56,7 @@ export async function startTestServer(opts: { env?: Record<string, string>; data
     NODE_ENV: 'test',
     LOG_LEVEL: 'silent',
     DATABASE_URL: ownerUrl,
-    APP_DATABASE_PASSWORD: APP_PASSWORD,
+    ...ROLE_PASSWORDS_ENV,
     DATA_DIR: dataDir,
     PLATFORM_OPERATOR_EMAIL: OPERATOR.email,
     PLATFORM_OPERATOR_PASSWORD: OPERATOR.password,

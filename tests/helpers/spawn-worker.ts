@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { APP_PASSWORD } from './global-setup.js';
+import { ROLE_PASSWORDS_ENV } from './global-setup.js';
 import { OPERATOR, type TestServer } from './server.js';
 
 /**
@@ -18,7 +18,7 @@ export async function spawnWorker(api: TestServer, env: Record<string, string>):
       LOG_LEVEL: 'silent',
       DATABASE_URL: api.databaseUrl.owner,
       APP_DATABASE_URL: api.databaseUrl.app,
-      APP_DATABASE_PASSWORD: APP_PASSWORD,
+      ...ROLE_PASSWORDS_ENV,
       DATA_DIR: dataDir,
       INTEGRATION_ENCRYPTION_KEY: api.app.config.INTEGRATION_ENCRYPTION_KEY,
       PLATFORM_OPERATOR_EMAIL: OPERATOR.email,

@@ -31,6 +31,10 @@ type Failure = { job: JobOf<WebhookJobData>; error: unknown };
 type StartedEvent = { id: string; type: string; payload: { data?: unknown } };
 
 /**
+ * A job's tenant is never taken on trust: it names rows (its events), and only rows that RLS under
+ * that tenant shows, of that integration, are processed; a job naming another tenant's event, or
+ * one forged into the queue, finds nothing and does nothing (tests/roles-catalog.test.ts).
+ *
  * Processes a group of jobs of ONE integration (so one tenant and one actor) in three short
  * transactions instead of two per event: the audit trigger takes the tenant's chain lock at commit
  * and holds it through the commit's WAL flush, so a tenant's audited commits are serial — one
@@ -52,7 +56,7 @@ export async function processWebhookJobs(app: IntegrationDeps, jobs: JobOf<Webho
   const [rows] = (await withTenantOneTrip(app.db, actor, [
     (raw) => raw`
       update webhook_events set status = 'PROCESSING', attempts = attempts + 1, updated_at = now()
-      where tenant_id = ${tenantId}::uuid and id = any(${eventIds}::uuid[]) and status not in ('PROCESSED', 'DEAD')
+      where tenant_id = ${tenantId}::uuid and integration_id = ${integrationId}::uuid and id = any(${eventIds}::uuid[]) and status not in ('PROCESSED', 'DEAD')
       returning id, type, payload`,
   ])) as unknown as [StartedEvent[]];
   const started = new Map(rows.map((r) => [r.id, r]));
@@ -135,7 +139,7 @@ export async function markWebhookEventDead(app: IntegrationDeps, job: JobOf<Webh
     const dead = await tx
       .update(webhookEvents)
       .set({ status: 'DEAD', lastError: sql`coalesce(${webhookEvents.lastError}, 'Attempts exhausted')`, updatedAt: new Date() })
-      .where(and(eq(webhookEvents.id, eventId), inArray(webhookEvents.status, ['PROCESSING', 'FAILED'])))
+      .where(and(eq(webhookEvents.id, eventId), eq(webhookEvents.integrationId, integrationId), inArray(webhookEvents.status, ['PROCESSING', 'FAILED'])))
       .returning({ id: webhookEvents.id });
     // A dead letter is a health signal: counted in the same commit.
     if (dead.length) await reevaluateHealthInTx(app, tx, tenantId, integrationId);

@@ -154,7 +154,7 @@ export class WebhookReceiver {
     const kept = this.integrations.get(id);
     if (kept && !opts.fresh && Date.now() - kept.at < INTEGRATION_CACHE_MS) return { integration: kept.integration, cached: true };
     // Autocommit, outside the storing transaction: concurrent lookups share pooled connections.
-    const [integration] = (await this.app.db.execute(
+    const [integration] = (await this.app.ingestDb.execute(
       sql`select tenant_id, provider, usable, secret_encrypted, previous_secret_encrypted, allowed_sources from platform.webhook_integration(${id}::uuid)`,
     )) as unknown as WebhookIntegration[];
     if (integration?.usable) {
@@ -326,7 +326,7 @@ export class WebhookReceiver {
     });
     const jobs = records.map((r) => ({ id: r.id, data: { tenantId, integrationId, eventId: r.id } satisfies WebhookJobData }));
     const jobInsert = await app.jobs.insertStatement(queue, jobs);
-    const [, inserted, jobResult] = (await withTenantOneTrip(app.db, integrationActor(tenantId, integrationId, req.requestId), [
+    const [, inserted, jobResult] = (await withTenantOneTrip(app.ingestDb, integrationActor(tenantId, integrationId, req.requestId), [
       (raw) => raw`select platform.require_webhook_integration(${integrationId}::uuid, ${[...new Set(batch.map((p) => p.delivery.secret))]}::text[], ${[...new Set(batch.map((p) => p.req.sourceIp))]}::inet[])`,
       (raw) => raw`
         insert into webhook_events (tenant_id, id, integration_id, provider_event_id, type, payload, delivery_id, delivery_timestamp)
@@ -341,7 +341,7 @@ export class WebhookReceiver {
       // Only possible if the queue vanished (queues are created at every start-up): the COMMIT was
       // already pipelined, so enqueue the missing jobs now, or let the sender retry.
       app.log.error({ queue, events: fresh.size, jobs: jobResult.count }, 'webhook events stored without jobs; enqueueing again');
-      await withTenant(app.db, integrationActor(tenantId, integrationId, req.requestId), (tx) => app.jobs.enqueue(tx, queue, [...fresh].map((id) => ({ tenantId, integrationId, eventId: id }))));
+      await withTenant(app.ingestDb, integrationActor(tenantId, integrationId, req.requestId), (tx) => app.jobs.enqueue(tx, queue, [...fresh].map((id) => ({ tenantId, integrationId, eventId: id }))));
     }
     return batch.map(({ delivery: d }, i) => respond(d, perDelivery[i]!, (id) => fresh.has(id) && claimedBy.get(id) === i, queue));
   }

@@ -17,7 +17,7 @@ export async function startAuditPruneJobs(app: App): Promise<void> {
   await app.jobs.work(
     QUEUES.auditPrune,
     async () => {
-      const removed = await pruneAuditLogs(app.db);
+      const removed = await pruneAuditLogs(app.systemDb);
       app.log.info({ removed }, 'audit entries past retention pruned');
     },
     { workers: 1, batchSize: 1 },

@@ -89,7 +89,7 @@ export interface IntegrityReport {
 export async function verifyIntegrity(scope: Scope, input: { fromId?: string | null } = {}): Promise<IntegrityReport> {
   const { fromId } = validate(z.object({ fromId: z.string().regex(/^\d{1,15}$/, 'An audit entry id').nullish() }), input);
   const rows = await scope.read((tx) =>
-    tx.execute(sql`select ok, checked_entries, first_broken_seq, reason from audit.verify_chain(${scope.settings.tenantId}::uuid, ${fromId ?? null}::bigint)`),
+    tx.execute(sql`select ok, checked_entries, first_broken_seq, reason from audit.verify_chain(${fromId ?? null}::bigint)`),
   );
   const r = rows[0] as { ok: boolean; checked_entries: string | number; first_broken_seq: string | number | null; reason: string | null };
   return { ok: r.ok, checkedEntries: Number(r.checked_entries), firstBrokenId: r.first_broken_seq == null ? null : String(r.first_broken_seq), reason: r.reason };

@@ -15,7 +15,7 @@ import { requestSync, type SyncMode } from './service.js';
 
 /** Requests a scheduled sync of every enabled integration that has something to pull; returns how many were queued or joined. */
 export async function scheduleSyncs(app: App, mode: SyncMode): Promise<number> {
-  const rows = (await app.db.execute(sql`select tenant_id, id from platform.enabled_integrations()`)) as unknown as { tenant_id: string; id: string }[];
+  const rows = (await app.systemDb.execute(sql`select tenant_id, id from platform.enabled_integrations()`)) as unknown as { tenant_id: string; id: string }[];
   let requested = 0;
   for (const r of rows) {
     try {

@@ -1,9 +1,10 @@
--- Issue 11 §1 and §4.
+-- Issue 11 §1 and §4 (after 0011's least-privilege roles: the webhook functions stay the receiver's, tessera_ingest).
 
 -- Live credentials on open WebSockets: a change to who someone is (user status or role, tenant
 -- status, a session ended by logout or token reuse) notifies channel tessera_principals with ids
 -- only. Listeners treat a notification as "re-read this principal": the tables decide, so a forged
 -- notification costs one re-read and changes nothing. Postgres sends it at COMMIT only.
+-- (Not the events channel that 0011 secures: nothing here is trusted as a fact.)
 CREATE FUNCTION notify_principal_change() RETURNS trigger
 LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 BEGIN
@@ -47,7 +48,7 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
 $$;--> statement-breakpoint
 ALTER FUNCTION platform.webhook_integration(uuid) OWNER TO tessera_platform;--> statement-breakpoint
 REVOKE ALL ON FUNCTION platform.webhook_integration(uuid) FROM PUBLIC;--> statement-breakpoint
-GRANT EXECUTE ON FUNCTION platform.webhook_integration(uuid) TO tessera_app;--> statement-breakpoint
+GRANT EXECUTE ON FUNCTION platform.webhook_integration(uuid) TO tessera_ingest;--> statement-breakpoint
 CREATE FUNCTION platform.require_webhook_integration(p_id uuid, p_secrets text[], p_sources inet[])
 RETURNS void
 LANGUAGE plpgsql STABLE SET search_path = public, pg_temp AS $$
@@ -55,7 +56,8 @@ DECLARE
   i record;
 BEGIN
   SELECT * INTO i FROM platform.webhook_integration(p_id);
-  IF NOT coalesce(i.usable, false) THEN
+  -- As in 0011: also unknown from a session of another tenant.
+  IF NOT coalesce(i.usable, false) OR i.tenant_id IS DISTINCT FROM nullif(current_setting('app.tenant_id', true), '')::uuid THEN
     RAISE EXCEPTION 'integration % is unknown or disabled', p_id USING ERRCODE = 'TS404';
   END IF;
   IF EXISTS (SELECT 1 FROM unnest(p_secrets) s
@@ -70,4 +72,4 @@ END
 $$;--> statement-breakpoint
 ALTER FUNCTION platform.require_webhook_integration(uuid, text[], inet[]) OWNER TO tessera_platform;--> statement-breakpoint
 REVOKE ALL ON FUNCTION platform.require_webhook_integration(uuid, text[], inet[]) FROM PUBLIC;--> statement-breakpoint
-GRANT EXECUTE ON FUNCTION platform.require_webhook_integration(uuid, text[], inet[]) TO tessera_app;
+GRANT EXECUTE ON FUNCTION platform.require_webhook_integration(uuid, text[], inet[]) TO tessera_ingest;

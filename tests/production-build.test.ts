@@ -1,0 +1,114 @@
+import crypto from 'node:crypto';
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import postgres from 'postgres';
+import { parse } from 'yaml';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { APP_PASSWORD, withDatabase } from './helpers/global-setup.js';
+import { freePorts, isAlive, listeningPorts, startProcess, type ServerProcess } from './helpers/process.js';
+
+/**
+ * The production path as the Dockerfile runs it: `npm run build` (plain JavaScript in dist/), then
+ * `node dist/main.js` with NODE_ENV=production: the migrate step on an empty database, then an API
+ * and a worker, each waiting for nothing but the database, exiting 0 on SIGTERM.
+ */
+const base = inject('ownerBaseUrl');
+const database = `tessera_test_prod_${crypto.randomBytes(4).toString('hex')}`;
+const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tessera-prod-'));
+const procs: ServerProcess[] = [];
+let ownerUrl: string;
+
+const productionEnv = () => ({
+  NODE_ENV: 'production',
+  DATA_DIR: dataDir,
+  DATABASE_URL: ownerUrl,
+  APP_DATABASE_PASSWORD: APP_PASSWORD, // the app role is cluster-wide: keep the password every test uses
+  JWT_PRIVATE_JWK: JSON.stringify(crypto.generateKeyPairSync('ed25519').privateKey.export({ format: 'jwk' })),
+  PLATFORM_OPERATOR_PASSWORD: 'operator-password-prod-test',
+  INTEGRATION_ENCRYPTION_KEY: crypto.randomBytes(32).toString('base64'),
+  HEALTH_CHECK_CRON: 'off',
+  SYNC_INCREMENTAL_CRON: 'off',
+  SYNC_FULL_CRON: 'off',
+});
+const startBuilt = (env: Record<string, string>) => {
+  // `node dist/main.js` exactly: no loader, no TypeScript at run time.
+  const p = startProcess({ env: { ...productionEnv(), ...env }, command: [process.execPath, 'dist/main.js'] });
+  procs.push(p);
+  return p;
+};
+
+beforeAll(async () => {
+  const admin = postgres(withDatabase(base, 'postgres'), { max: 1, onnotice: () => {} });
+  await admin.unsafe(`create database "${database}"`);
+  await admin.end();
+  ownerUrl = withDatabase(base, database);
+});
+afterAll(() => {
+  for (const p of procs) if (isAlive(p.pid)) p.child.kill('SIGKILL');
+  fs.rmSync(dataDir, { recursive: true, force: true });
+});
+
+describe('production build', () => {
+  it('npm run build compiles src to JavaScript; the built migrate step, API and worker run on it', async () => {
+    await promisify(execFile)('npm', ['run', 'build'], { timeout: 120_000 });
+    expect(fs.existsSync('dist/main.js')).toBe(true);
+    expect(fs.readdirSync('dist', { recursive: true }).filter((f) => String(f).endsWith('.ts') && !String(f).endsWith('.d.ts'))).toEqual([]);
+
+    // The migrate step needs the owner's URL only: none of the run-time secrets.
+    const migrate = startProcess({ env: { NODE_ENV: 'production', PROCESS_ROLE: 'migrate', DATABASE_URL: ownerUrl, APP_DATABASE_PASSWORD: APP_PASSWORD }, command: [process.execPath, 'dist/main.js'] });
+    procs.push(migrate);
+    expect((await migrate.exited).code).toBe(0);
+    expect(migrate.output()).toContain('"msg":"migrations applied"');
+
+    const { PORT } = await freePorts();
+    const api = startBuilt({ PROCESS_ROLE: 'api', PORT, HOST: '127.0.0.1' });
+    const worker = startBuilt({ PROCESS_ROLE: 'worker' });
+    await Promise.all([api.waitFor(/"msg":"Tessera ready"/, 60_000), worker.waitFor(/"msg":"Tessera ready"/, 60_000)]);
+    const ready = await fetch(`http://127.0.0.1:${PORT}/readyz`);
+    expect(ready.status).toBe(200);
+    expect(listeningPorts(worker.pid)).toEqual([]);
+    expect(listeningPorts(api.pid)).toEqual([Number(PORT)]); // no mock services outside development
+
+    api.child.kill('SIGTERM');
+    worker.child.kill('SIGTERM');
+    const [a, w] = await Promise.all([api.exited, worker.exited]);
+    expect([a.code, w.code]).toEqual([0, 0]);
+    for (const p of [migrate, api, worker]) expect(p.errorLines()).toEqual([]);
+  }, 240_000);
+});
+
+describe('deployment files', () => {
+  it('compose.yaml: Postgres, a one-shot migrate step, two API processes and a worker, started in order', () => {
+    const compose = parse(fs.readFileSync('compose.yaml', 'utf8'), { merge: true }) as { services: Record<string, any> };
+    const s = compose.services;
+    expect(Object.keys(s).sort()).toEqual(['api-1', 'api-2', 'migrate', 'postgres', 'worker']);
+    expect(s.postgres.healthcheck).toBeDefined();
+    expect(s.migrate.environment.PROCESS_ROLE).toBe('migrate');
+    expect(s.migrate.depends_on.postgres.condition).toBe('service_healthy');
+    expect(s.migrate.restart ?? 'no').toBe('no');
+    for (const name of ['api-1', 'api-2', 'worker']) {
+      expect(s[name].depends_on.migrate.condition).toBe('service_completed_successfully');
+      expect(s[name].environment.NODE_ENV).toBe('production');
+    }
+    expect([s['api-1'].environment.PROCESS_ROLE, s['api-2'].environment.PROCESS_ROLE, s.worker.environment.PROCESS_ROLE]).toEqual(['api', 'api', 'worker']);
+    // The worker has no listener, so no HTTP health check.
+    expect(s.worker.healthcheck?.disable).toBe(true);
+  });
+
+  it('Dockerfile: multi-stage, production dependencies only, non-root, health check on /readyz, node dist/main.js', () => {
+    const dockerfile = fs.readFileSync('Dockerfile', 'utf8');
+    const stages = dockerfile.split(/^FROM /m).slice(1);
+    expect(stages).toHaveLength(2);
+    expect(stages[0]).toMatch(/RUN npm ci/);
+    expect(stages[0]).toMatch(/RUN npm run build/);
+    expect(stages[1]).toMatch(/RUN npm ci --omit=dev/);
+    expect(stages[1]).toMatch(/^USER (?!root)\S+/m);
+    expect(stages[1]).toMatch(/^HEALTHCHECK [^]*?\/readyz/m);
+    expect(stages[1]).toMatch(/^CMD \["node", ?"dist\/main\.js"\]/m);
+    // What dist/ reads at run time travels with it.
+    for (const dir of ['migrations', 'schema']) expect(stages[1]).toMatch(new RegExp(`COPY .*${dir}`));
+  });
+});
