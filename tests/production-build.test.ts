@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import postgres from 'postgres';
 import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { APP_PASSWORD, withDatabase } from './helpers/global-setup.js';
+import { ROLE_PASSWORDS_ENV, withDatabase } from './helpers/global-setup.js';
 import { freePorts, isAlive, listeningPorts, startProcess, type ServerProcess } from './helpers/process.js';
 
 /**
@@ -25,7 +25,7 @@ const productionEnv = () => ({
   NODE_ENV: 'production',
   DATA_DIR: dataDir,
   DATABASE_URL: ownerUrl,
-  APP_DATABASE_PASSWORD: APP_PASSWORD, // the app role is cluster-wide: keep the password every test uses
+  ...ROLE_PASSWORDS_ENV, // the roles are cluster-wide: keep the passwords every test uses
   JWT_PRIVATE_JWK: JSON.stringify(crypto.generateKeyPairSync('ed25519').privateKey.export({ format: 'jwk' })),
   PLATFORM_OPERATOR_PASSWORD: 'operator-password-prod-test',
   INTEGRATION_ENCRYPTION_KEY: crypto.randomBytes(32).toString('base64'),
@@ -58,7 +58,7 @@ describe('production build', () => {
     expect(fs.readdirSync('dist', { recursive: true }).filter((f) => String(f).endsWith('.ts') && !String(f).endsWith('.d.ts'))).toEqual([]);
 
     // The migrate step needs the owner's URL only: none of the run-time secrets.
-    const migrate = startProcess({ env: { NODE_ENV: 'production', PROCESS_ROLE: 'migrate', DATABASE_URL: ownerUrl, APP_DATABASE_PASSWORD: APP_PASSWORD }, command: [process.execPath, 'dist/main.js'] });
+    const migrate = startProcess({ env: { NODE_ENV: 'production', PROCESS_ROLE: 'migrate', DATABASE_URL: ownerUrl, ...ROLE_PASSWORDS_ENV }, command: [process.execPath, 'dist/main.js'] });
     procs.push(migrate);
     expect((await migrate.exited).code).toBe(0);
     expect(migrate.output()).toContain('"msg":"migrations applied"');

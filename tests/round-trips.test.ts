@@ -212,7 +212,7 @@ async function tenantsUpTo(total: number) {
   const [{ n }] = (await server.ownerSql`select count(*)::int as n from tenants`) as unknown as [{ n: number }];
   for (let i = n; i < total; i++) {
     const slug = `rt-${crypto.randomBytes(4).toString('hex')}`;
-    await createTenant(server.app.db, 'test', { slug, name: slug, ownerEmail: `o@${slug}.test`, ownerName: 'O' });
+    await createTenant(server.app.platformDb, 'test', { slug, name: slug, ownerEmail: `o@${slug}.test`, ownerName: 'O' });
   }
 }
 
