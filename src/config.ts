@@ -196,7 +196,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     const missing = required.filter((k) => !c[k]);
     if (missing.length) throw new Error(`Invalid configuration: production requires ${missing.join(', ')}`);
     // /metrics names every tenant's integrations: never open on the public listener in production.
-    if (!c.METRICS_TOKEN && c.METRICS_PORT === undefined) throw new Error('Invalid configuration: production requires METRICS_TOKEN or METRICS_PORT (/metrics must not be public)');
+    const servesHttp = c.PROCESS_ROLE === 'all' || c.PROCESS_ROLE === 'api';
+    if (servesHttp && !c.METRICS_TOKEN && c.METRICS_PORT === undefined) throw new Error('Invalid configuration: production requires METRICS_TOKEN or METRICS_PORT (/metrics must not be public)');
   }
   return {
     ...c,
