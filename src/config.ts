@@ -192,8 +192,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const isProduction = c.NODE_ENV === 'production';
   if (isProduction) {
     // The migrate step needs only the owner's connection; the processes serving requests and jobs need the secrets.
-    const required = c.PROCESS_ROLE === 'migrate' ? (['DATABASE_URL'] as const) : (['DATABASE_URL', 'JWT_PRIVATE_JWK', 'PLATFORM_OPERATOR_PASSWORD', 'INTEGRATION_ENCRYPTION_KEY'] as const);
-    const missing = required.filter((k) => !c[k]);
+    // API and worker processes hold no owner credentials: APP_DATABASE_URL (with the roles' passwords) is enough.
+    const required = c.PROCESS_ROLE === 'migrate' ? ([] as const) : (['JWT_PRIVATE_JWK', 'PLATFORM_OPERATOR_PASSWORD', 'INTEGRATION_ENCRYPTION_KEY'] as const);
+    const missing: string[] = required.filter((k) => !c[k]);
+    const servesOnly = c.PROCESS_ROLE === 'api' || c.PROCESS_ROLE === 'worker';
+    if (!c.DATABASE_URL && !(servesOnly && c.APP_DATABASE_URL)) missing.unshift(servesOnly ? 'APP_DATABASE_URL (or DATABASE_URL)' : 'DATABASE_URL');
     if (missing.length) throw new Error(`Invalid configuration: production requires ${missing.join(', ')}`);
     // /metrics names every tenant's integrations: never open on the public listener in production.
     const servesHttp = c.PROCESS_ROLE === 'all' || c.PROCESS_ROLE === 'api';

@@ -151,6 +151,8 @@ const STATUS_CODES = new Map<number, ErrorCodeName>([
 const APOLLO_UNCODED: Record<string, ErrorCodeName> = {
   'Unsupported persisted query version': 'PERSISTED_QUERY_NOT_SUPPORTED',
   'provided sha does not match query': 'BAD_REQUEST',
+  // graphql-js stops coercing variables after 50 errors (e.g. a list of 2,000 bad enum values).
+  'Too many errors processing variables, error limit reached. Execution aborted.': 'BAD_USER_INPUT',
 };
 
 /**

@@ -36,7 +36,9 @@ const productionEnv = () => ({
 });
 const startBuilt = (env: Record<string, string>) => {
   // `node dist/main.js` exactly: no loader, no TypeScript at run time.
-  const p = startProcess({ env: { ...productionEnv(), ...env }, command: [process.execPath, 'dist/main.js'] });
+  const all: Record<string, string> = { ...productionEnv(), ...env };
+  for (const [k, v] of Object.entries(all)) if (v === '') delete all[k]; // '' = unset
+  const p = startProcess({ env: all, command: [process.execPath, 'dist/main.js'] });
   procs.push(p);
   return p;
 };
@@ -54,7 +56,7 @@ afterAll(() => {
 
 describe('production build', () => {
   it('npm run build compiles src to JavaScript; the built migrate step, API and worker run on it', async () => {
-    await promisify(execFile)('npm', ['run', 'build'], { timeout: 120_000 });
+    await promisify(execFile)('npm', ['run', 'build'], { timeout: 180_000 });
     expect(fs.existsSync('dist/main.js')).toBe(true);
     expect(fs.readdirSync('dist', { recursive: true }).filter((f) => String(f).endsWith('.ts') && !String(f).endsWith('.d.ts'))).toEqual([]);
 
@@ -64,10 +66,16 @@ describe('production build', () => {
     expect((await migrate.exited).code).toBe(0);
     expect(migrate.output()).toContain('"msg":"migrations applied"');
 
+    // Least privilege at run time: the API and the worker get the app role's URL and the roles'
+    // passwords, never the owner's credentials.
+    const appUrl = new URL(ownerUrl);
+    appUrl.username = 'tessera_app';
+    appUrl.password = ROLE_PASSWORDS_ENV.APP_DATABASE_PASSWORD;
+    const runtime = { DATABASE_URL: '', APP_DATABASE_URL: appUrl.toString() };
     const { PORT } = await freePorts();
-    const api = startBuilt({ PROCESS_ROLE: 'api', PORT, HOST: '127.0.0.1' });
-    const worker = startBuilt({ PROCESS_ROLE: 'worker' });
-    await Promise.all([api.waitFor(/"msg":"Tessera ready"/, 60_000), worker.waitFor(/"msg":"Tessera ready"/, 60_000)]);
+    const api = startBuilt({ ...runtime, PROCESS_ROLE: 'api', PORT, HOST: '127.0.0.1' });
+    const worker = startBuilt({ ...runtime, PROCESS_ROLE: 'worker' });
+    await Promise.all([api.waitFor(/"msg":"Tessera ready"/, 150_000), worker.waitFor(/"msg":"Tessera ready"/, 150_000)]);
     const ready = await fetch(`http://127.0.0.1:${PORT}/readyz`);
     expect(ready.status).toBe(200);
     expect(listeningPorts(worker.pid)).toEqual([]);
@@ -78,7 +86,7 @@ describe('production build', () => {
     const [a, w] = await Promise.all([api.exited, worker.exited]);
     expect([a.code, w.code]).toEqual([0, 0]);
     for (const p of [migrate, api, worker]) expect(p.errorLines()).toEqual([]);
-  }, 240_000);
+  }, 400_000); // minutes under load (another file's processes start beside it); ~50 s alone here
 });
 
 describe('deployment files', () => {
@@ -95,6 +103,13 @@ describe('deployment files', () => {
       expect(s[name].environment.NODE_ENV).toBe('production');
     }
     expect([s['api-1'].environment.PROCESS_ROLE, s['api-2'].environment.PROCESS_ROLE, s.worker.environment.PROCESS_ROLE]).toEqual(['api', 'api', 'worker']);
+    // Only the migrate step holds the owner's credentials.
+    expect(s.migrate.environment.DATABASE_URL).toContain('POSTGRES_OWNER_PASSWORD');
+    for (const name of ['api-1', 'api-2', 'worker']) {
+      expect(s[name].environment.DATABASE_URL).toBeUndefined();
+      expect(JSON.stringify(s[name].environment)).not.toContain('POSTGRES_OWNER_PASSWORD');
+      expect(s[name].environment.APP_DATABASE_URL).toMatch(/^postgres:\/\/tessera_app:/);
+    }
     // The worker has no listener, so no HTTP health check.
     expect(s.worker.healthcheck?.disable).toBe(true);
   });

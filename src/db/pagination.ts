@@ -1,6 +1,7 @@
 import { and, asc, count, desc, sql, type AnyColumn, type SQL } from 'drizzle-orm';
 import type { PgTable } from 'drizzle-orm/pg-core';
 import { badInput } from '../errors.js';
+import { dateProblem } from '../validation.js';
 import type { Scope } from './scope.js';
 
 /**
@@ -26,17 +27,30 @@ export function encodeCursor(row: CursorKey): string {
   return Buffer.from(JSON.stringify([row.createdAt.toISOString(), row.id])).toString('base64url');
 }
 
-export function decodeCursor(cursor: string | null | undefined): CursorKey | undefined {
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$/;
+
+/**
+ * A cursor back to its sort key, checked completely (shape, UUID, a timestamp Postgres can store)
+ * so that a forged one is refused here, naming the argument (`after`, `before`), and never reaches
+ * the database.
+ */
+export function decodeCursor(cursor: string | null | undefined, field: 'after' | 'before' = 'after'): CursorKey | undefined {
   if (cursor == null) return undefined;
+  const refused = () => badInput([{ field, message: 'Not a cursor returned by this API' }]);
+  if (cursor.length > 200) throw refused();
+  let key: unknown;
   try {
-    if (cursor.length > 200) throw new Error('too long');
-    const [at, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as [string, string];
-    const createdAt = new Date(at);
-    if (Number.isNaN(createdAt.getTime()) || !/^[0-9a-f-]{36}$/i.test(id)) throw new Error('bad cursor');
-    return { createdAt, id };
+    key = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
   } catch {
-    throw badInput([{ field: 'after', message: 'Not a cursor returned by this API' }]);
+    throw refused();
   }
+  if (!Array.isArray(key) || key.length !== 2) throw refused();
+  const [at, id] = key as unknown[];
+  if (typeof at !== 'string' || typeof id !== 'string' || !ISO_INSTANT.test(at) || !UUID.test(id)) throw refused();
+  const createdAt = new Date(at);
+  if (dateProblem(createdAt)) throw refused();
+  return { createdAt, id };
 }
 
 export function pageSize(first: number | null | undefined): number {

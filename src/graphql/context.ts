@@ -64,7 +64,8 @@ export async function createContext(app: App, input: ContextInput): Promise<Cont
 
 async function verifyBearer(app: App, authorization: string | undefined): Promise<AccessClaims | null> {
   if (!authorization) return null;
-  const m = /^Bearer ([A-Za-z0-9_.-]+)$/.exec(authorization.trim());
+  // The scheme is case-insensitive (RFC 9110 §11.1): "bearer" and "BEARER" are "Bearer".
+  const m = /^Bearer +([A-Za-z0-9_.-]+)$/i.exec(authorization.trim());
   if (!m?.[1]) throw unauthenticated('Authorization header must be "Bearer <access token>"');
   return app.tokens.verify(m[1]);
 }

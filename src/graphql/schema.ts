@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { GraphQLSchema } from 'graphql';
+import { GraphQLScalarType, type GraphQLSchema } from 'graphql';
+import { dateProblem } from '../validation.js';
 import { makeExecutableSchema } from '@graphql-tools/schema';
 import { mergeResolvers } from '@graphql-tools/merge';
 import { applyMiddleware } from 'graphql-middleware';
@@ -31,7 +32,19 @@ export function loadTypeDefs(): string[] {
     .map((f) => fs.readFileSync(path.join(schemaDir, f), 'utf8'));
 }
 
-const scalars: Resolvers = { DateTime: DateTimeResolver, EmailAddress: EmailAddressResolver, UUID: UUIDResolver, JSON: JSONResolver };
+/** graphql-scalars' DateTime, refusing instants Postgres can't store (years outside 1–9999). */
+const DateTime = new GraphQLScalarType({
+  ...DateTimeResolver.toConfig(),
+  parseValue: (value) => storable(DateTimeResolver.parseValue(value)),
+  parseLiteral: (ast, variables) => storable(DateTimeResolver.parseLiteral(ast, variables)),
+});
+function storable(d: unknown): unknown {
+  const problem = d instanceof Date ? dateProblem(d) : undefined;
+  if (problem) throw new TypeError(`DateTime out of range: ${problem}`);
+  return d;
+}
+
+const scalars: Resolvers = { DateTime, EmailAddress: EmailAddressResolver, UUID: UUIDResolver, JSON: JSONResolver };
 const root: Resolvers = { Query: { health: () => 'ok' } };
 
 /**

@@ -14,7 +14,8 @@
  *    on 4403 (not on 4401), so a client whose connectionParams is a function reconnects with a
  *    fresh token. The close reason says which case it was.
  */
-import { Kind, getOperationAST, specifiedRules, validate, type DocumentNode, type ExecutionResult, type GraphQLSchema, type SelectionSetNode, type ValidationRule } from 'graphql';
+import { createRequire } from 'node:module';
+import { Kind, getOperationAST, parse, specifiedRules, validate, type DocumentNode, type ExecutionResult, type GraphQLSchema, type SelectionSetNode, type ValidationRule } from 'graphql';
 import type { WebSocketServer } from 'ws';
 import { useServer } from 'graphql-ws/use/ws';
 import type { App } from '../app.js';
@@ -22,7 +23,16 @@ import { ROLE_RANK } from '../auth/roles.js';
 import { SUBSCRIPTION_ROLES } from '../graphql/permissions.js';
 import type { TenantRole } from '../auth/tokens.js';
 import { createContext } from '../graphql/context.js';
+import { checkOperationInput } from '../graphql/input-check.js';
+import { badInput } from '../errors.js';
 import type { Principal, Standing } from '../realtime/principals.js';
+
+/**
+ * graphql-ws accepts errors from onSubscribe only as instances of the GraphQLError it loaded itself
+ * (Node's resolution: graphql's CommonJS build). Under vitest our own `import 'graphql'` may get the
+ * ESM build, a different class; requiring it names the same copy graphql-ws has in every runtime.
+ */
+const { GraphQLError: WsGraphQLError } = createRequire(import.meta.url)('graphql') as typeof import('graphql');
 
 /** graphql-ws's Forbidden: the client may retry (with fresh connection params). */
 export const CLOSE_FORBIDDEN = 4403;
@@ -109,6 +119,19 @@ export function serveGraphQLOverWebSocket(app: App, schema: GraphQLSchema, valid
         } catch {
           return false;
         }
+      },
+      // The same edge check of input values as over HTTP (protections.ts runs it as an Apollo plugin).
+      onSubscribe: (_ctx, _id, payload) => {
+        let document;
+        try {
+          document = parse(payload.query);
+        } catch {
+          return undefined; // graphql-ws answers the syntax error itself
+        }
+        const problems = checkOperationInput(schema, document, payload.variables ?? {});
+        if (!problems.length) return undefined;
+        const refused = badInput(problems);
+        return [new WsGraphQLError(refused.message, { extensions: refused.extensions })];
       },
       // A fresh context per operation, like an HTTP request: the token and the user's standing are checked again.
       context: async (ctx) => {

@@ -4,6 +4,7 @@ import { GraphQLError, Kind, visit, type DocumentNode, type GraphQLSchema, type 
 import { costLimitRule } from '@escape.tech/graphql-armor-cost-limit';
 import { MAX_PAGE_SIZE } from '../db/pagination.js';
 import { AppError, badInput, type FieldError } from '../errors.js';
+import { checkOperationInput } from '../graphql/input-check.js';
 
 /**
  * Operation limits, chosen far above what a real frontend sends (see docs/limits.md for the
@@ -30,9 +31,11 @@ function reject(message: string, fields?: FieldError[]): GraphQLError {
 }
 
 /**
- * graphql-armor's Apollo protections (depth, aliases, directives, tokens, cost) plus two of ours:
- * `first`/`last` are checked against the page cap from variables too, and the cost is computed
- * with variables inlined (armor's cost rule only sees literal `first: 100`, not `first: $n`).
+ * graphql-armor's Apollo protections (depth, aliases, directives, tokens, cost) plus ours, before
+ * anything executes: `first`/`last` are checked against 1–100 from variables too, the cost is
+ * computed with variables inlined (armor's cost rule only sees literal `first: 100`, not
+ * `first: $n`), every input value passes the edge check (graphql/input-check.ts), and a
+ * subscription sent over HTTP is refused.
  * Field suggestions follow Apollo's `hideSchemaDetailsFromClientErrors` (off in production).
  */
 export function operationProtections(schema: GraphQLSchema): { plugins: ApolloServerPlugin[]; validationRules: ValidationRule[] } {
@@ -51,9 +54,12 @@ export function operationProtections(schema: GraphQLSchema): { plugins: ApolloSe
   const pageArguments: ApolloServerPlugin = {
     async requestDidStart() {
       return {
-        async didResolveOperation({ document, request }) {
+        async didResolveOperation({ document, request, operation }) {
+          // graphql-ws serves subscriptions; over HTTP, graphql-js would fail on the event stream (a 500).
+          if (operation?.operation === 'subscription') throw new AppError('BAD_REQUEST', 'Subscriptions are served over WebSocket (graphql-ws) at /graphql, not over HTTP');
           const variables = request.variables ?? {};
           const { inlined, problems } = inlinePageArguments(document, variables);
+          problems.push(...checkOperationInput(schema, document, variables));
           if (problems.length) throw reject(problems.map((p) => `${p.field}: ${p.message}`).join('; '), problems);
           if (inlined !== document) {
             const error = costOf(inlined, costWithVariables);
@@ -94,7 +100,7 @@ function inlinePageArguments(document: DocumentNode, variables: Record<string, u
     Argument(node) {
       if (node.name.value !== 'first' && node.name.value !== 'last') return undefined;
       const value = node.value.kind === Kind.VARIABLE ? variables[node.value.name.value] : node.value.kind === Kind.INT ? Number(node.value.value) : undefined;
-      if (typeof value === 'number' && value > MAX_PAGE_SIZE) problems.push({ field: node.name.value, message: `Must be between 1 and ${MAX_PAGE_SIZE}` });
+      if (typeof value === 'number' && (value < 1 || value > MAX_PAGE_SIZE)) problems.push({ field: node.name.value, message: `Must be between 1 and ${MAX_PAGE_SIZE}` });
       if (node.value.kind === Kind.VARIABLE && typeof value === 'number' && Number.isInteger(value)) {
         return { ...node, value: { kind: Kind.INT, value: String(value) } };
       }

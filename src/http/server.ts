@@ -16,6 +16,7 @@ import { serveGraphQLOverWebSocket } from './graphql-ws.js';
 import { registerMetricsRoute, startMetricsListener } from './metrics-endpoint.js';
 import { registerExplorer } from './explorer.js';
 
+
 export interface HttpServer {
   fastify: FastifyInstance;
   url: string;

@@ -28,6 +28,7 @@ import type { Provider } from '../../db/providers.js';
 import { AppError, ErrorCode, fromDatabaseError, isDatabaseUnavailable, type ErrorCodeName } from '../../errors.js';
 import { QUEUES, type WebhookJobData } from '../../jobs/queues.js';
 import { checkEvent } from '../events.js';
+import { unstorableText } from '../../validation.js';
 import { secretBinding } from '../secrets.js';
 import { TokenBuckets } from './rate-limit.js';
 import { isSourceRefused, senderAllowed } from './sources.js';
@@ -185,6 +186,9 @@ export class WebhookReceiver {
     } catch {
       return refusal('BAD_USER_INPUT', 'The body is not valid JSON');
     }
+    // Text Postgres can't store (NUL, lone surrogates) would fail the insert with a 5xx forever: 422, like a schema failure.
+    const unstorable = unstorableText(parsed, '');
+    if (unstorable.length) return refusal('UNPROCESSABLE_ENTITY', 'The body contains text that cannot be stored', { fields: unstorable });
     const batch = Array.isArray(parsed);
     const events = (batch ? parsed : [parsed]) as unknown[];
     if (events.length === 0 || events.some((e) => typeof e !== 'object' || e === null || Array.isArray(e))) {

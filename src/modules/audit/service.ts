@@ -3,9 +3,9 @@ import { z } from 'zod';
 import type { AppDb } from '../../db/client.js';
 import type { Scope } from '../../db/scope.js';
 import { auditLogs, type AuditLogRow } from '../../db/schema.js';
-import { badInput } from '../../errors.js';
+import { badInput, notFound } from '../../errors.js';
 import { pageSize } from '../../db/pagination.js';
-import { validate } from '../../validation.js';
+import { isoDateTime, validate } from '../../validation.js';
 
 /** A page of entries, newest first; the cursor is the entry's seq. */
 export interface AuditLogPage {
@@ -88,14 +88,19 @@ export interface IntegrityReport {
 /** Verifies the tenant's whole chain in the database (audit.verify_chain). */
 export async function verifyIntegrity(scope: Scope, input: { fromId?: string | null } = {}): Promise<IntegrityReport> {
   const { fromId } = validate(z.object({ fromId: z.string().regex(/^\d{1,15}$/, 'An audit entry id').nullish() }), input);
+  // An id that is not an entry of this tenant (RLS) is NOT_FOUND, not a broken chain.
   const rows = await scope.read((tx) =>
-    tx.execute(sql`select ok, checked_entries, first_broken_seq, reason from audit.verify_chain(${fromId ?? null}::bigint)`),
+    tx.execute(sql`
+      select v.ok, v.checked_entries, v.first_broken_seq, v.reason,
+             (${fromId ?? null}::bigint is null or exists (select 1 from audit_logs e where e.seq = ${fromId ?? null}::bigint)) as found
+      from audit.verify_chain(${fromId ?? null}::bigint) v`),
   );
-  const r = rows[0] as { ok: boolean; checked_entries: string | number; first_broken_seq: string | number | null; reason: string | null };
+  const r = rows[0] as { ok: boolean; checked_entries: string | number; first_broken_seq: string | number | null; reason: string | null; found: boolean };
+  if (!r.found) throw notFound('Audit entry');
   return { ok: r.ok, checkedEntries: Number(r.checked_entries), firstBrokenId: r.first_broken_seq == null ? null : String(r.first_broken_seq), reason: r.reason };
 }
 
-const exportInput = z.object({ from: z.coerce.date({ message: 'An ISO 8601 date-time' }), to: z.coerce.date({ message: 'An ISO 8601 date-time' }).optional() });
+const exportInput = z.object({ from: isoDateTime, to: isoDateTime.optional() });
 
 /**
  * A time range, oldest first, in batches: each batch is its own short tenant transaction (keyset on
