@@ -8,36 +8,22 @@
  * (re)creates the database tessera_bench, migrates, seeds, and serves the app in this process. The
  * load generator (autocannon) runs in a child process. Results: stdout and .bench/platform.md.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import postgres from 'postgres';
 import { closeApp, createApp } from '../src/bootstrap.js';
-import { hashPassword } from '../src/auth/passwords.js';
 import { loadConfig } from '../src/config.js';
-import { freePort } from '../src/db/embedded.js';
 import { freshBenchDatabase } from './lib/database.js';
 import { deriveAppUrl, migrateDatabase } from '../src/db/migrate.js';
 import { rolePasswords } from '../src/db/roles.js';
 import { startHttpServer } from '../src/http/server.js';
 import { createLogger } from '../src/logger.js';
-import { createTenant } from '../src/modules/tenants/service.js';
 import { runLoad, type LoadResult } from './lib/load.js';
-
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const DATA_DIR = path.join(ROOT, '.data/bench');
-const OUT_FILE = path.join(ROOT, '.bench/platform.md');
-const BENCH_DB = 'tessera_bench';
-const CONNECTIONS = 50;
-const WARMUP_S = 2;
-const DURATION_S = 10;
-const PAGE = 20;
-const USERS_PER_TENANT = 1000;
-const ORGS_PER_TENANT = 50;
-/** The tables the measured query touches (app_begin reads tenants and users). */
-const RLS_TABLES = ['tenants', 'users', 'organizations', 'organization_memberships'];
+import { BENCH_DB, CONNECTIONS, DATA_DIR, DURATION_S, log, ORGS_PER_TENANT, OUT_FILE, PAGE, RLS_TABLES, ROOT, USERS_PER_TENANT, WARMUP_S } from './platform/common.js';
+import { explainMainQuery, postgresCpuMs, RssSampler, tapStatements } from './platform/probes.js';
+import { seedTenant, setRls } from './platform/seed.js';
+import { measureStartup, type StartRun, type StartupResult } from './platform/startup.js';
 
 const QUERY = (first: number) => `{ users(first: ${first}) { edges { node { id email organizations { name } } } } }`;
 
@@ -46,7 +32,6 @@ interface UsersResponse {
   errors?: { message: string }[];
 }
 
-const log = (msg: string) => console.log(`[bench:platform] ${msg}`);
 
 async function main() {
   const t0 = Date.now();
@@ -249,355 +234,7 @@ async function benchmark(cleanups: (() => Promise<void>)[]) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Seed: the tenant through the service (platform.create_tenant), its data with batched SQL as
-// the owner inside a transaction with app.tenant_id set. Deterministic (seeded PRNG).
-// ---------------------------------------------------------------------------------------------
-
-const FIRST = ['Ada', 'Alan', 'Grace', 'Linus', 'Margaret', 'Ken', 'Barbara', 'Edsger', 'Frances', 'Donald', 'Radia', 'John', 'Hedy', 'Tim', 'Katherine', 'Dennis', 'Sophie', 'Niklaus', 'Anita', 'Bjarne'];
-const LAST = ['Lovelace', 'Turing', 'Hopper', 'Torvalds', 'Hamilton', 'Thompson', 'Liskov', 'Dijkstra', 'Allen', 'Knuth', 'Perlman', 'McCarthy', 'Lamarr', 'Berners-Lee', 'Johnson', 'Ritchie', 'Wilson', 'Wirth', 'Borg', 'Stroustrup'];
-const TEAMS = ['Engineering', 'Sales', 'Marketing', 'Finance', 'Support', 'Legal', 'Design', 'Operations', 'Research', 'People'];
-const REGIONS = ['EMEA', 'Americas', 'APAC', 'Nordics', 'DACH'];
-
-function prng(seed: number) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-interface SeededTenant {
-  id: string;
-  slug: string;
-  member: { id: string; tenantId: string; role: 'MEMBER' };
-  stats: { users: number; orgs: number; memberships: number };
-}
-
-async function seedTenant(app: Awaited<ReturnType<typeof createApp>>, owner: postgres.Sql, slug: string, name: string): Promise<SeededTenant> {
-  const tenant = await createTenant(app.platformDb, 'bench:seed', { slug, name, plan: 'PRO', ownerEmail: `owner@${slug}.test`, ownerName: 'Olivia Owner', ownerPassword: 'bench-owner-password' });
-  const rand = prng(slug.length * 7919 + slug.charCodeAt(0));
-  const passwordHash = await hashPassword('bench-user-password'); // one hash, shared: scrypt × 1000 would dominate seeding
-  const now = Date.now();
-  const year = 365 * 24 * 3600 * 1000;
-  return owner.begin(async (tx) => {
-    await tx`select set_config('app.tenant_id', ${tenant.id}, true)`;
-    const users = Array.from({ length: USERS_PER_TENANT - 1 }, (_, i) => {
-      const first = FIRST[i % FIRST.length]!;
-      const last = LAST[Math.floor(i / FIRST.length) % LAST.length]!;
-      const r = rand();
-      const role = r < 0.05 ? 'ADMIN' : r < 0.15 ? 'VIEWER' : 'MEMBER';
-      const invited = rand() < 0.03;
-      const createdAt = new Date(now - year + Math.floor((i / USERS_PER_TENANT) * year) + Math.floor(rand() * 60_000));
-      return {
-        tenant_id: tenant.id,
-        email: `${first}.${last}.${i}@${slug}.test`.toLowerCase(),
-        name: `${first} ${last}`,
-        role,
-        status: invited ? 'INVITED' : 'ACTIVE',
-        password_hash: invited ? null : passwordHash,
-        created_at: createdAt,
-        updated_at: createdAt,
-      };
-    });
-    await tx`insert into users ${tx(users, 'tenant_id', 'email', 'name', 'role', 'status', 'password_hash', 'created_at', 'updated_at')}`;
-    const orgs = Array.from({ length: ORGS_PER_TENANT }, (_, i) => {
-      const createdAt = new Date(now - year + i * 3600_000);
-      return {
-        tenant_id: tenant.id,
-        name: `${TEAMS[i % TEAMS.length]} ${REGIONS[Math.floor(i / TEAMS.length) % REGIONS.length]}`,
-        description: rand() < 0.5 ? `The ${TEAMS[i % TEAMS.length]!.toLowerCase()} team` : null,
-        created_at: createdAt,
-        updated_at: createdAt,
-      };
-    });
-    const orgIds = (await tx`insert into organizations ${tx(orgs, 'tenant_id', 'name', 'description', 'created_at', 'updated_at')} returning id`).map((r) => r.id as string);
-    const allUsers = await tx<{ id: string; role: string; status: string; created_at: Date }[]>`select id, role, status, created_at from users where tenant_id = ${tenant.id} order by created_at, id`;
-    const memberships: { tenant_id: string; organization_id: string; user_id: string; role: string; created_at: Date }[] = [];
-    for (const u of allUsers) {
-      const k = 1 + Math.floor(rand() * 3);
-      const picked = new Set<string>();
-      while (picked.size < k) picked.add(orgIds[Math.floor(rand() * orgIds.length)]!);
-      for (const orgId of picked) memberships.push({ tenant_id: tenant.id, organization_id: orgId, user_id: u.id, role: rand() < 0.1 ? 'ADMIN' : 'MEMBER', created_at: u.created_at });
-    }
-    for (let i = 0; i < memberships.length; i += 5000) {
-      await tx`insert into organization_memberships ${tx(memberships.slice(i, i + 5000), 'tenant_id', 'organization_id', 'user_id', 'role', 'created_at')}`;
-    }
-    const m = allUsers.find((u) => u.role === 'MEMBER' && u.status === 'ACTIVE')!;
-    return {
-      id: tenant.id,
-      slug,
-      member: { id: m.id, tenantId: tenant.id, role: 'MEMBER' as const },
-      stats: { users: allUsers.length, orgs: orgIds.length, memberships: memberships.length },
-    };
-  });
-}
-
-// ---------------------------------------------------------------------------------------------
-// RLS switch, statement capture, EXPLAIN
-// ---------------------------------------------------------------------------------------------
-
-/** Off: NO FORCE + DISABLE on the four tables, so the app role sees every tenant's rows. On: as migrated. */
-async function setRls(owner: postgres.Sql, on: boolean) {
-  await owner.begin(async (tx) => {
-    for (const table of RLS_TABLES) {
-      await tx.unsafe(on ? `alter table "${table}" enable row level security, force row level security` : `alter table "${table}" no force row level security, disable row level security`);
-    }
-  });
-  log(`RLS ${on ? 'ENABLED + FORCED' : 'DISABLED'} on ${RLS_TABLES.join(', ')}`);
-}
-
-/**
- * Wraps the app pool's postgres.js debug hook (the one that feeds onQuery): counts transactions
- * (BEGINs, one per GraphQL operation) and can capture the SQL text one request sends.
- */
-function tapStatements(app: Awaited<ReturnType<typeof createApp>>) {
-  const client = app.db.$client as unknown as { options: { debug?: (conn: number, query: string, ...rest: unknown[]) => void } };
-  const original = client.options.debug;
-  let seen: string[] | undefined;
-  const tap = {
-    transactions: 0,
-    async capture(fn: () => Promise<void>): Promise<string[]> {
-      seen = [];
-      try {
-        await fn();
-        return seen;
-      } finally {
-        seen = undefined;
-      }
-    },
-  };
-  client.options.debug = (conn, query, ...rest) => {
-    if (/^\s*begin\b/i.test(query)) tap.transactions++;
-    seen?.push(query.replace(/\s+/g, ' ').trim());
-    original?.(conn, query, ...rest);
-  };
-  return tap;
-}
-
-/** Server-side execution time of the request's two data queries, as the app role, for this tenant. */
-async function explainMainQuery(ownerUrl: string, appPassword: string, tenantId: string) {
-  const sql = postgres(deriveAppUrl(ownerUrl, appPassword), { max: 1, onnotice: () => {} });
-  try {
-    return await sql.begin(async (tx) => {
-      await tx`select set_config('app.tenant_id', ${tenantId}, true)`;
-      const ids = (await tx.unsafe(`select id from users order by created_at, id limit ${PAGE}`)).map((r) => r.id as string);
-      // Best of 5: a single EXPLAIN ANALYZE on a fresh connection mostly measures cache warm-up.
-      const best = async (query: string, params: postgres.ParameterOrJSON<never>[] = []) => {
-        let plan: string[] = [];
-        let bestMs = Infinity;
-        for (let i = 0; i < 5; i++) {
-          const lines = (await tx.unsafe(`explain (analyze, costs off, timing on, summary on) ${query}`, params)).map((r) => r['QUERY PLAN'] as string);
-          const ms = Number(/Execution Time: ([\d.]+)/.exec(lines.join('\n'))?.[1] ?? Infinity);
-          if (ms < bestMs) [bestMs, plan] = [ms, lines];
-        }
-        return plan;
-      };
-      return {
-        users: await best(`select * from users order by created_at, id limit ${PAGE + 1}`),
-        orgs: await best(
-          'select m.user_id, o.* from organization_memberships m join organizations o on o.tenant_id = m.tenant_id and o.id = m.organization_id where m.user_id = any($1::uuid[]) order by o.name',
-          [ids],
-        ),
-      };
-    });
-  } finally {
-    await sql.end({ timeout: 5 });
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
-// RSS, start-up
-// ---------------------------------------------------------------------------------------------
-
-/**
- * CPU time (ms) used so far by the embedded Postgres: the postmaster and its live children, from
- * /proc (Linux). undefined when Postgres is not ours (DATABASE_URL) or /proc is not there.
- */
-function postgresCpuMs(pgDir: string | undefined): number | undefined {
-  if (!pgDir) return undefined;
-  try {
-    const postmaster = Number(fs.readFileSync(path.join(pgDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
-    let ticks = 0;
-    for (const entry of fs.readdirSync('/proc')) {
-      if (!/^\d+$/.test(entry)) continue;
-      let stat: string;
-      try {
-        stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
-      } catch {
-        continue; // exited meanwhile
-      }
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // fields from 3 (state) on
-      const pid = Number(entry);
-      if (pid !== postmaster && Number(f[1]) !== postmaster) continue;
-      ticks += Number(f[11]) + Number(f[12]); // utime + stime
-    }
-    return (ticks * 1000) / CLK_TCK;
-  } catch {
-    return undefined;
-  }
-}
-
-const CLK_TCK = (() => {
-  try {
-    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
-  } catch {
-    return 100;
-  }
-})();
-
-class RssSampler {
-  peakMb = 0;
-  private timer?: NodeJS.Timeout;
-  start() {
-    const sample = () => (this.peakMb = Math.max(this.peakMb, process.memoryUsage.rss() / 1024 / 1024));
-    sample();
-    this.timer = setInterval(sample, 100);
-  }
-  stop() {
-    clearInterval(this.timer);
-  }
-}
-
-interface StartupResult {
-  cold: StartRun;
-  warm: StartRun;
-  warmDirect: StartRun;
-}
-
-const NPX_TSX: [string, string[]] = ['npx', ['tsx', 'src/main.ts']];
-
-/**
- * `npx tsx src/main.ts` on a fresh temporary DATA_DIR (cold: initdb, migrate, demo seed), then
- * again on the same folder (warm). Time from spawn to the first 200 from /readyz, then SIGTERM
- * and a check that the embedded Postgres it started has stopped.
- */
-async function measureStartup(): Promise<StartupResult> {
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tessera-bench-startup-'));
-  fs.chmodSync(dataDir, 0o755); // the embedded Postgres runs as user "postgres" when we are root
-  try {
-    const cold = await startOnce(dataDir, 'cold', NPX_TSX);
-    const warm = await startOnce(dataDir, 'warm', NPX_TSX);
-    // The same warm start without the npx and tsx CLI wrappers (one node process with tsx's loader).
-    const warmDirect = await startOnce(dataDir, 'warm, node --import tsx', ['node', ['--import', 'tsx', 'src/main.ts']]);
-    return { cold, warm, warmDirect };
-  } finally {
-    fs.rmSync(dataDir, { recursive: true, force: true });
-  }
-}
-
-interface StartRun {
-  totalMs: number;
-  /** From main() entry to 'Tessera ready' (the rest is npx, tsx and module loading). */
-  mainMs?: number | undefined;
-  pgMs?: number | undefined;
-}
-
-async function startOnce(dataDir: string, label: string, [command, args]: [string, string[]]): Promise<StartRun> {
-  const [port, pgPort] = [await freePort(), await freePort()];
-  const env: NodeJS.ProcessEnv = { ...process.env, NODE_ENV: 'development', DATA_DIR: dataDir, PORT: String(port), EMBEDDED_PG_PORT: String(pgPort), LOG_LEVEL: 'info', HOST: '127.0.0.1' };
-  for (const k of ['DATABASE_URL', 'APP_DATABASE_URL', 'JWT_PRIVATE_JWK', 'SEED_DEMO']) delete env[k];
-  const t0 = performance.now();
-  // Own process group, so a stuck tree can be ended as a whole (npx → tsx → node → postgres).
-  const child = spawn(command, args, { cwd: ROOT, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stderr = '';
-  let stdout = '';
-  child.stderr!.on('data', (d: Buffer) => void (stderr += d.toString()));
-  child.stdout!.on('data', (d: Buffer) => void (stdout += d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  // Its own process group does not get our Ctrl-C: if we end early, take it down with us.
-  const onExit = () => signalGroup(child, 'SIGTERM');
-  process.once('exit', onExit);
-  try {
-    const totalMs = await waitReady(`http://127.0.0.1:${port}/readyz`, t0, child, 180_000);
-    // main.ts logs (pino JSON) how long its own part took and how long the embedded Postgres took.
-    const logged = (msg: string) => {
-      for (const line of stdout.split('\n')) {
-        try {
-          const entry = JSON.parse(line) as { msg?: string; ms?: number };
-          if (entry.msg === msg && typeof entry.ms === 'number') return entry.ms;
-        } catch {
-          // the demo banner is plain text
-        }
-      }
-      return undefined;
-    };
-    const run = { totalMs, mainMs: logged('Tessera ready'), pgMs: logged('embedded Postgres started') };
-    log(`start-up (${label}): ready in ${totalMs.toFixed(0)} ms (main() ${run.mainMs ?? '?'} ms, of which embedded Postgres ${run.pgMs ?? '?'} ms)`);
-    return run;
-  } catch (err) {
-    throw new Error(`start-up (${label}) failed: ${(err as Error).message}\n${stderr.slice(-2000)}`);
-  } finally {
-    await stopTree(child, exited, path.join(dataDir, 'pg'), pgPort, label);
-    process.off('exit', onExit);
-  }
-}
-
-async function waitReady(url: string, t0: number, child: ChildProcess, timeoutMs: number): Promise<number> {
-  while (performance.now() - t0 < timeoutMs) {
-    if (child.exitCode !== null) throw new Error(`exited with code ${child.exitCode} before ready`);
-    try {
-      const res = await fetch(url, { signal: AbortSignal.timeout(1000) });
-      await res.arrayBuffer();
-      if (res.status === 200) return performance.now() - t0;
-    } catch {
-      // not listening yet
-    }
-    await sleep(20);
-  }
-  throw new Error(`not ready after ${timeoutMs} ms`);
-}
-
-/** SIGTERM (main stops its embedded Postgres), then verify postmaster.pid is gone and the port is closed. */
-async function stopTree(child: ChildProcess, exited: Promise<number | null>, pgDir: string, pgPort: number, label: string) {
-  // The whole group, as a terminal's Ctrl-C or a container stop would: `npm exec` does not pass
-  // SIGTERM on to its child, so signalling only the npx process leaves the server running.
-  if (child.exitCode === null) signalGroup(child, 'SIGTERM');
-  let timer: NodeJS.Timeout | undefined;
-  const code = await Promise.race([exited, new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), 15_000)))]);
-  clearTimeout(timer);
-  const pgGone = async () => !fs.existsSync(path.join(pgDir, 'postmaster.pid')) && !(await portOpen(pgPort));
-  let stopped = false;
-  for (let i = 0; i < 100 && !(stopped = await pgGone()); i++) await sleep(100);
-  if (code === 'timeout' || !stopped) {
-    log(`start-up (${label}): did not stop cleanly (exit ${code}, postgres stopped: ${stopped}); ending the process group`);
-    signalGroup(child, 'SIGKILL');
-    const pidFile = path.join(pgDir, 'postmaster.pid');
-    if (fs.existsSync(pidFile)) {
-      const pgPid = Number(fs.readFileSync(pidFile, 'utf8').split('\n')[0]);
-      try {
-        process.kill(pgPid, 'SIGINT'); // the postmaster our child started: fast shutdown
-      } catch {
-        // already gone
-      }
-    }
-    throw new Error(`start-up (${label}): server or its embedded Postgres did not stop on SIGTERM`);
-  }
-}
-
-function signalGroup(child: ChildProcess, signal: NodeJS.Signals) {
-  try {
-    process.kill(-child.pid!, signal);
-  } catch {
-    // already gone
-  }
-}
-
-function portOpen(port: number): Promise<boolean> {
-  return import('node:net').then(
-    (net) =>
-      new Promise((resolve) => {
-        const s = net.connect({ host: '127.0.0.1', port });
-        s.once('connect', () => (s.destroy(), resolve(true)));
-        s.once('error', () => resolve(false));
-      }),
-  );
-}
-
-// ---------------------------------------------------------------------------------------------
-// Output
+// The report (the seed is ./platform/seed.ts, the probes ./platform/probes.ts, start-up ./platform/startup.ts)
 // ---------------------------------------------------------------------------------------------
 
 type Results = Awaited<ReturnType<typeof benchmark>> & { startup: StartupResult; totalSeconds: number };
@@ -698,9 +335,6 @@ function checkTargets(r: Awaited<ReturnType<typeof benchmark>>, s: StartupResult
   return failures;
 }
 
-// ---------------------------------------------------------------------------------------------
-
-
 async function withOwner<T>(url: string, fn: (sql: postgres.Sql) => Promise<T>): Promise<T> {
   const sql = postgres(url, { max: 1, onnotice: () => {} });
   try {
@@ -710,7 +344,6 @@ async function withOwner<T>(url: string, fn: (sql: postgres.Sql) => Promise<T>):
   }
 }
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
 const pct = (x: number) => `${x >= 0 ? '+' : ''}${(x * 100).toFixed(1)} %`;
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');

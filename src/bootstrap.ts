@@ -6,7 +6,7 @@ import type { App } from './app.js';
 import type { Config } from './config.js';
 import { loadSigningKeys } from './auth/keys.js';
 import { TokenService } from './auth/tokens.js';
-import { createAppDb } from './db/client.js';
+import { createAppDb, createNotificationConnection, createPool } from './db/client.js';
 import { EMBEDDED_OWNER, postmasterOf, startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.js';
 import { migrateDatabase, waitForMigrations } from './db/migrate.js';
 import { DB_ROLES, pathsOf, rolePasswords, roleUrl, withRole, type DbPath } from './db/roles.js';
@@ -103,7 +103,7 @@ export async function createApp(config: Config, appUrl: string, log: Logger, opt
   const processId = `${process.pid}-${crypto.randomBytes(4).toString('hex')}`;
   const metrics = createMetrics();
   const secrets = loadSecretBox(config);
-  const pubsub = new PubSub(db.$client, log, secrets.deriveKey('realtime-notify/v1'));
+  const pubsub = new PubSub((handlers) => createNotificationConnection(appUrl, handlers), log, secrets.deriveKey('realtime-notify/v1'));
   await pubsub.start();
   const principals = new PrincipalWatch(db, log);
   await principals.start();
@@ -175,14 +175,7 @@ export async function createApp(config: Config, appUrl: string, log: Logger, opt
  * statement is one autocommit upsert, so a few connections serve many requests.
  */
 function createRateLimitClient(config: Config, url: string): postgres.Sql {
-  return postgres(url, {
-    max: Math.max(2, Math.ceil(config.DATABASE_POOL_SIZE / 2)),
-    idle_timeout: 30,
-    connect_timeout: 5,
-    prepare: true,
-    onnotice: () => {},
-    connection: { statement_timeout: config.STATEMENT_TIMEOUT_MS, application_name: 'tessera-rate-limit' },
-  });
+  return createPool({ url, max: Math.max(2, Math.ceil(config.DATABASE_POOL_SIZE / 2)), statementTimeoutMs: config.STATEMENT_TIMEOUT_MS, applicationName: 'tessera-rate-limit' });
 }
 
 /** Stops what createApp started: job workers (running jobs finish), pending circuit writes, buffered stats, LISTEN, then the pool. */

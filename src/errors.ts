@@ -94,12 +94,29 @@ export function databaseErrorOf(err: unknown): { code: string; severity: string 
   return undefined;
 }
 
-const CONNECTION_FAILURES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'CONNECT_TIMEOUT', 'CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECTION_DESTROYED', '57P01', '57P03', '53300']);
+/** No pooled connection within the acquire bound (src/db/client.ts). */
+export const DB_ACQUIRE_TIMEOUT = 'DB_ACQUIRE_TIMEOUT';
+/** A transaction's connection gave no answer within its bound (src/db/client.ts). */
+export const DB_RESPONSE_TIMEOUT = 'DB_RESPONSE_TIMEOUT';
+/** The pool knows the database is down (a connect failed, a probe is under way): failed at once (src/db/client.ts). */
+export const DB_UNREACHABLE = 'DB_UNREACHABLE';
+
+/**
+ * Connection failures: socket errors, postgres.js's own connection codes, our bounded waits, and
+ * SQLSTATEs 57P01–57P03 (admin/crash shutdown, cannot connect now), 53300 (too many connections)
+ * and class 08 (connection exception). Nothing was stored; the client should retry later (503).
+ */
+const CONNECTION_FAILURES = new Set([
+  'ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN',
+  'CONNECT_TIMEOUT', 'CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECTION_DESTROYED', DB_ACQUIRE_TIMEOUT, DB_RESPONSE_TIMEOUT, DB_UNREACHABLE,
+  '57P01', '57P02', '57P03', '53300',
+]);
 
 /** The database is unreachable or refusing connections: the client should retry later. */
 export function isDatabaseUnavailable(err: unknown): boolean {
   for (let e = err, depth = 0; e && typeof e === 'object' && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
-    if (CONNECTION_FAILURES.has(String((e as { code?: unknown }).code))) return true;
+    const code = String((e as { code?: unknown }).code);
+    if (CONNECTION_FAILURES.has(code) || /^08[0-9A-Z]{3}$/.test(code)) return true;
   }
   return false;
 }

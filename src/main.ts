@@ -1,5 +1,6 @@
 import { loadConfig, type Config } from './config.js';
 import { createLogger, type Logger } from './logger.js';
+import { installProcessGuards } from './process-guards.js';
 import { closeApp, createApp, prepareDatabase } from './bootstrap.js';
 import { withStartupLock } from './db/startup-lock.js';
 import { startHttpServer } from './http/server.js';
@@ -28,6 +29,7 @@ async function main() {
     process.exit(1);
   }
   const log = createLogger(config.LOG_LEVEL);
+  installProcessGuards(log);
   const stops: { name: string; run: () => Promise<unknown> }[] = [];
   const onStop = (name: string, run: () => Promise<unknown>) => void stops.push({ name, run });
   let stopping: Promise<void> | undefined;

@@ -2,7 +2,7 @@ import net from 'node:net';
 import { DB_ROLES, withRole } from '../src/db/roles.js';
 import { ROLE_PASSWORDS_ENV } from './helpers/global-setup.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventIdFor } from '../src/integrations/webhooks/receive.js';
+import { eventIdFor } from '../src/integrations/webhooks/store.js';
 import { createTestIntegration } from './helpers/integrations.js';
 import type { SeededTenant } from './helpers/seed.js';
 import { startTestServer, type TestServer } from './helpers/server.js';

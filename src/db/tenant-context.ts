@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
 import type postgres from 'postgres';
-import type { AppDb, Tx } from './client.js';
+import { pipelinedTransaction, type AppDb, type Tx } from './client.js';
 
 /** Who caused a change; read by RLS policies and the audit trigger from transaction settings. */
 export type ActorType = 'USER' | 'PLATFORM' | 'INTEGRATION' | 'SYSTEM';
@@ -69,32 +69,17 @@ export function withPlatformActor<T>(db: AppDb, operatorId: string, fn: (tx: Tx)
 }
 
 /**
- * withTenant for the hottest path (webhook accept): the whole transaction in ONE round trip.
- * BEGIN, app_begin, the statements and COMMIT are written back to back on a reserved connection
- * (postgres.js executes a connection's queries in the order they are issued) and awaited together.
- * If any statement fails, Postgres aborts the transaction and turns the pipelined COMMIT into a
- * rollback; the failure is rethrown. The connection is held for one round trip instead of one per
- * statement. Statements must not depend on each other's results. Returns their results in order.
+ * withTenant for the hottest path (webhook accept): the whole transaction in ONE round trip —
+ * BEGIN, app_begin, the statements and COMMIT pipelined on one connection (pipelinedTransaction in
+ * client.ts, which also bounds it: a lost connection or a silent database fails this transaction
+ * with a connection failure, 503, and never the process or the pool). Statements must not depend
+ * on each other's results. Returns their results in order.
  *
  * Each statement must be a lazy postgres.js query (a tagged template or `sql.unsafe(...)`, not yet
- * awaited): postgres.js sends a query when it is first awaited, and Promise.all awaits them in
- * array order. Anything that runs its query on its own (an async function) would go out before
- * BEGIN, outside the transaction.
+ * awaited): postgres.js sends a query when it is first awaited, in array order here. Anything that
+ * runs its query on its own (an async function) would go out before BEGIN, outside the transaction.
  */
 export async function withTenantOneTrip(db: AppDb, s: TenantSettings, statements: ((sql: postgres.Sql) => postgres.PendingQuery<postgres.Row[]>)[]): Promise<postgres.RowList<postgres.Row[]>[]> {
-  const sql = await db.$client.reserve();
-  try {
-    const all = await Promise.all([
-      sql`begin`,
-      sql`select app_begin(${JSON.stringify(sessionSettings(s))}::json)`,
-      ...statements.map((f) => f(sql)),
-      sql`commit`,
-    ]);
-    return all.slice(2, 2 + statements.length);
-  } catch (err) {
-    await sql`rollback`.catch(() => undefined); // normally a no-op: the COMMIT already rolled back
-    throw err;
-  } finally {
-    sql.release();
-  }
+  const all = await pipelinedTransaction(db.$client, (sql) => [sql`select app_begin(${JSON.stringify(sessionSettings(s))}::json)`, ...statements.map((f) => f(sql))]);
+  return all.slice(1);
 }

@@ -1,7 +1,8 @@
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { App } from '../app.js';
-import { WebhookReceiver, type WebhookResponse } from '../integrations/webhooks/receive.js';
+import { WebhookReceiver } from '../integrations/webhooks/receive.js';
 import { normalizeSourceIp } from '../integrations/webhooks/sources.js';
+import type { WebhookResponse } from '../integrations/webhooks/types.js';
 import { sendError } from './error-replies.js';
 
 /**

@@ -59,9 +59,23 @@ export class Jobs implements JobEnqueuer {
       schedule: this.runsWorkers,
       maintenanceIntervalSeconds: config.JOB_MAINTENANCE_INTERVAL_SECONDS,
       pollingIntervalSeconds: config.JOB_POLL_INTERVAL_SECONDS,
+      // Passed on to pg's Pool (not in pg-boss's types), which by default waits forever for a
+      // connection: fail fast while the database is unreachable.
+      ...({ connectionTimeoutMillis: 2000 } as object),
     });
     // pg-boss emits errors (e.g. the database going away) as events; unhandled, they would crash the process.
     this.boss.on('error', (err) => this.log.warn({ err }, 'job queue error'));
+    // pg-boss 10 completes (or fails) a fetched batch without awaiting it (timgit/pg-boss #577): with
+    // the database gone that promise rejects unhandled. Observe it here; the jobs stay active, expire
+    // and are retried (handlers are idempotent).
+    for (const method of ['complete', 'fail'] as const) {
+      const original = this.boss[method].bind(this.boss) as (...args: unknown[]) => Promise<unknown>;
+      (this.boss as unknown as Record<string, unknown>)[method] = (...args: unknown[]) => {
+        const result = original(...args);
+        result.catch((err: unknown) => this.log.warn({ err, queue: args[0] }, `job ${method} failed; the jobs will expire and be retried`));
+        return result;
+      };
+    }
   }
 
   get workersEnabled(): boolean {

@@ -4,8 +4,9 @@
  * Path of one event:
  *  1. A service changes a row inside withTenant and, in the same transaction, calls `publish(tx, event)`
  *     (pg_notify). Postgres delivers notifications only at COMMIT, so a rolled-back change notifies nobody.
- *  2. Every process holds ONE LISTEN connection (postgres.js `sql.listen`, a dedicated connection that
- *     reconnects and re-LISTENs by itself) and hands each payload to its in-process listeners.
+ *  2. Every process holds ONE LISTEN connection (a dedicated postgres.js connection; when it is lost,
+ *     PubSub LISTENs again on a fresh one until it succeeds) and hands each payload to its in-process
+ *     listeners.
  *  3. graphql-ws subscription resolvers iterate `subscribe(filter)`; the filter always includes the
  *     subscriber's tenant, so a tenant never hears of another tenant's events.
  *
@@ -117,10 +118,14 @@ export async function publish(tx: Tx, event: RealtimeEvent): Promise<void> {
 
 type Listener = (event: RealtimeEvent) => void;
 
+/** Makes this process's LISTEN connection (createNotificationConnection in src/db/client.ts). */
+export type NotificationConnector = (handlers: { onnotify: (channel: string, payload: string) => void; onclose: () => void }) => postgres.Sql;
+
 export class PubSub {
   private listeners = new Set<Listener>();
   private reconnectListeners = new Set<() => void>();
-  private listening?: { unlisten(): Promise<void> };
+  private connection?: postgres.Sql;
+  private listening = false;
   private connectedOnce = false;
   private closed = false;
   private retryTimer?: NodeJS.Timeout;
@@ -130,7 +135,7 @@ export class PubSub {
 
   /** `key`: 32 bytes only this deployment's processes hold (see "Sealed payloads" above); one per process. */
   constructor(
-    private readonly client: postgres.Sql,
+    private readonly connect: NotificationConnector,
     private readonly log: Logger,
     key: Buffer,
   ) {
@@ -142,35 +147,57 @@ export class PubSub {
 
   /**
    * Opens this process's LISTEN connection; resolves once Postgres confirms the LISTEN. If Postgres
-   * can't be reached yet, the process still starts (requests answer SERVICE_UNAVAILABLE and /readyz
-   * 503) and the LISTEN is retried in the background until it succeeds.
+   * can't be reached, the process still starts (requests answer SERVICE_UNAVAILABLE and /readyz
+   * 503) and the LISTEN is retried in the background until it succeeds — at start-up, and every
+   * time the connection is lost later (a Postgres restart, a terminated backend, a network cut).
    */
   async start(): Promise<void> {
     this.closed = false;
+    this.connection ??= this.connect({
+      onnotify: (channel, payload) => channel === CHANNEL && this.dispatch(payload),
+      onclose: () => {
+        if (this.closed || !this.listening) return;
+        this.listening = false;
+        this.log.warn({ channel: CHANNEL }, 'LISTEN connection lost; listening again');
+        this.retry(50);
+      },
+    });
+    await this.listen();
+  }
+
+  /** Whether the LISTEN is in place now (notifications sent while it is not are lost). */
+  get isListening(): boolean {
+    return this.listening;
+  }
+
+  private async listen(): Promise<void> {
+    if (this.closed || this.listening || !this.connection) return;
     try {
-      this.listening = await this.client.listen(
-        CHANNEL,
-        (payload) => this.dispatch(payload),
-        () => {
-          // Called again after every reconnect: notifications sent while we were away are lost,
-          // so cached shared state must be re-read.
-          if (this.connectedOnce) for (const fn of this.reconnectListeners) fn();
-          this.connectedOnce = true;
-        },
-      );
+      await this.connection.unsafe(`listen "${CHANNEL}"`);
+      if (this.closed) return;
+      this.listening = true;
+      // After a reconnect: notifications sent while we were away are lost, so cached shared state must be re-read.
+      if (this.connectedOnce) for (const fn of this.reconnectListeners) fn();
+      this.connectedOnce = true;
     } catch (err) {
       if (this.closed) return;
-      this.log.warn({ err }, 'LISTEN failed; retrying in 2 s');
-      this.retryTimer = setTimeout(() => void this.start(), 2000);
-      this.retryTimer.unref();
+      this.log.warn({ err }, 'LISTEN failed; retrying in 1 s');
+      this.retry(1000);
     }
+  }
+
+  private retry(ms: number) {
+    clearTimeout(this.retryTimer);
+    this.retryTimer = setTimeout(() => void this.listen(), ms);
+    this.retryTimer.unref();
   }
 
   async close(): Promise<void> {
     this.closed = true;
+    this.listening = false;
     clearTimeout(this.retryTimer);
-    await this.listening?.unlisten().catch(() => undefined);
-    this.listening = undefined;
+    await this.connection?.end({ timeout: 2 }).catch(() => undefined);
+    this.connection = undefined;
     this.listeners.clear();
   }
 

@@ -1,0 +1,256 @@
+/**
+ * Faults seen from outside, on the database side: a backend terminated mid-transaction (as a
+ * failover, a pooler or an operator does), and the database unreachable for a while. Each costs
+ * only the transactions it touches (answered 503 within a bound), never the process, never a pool
+ * slot or a webhook storing slot, and the process recovers by itself when Postgres is back.
+ * Vitest fails the file on any uncaught exception or unhandled rejection, so "never the process"
+ * is checked by every test here.
+ */
+import { sql } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isDatabaseUnavailable, fromDatabaseError } from '../src/errors.js';
+import { withTenant, withTenantOneTrip, type TenantSettings } from '../src/db/tenant-context.js';
+import { publish } from '../src/realtime/pubsub.js';
+import { createTestIntegration } from './helpers/integrations.js';
+import { startPgProxy, type PgProxy } from './helpers/pg-proxy.js';
+import { PASSWORD, type SeededTenant } from './helpers/seed.js';
+import { startTestServer, type TestServer } from './helpers/server.js';
+import { event, postWebhook, storedEvent, waitFor, waitForStatus } from './helpers/webhooks.js';
+
+let server: TestServer;
+let t: SeededTenant;
+let settings: TenantSettings;
+const mockUrl = { url: 'http://127.0.0.1:9' };
+
+beforeAll(async () => {
+  server = await startTestServer();
+  t = await server.seed.tenant();
+  settings = { tenantId: t.tenant.id, actorType: 'SYSTEM', actorId: 'db-faults-test' };
+});
+afterAll(async () => {
+  await server?.close();
+});
+
+/** Terminates the app-role backend running a statement that matches `like`, once it shows up. */
+async function terminateBackend(like: string, opts: { state?: string } = {}): Promise<number> {
+  const pid = await waitFor(async () => {
+    const rows = await server.ownerSql<{ pid: number }[]>`
+      select pid from pg_stat_activity
+      where application_name like 'tessera%' and query like ${like} and pid <> pg_backend_pid() and (${opts.state ?? null}::text is null or state = ${opts.state ?? null})`;
+    return rows[0]?.pid;
+  }, 5000, `a backend running ${like}`);
+  await server.ownerSql`select pg_terminate_backend(${pid})`;
+  return pid;
+}
+
+async function elapsed<T>(p: Promise<T>): Promise<{ ms: number; error?: unknown; value?: T }> {
+  const t0 = Date.now();
+  try {
+    const value = await p;
+    return { ms: Date.now() - t0, value };
+  } catch (error) {
+    return { ms: Date.now() - t0, error };
+  }
+}
+
+/** The pool still serves: many short transactions of both kinds succeed. */
+async function expectPoolHealthy() {
+  const results = await Promise.all(
+    Array.from({ length: 30 }, (_, n) =>
+      n % 2
+        ? withTenantOneTrip(server.app.db, settings, [(raw) => raw`select ${n}::int as n`]).then(([rows]) => rows![0]!.n)
+        : withTenant(server.app.db, settings, async (tx) => ((await tx.execute(sql`select ${n}::int as n`)) as unknown as { n: number }[])[0]!.n),
+    ),
+  );
+  expect(results).toEqual(Array.from({ length: 30 }, (_, n) => n));
+}
+
+describe('a backend terminated mid-transaction', () => {
+  it('fails that one pipelined transaction (one round trip) with a connection failure, at once; the pool stays healthy', async () => {
+    for (let round = 0; round < 5; round++) {
+      const tag = `slow_pipeline_${round}`;
+      const run = elapsed(withTenantOneTrip(server.app.db, settings, [(raw) => raw.unsafe(`select pg_sleep(3) as ${tag}`)]));
+      await terminateBackend(`%${tag}%`);
+      const { ms, error } = await run;
+      expect(error, 'the transaction must fail').toBeTruthy();
+      expect(isDatabaseUnavailable(error)).toBe(true);
+      expect(fromDatabaseError(error)?.code).toBe('SERVICE_UNAVAILABLE');
+      expect(ms).toBeLessThan(2500);
+    }
+    await expectPoolHealthy();
+  });
+
+  it('fails a withTenant transaction terminated while a statement runs, while idle in transaction, and inside a savepoint', async () => {
+    const running = elapsed(withTenant(server.app.db, settings, (tx) => tx.execute(sql.raw('select pg_sleep(3) as slow_tx'))));
+    await terminateBackend('%slow_tx%');
+    expect(isDatabaseUnavailable((await running).error)).toBe(true);
+
+    // Idle in transaction: the next statement must fail, not write to a closed socket.
+    const idle = elapsed(
+      withTenant(server.app.db, settings, async (tx) => {
+        const [row] = (await tx.execute(sql`select pg_backend_pid() as pid`)) as unknown as { pid: number }[];
+        await server.ownerSql`select pg_terminate_backend(${row!.pid})`;
+        await new Promise((r) => setTimeout(r, 200));
+        await tx.execute(sql`select 1`);
+      }),
+    );
+    expect(isDatabaseUnavailable((await idle).error)).toBe(true);
+
+    // Idle, and the callback finishes normally: the COMMIT must fail, not crash.
+    const commitAfter = elapsed(
+      withTenant(server.app.db, settings, async (tx) => {
+        const [row] = (await tx.execute(sql`select pg_backend_pid() as pid`)) as unknown as { pid: number }[];
+        await server.ownerSql`select pg_terminate_backend(${row!.pid})`;
+        await new Promise((r) => setTimeout(r, 200));
+        return 'done';
+      }),
+    );
+    expect(isDatabaseUnavailable((await commitAfter).error)).toBe(true);
+
+    const inSavepoint = elapsed(withTenant(server.app.db, settings, (tx) => tx.transaction((sp) => sp.execute(sql.raw('select pg_sleep(3) as slow_sp')))));
+    await terminateBackend('%slow_sp%');
+    const sp = await inSavepoint;
+    expect(isDatabaseUnavailable(sp.error)).toBe(true);
+    expect(sp.ms).toBeLessThan(2500);
+    await expectPoolHealthy();
+  });
+
+  it('over HTTP: a webhook delivery whose storing transaction is terminated gets 503 within a bound, again and again, and the integration keeps accepting', async () => {
+    const { row, secret } = await createTestIntegration(server.app, mockUrl, t.tenant.id, 'USER_SERVICE');
+    const url = `${server.url}/webhooks/${row.id}`;
+    // More rounds than the integration has storing slots (8): a hang would wedge it.
+    for (let round = 0; round < 10; round++) {
+      const locker = await server.ownerSql.reserve();
+      try {
+        // Inserts into webhook_events wait behind this lock, so the storing transaction is slow.
+        await locker`begin`;
+        await locker`lock table webhook_events in share row exclusive mode`;
+        const e = event('user.created');
+        const delivery = elapsed(postWebhook(url, secret, JSON.stringify(e), { msgId: e.id }));
+        await terminateBackend('%insert into webhook_events%', { state: 'active' });
+        const { ms, value } = await delivery;
+        expect(value!.status).toBe(503);
+        expect(value!.body.error.code).toBe('SERVICE_UNAVAILABLE');
+        expect(ms).toBeLessThan(3000);
+      } finally {
+        await locker`rollback`;
+        locker.release();
+      }
+    }
+    const e = event('user.created');
+    const ok = await postWebhook(url, secret, JSON.stringify(e), { msgId: e.id });
+    expect(ok.status).toBe(202);
+    await waitForStatus(server, ok.body.id, 'PROCESSED');
+    expect((await fetch(`${server.url}/readyz`)).status).toBe(200);
+  });
+});
+
+/** An access token issued by that server (each test server has its own signing keys). */
+async function loginOn(s: TestServer): Promise<string> {
+  const res = await s.gql('mutation($s: String!, $e: EmailAddress!, $p: String!) { login(input: { tenantSlug: $s, email: $e, password: $p }) { accessToken } }', {
+    s: t.tenant.slug,
+    e: t.owner.user.email,
+    p: PASSWORD,
+  });
+  expect(res.errors, JSON.stringify(res.errors)).toBeUndefined();
+  return res.data.login.accessToken;
+}
+
+describe('the database unreachable', () => {
+  let proxy: PgProxy;
+  let other: TestServer;
+
+  beforeAll(async () => {
+    proxy = await startPgProxy(server.databaseUrl.owner);
+    // A second process's services over the same database, every connection (app pool, rate-limit
+    // pool, LISTEN, pg-boss) through the proxy.
+    other = await startTestServer({
+      database: new URL(server.databaseUrl.owner).pathname.slice(1),
+      env: { DATABASE_URL: proxy.via(server.databaseUrl.owner), APP_DATABASE_URL: proxy.via(server.databaseUrl.app) },
+    });
+  });
+  afterAll(async () => {
+    await other?.close();
+    await proxy?.close();
+  });
+
+  it('answers 503 promptly while it is down (GraphQL and webhooks), recovers at once when it is back, and LISTEN and the job workers reconnect', async () => {
+    const { row, secret } = await createTestIntegration(server.app, mockUrl, t.tenant.id, 'USER_SERVICE');
+    const hookUrl = `${other.url}/webhooks/${row.id}`;
+    const token = await loginOn(other);
+    const me = () => other.gql('{ me { id } }', {}, { token });
+    expect((await me()).data?.me?.id).toBe(t.owner.user.id);
+    const heard: string[] = [];
+    other.app.pubsub.on((e) => e.topic === 'integration_health_changed' && heard.push(e.id));
+
+    for (let outage = 0; outage < 2; outage++) {
+      proxy.cut();
+      // Requests started during the outage: every one answered 503 within a bound, none hangs.
+      const during = await Promise.all(
+        Array.from({ length: 12 }, async (_, n) => {
+          if (n % 2) {
+            const r = await elapsed(me());
+            return { ms: r.ms, status: r.value?.status, code: r.value?.errors?.[0]?.extensions?.code };
+          }
+          const e = event('user.created');
+          const r = await elapsed(postWebhook(hookUrl, secret, JSON.stringify(e), { msgId: e.id }));
+          return { ms: r.ms, status: r.value?.status, code: r.value?.body?.error?.code, providerEventId: e.id };
+        }),
+      );
+      for (const r of during) {
+        expect(r.code).toBe('SERVICE_UNAVAILABLE');
+        expect(r.ms).toBeLessThan(3000);
+      }
+      // Nothing answered 503 was stored.
+      const ids = during.flatMap((r) => ('providerEventId' in r && r.providerEventId ? [r.providerEventId] : []));
+      expect(await server.ownerSql`select 1 from webhook_events where provider_event_id in ${server.ownerSql(ids)}`).toHaveLength(0);
+      expect((await fetch(`${other.url}/readyz`)).status).toBe(503);
+      await new Promise((r) => setTimeout(r, 1500));
+      proxy.restore();
+      // Back: the first requests succeed within a short time.
+      const t0 = Date.now();
+      await waitFor(async () => (await me()).data?.me?.id === t.owner.user.id, 5000, 'GraphQL to answer again');
+      expect(Date.now() - t0).toBeLessThan(3000);
+      const e = event('user.created');
+      const accepted = await waitFor(async () => {
+        const r = await postWebhook(hookUrl, secret, JSON.stringify(e), { msgId: e.id });
+        return r.status === 202 ? r : undefined;
+      }, 5000, 'webhooks to be accepted again');
+      // The job workers reconnected too: the event gets processed (by either process's workers).
+      await waitForStatus(other, accepted.body.id, 'PROCESSED');
+      expect(await storedEvent(server, accepted.body.id)).toBeTruthy();
+      // LISTEN is back: a notification sent through the other process reaches this one.
+      const id = `heard-${outage}`;
+      await waitFor(async () => {
+        await withTenant(server.app.db, settings, (tx) =>
+          publish(tx, { topic: 'integration_health_changed', tenantId: t.tenant.id, integrationId: row.id, id, status: 'HEALTHY', previousStatus: null, reason: null, changedAt: new Date().toISOString() }),
+        );
+        return heard.includes(id);
+      }, 8000, 'LISTEN to be back');
+      expect((await fetch(`${other.url}/readyz`)).status).toBe(200);
+    }
+  });
+
+  it('the first requests long after an outage succeed (no dead pooled connections)', async () => {
+    proxy.restore();
+    const token = await loginOn(other);
+    proxy.cut();
+    await new Promise((r) => setTimeout(r, 500));
+    proxy.restore();
+    await new Promise((r) => setTimeout(r, 2500));
+    const results = await Promise.all(Array.from({ length: 20 }, () => other.gql('{ me { id } }', {}, { token })));
+    expect(results.map((r) => r.errors?.[0]?.extensions?.code ?? 'OK')).toEqual(Array(20).fill('OK'));
+  });
+});
+
+describe('connection failures are 503, not 500', () => {
+  it.each(['EPIPE', 'ECONNRESET', 'ECONNREFUSED', 'CONNECTION_CLOSED', 'CONNECT_TIMEOUT', '57P01', '57P02', '57P03', '08006', '08001', '08003'])('%s', (code) => {
+    const err = Object.assign(new Error(`write ${code}`), { code });
+    expect(isDatabaseUnavailable(err)).toBe(true);
+    expect(isDatabaseUnavailable(new Error('wrapped', { cause: err }))).toBe(true);
+    expect(fromDatabaseError(err)?.code).toBe('SERVICE_UNAVAILABLE');
+  });
+  it('a constraint violation is not one', () => {
+    expect(isDatabaseUnavailable(Object.assign(new Error('dup'), { code: '23505', severity: 'ERROR' }))).toBe(false);
+  });
+});

@@ -1,0 +1,61 @@
+import net from 'node:net';
+
+/**
+ * A TCP proxy in front of Postgres that a test can cut and restore. `cut()` drops every open
+ * connection (as a Postgres restart or a failover does) and refuses new ones until `restore()`.
+ */
+export interface PgProxy {
+  /** `url` with its port pointing at the proxy. */
+  via(url: string): string;
+  cut(): void;
+  restore(): void;
+  /** Connections passing through now. */
+  readonly open: number;
+  close(): Promise<void>;
+}
+
+export async function startPgProxy(targetUrl: string): Promise<PgProxy> {
+  const target = new URL(targetUrl);
+  const pairs = new Set<[net.Socket, net.Socket]>();
+  let up = true;
+  const server = net.createServer((client) => {
+    if (!up) return void client.destroy();
+    const upstream = net.connect(Number(target.port), target.hostname);
+    const pair: [net.Socket, net.Socket] = [client, upstream];
+    pairs.add(pair);
+    client.pipe(upstream).pipe(client);
+    const close = () => {
+      pairs.delete(pair);
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on('error', close).on('close', close);
+    upstream.on('error', close).on('close', close);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as net.AddressInfo).port;
+  const proxy: PgProxy = {
+    via(url) {
+      const u = new URL(url);
+      u.hostname = '127.0.0.1';
+      u.port = String(port);
+      return u.toString();
+    },
+    cut() {
+      up = false;
+      for (const [c, u] of pairs) (c.destroy(), u.destroy());
+      pairs.clear();
+    },
+    restore() {
+      up = true;
+    },
+    get open() {
+      return pairs.size;
+    },
+    async close() {
+      proxy.cut();
+      await new Promise<void>((r) => server.close(() => r()));
+    },
+  };
+  return proxy;
+}
