@@ -23,6 +23,8 @@ COPY --from=build /app/dist ./dist
 # Read at run time next to dist/: the migrate step applies migrations/, the API loads schema/*.graphql.
 COPY migrations ./migrations
 COPY schema ./schema
+# The app's pools run on a patched postgres.js (vendor/postgres/README.md), imported by relative path.
+COPY vendor ./vendor
 USER node
 EXPOSE 4000
 # /readyz: 200 when the database and the job queue answer, 503 while shutting down. Node's fetch: no curl in slim images.

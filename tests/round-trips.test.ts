@@ -38,6 +38,7 @@ const NESTED = 5;
 const MAX_DEPTH = 8;
 
 let server: TestServer;
+let largeWorld: World;
 const schema = buildSchema();
 
 interface World {
@@ -115,10 +116,10 @@ function filledPaths(value: unknown, path: string, out: Set<string>) {
 }
 
 /** Runs one operation as the server does (one operation transaction, the permission map) and counts its statements. */
-async function run(query: string, token: string) {
+async function run(query: string, token: string, variableValues?: Record<string, unknown>) {
   const before = server.queryCount();
   const ctx = await createContext(server.app, { authorization: `Bearer ${token}` });
-  const result = await execute({ schema, document: parse(query), contextValue: ctx });
+  const result = await execute({ schema, document: parse(query), contextValue: ctx, variableValues });
   await ctx.scope?.finish(!result.errors);
   return { result, statements: server.queryCount() - before };
 }
@@ -239,7 +240,7 @@ beforeAll(async () => {
   const small = await seedWorld(SMALL, operatorToken);
   await tenantsUpTo(SMALL);
   await measureAll('small', small);
-  const large = await seedWorld(LARGE, operatorToken);
+  const large = (largeWorld = await seedWorld(LARGE, operatorToken));
   await tenantsUpTo(LARGE);
   await measureAll('large', large);
   console.info('statements per list query (5 rows / 50 rows):', Object.fromEntries(Object.entries(measured).map(([k, v]) => [k, `${v.small} / ${v.large}`])));
@@ -268,5 +269,37 @@ describe('every list query costs the same statements for 5 rows as for 50, neste
     // ...and every nested object and list has values somewhere in the 50-row answer.
     expect(r.large.objectPaths.filter((p) => !r.large.filled.has(p))).toEqual([]);
     expect(r.large.statements).toBe(r.small.statements);
+  });
+});
+
+describe('batched nested pages', () => {
+  it('Integration.syncRuns and .healthHistory give the pages of the root lists, after a cursor too', async () => {
+    const w = largeWorld;
+    const q = `query($id: UUID!, $after: String) {
+      integration(id: $id) { syncRuns(first: 7, after: $after) { totalCount pageInfo { endCursor hasNextPage } edges { node { id } } } healthHistory(first: 7) { id } }
+      syncRuns(integrationId: $id, first: 7, after: $after) { totalCount pageInfo { endCursor hasNextPage } edges { node { id } } }
+      integrationHealthHistory(integrationId: $id, first: 7) { id } }`;
+    const page1 = (await run(q, w.tenant.owner.token, { id: w.integrationId })).result;
+    expect(page1.errors).toBeUndefined();
+    const d1 = page1.data as any;
+    expect(d1.integration.syncRuns).toEqual(d1.syncRuns);
+    expect(d1.integration.syncRuns).toMatchObject({ totalCount: LARGE, pageInfo: { hasNextPage: true } });
+    expect(d1.integration.syncRuns.edges).toHaveLength(7);
+    expect(d1.integration.healthHistory).toEqual(d1.integrationHealthHistory);
+    expect(d1.integration.healthHistory).toHaveLength(7);
+    const page2 = (await run(q, w.tenant.owner.token, { id: w.integrationId, after: d1.syncRuns.pageInfo.endCursor })).result;
+    const d2 = page2.data as any;
+    expect(d2.integration.syncRuns).toEqual(d2.syncRuns);
+    const ids = [...d1.syncRuns.edges, ...d2.syncRuns.edges].map((e: any) => e.node.id);
+    expect(new Set(ids).size).toBe(14); // no overlap between the pages
+  });
+
+  it('a bad nested page argument fails its field with BAD_USER_INPUT, never a 500', async () => {
+    const w = largeWorld;
+    for (const field of ['syncRuns(first: 0) { totalCount }', 'syncRuns(first: 101) { totalCount }', 'syncRuns(after: "not-a-cursor") { totalCount }', 'healthHistory(first: 0) { id }', 'healthHistory(first: 1000) { id }']) {
+      const { result } = await run(`{ integrations { id ${field} } }`, w.tenant.owner.token);
+      expect(result.errors?.length).toBeGreaterThan(0);
+      expect(new Set(result.errors!.map((e) => e.extensions?.code))).toEqual(new Set(['BAD_USER_INPUT']));
+    }
   });
 });

@@ -8,7 +8,7 @@
  * heartbeat is older than SYNC_STALE_AFTER_SECONDS was abandoned by a dead worker: it is marked
  * FAILED and replaced.
  */
-import { and, asc, count, desc, eq, inArray, sql } from 'drizzle-orm';
+import { and, count, desc, eq, inArray, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import type { App } from '../../app.js';
 import { uuidArray } from '../../db/batch.js';
@@ -136,12 +136,7 @@ export async function syncRunCounts(scope: Scope, integrationIds: readonly strin
 
 /** The latest run of each of the given integrations (for Integration.lastSyncRun, batched). */
 export async function latestRuns(scope: Scope, integrationIds: readonly string[]): Promise<(SyncRunRow | null)[]> {
-  const rows = await scope.read((tx) =>
-    tx
-      .selectDistinctOn([syncRuns.integrationId])
-      .from(syncRuns)
-      .where(inArray(syncRuns.integrationId, [...integrationIds]))
-      .orderBy(asc(syncRuns.integrationId), desc(syncRuns.createdAt), desc(syncRuns.id)),
-  );
-  return integrationIds.map((id) => rows.find((r) => r.integrationId === id) ?? null);
+  // The first page of one: an index probe per integration, where DISTINCT ON read every run they ever had.
+  const pages = await syncRunPages(scope, integrationIds, { first: 1 }, async () => 0);
+  return pages.map((p) => p.rows[0] ?? null);
 }
