@@ -105,7 +105,7 @@ export async function createApp(config: Config, appUrl: string, log: Logger, opt
   const secrets = loadSecretBox(config);
   const pubsub = new PubSub((handlers) => createNotificationConnection(appUrl, handlers), log, secrets.deriveKey('realtime-notify/v1'));
   await pubsub.start();
-  const principals = new PrincipalWatch(db, log);
+  const principals = new PrincipalWatch(db, log, pubsub);
   await principals.start();
   // Every process's health gauge follows the shared history, whichever process made the change.
   pubsub.on((e) => {

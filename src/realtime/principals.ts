@@ -24,6 +24,7 @@ import { refreshTokens } from '../db/schema.js';
 import { withTenant, type SessionState } from '../db/tenant-context.js';
 import type { Logger } from '../logger.js';
 import type { TenantRole } from '../auth/tokens.js';
+import type { PubSub } from './pubsub.js';
 
 export const PRINCIPALS_CHANNEL = 'tessera_principals';
 
@@ -61,41 +62,31 @@ export class PrincipalWatch {
   private readonly users = new Map<string, Fact<{ status: SessionState['userStatus']; role: SessionState['userRole'] }>>();
   private readonly sessions = new Map<string, Fact<boolean>>();
   private readonly watchers = new Set<Watcher>();
-  private listening?: { unlisten(): Promise<void> };
-  private connectedOnce = false;
+  private stopListening?: () => void;
+  private stopReconnect?: () => void;
   private closed = false;
-  private retryTimer?: NodeJS.Timeout;
 
   constructor(
     private readonly db: AppDb,
     private readonly log: Logger,
+    private readonly pubsub: PubSub,
   ) {}
 
-  /** LISTENs on the principals channel (the process's one LISTEN connection, shared with the pubsub); retried in the background if Postgres is away. */
+  /**
+   * LISTENs on the principals channel on the pubsub's connection: one connection, so a deactivation's
+   * hint is seen before any event committed after it (or in the same transaction). The pubsub
+   * listens again after a lost connection; then every fact is read again.
+   */
   async start(): Promise<void> {
     this.closed = false;
-    try {
-      this.listening = await this.db.$client.listen(
-        PRINCIPALS_CHANNEL,
-        (payload) => this.onNotification(payload),
-        () => {
-          if (this.connectedOnce) this.refreshAll();
-          this.connectedOnce = true;
-        },
-      );
-    } catch (err) {
-      if (this.closed) return;
-      this.log.warn({ err }, 'LISTEN on principals failed; retrying in 2 s');
-      this.retryTimer = setTimeout(() => void this.start(), 2000);
-      this.retryTimer.unref();
-    }
+    this.stopListening = await this.pubsub.listenAlso(PRINCIPALS_CHANNEL, (payload) => this.onNotification(payload));
+    this.stopReconnect = this.pubsub.onReconnect(() => this.refreshAll());
   }
 
   async close(): Promise<void> {
     this.closed = true;
-    clearTimeout(this.retryTimer);
-    await this.listening?.unlisten().catch(() => undefined);
-    this.listening = undefined;
+    this.stopListening?.();
+    this.stopReconnect?.();
     this.watchers.clear();
   }
 
