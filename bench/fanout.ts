@@ -34,7 +34,7 @@ async function main() {
   const app = await createApp(config, db.appUrl, log);
   const http = await startHttpServer(app, { host: '127.0.0.1', port: 0 });
   const tenant = await createSeed(app).tenant();
-  const integrationId = (await createIntegration(new ShortTransactionScope(app.db, actors.system('bench', tenant.tenant.id)), app.secrets, { provider: 'USER_SERVICE', name: 'Bench', baseUrl: 'http://127.0.0.1:9', apiKey: 'bench' })).integration.id;
+  const integrationId = (await createIntegration(new ShortTransactionScope(app.db, actors.system('bench', tenant.tenant.id)), app, { provider: 'USER_SERVICE', name: 'Bench', baseUrl: 'http://127.0.0.1:9', apiKey: 'bench' })).integration.id;
 
   let roundStart = 0;
   let round = -1;

@@ -67,7 +67,7 @@ async function main() {
   const seeded = await createSeed(app).tenant();
   const tenantId = seeded.tenant.id;
   const scope = new ShortTransactionScope(app.db, actors.system('bench', tenantId));
-  const { integration } = await createIntegration(scope, app.secrets, { provider: 'USER_SERVICE', name: 'Bench directory', baseUrl: `${mockUrl}/user-service`, apiKey: 'bench-key' });
+  const { integration } = await createIntegration(scope, app, { provider: 'USER_SERVICE', name: 'Bench directory', baseUrl: `${mockUrl}/user-service`, apiKey: 'bench-key' });
   log(`${USERS} users at the provider; page size ${config.SYNC_PAGE_SIZE}; Node ${process.version}`);
 
   const phase = async (name: string, mode: 'FULL' | 'INCREMENTAL') => {

@@ -102,7 +102,7 @@ async function benchmark(cleanups: (() => Promise<unknown>)[]): Promise<string> 
   let http = await startHttpServer(app, { host: '127.0.0.1', port: 0 });
   const tenant = await createTenant(app.platformDb, 'bench', { slug: 'bench', name: 'Bench', ownerEmail: 'owner@bench.test', ownerName: 'Owner', ownerPassword: 'bench-password-123' });
   const scope = new ShortTransactionScope(app.db, actors.system('bench', tenant.id));
-  const { integration, webhookSecret } = await createIntegration(scope, app.secrets, { provider: 'USER_SERVICE', name: 'Bench users', baseUrl: 'http://127.0.0.1:9', apiKey: 'bench' });
+  const { integration, webhookSecret } = await createIntegration(scope, app, { provider: 'USER_SERVICE', name: 'Bench users', baseUrl: 'http://127.0.0.1:9', apiKey: 'bench' });
 
   // Plain INSERT baseline: same postgres.js client and pool (DATABASE_POOL_SIZE), 50 concurrent loops.
   const payload = JSON.stringify({ bio: 'x'.repeat(PAYLOAD_BYTES - 20) });

@@ -6,8 +6,10 @@ import type { Logger } from './logger.js';
 import type { CallStatsRecorder } from './integrations/call-stats.js';
 import type { CircuitRegistry } from './integrations/circuit-registry.js';
 import type { OutboundClients } from './integrations/http-client.js';
+import type { OutboundPolicy } from './integrations/outbound-policy.js';
 import type { Metrics } from './metrics.js';
 import type { PubSub } from './realtime/pubsub.js';
+import type { PrincipalWatch } from './realtime/principals.js';
 import type { Jobs } from './jobs/boss.js';
 import type { SecretBox } from './integrations/secrets.js';
 import type { RateLimits } from './auth/rate-limits.js';
@@ -31,10 +33,12 @@ export interface App {
   processId: string;
   /** This process's LISTEN connection and in-process fan-out. */
   pubsub: PubSub;
+  /** The standing of the users behind open WebSockets, kept current by NOTIFY (credentials stay live). */
+  principals: PrincipalWatch;
   /** This app's own Prometheus registry. */
   metrics: Metrics;
-  /** Outbound calls to providers: per-integration clients and breakers, call outcome stats. */
-  integrations: { clients: OutboundClients; circuits: CircuitRegistry; stats: CallStatsRecorder };
+  /** Outbound calls to providers: per-integration clients and breakers, call outcome stats, where calls may go (SSRF). */
+  integrations: { clients: OutboundClients; circuits: CircuitRegistry; stats: CallStatsRecorder; policy: OutboundPolicy };
   /** pg-boss: queues, in-transaction enqueue, this process's workers (if its role runs them). */
   jobs: Jobs;
   /** Encrypts and decrypts integration credentials and webhook secrets. */

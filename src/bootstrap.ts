@@ -15,9 +15,11 @@ import type { Logger } from './logger.js';
 import { CallStatsRecorder } from './integrations/call-stats.js';
 import { CircuitRegistry } from './integrations/circuit-registry.js';
 import { OutboundClients } from './integrations/http-client.js';
+import { OutboundPolicy } from './integrations/outbound-policy.js';
 import { createMetrics, HEALTH_VALUES } from './metrics.js';
 import { reevaluateHealth } from './integrations/health-monitor.js';
 import { PubSub } from './realtime/pubsub.js';
+import { PrincipalWatch } from './realtime/principals.js';
 import { Jobs } from './jobs/boss.js';
 import { startJobWorkers } from './workers.js';
 import { loadSecretBox } from './integrations/secrets.js';
@@ -103,6 +105,8 @@ export async function createApp(config: Config, appUrl: string, log: Logger, opt
   const secrets = loadSecretBox(config);
   const pubsub = new PubSub((handlers) => createNotificationConnection(appUrl, handlers), log, secrets.deriveKey('realtime-notify/v1'));
   await pubsub.start();
+  const principals = new PrincipalWatch(db, log, pubsub);
+  await principals.start();
   // Every process's health gauge follows the shared history, whichever process made the change.
   pubsub.on((e) => {
     if (e.topic === 'integration_health_changed') metrics.integrationHealth.set({ integration_id: e.integrationId }, HEALTH_VALUES[e.status]);
@@ -121,7 +125,9 @@ export async function createApp(config: Config, appUrl: string, log: Logger, opt
     },
   });
   const stats = new CallStatsRecorder(db, log);
+  const policy = new OutboundPolicy({ allowedNetworks: config.OUTBOUND_ALLOWED_NETWORKS, allowedHosts: config.OUTBOUND_ALLOWED_HOSTS, connectTimeoutMs: config.OUTBOUND_TIMEOUT_MS });
   const clients = new OutboundClients({
+    policy,
     circuits,
     stats,
     metrics,
@@ -144,8 +150,9 @@ export async function createApp(config: Config, appUrl: string, log: Logger, opt
     platformOperator: { email: config.PLATFORM_OPERATOR_EMAIL, password: config.PLATFORM_OPERATOR_PASSWORD ?? devSecret(config.DATA_DIR, 'platform-operator-password') },
     processId,
     pubsub,
+    principals,
     metrics,
-    integrations: { clients, circuits, stats },
+    integrations: { clients, circuits, stats, policy },
     ingestDb: pool('ingest', config.DATABASE_POOL_SIZE),
     platformDb: pool('platform', 2),
     systemDb: pool('system', 2),
@@ -178,6 +185,8 @@ export async function closeApp(app: App): Promise<void> {
   app.integrations.circuits.dispose();
   await app.integrations.stats.close().catch(() => undefined);
   await app.pubsub.close();
+  await app.principals.close();
+  await app.integrations.policy.close();
   await app.rateLimits.close();
   await Promise.all([app.db, app.ingestDb, app.platformDb, app.systemDb].map((d) => d.$client.end({ timeout: 5 })));
 }

@@ -1,9 +1,16 @@
 import { z } from 'zod';
+import { isNetwork } from './validation.js';
 
 /**
  * The one configuration module: every setting comes from the environment, is validated here at
  * start-up, and nothing else reads process.env. Development needs no variables at all.
  */
+/** Unset → undefined (the default applies); "" → []; "a, b" → ['a', 'b']. */
+const commaList = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined ? undefined : v.split(',').map((a) => a.trim()).filter(Boolean)));
+
 const schema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
   HOST: z.string().default('127.0.0.1'),
@@ -53,6 +60,20 @@ const schema = z.object({
     .regex(/^\s*([0-9a-fA-F.:/]+|loopback|linklocal|uniquelocal)(\s*,\s*([0-9a-fA-F.:/]+|loopback|linklocal|uniquelocal))*\s*$/, 'a comma-separated list of addresses, CIDRs or loopback/linklocal/uniquelocal')
     .optional()
     .transform((v) => (v === undefined ? false : v.split(',').map((a) => a.trim()))),
+  /**
+   * Outbound calls (src/integrations/outbound-policy.ts): networks (CIDRs or addresses) and host names
+   * that integrations may call although they are not public unicast. Unset: 127.0.0.1 and ::1 outside
+   * production (the mock providers), nothing in production. Empty string: nothing.
+   */
+  OUTBOUND_ALLOWED_NETWORKS: commaList.refine((l) => !l || l.every(isNetwork), 'a comma-separated list of CIDRs or IP addresses'),
+  OUTBOUND_ALLOWED_HOSTS: commaList.refine((l) => !l || l.every((h) => /^[a-z0-9.-]{1,253}$/i.test(h)), 'a comma-separated list of host names'),
+  /**
+   * /metrics protection: a bearer token scrapers must send, and/or a listener of its own (then
+   * /metrics is not served on PORT). Production requires one of them.
+   */
+  METRICS_TOKEN: z.string().min(16, 'at least 16 characters').optional(),
+  METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  METRICS_HOST: z.string().default('127.0.0.1'),
   /** Outbound calls to providers (src/integrations/http-client.ts). */
   OUTBOUND_TIMEOUT_MS: z.coerce.number().int().min(50).max(60_000).default(5000),
   /** Retries after the first attempt, for idempotent requests only. */
@@ -151,7 +172,15 @@ const schema = z.object({
   EMBEDDED_PG_PORT: z.coerce.number().int().min(1024).max(65535).default(15439),
 });
 
-export type Config = z.infer<typeof schema> & { isProduction: boolean; publicUrl: string };
+export type Config = Omit<z.infer<typeof schema>, 'OUTBOUND_ALLOWED_NETWORKS' | 'OUTBOUND_ALLOWED_HOSTS'> & {
+  isProduction: boolean;
+  publicUrl: string;
+  OUTBOUND_ALLOWED_NETWORKS: string[];
+  OUTBOUND_ALLOWED_HOSTS: string[];
+};
+
+/** What development (and tests) may call without configuration: the mock providers on this machine. */
+export const DEVELOPMENT_OUTBOUND_NETWORKS = ['127.0.0.1', '::1'];
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const parsed = schema.safeParse(env);
@@ -169,6 +198,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     const servesOnly = c.PROCESS_ROLE === 'api' || c.PROCESS_ROLE === 'worker';
     if (!c.DATABASE_URL && !(servesOnly && c.APP_DATABASE_URL)) missing.unshift(servesOnly ? 'APP_DATABASE_URL (or DATABASE_URL)' : 'DATABASE_URL');
     if (missing.length) throw new Error(`Invalid configuration: production requires ${missing.join(', ')}`);
+    // /metrics names every tenant's integrations: never open on the public listener in production.
+    const servesHttp = c.PROCESS_ROLE === 'all' || c.PROCESS_ROLE === 'api';
+    if (servesHttp && !c.METRICS_TOKEN && c.METRICS_PORT === undefined) throw new Error('Invalid configuration: production requires METRICS_TOKEN or METRICS_PORT (/metrics must not be public)');
   }
-  return { ...c, isProduction, publicUrl: c.PUBLIC_URL ?? `http://localhost:${c.PORT}` };
+  return {
+    ...c,
+    isProduction,
+    publicUrl: c.PUBLIC_URL ?? `http://localhost:${c.PORT}`,
+    OUTBOUND_ALLOWED_NETWORKS: c.OUTBOUND_ALLOWED_NETWORKS ?? (isProduction ? [] : DEVELOPMENT_OUTBOUND_NETWORKS),
+    OUTBOUND_ALLOWED_HOSTS: c.OUTBOUND_ALLOWED_HOSTS ?? [],
+  };
 }

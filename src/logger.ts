@@ -7,7 +7,7 @@ export function createLogger(level: string): Logger {
   return pino({
     level,
     base: undefined,
-    redact: ['req.headers.authorization', '*.password', '*.refreshToken'],
+    redact: ['req.headers.authorization', '*.password', '*.refreshToken', '*.webhookSecret', '*.apiKey', '*.secret'],
     // Database errors carry the statement's parameters (hashes, tokens, emails): never log them.
     serializers: { err: (err: Error) => withoutParams(err, omit(stdSerializers.err(err), ['parameters', 'params', 'args', 'query', 'types'])) },
   });

@@ -131,12 +131,13 @@ function printBanner(
       `  Demo login:        tenantSlug "${demo.tenantSlug}", email "${demo.email}", password "${demo.password}"`,
       `  Platform operator: email "${operator.email}", password "${operator.password}"`,
       ...(mock ? [`  Mock providers:    ${mock.url} (/_control for faults and webhooks)`] : []),
-      ...demoIntegrations.map((i) => `  ${i.name}: ${config.publicUrl}/webhooks/${i.id}  secret ${i.webhookSecret}`),
+      // Secrets only on the start that created them (shown once, like the API does).
+      ...demoIntegrations.map((i) => `  ${i.name}: ${config.publicUrl}/webhooks/${i.id}  ${i.webhookSecret ? `secret ${i.webhookSecret}` : '(secret shown at first start; rotateWebhookSecret for a new one)'}`),
       ...(demoIntegrations[0] && mock
         ? [
             '  Send signed webhooks from the mock user service:',
             `    curl -s ${mock.url}/_control/webhooks/send -H 'content-type: application/json' \\`,
-            `      -d '{"url":"${config.publicUrl}/webhooks/${demoIntegrations[0].id}","secret":"${demoIntegrations[0].webhookSecret}","type":"user.created","count":3}'`,
+            `      -d '{"url":"${config.publicUrl}/webhooks/${demoIntegrations[0].id}","secret":"${demoIntegrations[0].webhookSecret ?? '<the webhook secret>'}","type":"user.created","count":3}'`,
           ]
         : []),
       '',

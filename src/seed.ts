@@ -6,7 +6,6 @@ import { createTenant } from './modules/tenants/service.js';
 import { createUser } from './modules/users/service.js';
 import { addMember, createOrganization } from './modules/organizations/service.js';
 import { integrations, users } from './db/schema.js';
-import { secretBinding } from './integrations/secrets.js';
 import { PROVIDER_SLUG, type Provider } from './db/providers.js';
 import { createIntegration } from './modules/integrations/service.js';
 
@@ -55,7 +54,8 @@ export interface DemoIntegration {
   id: string;
   provider: Provider;
   name: string;
-  webhookSecret: string;
+  /** Only when the integration was created by this call: a secret is shown once, never read back. */
+  webhookSecret?: string;
 }
 
 const DEMO_INTEGRATIONS: { provider: Provider; name: string }[] = [
@@ -66,22 +66,20 @@ const DEMO_INTEGRATIONS: { provider: Provider; name: string }[] = [
 
 /**
  * Development only: the demo tenant gets one integration per provider, pointing at the mock
- * services, created once. Returns them with their webhook secrets (decrypted here so the start-up
- * banner can show a ready-to-run demo command; never done outside development).
+ * services, created once. The webhook secrets come back only from the call that created them (the
+ * first start prints them once, like the API's createIntegration); later starts list the
+ * integrations without secrets, so a secret rotated through the API is never printed.
  */
 export async function seedDemoIntegrations(app: App, tenantSlug: string, mockUrl: string): Promise<DemoIntegration[]> {
   const [tenant] = (await app.db.execute(sql`select id from platform.tenant_by_slug(${tenantSlug})`)) as unknown as { id: string }[];
   if (!tenant) return [];
   const scope = new ShortTransactionScope(app.db, actors.system('seed', tenant.id));
-  let rows = await scope.read((tx) => tx.select().from(integrations));
-  if (rows.length === 0) {
-    for (const d of DEMO_INTEGRATIONS) await createIntegration(scope, app.secrets, { provider: d.provider, name: d.name, baseUrl: `${mockUrl}/${PROVIDER_SLUG[d.provider]}`, apiKey: 'demo-api-key' });
-    rows = await scope.read((tx) => tx.select().from(integrations));
+  const rows = await scope.read((tx) => tx.select().from(integrations));
+  if (rows.length > 0) return rows.map((r) => ({ id: r.id, provider: r.provider, name: r.name }));
+  const created: DemoIntegration[] = [];
+  for (const d of DEMO_INTEGRATIONS) {
+    const { integration, webhookSecret } = await createIntegration(scope, app, { provider: d.provider, name: d.name, baseUrl: `${mockUrl}/${PROVIDER_SLUG[d.provider]}`, apiKey: 'demo-api-key' });
+    created.push({ id: integration.id, provider: integration.provider, name: integration.name, webhookSecret });
   }
-  return rows.map((r) => ({
-    id: r.id,
-    provider: r.provider,
-    name: r.name,
-    webhookSecret: app.secrets.decrypt(r.webhookSecretEncrypted, secretBinding(r.tenantId, r.id, 'webhook-secret')),
-  }));
+  return created;
 }

@@ -20,7 +20,7 @@ describe('configuration', () => {
 
 describe('integration secrets at rest', () => {
   it('production requires INTEGRATION_ENCRYPTION_KEY, and it must be 32 bytes', () => {
-    const base = { NODE_ENV: 'production', DATABASE_URL: 'postgres://u:p@localhost/db', JWT_PRIVATE_JWK: '{}', PLATFORM_OPERATOR_PASSWORD: 'a-long-password' };
+    const base = { NODE_ENV: 'production', DATABASE_URL: 'postgres://u:p@localhost/db', JWT_PRIVATE_JWK: '{}', PLATFORM_OPERATOR_PASSWORD: 'a-long-password', METRICS_TOKEN: 'metrics-token-0123456789' };
     expect(() => loadConfig(base)).toThrow(/INTEGRATION_ENCRYPTION_KEY/);
     expect(() => loadConfig({ ...base, INTEGRATION_ENCRYPTION_KEY: Buffer.alloc(16).toString('base64') })).toThrow(/INTEGRATION_ENCRYPTION_KEY/);
     expect(loadConfig({ ...base, INTEGRATION_ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64') }).isProduction).toBe(true);

@@ -29,6 +29,7 @@ const productionEnv = () => ({
   JWT_PRIVATE_JWK: JSON.stringify(crypto.generateKeyPairSync('ed25519').privateKey.export({ format: 'jwk' })),
   PLATFORM_OPERATOR_PASSWORD: 'operator-password-prod-test',
   INTEGRATION_ENCRYPTION_KEY: crypto.randomBytes(32).toString('base64'),
+  METRICS_TOKEN: 'metrics-token-prod-test-0123456789',
   HEALTH_CHECK_CRON: 'off',
   SYNC_INCREMENTAL_CRON: 'off',
   SYNC_FULL_CRON: 'off',

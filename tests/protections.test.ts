@@ -167,7 +167,7 @@ describe('HTTP-level protections', () => {
 describe('production mode', () => {
   it('introspection and field suggestions are off, errors are masked, and the limits still apply', async () => {
     const { privateKey } = await generateKeyPair('EdDSA', { extractable: true });
-    const prod = await startTestServer({ env: { NODE_ENV: 'production', JWT_PRIVATE_JWK: JSON.stringify(await exportJWK(privateKey)), PLATFORM_OPERATOR_PASSWORD: OPERATOR.password } });
+    const prod = await startTestServer({ env: { NODE_ENV: 'production', JWT_PRIVATE_JWK: JSON.stringify(await exportJWK(privateKey)), PLATFORM_OPERATOR_PASSWORD: OPERATOR.password, METRICS_TOKEN: 'metrics-token-for-tests-only' } });
     try {
       const intro = await prod.gql('{ __schema { types { name } } }');
       expect(intro.status).toBe(400);

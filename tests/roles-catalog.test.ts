@@ -41,7 +41,7 @@ const EXECUTE: Record<DbPath, Record<string, string>> = {
   ingest: {
     'public.app_begin(settings json)': 'the storing transaction runs under the integration\'s tenant',
     'platform.webhook_integration(p_id uuid)': 'which tenant owns the integration a delivery is addressed to, and its secrets (ciphertext)',
-    'platform.require_webhook_integration(p_id uuid, p_secrets text[])': 'the storing transaction checks again that the integration (of its tenant) may receive',
+    'platform.require_webhook_integration(p_id uuid, p_secrets text[], p_sources inet[])': 'the storing transaction checks again that the integration (of its tenant) may receive, from these senders',
   },
   platform: {
     'platform.create_tenant(p_slug text, p_name text, p_plan tenant_plan, p_owner_email text, p_owner_name text, p_owner_password_hash text)': 'createTenant',
@@ -137,7 +137,7 @@ const PROBES: Record<string, (b: TenantB) => [string, unknown[]]> = {
   'audit.verify_chain(p_from bigint)': () => ['select * from audit.verify_chain(1)', []],
   'audit.entry_hash(e audit_logs)': () => ['select audit.entry_hash(l) from audit_logs l', []],
   'platform.webhook_integration(p_id uuid)': (b) => ['select * from platform.webhook_integration($1::uuid)', [b.integrationId]],
-  'platform.require_webhook_integration(p_id uuid, p_secrets text[])': (b) => ['select platform.require_webhook_integration($1::uuid, array[]::text[])', [b.integrationId]],
+  'platform.require_webhook_integration(p_id uuid, p_secrets text[], p_sources inet[])': (b) => ['select platform.require_webhook_integration($1::uuid, array[]::text[], array[]::inet[])', [b.integrationId]],
   'platform.create_tenant(p_slug text, p_name text, p_plan tenant_plan, p_owner_email text, p_owner_name text, p_owner_password_hash text)': (b) => [
     'select * from platform.create_tenant($1, $2, \'FREE\', $3, $4, null)',
     [`probe-${crypto.randomBytes(4).toString('hex')}`, 'Probe', 'probe@probe.test', 'Probe'],
@@ -318,7 +318,7 @@ describe('from a tenant-A session of each role, nothing of tenant B is reachable
   });
 
   it('the webhook receiver\'s in-transaction check refuses an integration of another tenant (TS404)', async () => {
-    await expect(asTenantA('ingest', (tx) => tx`select platform.require_webhook_integration(${bIds.integrationId}::uuid, array[]::text[])`)).rejects.toMatchObject({ code: 'TS404' });
+    await expect(asTenantA('ingest', (tx) => tx`select platform.require_webhook_integration(${bIds.integrationId}::uuid, array[]::text[], array[]::inet[])`)).rejects.toMatchObject({ code: 'TS404' });
   });
 
   it('every readable table, read whole, shows nothing of B; every update and delete it may run touches nothing of B', async () => {

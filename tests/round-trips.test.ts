@@ -255,7 +255,8 @@ describe('every list query costs the same statements for 5 rows as for 50, neste
   it('every list field of the schema (nested ones too) is reached by some generated operation', () => {
     const listFields = Object.values(schema.getTypeMap())
       .filter((t): t is GraphQLObjectType => isObjectType(t) && !t.name.startsWith('__') && !['Query', 'Mutation', 'Subscription'].includes(t.name))
-      .flatMap((t) => Object.values(t.getFields()).filter((f) => unwrapList(f) || isConnection(getNamedType(f.type))).map((f) => `${t.name}.${f.name}`));
+      // Lists of records (a list of scalars, like webhookAllowedSources, is one column's value).
+      .flatMap((t) => Object.values(t.getFields()).filter((f) => (unwrapList(f) && isObjectType(getNamedType(f.type))) || isConnection(getNamedType(f.type))).map((f) => `${t.name}.${f.name}`));
     expect(listFields.length).toBeGreaterThan(3);
     expect(listFields.filter((f) => !reached.has(f))).toEqual([]);
   });

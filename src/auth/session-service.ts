@@ -121,7 +121,7 @@ async function issueSession(deps: SessionDeps, user: UserRow, familyId: string, 
     await tx.insert(refreshTokens).values({ tenantId: user.tenantId, userId: user.id, familyId, tokenHash: sha256(refreshToken), expiresAt: refreshTokenExpiresAt });
     await recordAuthEvent(tx, event, { type: 'USER', id: user.id }, { familyId });
   });
-  const access = await deps.tokens.signUserToken(user);
+  const access = await deps.tokens.signUserToken(user, familyId);
   return { accessToken: access.token, accessTokenExpiresAt: access.expiresAt, refreshToken, refreshTokenExpiresAt, user };
 }
 

@@ -8,7 +8,17 @@ export type TenantRole = 'OWNER' | 'ADMIN' | 'MEMBER' | 'VIEWER';
 
 /** A verified access token: a tenant user, or the platform operator (a different audience). */
 export type AccessClaims =
-  | { kind: 'user'; userId: string; tenantId: string; role: TenantRole; jti: string }
+  | {
+      kind: 'user';
+      userId: string;
+      tenantId: string;
+      role: TenantRole;
+      jti: string;
+      /** The session (refresh-token family) the token was issued for: logout ends it. Absent on tokens made outside a session. */
+      sessionId?: string;
+      /** Expiry, in seconds since the epoch (an open WebSocket is closed then). */
+      exp: number;
+    }
   | { kind: 'platform'; operatorId: string; jti: string };
 
 // RFC 9068 access-token type: refresh tokens are opaque and id tokens carry another typ, so neither passes.
@@ -24,8 +34,9 @@ export class TokenService {
     this.platformAudience = `${config.JWT_AUDIENCE}:platform`;
   }
 
-  async signUserToken(user: { id: string; tenantId: string; role: TenantRole }): Promise<{ token: string; expiresAt: Date }> {
-    return this.sign({ tid: user.tenantId, role: user.role }, user.id, this.config.JWT_AUDIENCE);
+  /** `sessionId`: the refresh-token family, as the `sid` claim (OpenID's name for it). */
+  async signUserToken(user: { id: string; tenantId: string; role: TenantRole }, sessionId?: string): Promise<{ token: string; expiresAt: Date }> {
+    return this.sign({ tid: user.tenantId, role: user.role, ...(sessionId ? { sid: sessionId } : {}) }, user.id, this.config.JWT_AUDIENCE);
   }
 
   async signPlatformToken(operatorId: string): Promise<{ token: string; expiresAt: Date }> {
@@ -48,7 +59,8 @@ export class TokenService {
       const aud = Array.isArray(payload.aud) ? payload.aud : [payload.aud];
       if (aud.includes(this.platformAudience) && payload.scope === 'platform') return { kind: 'platform', operatorId: sub, jti };
       if (aud.includes(this.config.JWT_AUDIENCE) && typeof payload.tid === 'string' && isRole(payload.role)) {
-        return { kind: 'user', userId: sub, tenantId: payload.tid, role: payload.role, jti };
+        const sessionId = typeof payload.sid === 'string' ? payload.sid : undefined;
+        return { kind: 'user', userId: sub, tenantId: payload.tid, role: payload.role, jti, exp: Number(payload.exp), ...(sessionId ? { sessionId } : {}) };
       }
       throw unauthenticated('Malformed access token');
     } catch (err) {

@@ -7,6 +7,7 @@
  */
 import { sql } from 'drizzle-orm';
 import {
+  cidr,
   bigint,
   boolean,
   foreignKey,
@@ -176,6 +177,8 @@ export const integrations = pgTable(
     webhookSecretEncrypted: text('webhook_secret_encrypted').notNull(),
     previousWebhookSecretEncrypted: text('previous_webhook_secret_encrypted'),
     previousSecretExpiresAt: timestamp('previous_secret_expires_at', { withTimezone: true, precision: 3 }),
+    /** Networks webhooks may come from; empty: any sender (the signature still decides). */
+    webhookAllowedSources: cidr('webhook_allowed_sources').array().notNull().default(sql`'{}'::cidr[]`),
     ...timestamps,
   },
   (t) => [

@@ -3,6 +3,7 @@ import { allow, deny, shield } from 'graphql-shield';
 import { operatorMutation, PLATFORM_OPERATOR, rateLimit, ROLE, SELF_OR, tenantMutation, tenantQuery, type ShieldRule } from '../auth/permissions.js';
 import { forbidden } from '../errors.js';
 import type { Resolvers } from './generated/resolvers-types.js';
+import type { TenantRole } from '../auth/tokens.js';
 
 /**
  * The shape of the map, derived from the generated resolver types: every object type of the schema
@@ -17,6 +18,15 @@ type RootTypeName = 'Query' | 'Mutation' | 'Subscription';
 export type PermissionMap = {
   [T in ObjectTypeName]: T extends RootTypeName ? { [F in FieldsOf<T>]: ShieldRule } : ShieldRule | { [F in FieldsOf<T>]: ShieldRule };
 };
+
+/**
+ * The role each subscription needs, as data: the map below checks it when a subscription starts,
+ * and an open socket is closed when its user falls below it (src/http/graphql-ws.ts).
+ */
+export const SUBSCRIPTION_ROLES = {
+  heartbeat: 'VIEWER',
+  integrationHealthChanged: 'ADMIN',
+} as const satisfies Record<string, TenantRole>;
 
 /**
  * The one permission map (ARCHITECTURE invariant 4). Deny by default: a field missing here is
@@ -84,8 +94,8 @@ export const permissionMap = {
     retryIntegrationPush: tenantMutation('ADMIN'),
   },
   Subscription: {
-    heartbeat: ROLE.VIEWER,
-    integrationHealthChanged: ROLE.ADMIN,
+    heartbeat: ROLE[SUBSCRIPTION_ROLES.heartbeat],
+    integrationHealthChanged: ROLE[SUBSCRIPTION_ROLES.integrationHealthChanged],
   },
   // Object types: reachable only through a root field above, which already decided.
   Tenant: allow,

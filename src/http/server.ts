@@ -3,31 +3,25 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { fastifyApolloHandler } from '@as-integrations/fastify';
 import { WebSocketServer } from 'ws';
-import { useServer } from 'graphql-ws/use/ws';
 import { sql } from 'drizzle-orm';
 import type { App } from '../app.js';
 import { buildSchema } from '../graphql/schema.js';
 import { createContext, type Context } from '../graphql/context.js';
 import { registerAuditExport } from './audit-export.js';
 import { LIMITS, operationProtections } from './protections.js';
-import { createRequire } from 'node:module';
-import { parse } from 'graphql';
-import { badInput, formatGraphQLError, httpStatusOf, withHttpStatus } from '../errors.js';
-import { checkOperationInput } from '../graphql/input-check.js';
+import { formatGraphQLError, httpStatusOf, withHttpStatus } from '../errors.js';
 import { clientErrorHandler, frameworkErrors, registerErrorReplies } from './error-replies.js';
 import { webhookRoutes } from './webhooks.js';
+import { serveGraphQLOverWebSocket } from './graphql-ws.js';
+import { registerMetricsRoute, startMetricsListener } from './metrics-endpoint.js';
 import { registerExplorer } from './explorer.js';
 
-/**
- * graphql-ws accepts errors from onSubscribe only as instances of the GraphQLError it loaded itself
- * (Node's resolution: graphql's CommonJS build). Under vitest our own `import 'graphql'` may get the
- * ESM build, a different class; requiring it names the same copy graphql-ws has in every runtime.
- */
-const { GraphQLError: WsGraphQLError } = createRequire(import.meta.url)('graphql') as typeof import('graphql');
 
 export interface HttpServer {
   fastify: FastifyInstance;
   url: string;
+  /** The separate metrics listener's URL, when METRICS_PORT is set. */
+  metricsUrl?: string | undefined;
   /**
    * Graceful stop: /readyz answers 503 at once, the listener stops accepting, requests in flight
    * finish (up to graceMs, then their connections are cut), WebSockets are closed with 1001.
@@ -124,52 +118,21 @@ export async function startHttpServer(app: App, opts: { host: string; port: numb
     const ready = database === 'ok' && queue.status === 'ok';
     return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'unavailable', checks: { database, queue } });
   });
-  // Prometheus scrape endpoint: this app's own registry. Serve it on an internal network only.
-  fastify.get('/metrics', async (_req, reply) => reply.header('content-type', app.metrics.registry.contentType).send(await app.metrics.registry.metrics()));
+  // Prometheus scrape endpoint: this app's own registry, behind METRICS_TOKEN and/or on METRICS_PORT.
+  registerMetricsRoute(fastify, app);
   fastify.get('/.well-known/jwks.json', async (_req, reply) => reply.header('cache-control', 'public, max-age=300').send(app.keys.jwks));
 
   await fastify.listen({ host: opts.host, port: opts.port });
+  const metricsListener = await startMetricsListener(app);
   const wsServer = new WebSocketServer({ server: fastify.server, path: '/graphql' });
-  const ws = useServer<Record<string, unknown>, { ctx?: Context }>(
-    {
-      schema,
-      // Authenticate once, at connection: no token, or a bad one, closes the socket (4403).
-      onConnect: async (ctx) => {
-        const authorization = ctx.connectionParams?.authorization ?? ctx.connectionParams?.Authorization;
-        if (typeof authorization !== 'string') return false;
-        try {
-          const context = await createContext(app, { authorization, transactions: 'short', clientIp: ctx.extra.request.socket.remoteAddress });
-          const viewer = await context.viewer();
-          if (viewer.kind !== 'user') return false;
-          ctx.extra.ctx = context;
-          return true;
-        } catch {
-          return false;
-        }
-      },
-      context: (ctx) => ctx.extra.ctx!,
-      // The same edge check of input values as over HTTP (protections.ts runs it as an Apollo plugin).
-      onSubscribe: (_ctx, _id, payload) => {
-        let document;
-        try {
-          document = parse(payload.query);
-        } catch {
-          return undefined; // graphql-ws answers the syntax error itself
-        }
-        const problems = checkOperationInput(schema, document, payload.variables ?? {});
-        if (!problems.length) return undefined;
-        const refused = badInput(problems);
-        return [new WsGraphQLError(refused.message, { extensions: refused.extensions })];
-      },
-    },
-    wsServer,
-  );
+  const ws = serveGraphQLOverWebSocket(app, schema, protections.validationRules, wsServer);
 
   const address = fastify.server.address();
   const port = typeof address === 'object' && address ? address.port : opts.port;
   return {
     fastify,
     url: `http://${opts.host}:${port}`,
+    metricsUrl: metricsListener?.url,
     close: async ({ graceMs = 10_000 } = {}) => {
       draining = true;
       // After the grace period, cut what is left (HTTP connections, and sockets that ignored the close frame).
@@ -181,7 +144,7 @@ export async function startHttpServer(app: App, opts: { host: string; port: numb
       try {
         // fastify.close stops accepting, closes idle keep-alive connections, answers requests that
         // arrive on busy ones with 503 + Connection: close, and resolves when the last one is done.
-        await Promise.all([ws.dispose(), fastify.close()]);
+        await Promise.all([ws.dispose(), fastify.close(), metricsListener?.close()]);
       } finally {
         clearTimeout(cut);
       }

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { App } from '../app.js';
 import { WebhookReceiver } from '../integrations/webhooks/receive.js';
+import { normalizeSourceIp } from '../integrations/webhooks/sources.js';
 import type { WebhookResponse } from '../integrations/webhooks/types.js';
 import { sendError } from './error-replies.js';
 
@@ -23,6 +24,7 @@ export function webhookRoutes(app: App): FastifyPluginAsync {
         contentType: req.headers['content-type'],
         body: Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0),
         requestId: req.id,
+        sourceIp: normalizeSourceIp(req.ip), // behind TRUST_PROXY's proxies: the X-Forwarded-For client
       });
       return send(req, reply, r);
     });

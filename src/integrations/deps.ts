@@ -7,6 +7,7 @@ import type { CallStatsRecorder } from './call-stats.js';
 import type { CircuitRegistry } from './circuit-registry.js';
 import type { OutboundClients } from './http-client.js';
 import type { SecretBox } from './secrets.js';
+import type { OutboundPolicy } from './outbound-policy.js';
 
 /**
  * What the integration engine takes from the process: the services it uses, not the whole App
@@ -24,6 +25,6 @@ export interface IntegrationDeps {
   metrics: Metrics;
   jobs: Jobs;
   secrets: SecretBox;
-  /** Outbound calls to providers: per-integration clients and breakers, call outcome stats. */
-  integrations: { clients: OutboundClients; circuits: CircuitRegistry; stats: CallStatsRecorder };
+  /** Outbound calls to providers: per-integration clients and breakers, call outcome stats, where calls may go (SSRF). */
+  integrations: { clients: OutboundClients; circuits: CircuitRegistry; stats: CallStatsRecorder; policy: OutboundPolicy };
 }

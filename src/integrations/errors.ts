@@ -5,7 +5,8 @@
  */
 import { AppError, type ClientFacing } from '../errors.js';
 
-export type UnavailableReason = 'TIMEOUT' | 'NETWORK' | 'BULKHEAD_FULL';
+/** ADDRESS_REFUSED: the outbound policy refused the address the host resolved to (SSRF); nothing was sent. */
+export type UnavailableReason = 'TIMEOUT' | 'NETWORK' | 'BULKHEAD_FULL' | 'ADDRESS_REFUSED';
 
 /** The provider could not be reached or answered too late (no HTTP status to report). */
 export class ProviderUnavailableError extends Error implements ClientFacing {
@@ -62,7 +63,7 @@ export function isProviderFailure(err: unknown): boolean {
 
 /** Worth another attempt (only ever asked for idempotent requests). */
 export function isRetriable(err: unknown): boolean {
-  if (err instanceof ProviderUnavailableError) return err.reason !== 'BULKHEAD_FULL';
+  if (err instanceof ProviderUnavailableError) return err.reason !== 'BULKHEAD_FULL' && err.reason !== 'ADDRESS_REFUSED';
   if (err instanceof ProviderHttpError) return err.status === 429 || err.status === 500 || err.status === 502 || err.status === 503 || err.status === 504;
   return false; // CircuitOpenError, BrokenCircuitError, programming errors: never
 }

@@ -12,6 +12,7 @@
  * - The breaker counts timeouts, network errors and 5xx; 4xx and 429 are the provider answering.
  */
 import crypto from 'node:crypto';
+import { fetch } from 'undici';
 import {
   BrokenCircuitError,
   BulkheadRejectedError,
@@ -35,6 +36,7 @@ import type { CircuitRegistry } from './circuit-registry.js';
 import { CircuitOpenError, ProviderHttpError, ProviderUnavailableError, isProviderFailure, isRetriable, parseRetryAfter } from './errors.js';
 import type { Provider } from '../db/providers.js';
 import type { IntegrationTarget } from './types.js';
+import { OutboundAddressRefused, type OutboundPolicy } from './outbound-policy.js';
 
 export interface OutboundOptions {
   timeoutMs: number;
@@ -80,6 +82,8 @@ export interface OutboundDeps {
   stats: CallStatsRecorder;
   metrics: Metrics;
   options: OutboundOptions;
+  /** Where calls may connect (SSRF): every connection's resolved addresses are checked. */
+  policy: OutboundPolicy;
 }
 
 /** The process's outbound clients: one per integration, one bulkhead per provider. */
@@ -194,13 +198,17 @@ export class IntegrationClient {
     };
     if (opts.idempotencyKey) headers['idempotency-key'] = opts.idempotencyKey;
     if (opts.body !== undefined) headers['content-type'] = 'application/json';
-    let response: Response;
+    let response: Awaited<ReturnType<typeof fetch>>;
     let text: string;
     try {
-      response = await fetch(url, { method, headers, body: opts.body === undefined ? undefined : JSON.stringify(opts.body), signal, redirect: 'error' });
+      // The policy's dispatcher refuses, before the socket opens, any address that is not allowed (DNS rebinding included).
+      const dispatcher = this.deps.policy.dispatcher();
+      response = await fetch(url, { method, headers, body: opts.body === undefined ? undefined : JSON.stringify(opts.body), signal, redirect: 'error', dispatcher });
       text = await response.text();
     } catch (err) {
       if (signal.aborted) throw new ProviderUnavailableError('TIMEOUT', `No answer within ${this.deps.options.timeoutMs} ms`, { cause: err });
+      const refused = (err as { cause?: unknown }).cause;
+      if (refused instanceof OutboundAddressRefused) throw new ProviderUnavailableError('ADDRESS_REFUSED', `Refused to connect to ${refused.message}`, { cause: err });
       throw new ProviderUnavailableError('NETWORK', `Could not reach ${this.target.provider}`, { cause: err });
     }
     if (!response.ok) {

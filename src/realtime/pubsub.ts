@@ -124,6 +124,8 @@ export type NotificationConnector = (handlers: { onnotify: (channel: string, pay
 export class PubSub {
   private listeners = new Set<Listener>();
   private reconnectListeners = new Set<() => void>();
+  /** Other channels on the same connection: one connection keeps one commit order across channels. */
+  private channels = new Map<string, (payload: string) => void>();
   private connection?: postgres.Sql;
   private listening = false;
   private connectedOnce = false;
@@ -154,7 +156,7 @@ export class PubSub {
   async start(): Promise<void> {
     this.closed = false;
     this.connection ??= this.connect({
-      onnotify: (channel, payload) => channel === CHANNEL && this.dispatch(payload),
+      onnotify: (channel, payload) => (channel === CHANNEL ? this.dispatch(payload) : this.channels.get(channel)?.(payload)),
       onclose: () => {
         if (this.closed || !this.listening) return;
         this.listening = false;
@@ -174,6 +176,7 @@ export class PubSub {
     if (this.closed || this.listening || !this.connection) return;
     try {
       await this.connection.unsafe(`listen "${CHANNEL}"`);
+      for (const channel of this.channels.keys()) await this.connection.unsafe(`listen "${channel}"`);
       if (this.closed) return;
       this.listening = true;
       // After a reconnect: notifications sent while we were away are lost, so cached shared state must be re-read.
@@ -205,6 +208,17 @@ export class PubSub {
   on(listener: Listener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  /**
+   * Also LISTENs on `channel` (plain payloads, for hints like the principals channel). Notifications
+   * of one transaction arrive in commit order across every channel of this connection, which is why
+   * they share it. Returns the removal.
+   */
+  async listenAlso(channel: string, handler: (payload: string) => void): Promise<() => void> {
+    this.channels.set(channel, handler);
+    if (this.listening) await this.connection!.unsafe(`listen "${channel}"`).catch(() => this.retry(50));
+    return () => this.channels.delete(channel);
   }
 
   onReconnect(fn: () => void): () => void {

@@ -11,7 +11,7 @@ export const providerUrl = (mock: { url: string }, provider: Provider) => `${moc
 /** A real integration of a seeded tenant pointing at the mock provider; returns its outbound target and webhook secret. */
 export async function createTestIntegration(app: App, mock: MockServices | { url: string }, tenantId: string, provider: Provider = 'USER_SERVICE', name?: string) {
   const scope = new ShortTransactionScope(app.db, actors.system('test', tenantId));
-  const created = await createIntegration(scope, app.secrets, {
+  const created = await createIntegration(scope, app, {
     provider,
     name: name ?? `${provider} ${Math.random().toString(36).slice(2, 8)}`,
     baseUrl: providerUrl(mock, provider),

@@ -15,6 +15,8 @@ export interface PostOptions {
   contentType?: string;
   /** Sign this body but send `body`. */
   signedBody?: string;
+  /** Extra request headers (e.g. x-forwarded-for). */
+  headers?: Record<string, string>;
 }
 
 /** POSTs a signed Standard Webhooks delivery with the raw body as given. */
@@ -27,6 +29,7 @@ export async function postWebhook(url: string, secret: string, body: string, o: 
     'webhook-timestamp': String(Math.floor(ts.getTime() / 1000)),
     'webhook-signature': o.signature ?? new Webhook(secret).sign(msgId, ts, o.signedBody ?? body),
   };
+  Object.assign(headers, o.headers);
   for (const h of o.omit ?? []) delete headers[h];
   const res = await fetch(url, { method: 'POST', headers, body });
   const text = await res.text();

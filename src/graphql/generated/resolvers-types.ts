@@ -119,6 +119,8 @@ export type CreateIntegrationInput = {
   enabled?: InputMaybe<Scalars['Boolean']['input']>;
   name: Scalars['String']['input'];
   provider: IntegrationProvider;
+  /** Networks webhooks may come from (CIDRs or single addresses, at most 50); omit or [] for any sender. */
+  webhookAllowedSources?: InputMaybe<Array<Scalars['String']['input']>>;
 };
 
 export type CreateOrganizationInput = {
@@ -173,6 +175,8 @@ export type Integration = {
   /** This integration's sync runs, newest first. */
   syncRuns: SyncRunConnection;
   updatedAt: Scalars['DateTime']['output'];
+  /** Networks (CIDRs) webhooks may come from; empty: any sender. Others get 403 and nothing is stored. */
+  webhookAllowedSources: Array<Scalars['String']['output']>;
   /** Where the provider sends signed webhooks (Standard Webhooks). */
   webhookUrl: Scalars['String']['output'];
 };
@@ -851,6 +855,8 @@ export type UpdateIntegrationInput = {
   baseUrl?: InputMaybe<Scalars['String']['input']>;
   enabled?: InputMaybe<Scalars['Boolean']['input']>;
   name?: InputMaybe<Scalars['String']['input']>;
+  /** Replaces the source allowlist; [] removes it (any sender). */
+  webhookAllowedSources?: InputMaybe<Array<Scalars['String']['input']>>;
 };
 
 export type UpdateOrganizationInput = {
@@ -1246,6 +1252,7 @@ export type IntegrationResolvers<ContextType = Context, ParentType extends Resol
   provider?: Resolver<ResolversTypes['IntegrationProvider'], ParentType, ContextType>;
   syncRuns?: Resolver<ResolversTypes['SyncRunConnection'], ParentType, ContextType, RequireFields<IntegrationSyncRunsArgs, 'first'>>;
   updatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  webhookAllowedSources?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
   webhookUrl?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 };
 

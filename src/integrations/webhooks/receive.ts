@@ -26,6 +26,7 @@ import type { IntegrationDeps } from '../deps.js';
 import { DeliveryGatherer } from './gather.js';
 import { TokenBuckets } from './rate-limit.js';
 import { storeTogether } from './store.js';
+import { isSourceRefused, senderAllowed } from './sources.js';
 import { isIntegrationGone, isSecretRevoked, refusal, type WebhookIntegration, type WebhookRequest, type WebhookResponse } from './types.js';
 import { DeliveryVerifier } from './verify.js';
 
@@ -54,6 +55,9 @@ export class WebhookReceiver {
 
     try {
       let found = await this.lookup(req.integrationId);
+      // The source allowlist first (sources.ts): a sender outside it learns nothing more.
+      if (found.cached && !senderAllowed(req.sourceIp, found.integration?.allowed_sources)) found = await this.lookup(req.integrationId, { fresh: true });
+      if (found.integration?.usable && !senderAllowed(req.sourceIp, found.integration.allowed_sources)) return refusal('FORBIDDEN', 'This sender is not allowed to deliver to this integration');
       let checked = found.integration?.usable ? this.verifier.check(req, found.integration) : undefined;
       // Refused with secrets kept from earlier: the sender may already sign with a secret rotated since.
       if (found.cached && checked && 'status' in checked && checked.status === 401) {
@@ -66,6 +70,7 @@ export class WebhookReceiver {
       if (res.wake) app.jobs.wake(res.wake); // committed: the jobs are visible now
       return res;
     } catch (err) {
+      if (isSourceRefused(err)) return refusal('FORBIDDEN', 'This sender is not allowed to deliver to this integration');
       if (!isIntegrationGone(err) && !isSecretRevoked(err)) return this.storageFailure(err, req);
       // Disabled, deleted or rotated since we looked it up.
       this.integrations.delete(req.integrationId);
@@ -85,7 +90,7 @@ export class WebhookReceiver {
     if (kept && !opts.fresh && Date.now() - kept.at < INTEGRATION_CACHE_MS) return { integration: kept.integration, cached: true };
     // Autocommit, outside the storing transaction: concurrent lookups share pooled connections.
     const [integration] = (await this.app.ingestDb.execute(
-      sql`select tenant_id, provider, usable, secret_encrypted, previous_secret_encrypted from platform.webhook_integration(${id}::uuid)`,
+      sql`select tenant_id, provider, usable, secret_encrypted, previous_secret_encrypted, allowed_sources from platform.webhook_integration(${id}::uuid)`,
     )) as unknown as WebhookIntegration[];
     if (integration?.usable) {
       if (this.integrations.size >= 10_000) this.integrations.clear();

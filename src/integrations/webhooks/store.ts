@@ -36,7 +36,7 @@ export async function storeTogether(app: Pick<IntegrationDeps, 'ingestDb' | 'job
   const jobs = records.map((r) => ({ id: r.id, data: { tenantId, integrationId, eventId: r.id } satisfies WebhookJobData }));
   const jobInsert = await app.jobs.insertStatement(queue, jobs);
   const [, inserted, jobResult] = (await inTenantOneTrip(app.ingestDb, actors.integration(integrationId, tenantId, { requestId: req.requestId }), [
-    (raw) => raw`select platform.require_webhook_integration(${integrationId}::uuid, ${[...new Set(batch.map((p) => p.delivery.secret))]}::text[])`,
+    (raw) => raw`select platform.require_webhook_integration(${integrationId}::uuid, ${[...new Set(batch.map((p) => p.delivery.secret))]}::text[], ${[...new Set(batch.map((p) => p.req.sourceIp))]}::inet[])`,
     (raw) => raw`
       insert into webhook_events (tenant_id, id, integration_id, provider_event_id, type, payload, delivery_id, delivery_timestamp)
       select ${tenantId}::uuid, e.id, ${integrationId}::uuid, e.provider_event_id, e.type, e.payload, e.delivery_id, to_timestamp(e.delivery_timestamp)

@@ -8,6 +8,8 @@ export interface WebhookRequest {
   contentType: string | undefined;
   body: Buffer;
   requestId: string;
+  /** The sender's address (normalized; see sources.ts), for the integration's source allowlist. */
+  sourceIp: string | null;
 }
 
 export interface WebhookResponse {
@@ -31,6 +33,8 @@ export interface WebhookIntegration {
   usable: boolean;
   secret_encrypted: string;
   previous_secret_encrypted: string | null;
+  /** Networks (CIDRs) webhooks may come from; empty: any sender. */
+  allowed_sources: string[];
 }
 
 /** A verified, parsed, schema-checked delivery, ready to store. */

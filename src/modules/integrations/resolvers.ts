@@ -7,8 +7,8 @@ export const integrationResolvers: Resolvers = {
     integration: (_, { id }, ctx) => integrations.getIntegration(ctx.scope!, id),
   },
   Mutation: {
-    createIntegration: (_, { input }, ctx) => integrations.createIntegration(ctx.scope!, ctx.app.secrets, input),
-    updateIntegration: (_, { id, input }, ctx) => integrations.updateIntegration(ctx.scope!, ctx.app.secrets, id, input),
+    createIntegration: (_, { input }, ctx) => integrations.createIntegration(ctx.scope!, ctx.app, input),
+    updateIntegration: (_, { id, input }, ctx) => integrations.updateIntegration(ctx.scope!, ctx.app, id, input),
     deleteIntegration: (_, { id }, ctx) => integrations.deleteIntegration(ctx.scope!, id),
     rotateWebhookSecret: (_, { id, overlapHours }, ctx) =>
       integrations.rotateWebhookSecret(ctx.scope!, ctx.app.secrets, id, overlapHours ?? ctx.app.config.WEBHOOK_SECRET_OVERLAP_HOURS),

@@ -5,6 +5,7 @@
  */
 import crypto from 'node:crypto';
 import { asc, eq } from 'drizzle-orm';
+import ipaddr from 'ipaddr.js';
 import { z } from 'zod';
 import type { Scope } from '../../db/tenant-transaction.js';
 import { PROVIDERS } from '../../db/providers.js';
@@ -12,15 +13,26 @@ import { integrations, type IntegrationRow } from '../../db/schema.js';
 import { notFound } from '../../errors.js';
 import { generateWebhookSecret, secretBinding, type SecretBox } from '../../integrations/secrets.js';
 import type { Credentials } from '../../integrations/targets.js';
-import { fields, validate } from '../../validation.js';
+import { fields, isNetwork, parseNetwork, validate } from '../../validation.js';
+import type { OutboundPolicy } from '../../integrations/outbound-policy.js';
+import type { IntegrationDeps } from '../../integrations/deps.js';
 
-const baseUrl = z
-  .string()
-  .trim()
-  .max(2000, 'At most 2000 characters')
-  .url('Not a URL')
-  .refine((u) => /^https?:\/\//i.test(u), 'Must be an http(s) URL')
-  .transform((u) => u.replace(/\/+$/, ''));
+/** Where outbound calls may go is the operator's policy (src/integrations/outbound-policy.ts); it is checked again at connect time. */
+const baseUrlFor = (policy: OutboundPolicy) =>
+  z
+    .string()
+    .trim()
+    .max(2000, 'At most 2000 characters')
+    .superRefine((u, ctx) => {
+      const refused = policy.checkUrl(u);
+      if (refused) ctx.addIssue({ code: 'custom', message: refused });
+    })
+    .transform((u) => u.replace(/\/+$/, ''));
+/** Webhook senders allowed (CIDRs or addresses); empty: any. Stored in canonical form (network address). */
+const allowedSources = z
+  .array(z.string().trim().max(64, 'At most 64 characters').refine(isNetwork, 'Not an IP address or CIDR'), { error: 'A list of CIDRs' })
+  .max(50, 'At most 50 networks')
+  .transform((list) => [...new Set(list.map(canonicalNetwork))]);
 const apiKey = z.string().min(1, 'Must not be empty').max(4000, 'At most 4000 characters');
 const id = z.string().uuid('Not a UUID');
 
@@ -41,17 +53,32 @@ export async function getIntegration(scope: Scope, integrationId: string): Promi
   return row ?? null;
 }
 
-const createInput = z.object({
-  provider: z.enum(PROVIDERS),
-  name: fields.name,
-  baseUrl,
-  apiKey,
-  enabled: z.boolean().nullish(),
-});
+/** What creating or changing an integration needs from the app: the secret box and the outbound policy. */
+export type IntegrationInputDeps = Pick<IntegrationDeps, 'secrets'> & { integrations: Pick<IntegrationDeps['integrations'], 'policy'> };
+
+const createInput = (policy: OutboundPolicy) =>
+  z.object({
+    provider: z.enum(PROVIDERS),
+    name: fields.name,
+    baseUrl: baseUrlFor(policy),
+    apiKey,
+    enabled: z.boolean().nullish(),
+    webhookAllowedSources: allowedSources.nullish(),
+  });
+
+export interface CreateIntegrationInput {
+  provider: (typeof PROVIDERS)[number];
+  name: string;
+  baseUrl: string;
+  apiKey: string;
+  enabled?: boolean | null;
+  webhookAllowedSources?: string[] | null;
+}
 
 /** Creates an integration with a fresh webhook signing secret, returned this once. */
-export async function createIntegration(scope: Scope, secrets: SecretBox, input: z.input<typeof createInput>): Promise<IntegrationWithSecret> {
-  const data = validate(createInput, input);
+export async function createIntegration(scope: Scope, deps: IntegrationInputDeps, input: CreateIntegrationInput): Promise<IntegrationWithSecret> {
+  const { secrets } = deps;
+  const data = validate(createInput(deps.integrations.policy), input);
   const tenantId = scope.actor.tenantId;
   const integrationId = crypto.randomUUID(); // chosen here: the ciphertexts are bound to it
   const webhookSecret = generateWebhookSecret();
@@ -65,6 +92,7 @@ export async function createIntegration(scope: Scope, secrets: SecretBox, input:
         name: data.name,
         baseUrl: data.baseUrl,
         enabled: data.enabled ?? true,
+        webhookAllowedSources: data.webhookAllowedSources ?? [],
         credentialsEncrypted: secrets.encrypt(JSON.stringify({ apiKey: data.apiKey } satisfies Credentials), secretBinding(tenantId, integrationId, 'credentials')),
         webhookSecretEncrypted: secrets.encrypt(webhookSecret, secretBinding(tenantId, integrationId, 'webhook-secret')),
       })
@@ -74,11 +102,19 @@ export async function createIntegration(scope: Scope, secrets: SecretBox, input:
   return { integration: row, webhookSecret, previousSecretExpiresAt: null };
 }
 
-const updateInput = z.object({ name: fields.name.nullish(), baseUrl: baseUrl.nullish(), apiKey: apiKey.nullish(), enabled: z.boolean().nullish() });
+const updateInput = (policy: OutboundPolicy) =>
+  z.object({
+    name: fields.name.nullish(),
+    baseUrl: baseUrlFor(policy).nullish(),
+    apiKey: apiKey.nullish(),
+    enabled: z.boolean().nullish(),
+    webhookAllowedSources: allowedSources.nullish(),
+  });
 
-export async function updateIntegration(scope: Scope, secrets: SecretBox, integrationId: string, input: z.input<typeof updateInput>): Promise<IntegrationRow> {
+export async function updateIntegration(scope: Scope, deps: IntegrationInputDeps, integrationId: string, input: { [K in keyof CreateIntegrationInput]?: CreateIntegrationInput[K] | null }): Promise<IntegrationRow> {
+  const { secrets } = deps;
   validate(z.object({ id }), { id: integrationId });
-  const data = validate(updateInput, input);
+  const data = validate(updateInput(deps.integrations.policy), input);
   const tenantId = scope.actor.tenantId;
   return scope.write(async (tx) => {
     const [row] = await tx
@@ -87,6 +123,7 @@ export async function updateIntegration(scope: Scope, secrets: SecretBox, integr
         name: data.name ?? undefined,
         baseUrl: data.baseUrl ?? undefined,
         enabled: data.enabled ?? undefined,
+        webhookAllowedSources: data.webhookAllowedSources ?? undefined,
         credentialsEncrypted: data.apiKey ? secrets.encrypt(JSON.stringify({ apiKey: data.apiKey }), secretBinding(tenantId, integrationId, 'credentials')) : undefined,
         updatedAt: new Date(),
       })
@@ -135,4 +172,12 @@ export async function rotateWebhookSecret(scope: Scope, secrets: SecretBox, inte
     return r!;
   });
   return { integration: row, webhookSecret, previousSecretExpiresAt: row.previousSecretExpiresAt };
+}
+
+/** "10.1.2.3/8" → "10.0.0.0/8"; a single address stays itself ("192.0.2.7" → "192.0.2.7/32"). */
+function canonicalNetwork(s: string): string {
+  const [ip, bits] = parseNetwork(s);
+  const cidr = `${ip.toString()}/${bits}`;
+  const network = ip.kind() === 'ipv4' ? ipaddr.IPv4.networkAddressFromCIDR(cidr) : ipaddr.IPv6.networkAddressFromCIDR(cidr);
+  return `${network.toString()}/${bits}`;
 }

@@ -1,0 +1,1 @@
+ALTER TABLE "integrations" ADD COLUMN "webhook_allowed_sources" "cidr"[] DEFAULT '{}'::cidr[] NOT NULL;

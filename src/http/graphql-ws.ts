@@ -1,0 +1,208 @@
+/**
+ * GraphQL over WebSocket (graphql-ws on /graphql) with credentials that stay live (ARCHITECTURE
+ * invariant 11). A socket is authenticated when it connects, and then:
+ *
+ *  - every new operation builds a fresh context, exactly as an HTTP request does: the token is
+ *    verified again and the user's status, role and tenant are read from the database, so a
+ *    demoted user's new ADMIN subscription is refused (FORBIDDEN) on the open socket;
+ *  - every event delivered is checked against the subscriber's current standing, kept in memory by
+ *    PrincipalWatch (src/realtime/principals.ts) and refreshed by NOTIFY: no query per event;
+ *  - a change that ends the standing closes the socket with 4403 within a second (measured: tens of
+ *    ms): deactivation or deletion of the user, suspension of the tenant, logout (the access
+ *    token's session revoked), or a demotion below what one of its subscriptions needs;
+ *  - at the access token's expiry the socket is closed with 4403 as well. graphql-ws clients retry
+ *    on 4403 (not on 4401), so a client whose connectionParams is a function reconnects with a
+ *    fresh token. The close reason says which case it was.
+ */
+import { createRequire } from 'node:module';
+import { Kind, getOperationAST, parse, specifiedRules, validate, type DocumentNode, type ExecutionResult, type GraphQLSchema, type SelectionSetNode, type ValidationRule } from 'graphql';
+import type { WebSocketServer } from 'ws';
+import { useServer } from 'graphql-ws/use/ws';
+import type { App } from '../app.js';
+import { ROLE_RANK } from '../auth/roles.js';
+import { SUBSCRIPTION_ROLES } from '../graphql/permissions.js';
+import type { TenantRole } from '../auth/tokens.js';
+import { createContext } from '../graphql/context.js';
+import { checkOperationInput } from '../graphql/input-check.js';
+import { badInput } from '../errors.js';
+import type { Principal, Standing } from '../realtime/principals.js';
+
+/**
+ * graphql-ws accepts errors from onSubscribe only as instances of the GraphQLError it loaded itself
+ * (Node's resolution: graphql's CommonJS build). Under vitest our own `import 'graphql'` may get the
+ * ESM build, a different class; requiring it names the same copy graphql-ws has in every runtime.
+ */
+const { GraphQLError: WsGraphQLError } = createRequire(import.meta.url)('graphql') as typeof import('graphql');
+
+/** graphql-ws's Forbidden: the client may retry (with fresh connection params). */
+export const CLOSE_FORBIDDEN = 4403;
+
+type Extra = { live?: LiveSocket };
+
+/** One open socket's principal, token expiry and running subscriptions. */
+class LiveSocket {
+  /** Running subscriptions and the role each needs. */
+  readonly subscriptions = new Map<string, TenantRole>();
+  private expiryTimer?: NodeJS.Timeout;
+  private untrack?: () => void;
+  private closed = false;
+
+  constructor(
+    private readonly socket: { close(code: number, reason: string): void },
+    readonly principal: Principal,
+    readonly authorization: string,
+    readonly clientIp: string | undefined,
+  ) {}
+
+  start(untrack: () => void, expiresAtSeconds: number) {
+    this.untrack = untrack;
+    // setTimeout holds at most ~24.8 days; access tokens live minutes.
+    const ms = Math.min(2 ** 31 - 1, Math.max(0, expiresAtSeconds * 1000 - Date.now()));
+    this.expiryTimer = setTimeout(() => this.close('access token expired'), ms);
+  }
+
+  /** The standing changed (PrincipalWatch): close when it ended or no longer covers a running subscription. */
+  onStanding(standing: Standing) {
+    const refused = this.refusal(standing);
+    if (refused) this.close(refused);
+  }
+
+  /** Why this socket may not deliver (to a subscription needing `need`, or any of its subscriptions), or null. */
+  refusal(standing: Standing, need?: TenantRole): string | null {
+    if (!standing.ok) return standing.reason;
+    const needs = need ? [need] : [...this.subscriptions.values()];
+    const missing = needs.find((r) => ROLE_RANK[standing.role] < ROLE_RANK[r]);
+    return missing ? `role no longer allows a ${missing} subscription` : null;
+  }
+
+  close(reason: string) {
+    if (this.closed) return;
+    this.dispose();
+    this.socket.close(CLOSE_FORBIDDEN, `Forbidden: ${reason}`.slice(0, 120));
+  }
+
+  dispose() {
+    this.closed = true;
+    clearTimeout(this.expiryTimer);
+    this.untrack?.();
+  }
+}
+
+/** Serves graphql-ws on `wsServer`. Returns its disposer. */
+export function serveGraphQLOverWebSocket(app: App, schema: GraphQLSchema, validationRules: readonly ValidationRule[], wsServer: WebSocketServer) {
+  const rules = [...specifiedRules, ...validationRules];
+  return useServer<Record<string, unknown>, Extra>(
+    {
+      schema,
+      // The same operation limits as HTTP (depth, aliases, cost…).
+      validate: (s, document) => validate(s, document, rules),
+      // Authenticate at connection: no token, a bad one, or a user not in good standing closes the socket (4403).
+      onConnect: async (ctx) => {
+        const authorization = ctx.connectionParams?.authorization ?? ctx.connectionParams?.Authorization;
+        if (typeof authorization !== 'string') return false;
+        const clientIp = ctx.extra.request.socket.remoteAddress;
+        try {
+          const context = await createContext(app, { authorization, transactions: 'short', clientIp });
+          const viewer = await context.viewer();
+          const claims = context.claims;
+          if (viewer.kind !== 'user' || claims?.kind !== 'user') return false;
+          const principal: Principal = { tenantId: viewer.tenantId, userId: viewer.userId, ...(claims.sessionId ? { sessionId: claims.sessionId } : {}) };
+          const live = new LiveSocket(ctx.extra.socket, principal, authorization, clientIp);
+          const tracked = await app.principals.track(principal, (s) => live.onStanding(s));
+          live.start(tracked.untrack, claims.exp);
+          if (!tracked.standing.ok || ctx.extra.socket.readyState !== ctx.extra.socket.OPEN) {
+            live.dispose();
+            return false;
+          }
+          ctx.extra.live = live;
+          return true;
+        } catch {
+          return false;
+        }
+      },
+      // The same edge check of input values as over HTTP (protections.ts runs it as an Apollo plugin).
+      onSubscribe: (_ctx, _id, payload) => {
+        let document;
+        try {
+          document = parse(payload.query);
+        } catch {
+          return undefined; // graphql-ws answers the syntax error itself
+        }
+        const problems = checkOperationInput(schema, document, payload.variables ?? {});
+        if (!problems.length) return undefined;
+        const refused = badInput(problems);
+        return [new WsGraphQLError(refused.message, { extensions: refused.extensions })];
+      },
+      // A fresh context per operation, like an HTTP request: the token and the user's standing are checked again.
+      context: async (ctx) => {
+        const live = ctx.extra.live!;
+        try {
+          return await createContext(app, { authorization: live.authorization, transactions: 'short', clientIp: live.clientIp });
+        } catch {
+          // Only an expired token fails here (it verified at connect): the timer closes the socket at exp; don't wait for it.
+          live.close('access token expired');
+          return createContext(app, { transactions: 'short', clientIp: live.clientIp });
+        }
+      },
+      // Subscriptions: remember what each needs, and check every event against the current standing.
+      onOperation: (ctx, id, _payload, args, result) => {
+        const live = ctx.extra.live;
+        if (!live || !isAsyncGenerator(result)) return;
+        const need = requiredRole(args.document, args.operationName);
+        live.subscriptions.set(id, need);
+        return guard(result, async () => {
+          const refused = live.refusal(await app.principals.standing(live.principal), need);
+          if (refused) live.close(refused);
+          return !refused;
+        });
+      },
+      onComplete: (ctx, id) => void ctx.extra.live?.subscriptions.delete(id),
+      onClose: (ctx) => ctx.extra.live?.dispose(),
+    },
+    wsServer,
+  );
+}
+
+/** The highest role the subscription's root fields need (SUBSCRIPTION_ROLES; the permission map enforced it at start). */
+function requiredRole(document: DocumentNode, operationName: string | null | undefined): TenantRole {
+  const op = getOperationAST(document, operationName);
+  const fragments = new Map(document.definitions.flatMap((d) => (d.kind === Kind.FRAGMENT_DEFINITION ? [[d.name.value, d.selectionSet] as const] : [])));
+  const names = new Set<string>();
+  const walk = (set: SelectionSetNode, seen: Set<string>) => {
+    for (const sel of set.selections) {
+      if (sel.kind === Kind.FIELD) names.add(sel.name.value);
+      else if (sel.kind === Kind.INLINE_FRAGMENT) walk(sel.selectionSet, seen);
+      else if (!seen.has(sel.name.value) && fragments.has(sel.name.value)) walk(fragments.get(sel.name.value)!, new Set([...seen, sel.name.value]));
+    }
+  };
+  if (op) walk(op.selectionSet, new Set());
+  let need: TenantRole = 'VIEWER';
+  for (const n of names) {
+    const r = (SUBSCRIPTION_ROLES as Record<string, TenantRole>)[n];
+    if (r && ROLE_RANK[r] > ROLE_RANK[need]) need = r;
+  }
+  return need;
+}
+
+/** The subscription's events, each released only when `allowed()` says so; a refusal ends the stream. */
+function guard(source: AsyncGenerator<ExecutionResult>, allowed: () => Promise<boolean>): AsyncGenerator<ExecutionResult> {
+  const it: AsyncGenerator<ExecutionResult> = {
+    async next() {
+      const r = await source.next();
+      if (r.done) return r;
+      if (await allowed()) return r;
+      await source.return(undefined);
+      return { done: true, value: undefined };
+    },
+    return: (v) => source.return(v),
+    throw: (e) => source.throw(e),
+    [Symbol.asyncIterator]() {
+      return it;
+    },
+  };
+  return it;
+}
+
+function isAsyncGenerator(v: unknown): v is AsyncGenerator<ExecutionResult> {
+  return typeof v === 'object' && v !== null && typeof (v as AsyncGenerator).next === 'function' && typeof (v as AsyncGenerator).return === 'function' && Symbol.asyncIterator in v;
+}
