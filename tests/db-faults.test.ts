@@ -200,6 +200,7 @@ describe('the database unreachable', () => {
       );
       for (const r of during) {
         expect(r.code).toBe('SERVICE_UNAVAILABLE');
+        expect(r.status).toBe(503); // GraphQL too: nothing answered, so HTTP says so
         expect(r.ms).toBeLessThan(3000);
       }
       // Nothing answered 503 was stored.

@@ -168,6 +168,8 @@ function operationScopePlugin(): ApolloServerPlugin<Context> {
             if (body) {
               body.data = null;
               body.errors = [{ message: 'The operation could not be committed; nothing was changed', extensions: { code: 'SERVICE_UNAVAILABLE' } }];
+              // Apollo runs willSendResponse hooks side by side: statusCodePlugin has seen the body before this change.
+              response.http.status = 503;
             }
           }
         },
@@ -178,7 +180,10 @@ function operationScopePlugin(): ApolloServerPlugin<Context> {
 
 /**
  * Errors outside execution (context, parsing) take their HTTP status from the error table. A request
- * refused by a rate limit (nothing else succeeded) answers 429 with Retry-After, as HTTP clients expect.
+ * refused by a rate limit (nothing else succeeded) answers 429 with Retry-After, as HTTP clients expect;
+ * one that got nothing because the database was unavailable answers 503, so load balancers, proxies
+ * and HTTP clients see an outage as one and retry, as they do for webhooks (nothing was committed:
+ * the operation's transaction commits only when a field succeeded).
  */
 function statusCodePlugin(): ApolloServerPlugin<Context> {
   return {
@@ -193,6 +198,10 @@ function statusCodePlugin(): ApolloServerPlugin<Context> {
             response.http.status = 429;
             const retryAfter = Math.max(...limited.map((e) => Number(e.extensions?.retryAfter) || 1));
             response.http.headers.set('retry-after', String(retryAfter));
+            return;
+          }
+          if (nothingSucceeded && body.errors.some((e) => e.extensions?.code === 'SERVICE_UNAVAILABLE')) {
+            response.http.status = 503;
             return;
           }
           // Refused before execution: the error table's status (Apollo answers 500 for errors thrown by plugins).
