@@ -9,7 +9,7 @@ import { buildSchema } from '../graphql/schema.js';
 import { createContext, type Context } from '../graphql/context.js';
 import { registerAuditExport } from './audit-export.js';
 import { LIMITS, operationProtections } from './protections.js';
-import { formatGraphQLError, httpStatusOf, withHttpStatus } from '../errors.js';
+import { formatGraphQLError, httpStatusOf, isDatabaseUnavailable, withHttpStatus } from '../errors.js';
 import { clientErrorHandler, frameworkErrors, registerErrorReplies } from './error-replies.js';
 import { webhookRoutes } from './webhooks.js';
 import { serveGraphQLOverWebSocket } from './graphql-ws.js';
@@ -164,7 +164,9 @@ function operationScopePlugin(): ApolloServerPlugin<Context> {
           try {
             await contextValue.scope?.finish(succeeded);
           } catch (err) {
-            contextValue.log.error({ err }, 'operation transaction failed to commit');
+            // The database going away is an outage, not a bug: only other failures log at error level.
+            if (isDatabaseUnavailable(err)) contextValue.log.warn({ err }, 'operation transaction failed to commit');
+            else contextValue.log.error({ err }, 'operation transaction failed to commit');
             if (body) {
               body.data = null;
               body.errors = [{ message: 'The operation could not be committed; nothing was changed', extensions: { code: 'SERVICE_UNAVAILABLE' } }];
