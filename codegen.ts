@@ -30,6 +30,8 @@ const config: CodegenConfig = {
           SyncRun: '../../db/schema.js#SyncRunRow',
           SyncRunConnection: '../../modules/sync/service.js#SyncRunConnectionResult',
           IntegrationPush: '../../db/schema.js#IntegrationPushRow',
+          ApiKey: '../../modules/api-keys/service.js#ApiKeyView',
+          CreateApiKeyPayload: '../../modules/api-keys/service.js#CreatedApiKey',
           IntegrationPushConnection: '../../modules/pushes/service.js#IntegrationPushConnectionResult',
         },
       },

@@ -2,7 +2,7 @@ import { isObjectType, type GraphQLSchema } from 'graphql';
 import { chain, rule } from 'graphql-shield';
 import { AppError } from '../errors.js';
 import type { RateLimitContext, RateLimitKind, RateLimits } from './rate-limits.js';
-import { platformOperatorCheck, roleCheck, selfOrRoleCheck, type Viewer } from './roles.js';
+import { peopleOnlyCheck, platformOperatorCheck, roleCheck, selfOrRoleCheck, type Viewer } from './roles.js';
 import type { TenantRole } from './tokens.js';
 
 /**
@@ -38,6 +38,10 @@ export const ROLE = { VIEWER: roleRule('VIEWER'), MEMBER: roleRule('MEMBER'), AD
 export const SELF_OR = (min: TenantRole) => viewerRule(`selfOrRole:${min}`, (v, args) => selfOrRoleCheck(v, args.id, min), 'strict');
 
 export const PLATFORM_OPERATOR = viewerRule('isPlatformOperator', platformOperatorCheck);
+
+/** People only: `PEOPLE_ONLY('ADMIN')` admits ADMIN+ users and refuses API keys (keys can't create keys, change SSO/SCIM…). */
+const NOT_AN_API_KEY = viewerRule('peopleOnly', peopleOnlyCheck);
+export const PEOPLE_ONLY = (min: TenantRole) => chain(ROLE[min], NOT_AN_API_KEY);
 
 /**
  * Rate limits (src/auth/rate-limits.ts): graphql-rate-limit rules over the shared Postgres store,

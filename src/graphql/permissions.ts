@@ -1,6 +1,6 @@
 import type { GraphQLScalarType } from 'graphql';
 import { allow, deny, shield } from 'graphql-shield';
-import { operatorMutation, PLATFORM_OPERATOR, rateLimit, ROLE, SELF_OR, tenantMutation, tenantQuery, type ShieldRule } from '../auth/permissions.js';
+import { operatorMutation, PEOPLE_ONLY, PLATFORM_OPERATOR, rateLimit, ROLE, SELF_OR, tenantMutation, tenantQuery, type ShieldRule } from '../auth/permissions.js';
 import { forbidden } from '../errors.js';
 import type { Resolvers } from './generated/resolvers-types.js';
 import type { TenantRole } from '../auth/tokens.js';
@@ -58,6 +58,7 @@ export const permissionMap = {
     integrationPushes: tenantQuery('ADMIN'),
     auditLogs: tenantQuery('ADMIN'),
     auditIntegrity: tenantQuery('ADMIN'),
+    apiKeys: tenantQuery('ADMIN'),
   },
   Mutation: {
     _noop: deny, // a placeholder so `extend type Mutation` has a type to extend
@@ -92,6 +93,9 @@ export const permissionMap = {
     replayWebhookEvents: tenantMutation('ADMIN'),
     triggerSync: tenantMutation('ADMIN'),
     retryIntegrationPush: tenantMutation('ADMIN'),
+    // API keys can't create or revoke keys (nor change SSO/SCIM settings: PEOPLE_ONLY there too).
+    createApiKey: tenantMutation(PEOPLE_ONLY('ADMIN')),
+    revokeApiKey: tenantMutation(PEOPLE_ONLY('ADMIN')),
   },
   Subscription: {
     heartbeat: ROLE[SUBSCRIPTION_ROLES.heartbeat],
@@ -132,6 +136,8 @@ export const permissionMap = {
   AuditLogEdge: allow,
   AuditLogConnection: allow,
   AuditIntegrityReport: allow,
+  ApiKey: allow,
+  CreateApiKeyPayload: allow,
 } satisfies PermissionMap;
 
 export const permissions = shield(permissionMap, {

@@ -6,6 +6,7 @@ import type { SessionTokens } from '../../auth/session-service.js';
 import type { IntegrationWithSecret } from '../../modules/integrations/service.js';
 import type { WebhookEventView, WebhookEventConnectionResult } from '../../modules/webhooks/service.js';
 import type { SyncRunConnectionResult } from '../../modules/sync/service.js';
+import type { ApiKeyView, CreatedApiKey } from '../../modules/api-keys/service.js';
 import type { IntegrationPushConnectionResult } from '../../modules/pushes/service.js';
 import type { Context } from '../context.js';
 export type Maybe<T> = T | null;
@@ -31,10 +32,36 @@ export type Scalars = {
 
 /** Who caused a change. */
 export type ActorType =
+  /** An API key (service account); actorId is the key's id. */
+  | 'API_KEY'
   | 'INTEGRATION'
   | 'PLATFORM'
   | 'SYSTEM'
   | 'USER';
+
+export type ApiKey = {
+  __typename?: 'ApiKey';
+  createdAt: Scalars['DateTime']['output'];
+  /** Who created it (null once that user is deleted). The key outlives its creator: revoke it when it is no longer needed. */
+  createdBy?: Maybe<User>;
+  expiresAt?: Maybe<Scalars['DateTime']['output']>;
+  id: Scalars['UUID']['output'];
+  /** The last request made with the key (recorded at most once a minute per client IP). */
+  lastUsedAt?: Maybe<Scalars['DateTime']['output']>;
+  lastUsedIp?: Maybe<Scalars['String']['output']>;
+  name: Scalars['String']['output'];
+  /** The key's first 12 characters (`tsk_` + 8), to recognise it in a list or a leak report. */
+  prefix: Scalars['String']['output'];
+  revokedAt?: Maybe<Scalars['DateTime']['output']>;
+  /** What the key may do: a tenant role, at most its creator's when it was created. */
+  role: Role;
+  status: ApiKeyStatus;
+};
+
+export type ApiKeyStatus =
+  | 'ACTIVE'
+  | 'EXPIRED'
+  | 'REVOKED';
 
 /** Result of verifying the tenant's hash chain. */
 export type AuditIntegrityReport = {
@@ -111,6 +138,21 @@ export type CircuitState =
   /** Held open by an administrator until reset. */
   | 'ISOLATED'
   | 'OPEN';
+
+export type CreateApiKeyInput = {
+  /** Optional; must be in the future. */
+  expiresAt?: InputMaybe<Scalars['DateTime']['input']>;
+  name: Scalars['String']['input'];
+  /** At most your own role. */
+  role: Role;
+};
+
+export type CreateApiKeyPayload = {
+  __typename?: 'CreateApiKeyPayload';
+  apiKey: ApiKey;
+  /** The key itself. Shown once: only its hash is kept. */
+  key: Scalars['String']['output'];
+};
 
 export type CreateIntegrationInput = {
   /** The provider API key; stored encrypted, never returned. */
@@ -325,6 +367,8 @@ export type Mutation = {
   changeOrganizationMemberRole: OrganizationMember;
   changeTenantPlan: Tenant;
   changeUserRole: User;
+  /** ADMIN+, and only people: an API key can't create keys. */
+  createApiKey: CreateApiKeyPayload;
   createIntegration: IntegrationSecretPayload;
   createOrganization: Organization;
   /** Platform operators only. */
@@ -357,6 +401,8 @@ export type Mutation = {
    * the same user was made since (that one is what the provider should get).
    */
   retryIntegrationPush: IntegrationPush;
+  /** Takes effect at once, on open WebSockets too. Revoking a revoked key changes nothing. ADMIN+ (not for keys above your role); people only. */
+  revokeApiKey: ApiKey;
   /** A new signing secret; the previous one keeps verifying for `overlapHours` (default from configuration, 0 = stop at once). */
   rotateWebhookSecret: IntegrationSecretPayload;
   suspendTenant: Tenant;
@@ -397,6 +443,11 @@ export type MutationChangeTenantPlanArgs = {
 export type MutationChangeUserRoleArgs = {
   id: Scalars['UUID']['input'];
   role: Role;
+};
+
+
+export type MutationCreateApiKeyArgs = {
+  input: CreateApiKeyInput;
 };
 
 
@@ -504,6 +555,11 @@ export type MutationRetryIntegrationPushArgs = {
 };
 
 
+export type MutationRevokeApiKeyArgs = {
+  id: Scalars['UUID']['input'];
+};
+
+
 export type MutationRotateWebhookSecretArgs = {
   id: Scalars['UUID']['input'];
   overlapHours?: InputMaybe<Scalars['Float']['input']>;
@@ -600,6 +656,8 @@ export type PlatformAuthPayload = {
 
 export type Query = {
   __typename?: 'Query';
+  /** The tenant's API keys, newest first (at most 100 active ones exist). ADMIN+. */
+  apiKeys: Array<ApiKey>;
   /**
    * Verifies the chain: all of it, or from the entry `fromId` on (trusting the entry before it). A full
    * check reads and hashes every entry (about 40 s per million on our 2-core test machine): on large
@@ -635,6 +693,11 @@ export type Query = {
   webhookEvent?: Maybe<WebhookEvent>;
   /** Oldest first (stable under inserts). `first` is 1–100. */
   webhookEvents: WebhookEventConnection;
+};
+
+
+export type QueryApiKeysArgs = {
+  includeRevoked?: InputMaybe<Scalars['Boolean']['input']>;
 };
 
 
@@ -1050,6 +1113,8 @@ export type DirectiveResolverFn<TResult = Record<PropertyKey, never>, TParent = 
 /** Mapping between all available schema types and the resolvers types */
 export type ResolversTypes = {
   ActorType: ActorType;
+  ApiKey: ResolverTypeWrapper<ApiKeyView>;
+  ApiKeyStatus: ApiKeyStatus;
   AuditIntegrityReport: ResolverTypeWrapper<AuditIntegrityReport>;
   AuditLog: ResolverTypeWrapper<AuditLogRow>;
   AuditLogConnection: ResolverTypeWrapper<AuditLogPage>;
@@ -1058,6 +1123,8 @@ export type ResolversTypes = {
   AuthPayload: ResolverTypeWrapper<SessionTokens>;
   Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
   CircuitState: CircuitState;
+  CreateApiKeyInput: CreateApiKeyInput;
+  CreateApiKeyPayload: ResolverTypeWrapper<CreatedApiKey>;
   CreateIntegrationInput: CreateIntegrationInput;
   CreateOrganizationInput: CreateOrganizationInput;
   CreateTenantInput: CreateTenantInput;
@@ -1126,6 +1193,7 @@ export type ResolversTypes = {
 
 /** Mapping between all available schema types and the resolvers parents */
 export type ResolversParentTypes = {
+  ApiKey: ApiKeyView;
   AuditIntegrityReport: AuditIntegrityReport;
   AuditLog: AuditLogRow;
   AuditLogConnection: AuditLogPage;
@@ -1133,6 +1201,8 @@ export type ResolversParentTypes = {
   AuditLogFilter: AuditLogFilter;
   AuthPayload: SessionTokens;
   Boolean: Scalars['Boolean']['output'];
+  CreateApiKeyInput: CreateApiKeyInput;
+  CreateApiKeyPayload: CreatedApiKey;
   CreateIntegrationInput: CreateIntegrationInput;
   CreateOrganizationInput: CreateOrganizationInput;
   CreateTenantInput: CreateTenantInput;
@@ -1187,6 +1257,20 @@ export type ResolversParentTypes = {
   WebhookEventFilter: WebhookEventFilter;
 };
 
+export type ApiKeyResolvers<ContextType = Context, ParentType extends ResolversParentTypes['ApiKey'] = ResolversParentTypes['ApiKey']> = {
+  createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  createdBy?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType>;
+  expiresAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['UUID'], ParentType, ContextType>;
+  lastUsedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  lastUsedIp?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  prefix?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  revokedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  role?: Resolver<ResolversTypes['Role'], ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['ApiKeyStatus'], ParentType, ContextType>;
+};
+
 export type AuditIntegrityReportResolvers<ContextType = Context, ParentType extends ResolversParentTypes['AuditIntegrityReport'] = ResolversParentTypes['AuditIntegrityReport']> = {
   checkedEntries?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   firstBrokenId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
@@ -1224,6 +1308,11 @@ export type AuthPayloadResolvers<ContextType = Context, ParentType extends Resol
   refreshToken?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   refreshTokenExpiresAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   user?: Resolver<ResolversTypes['User'], ParentType, ContextType>;
+};
+
+export type CreateApiKeyPayloadResolvers<ContextType = Context, ParentType extends ResolversParentTypes['CreateApiKeyPayload'] = ResolversParentTypes['CreateApiKeyPayload']> = {
+  apiKey?: Resolver<ResolversTypes['ApiKey'], ParentType, ContextType>;
+  key?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 };
 
 export interface DateTimeScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['DateTime'], any> {
@@ -1335,6 +1424,7 @@ export type MutationResolvers<ContextType = Context, ParentType extends Resolver
   changeOrganizationMemberRole?: Resolver<ResolversTypes['OrganizationMember'], ParentType, ContextType, RequireFields<MutationChangeOrganizationMemberRoleArgs, 'organizationId' | 'role' | 'userId'>>;
   changeTenantPlan?: Resolver<ResolversTypes['Tenant'], ParentType, ContextType, RequireFields<MutationChangeTenantPlanArgs, 'id' | 'plan'>>;
   changeUserRole?: Resolver<ResolversTypes['User'], ParentType, ContextType, RequireFields<MutationChangeUserRoleArgs, 'id' | 'role'>>;
+  createApiKey?: Resolver<ResolversTypes['CreateApiKeyPayload'], ParentType, ContextType, RequireFields<MutationCreateApiKeyArgs, 'input'>>;
   createIntegration?: Resolver<ResolversTypes['IntegrationSecretPayload'], ParentType, ContextType, RequireFields<MutationCreateIntegrationArgs, 'input'>>;
   createOrganization?: Resolver<ResolversTypes['Organization'], ParentType, ContextType, RequireFields<MutationCreateOrganizationArgs, 'input'>>;
   createTenant?: Resolver<ResolversTypes['Tenant'], ParentType, ContextType, RequireFields<MutationCreateTenantArgs, 'input'>>;
@@ -1355,6 +1445,7 @@ export type MutationResolvers<ContextType = Context, ParentType extends Resolver
   replayWebhookEvents?: Resolver<ResolversTypes['ReplayWebhookEventsPayload'], ParentType, ContextType, RequireFields<MutationReplayWebhookEventsArgs, 'filter' | 'limit'>>;
   resetIntegrationCircuit?: Resolver<ResolversTypes['IntegrationCircuit'], ParentType, ContextType, RequireFields<MutationResetIntegrationCircuitArgs, 'integrationId'>>;
   retryIntegrationPush?: Resolver<ResolversTypes['IntegrationPush'], ParentType, ContextType, RequireFields<MutationRetryIntegrationPushArgs, 'id'>>;
+  revokeApiKey?: Resolver<ResolversTypes['ApiKey'], ParentType, ContextType, RequireFields<MutationRevokeApiKeyArgs, 'id'>>;
   rotateWebhookSecret?: Resolver<ResolversTypes['IntegrationSecretPayload'], ParentType, ContextType, RequireFields<MutationRotateWebhookSecretArgs, 'id'>>;
   suspendTenant?: Resolver<ResolversTypes['Tenant'], ParentType, ContextType, RequireFields<MutationSuspendTenantArgs, 'id'>>;
   triggerSync?: Resolver<ResolversTypes['TriggerSyncPayload'], ParentType, ContextType, RequireFields<MutationTriggerSyncArgs, 'integrationId' | 'mode'>>;
@@ -1404,6 +1495,7 @@ export type PlatformAuthPayloadResolvers<ContextType = Context, ParentType exten
 };
 
 export type QueryResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = {
+  apiKeys?: Resolver<Array<ResolversTypes['ApiKey']>, ParentType, ContextType, RequireFields<QueryApiKeysArgs, 'includeRevoked'>>;
   auditIntegrity?: Resolver<ResolversTypes['AuditIntegrityReport'], ParentType, ContextType, Partial<QueryAuditIntegrityArgs>>;
   auditLogs?: Resolver<ResolversTypes['AuditLogConnection'], ParentType, ContextType, RequireFields<QueryAuditLogsArgs, 'first'>>;
   health?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
@@ -1544,11 +1636,13 @@ export type WebhookEventEdgeResolvers<ContextType = Context, ParentType extends 
 };
 
 export type Resolvers<ContextType = Context> = {
+  ApiKey?: ApiKeyResolvers<ContextType>;
   AuditIntegrityReport?: AuditIntegrityReportResolvers<ContextType>;
   AuditLog?: AuditLogResolvers<ContextType>;
   AuditLogConnection?: AuditLogConnectionResolvers<ContextType>;
   AuditLogEdge?: AuditLogEdgeResolvers<ContextType>;
   AuthPayload?: AuthPayloadResolvers<ContextType>;
+  CreateApiKeyPayload?: CreateApiKeyPayloadResolvers<ContextType>;
   DateTime?: GraphQLScalarType;
   DeletePayload?: DeletePayloadResolvers<ContextType>;
   EmailAddress?: GraphQLScalarType;
