@@ -2,6 +2,8 @@ import crypto from 'node:crypto';
 import { execute, getNamedType, getNullableType, isListType, isNonNullType, isObjectType, parse, type GraphQLField, type GraphQLObjectType } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  apiKeys,
+  apiKeyUsage,
   integrationCircuits,
   integrationHealth,
   integrationHealthChanges,
@@ -203,6 +205,12 @@ async function seedWorld(n: number, operatorToken: string): Promise<World> {
         processedAt: pgTime(i),
       })),
     );
+    // API keys, each made by another user (ApiKey.createdBy reads n users), each used once.
+    const keys = await tx
+      .insert(apiKeys)
+      .values(us.map((u, i) => ({ tenantId, name: `Key ${i}`, role: 'VIEWER' as const, prefix: `tsk_${i}`, keyHash: crypto.randomBytes(32).toString('hex'), createdBy: u.id })))
+      .returning({ id: apiKeys.id });
+    await tx.insert(apiKeyUsage).values(keys.map((k) => ({ tenantId, apiKeyId: k.id, lastUsedAt: new Date(), lastUsedIp: '127.0.0.1' })));
     return ints.map((x) => x.id);
   });
   return { n, tenant, integrationId: integrationIds[0]!, operatorToken };
