@@ -31,6 +31,8 @@ const config: CodegenConfig = {
           SyncRunConnection: '../../modules/sync/service.js#SyncRunConnectionResult',
           IntegrationPush: '../../db/schema.js#IntegrationPushRow',
           IntegrationPushConnection: '../../modules/pushes/service.js#IntegrationPushConnectionResult',
+          ScimToken: '../../db/schema.js#ScimTokenRow',
+          ScimTokenSecretPayload: '../../modules/scim/tokens.js#ScimTokenWithSecret',
         },
       },
     },

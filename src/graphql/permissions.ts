@@ -1,6 +1,6 @@
 import type { GraphQLScalarType } from 'graphql';
 import { allow, deny, shield } from 'graphql-shield';
-import { operatorMutation, PLATFORM_OPERATOR, rateLimit, ROLE, SELF_OR, tenantMutation, tenantQuery, type ShieldRule } from '../auth/permissions.js';
+import { identityAdmin, identityQuery, operatorMutation, PLATFORM_OPERATOR, rateLimit, ROLE, SELF_OR, tenantMutation, tenantQuery, type ShieldRule } from '../auth/permissions.js';
 import { forbidden } from '../errors.js';
 import type { Resolvers } from './generated/resolvers-types.js';
 import type { TenantRole } from '../auth/tokens.js';
@@ -58,6 +58,8 @@ export const permissionMap = {
     integrationPushes: tenantQuery('ADMIN'),
     auditLogs: tenantQuery('ADMIN'),
     auditIntegrity: tenantQuery('ADMIN'),
+    // Identity (SSO, domains, SCIM): people only, never API keys — see identityAdmin.
+    scimTokens: identityQuery('ADMIN'),
   },
   Mutation: {
     _noop: deny, // a placeholder so `extend type Mutation` has a type to extend
@@ -92,6 +94,8 @@ export const permissionMap = {
     replayWebhookEvents: tenantMutation('ADMIN'),
     triggerSync: tenantMutation('ADMIN'),
     retryIntegrationPush: tenantMutation('ADMIN'),
+    createScimToken: identityAdmin('ADMIN'),
+    revokeScimToken: identityAdmin('ADMIN'),
   },
   Subscription: {
     heartbeat: ROLE[SUBSCRIPTION_ROLES.heartbeat],
@@ -132,6 +136,8 @@ export const permissionMap = {
   AuditLogEdge: allow,
   AuditLogConnection: allow,
   AuditIntegrityReport: allow,
+  ScimToken: allow,
+  ScimTokenSecretPayload: allow,
 } satisfies PermissionMap;
 
 export const permissions = shield(permissionMap, {

@@ -21,6 +21,7 @@ import { integrationResolvers } from '../modules/integrations/resolvers.js';
 import { webhookResolvers } from '../modules/webhooks/resolvers.js';
 import { pushResolvers } from '../modules/pushes/resolvers.js';
 import { syncResolvers } from '../modules/sync/resolvers.js';
+import { scimResolvers } from '../modules/scim/resolvers.js';
 
 const schemaDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../schema');
 
@@ -52,7 +53,7 @@ const root: Resolvers = { Query: { health: () => 'ok' } };
  * server refuses to start) when the map leaves a field of the schema without a rule.
  */
 export function buildSchema(typeDefs: string[] = loadTypeDefs()): GraphQLSchema {
-  const resolvers = mergeResolvers([scalars, root, heartbeatResolvers, authResolvers, tenantResolvers, userResolvers, organizationResolvers, integrationHealthResolvers, integrationResolvers, webhookResolvers, syncResolvers, pushResolvers, auditResolvers]);
+  const resolvers = mergeResolvers([scalars, root, heartbeatResolvers, authResolvers, tenantResolvers, userResolvers, organizationResolvers, integrationHealthResolvers, integrationResolvers, webhookResolvers, syncResolvers, pushResolvers, auditResolvers, scimResolvers]);
   const schema = makeExecutableSchema({ typeDefs, resolvers: resolvers as never });
   assertAllRulesAssigned(schema, permissionMap);
   return applyMiddleware(schema, permissions);
