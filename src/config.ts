@@ -40,6 +40,21 @@ const schema = z.object({
   DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
   DATA_DIR: z.string().default('.data'),
   PUBLIC_URL: z.string().url().optional(),
+  /**
+   * The frontend people use: links in invitations, password resets and email confirmations (and SSO
+   * redirects after login) point here. Default: http://localhost:3000 in development and tests, PUBLIC_URL in production.
+   */
+  APP_URL: z.string().url().refine((u) => /^https?:/.test(u), 'must be an http(s) URL').optional(),
+  /**
+   * Tenant by host: with `tessera.example.com`, requests to `acme.tessera.example.com` name tenant
+   * "acme" (src/auth/tenant-address.ts documents the precedence with `X-Tenant` and `tenantSlug`). Unset: hosts name no tenant.
+   */
+  TENANT_BASE_DOMAIN: z
+    .string()
+    .trim()
+    .toLowerCase()
+    .regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/, 'a domain name such as tessera.example.com')
+    .optional(),
   JWT_ISSUER: z.string().default('https://tessera.local'),
   JWT_AUDIENCE: z.string().default('tessera-api'),
   /** Ed25519 private key as a JWK (JSON). Required in production; generated once into DATA_DIR in development. */
@@ -175,6 +190,8 @@ const schema = z.object({
 export type Config = Omit<z.infer<typeof schema>, 'OUTBOUND_ALLOWED_NETWORKS' | 'OUTBOUND_ALLOWED_HOSTS'> & {
   isProduction: boolean;
   publicUrl: string;
+  /** APP_URL without a trailing slash, or its default. */
+  appUrl: string;
   OUTBOUND_ALLOWED_NETWORKS: string[];
   OUTBOUND_ALLOWED_HOSTS: string[];
 };
@@ -206,6 +223,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     ...c,
     isProduction,
     publicUrl: c.PUBLIC_URL ?? `http://localhost:${c.PORT}`,
+    appUrl: (c.APP_URL ?? (isProduction ? (c.PUBLIC_URL ?? `http://localhost:${c.PORT}`) : 'http://localhost:3000')).replace(/\/+$/, ''),
     OUTBOUND_ALLOWED_NETWORKS: c.OUTBOUND_ALLOWED_NETWORKS ?? (isProduction ? [] : DEVELOPMENT_OUTBOUND_NETWORKS),
     OUTBOUND_ALLOWED_HOSTS: c.OUTBOUND_ALLOWED_HOSTS ?? [],
   };
