@@ -33,6 +33,8 @@ const config: CodegenConfig = {
           ApiKey: '../../modules/api-keys/service.js#ApiKeyView',
           CreateApiKeyPayload: '../../modules/api-keys/service.js#CreatedApiKey',
           IntegrationPushConnection: '../../modules/pushes/service.js#IntegrationPushConnectionResult',
+          ScimToken: '../../db/schema.js#ScimTokenRow',
+          ScimTokenSecretPayload: '../../modules/scim/tokens.js#ScimTokenWithSecret',
         },
       },
     },

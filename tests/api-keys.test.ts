@@ -128,6 +128,9 @@ describe('a key authenticates like a token, as itself', () => {
     expect(errorCode(refused)).toBe('FORBIDDEN');
     expect(refused.errors![0]!.extensions!.reason).toBe('API_KEY_NOT_ALLOWED');
     expect(errorCode(await server.gql('mutation($id: UUID!) { revokeApiKey(id: $id) { id } }', { id: owner.apiKey.id }, { token: owner.key }))).toBe('FORBIDDEN');
+    // Nor who may sign in: SSO/SCIM settings (the identityAdmin rule) refuse keys, reading them too.
+    expect(errorCode(await server.gql('mutation { createScimToken(name: "by a key") { scimToken { id } } }', {}, { token: owner.key }))).toBe('FORBIDDEN');
+    expect(errorCode(await server.gql('{ scimTokens { id } }', {}, { token: owner.key }))).toBe('FORBIDDEN');
     expect(errorCode(await server.gql('mutation { createUser(input: { email: "o2@x.test", name: "O2", role: OWNER, password: "a-long-password" }) { id } }', {}, { token: owner.key }))).toBe('FORBIDDEN');
     const member = await t.user('MEMBER');
     expect(errorCode(await server.gql('mutation($id: UUID!) { changeUserRole(id: $id, role: OWNER) { id } }', { id: member.user.id }, { token: owner.key }))).toBe('FORBIDDEN');

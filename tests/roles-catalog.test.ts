@@ -84,6 +84,7 @@ const TABLES: Record<DbPath, Record<string, string[]>> = {
     'public.organization_memberships': ALL,
     'public.organizations': ALL,
     'public.refresh_tokens': ALL,
+    'public.scim_tokens': ['SELECT', 'INSERT', 'UPDATE'],
     'public.subscriptions': ['SELECT', 'INSERT', 'UPDATE'],
     'public.sync_checkpoints': ['SELECT', 'INSERT', 'UPDATE'],
     'public.sync_runs': ['SELECT', 'INSERT', 'UPDATE'],

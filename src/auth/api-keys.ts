@@ -6,7 +6,7 @@
  * The `tsk_` prefix and the fixed shape let secret scanners find leaked keys (pattern
  * `tsk_[0-9a-f]{64}[A-Za-z0-9_-]{43}`). The ids travel in the key so that a request knows, before
  * any query, which tenant to open and which key to check: app_begin compares the SHA-256 of the
- * whole key in the request's first statement (migration 0014), so a key costs no more than an
+ * whole key in the request's first statement (migration 0015), so a key costs no more than an
  * access token. Only the hash is stored; the key is shown once, at creation.
  */
 import crypto from 'node:crypto';

@@ -77,12 +77,15 @@ export const users = pgTable(
     externalVersion: bigint('external_version', { mode: 'number' }),
     /** The provider's updated_at of the version we hold (ties on version are broken by it). */
     externalUpdatedAt: timestamp('external_updated_at', { withTimezone: true, precision: 3 }),
+    /** The tenant's directory's id for this user, set and matched by SCIM (`externalId`). */
+    scimExternalId: text('scim_external_id'),
     ...timestamps,
   },
   (t) => [
     primaryKey({ columns: [t.tenantId, t.id] }),
     uniqueIndex('users_tenant_email_key').on(t.tenantId, sql`lower(${t.email})`),
     uniqueIndex('users_tenant_external_key').on(t.tenantId, t.externalSource, t.externalId),
+    uniqueIndex('users_tenant_scim_external_key').on(t.tenantId, t.scimExternalId),
     index('users_tenant_created_idx').on(t.tenantId, t.createdAt, t.id),
     tenantIsolation(),
   ],
@@ -95,10 +98,13 @@ export const organizations = pgTable(
     id: uuid('id').notNull().defaultRandom(),
     name: text('name').notNull(),
     description: text('description'),
+    /** The tenant's directory's id for this group, set and matched by SCIM (`externalId`). */
+    scimExternalId: text('scim_external_id'),
     ...timestamps,
   },
   (t) => [
     primaryKey({ columns: [t.tenantId, t.id] }),
+    uniqueIndex('organizations_tenant_scim_external_key').on(t.tenantId, t.scimExternalId),
     uniqueIndex('organizations_tenant_name_key').on(t.tenantId, sql`lower(${t.name})`),
     index('organizations_tenant_created_idx').on(t.tenantId, t.createdAt, t.id),
     tenantIsolation(),
@@ -461,7 +467,7 @@ export const syncRuns = pgTable(
 // custom migration); the app role may only SELECT. Each tenant's entries form a hash chain in
 // `seq` order: hash = sha256(prev_hash || canonical entry), checked by audit.verify_chain().
 
-export const actorType = pgEnum('actor_type', ['USER', 'PLATFORM', 'INTEGRATION', 'SYSTEM', 'API_KEY']);
+export const actorType = pgEnum('actor_type', ['USER', 'PLATFORM', 'INTEGRATION', 'SYSTEM', 'SCIM', 'API_KEY']);
 
 export const auditLogs = pgTable(
   'audit_logs',
@@ -587,12 +593,35 @@ export const auditChainHeads = pgTable(
 
 export type AuditLogRow = typeof auditLogs.$inferSelect;
 
+// ─── Directory sync: SCIM 2.0 (issue 14) ───────────────────────────────────────────────────────
+
+/**
+ * Bearer tokens of the tenant's SCIM endpoint (/scim/v2), created and revoked by an ADMIN. The token
+ * (`scim_<tenant id>_<secret>`) is shown once; only its SHA-256 is kept. Its id is the SCIM actor's id
+ * in the audit trail.
+ */
+export const scimTokens = pgTable(
+  'scim_tokens',
+  {
+    tenantId: uuid('tenant_id').notNull().references(() => tenants.id, { onDelete: 'cascade' }),
+    id: uuid('id').notNull().defaultRandom(),
+    name: text('name').notNull(),
+    tokenHash: text('token_hash').notNull(),
+    createdBy: uuid('created_by'),
+    createdAt: timestamp('created_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+    revokedAt: timestamp('revoked_at', { withTimezone: true, precision: 3 }),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.id] }), uniqueIndex('scim_tokens_hash_key').on(t.tenantId, t.tokenHash), tenantIsolation()],
+).enableRLS();
+
+export type ScimTokenRow = typeof scimTokens.$inferSelect;
+
 // ─── The API for machines (issue #15) ──────────────────────────────────────────────────────────
 
 /**
  * API keys: a tenant's service accounts. The key itself (`tsk_…`, src/auth/api-keys.ts) is shown
  * once; only its SHA-256 is kept. app_begin recognises a key in the request's own first statement
- * (migration 0014), so a key costs a request no more round trips than an access token.
+ * (migration 0015), so a key costs a request no more round trips than an access token.
  */
 export const apiKeys = pgTable(
   'api_keys',

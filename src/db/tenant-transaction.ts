@@ -7,9 +7,11 @@
  * Glossary
  *  - tenant:    the isolation boundary; `app.tenant_id` decides which rows RLS shows.
  *  - actor:     who causes the changes, recorded by the audit trigger: a USER (a tenant user's request),
- *               an API_KEY (a tenant's service account; app_begin checks the key's hash), an INTEGRATION (webhooks, sync and push of one integration), the SYSTEM (a named
- *               background part: 'sync-scheduler', 'circuit-breaker', 'seed'…) or the PLATFORM
- *               operator. Built only by `actors.*` below; carries the request (id, IP, user agent).
+ *               an API_KEY (a tenant's service account; app_begin checks the key's hash), an
+ *               INTEGRATION (webhooks, sync and push of one integration), the SYSTEM (a named
+ *               background part: 'sync-scheduler', 'circuit-breaker', 'seed'…), the tenant's
+ *               directory through SCIM (named by its token) or the PLATFORM operator. Built only by
+ *               `actors.*` below; carries the request (id, IP, user agent).
  *  - session:   what app_begin read in the same round trip: the tenant's and the user's status and role.
  *  - operation: one GraphQL operation (an HTTP request); it runs in one tenant transaction.
  *  - scope:     where services run their SQL (`Scope`); hides whether that is one transaction for the
@@ -31,7 +33,7 @@ import { pipelinedTransaction, type AppDb, type Tx } from './client.js';
 import { databaseErrorOf } from '../errors.js';
 
 /** Who caused a change; read by RLS policies and the audit trigger from transaction settings. */
-export type ActorType = 'USER' | 'API_KEY' | 'PLATFORM' | 'INTEGRATION' | 'SYSTEM';
+export type ActorType = 'USER' | 'API_KEY' | 'PLATFORM' | 'INTEGRATION' | 'SYSTEM' | 'SCIM';
 
 /** The request a transaction serves, recorded on its audit entries. */
 export interface RequestInfo {
@@ -67,6 +69,8 @@ export const actors = {
   apiKey: (keyId: string, keyHash: string, tenantId: string, request: RequestInfo = {}): TenantActor => ({ ...request, tenantId, actorType: 'API_KEY', actorId: keyId, apiKeyId: keyId, apiKeyHash: keyHash }),
   /** An integration's webhooks, sync or pushes; `request.requestId` names the delivery or job. */
   integration: (integrationId: string, tenantId: string, request: RequestInfo = {}): TenantActor => ({ ...request, tenantId, actorType: 'INTEGRATION', actorId: integrationId }),
+  /** The tenant's directory provisioning through SCIM, named by the bearer token it used. */
+  scim: (tokenId: string, tenantId: string, request: RequestInfo = {}): TenantActor => ({ ...request, tenantId, actorType: 'SCIM', actorId: tokenId }),
   /** A named background part of Tessera ('sync-scheduler', 'auth', 'seed'…) acting in a tenant. */
   system: (name: string, tenantId: string, request: RequestInfo = {}): TenantActor => ({ ...request, tenantId, actorType: 'SYSTEM', actorId: name }),
   /** The platform operator (creates, lists, suspends tenants through platform.* functions). */

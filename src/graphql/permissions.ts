@@ -1,6 +1,6 @@
 import type { GraphQLScalarType } from 'graphql';
 import { allow, deny, shield } from 'graphql-shield';
-import { operatorMutation, PEOPLE_ONLY, PLATFORM_OPERATOR, rateLimit, ROLE, SELF_OR, tenantMutation, tenantQuery, type ShieldRule } from '../auth/permissions.js';
+import { identityAdmin, identityQuery, operatorMutation, PEOPLE_ONLY, PLATFORM_OPERATOR, rateLimit, ROLE, SELF_OR, tenantMutation, tenantQuery, type ShieldRule } from '../auth/permissions.js';
 import { forbidden } from '../errors.js';
 import type { Resolvers } from './generated/resolvers-types.js';
 import type { TenantRole } from '../auth/tokens.js';
@@ -59,6 +59,8 @@ export const permissionMap = {
     auditLogs: tenantQuery('ADMIN'),
     auditIntegrity: tenantQuery('ADMIN'),
     apiKeys: tenantQuery('ADMIN'),
+    // Identity (SSO, domains, SCIM): people only, never API keys — see identityAdmin.
+    scimTokens: identityQuery('ADMIN'),
   },
   Mutation: {
     _noop: deny, // a placeholder so `extend type Mutation` has a type to extend
@@ -96,6 +98,8 @@ export const permissionMap = {
     // API keys can't create or revoke keys (nor change SSO/SCIM settings: PEOPLE_ONLY there too).
     createApiKey: tenantMutation(PEOPLE_ONLY('ADMIN')),
     revokeApiKey: tenantMutation(PEOPLE_ONLY('ADMIN')),
+    createScimToken: identityAdmin('ADMIN'),
+    revokeScimToken: identityAdmin('ADMIN'),
   },
   Subscription: {
     heartbeat: ROLE[SUBSCRIPTION_ROLES.heartbeat],
@@ -138,6 +142,8 @@ export const permissionMap = {
   AuditIntegrityReport: allow,
   ApiKey: allow,
   CreateApiKeyPayload: allow,
+  ScimToken: allow,
+  ScimTokenSecretPayload: allow,
 } satisfies PermissionMap;
 
 export const permissions = shield(permissionMap, {

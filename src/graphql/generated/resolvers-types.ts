@@ -1,5 +1,5 @@
 import type { GraphQLResolveInfo, GraphQLScalarType, GraphQLScalarTypeConfig } from 'graphql';
-import type { TenantRow, UserRow, OrganizationRow, MembershipRow, AuditLogRow, IntegrationRow, SyncRunRow, IntegrationPushRow } from '../../db/schema.js';
+import type { TenantRow, UserRow, OrganizationRow, MembershipRow, AuditLogRow, IntegrationRow, SyncRunRow, IntegrationPushRow, ScimTokenRow } from '../../db/schema.js';
 import type { UserConnectionResult, OrganizationConnectionResult } from '../connection.js';
 import type { AuditLogPage } from '../../modules/audit/service.js';
 import type { SessionTokens } from '../../auth/session-service.js';
@@ -8,6 +8,7 @@ import type { WebhookEventView, WebhookEventConnectionResult } from '../../modul
 import type { SyncRunConnectionResult } from '../../modules/sync/service.js';
 import type { ApiKeyView, CreatedApiKey } from '../../modules/api-keys/service.js';
 import type { IntegrationPushConnectionResult } from '../../modules/pushes/service.js';
+import type { ScimTokenWithSecret } from '../../modules/scim/tokens.js';
 import type { Context } from '../context.js';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = Maybe<T>;
@@ -36,6 +37,8 @@ export type ActorType =
   | 'API_KEY'
   | 'INTEGRATION'
   | 'PLATFORM'
+  /** The tenant's directory (identity provider) provisioning through SCIM; actorId is the SCIM token's id. */
+  | 'SCIM'
   | 'SYSTEM'
   | 'USER';
 
@@ -371,6 +374,8 @@ export type Mutation = {
   createApiKey: CreateApiKeyPayload;
   createIntegration: IntegrationSecretPayload;
   createOrganization: Organization;
+  /** Creates a SCIM token (ADMIN+). The token is in the payload, once. */
+  createScimToken: ScimTokenSecretPayload;
   /** Platform operators only. */
   createTenant: Tenant;
   createUser: User;
@@ -403,6 +408,8 @@ export type Mutation = {
   retryIntegrationPush: IntegrationPush;
   /** Takes effect at once, on open WebSockets too. Revoking a revoked key changes nothing. ADMIN+ (not for keys above your role); people only. */
   revokeApiKey: ApiKey;
+  /** Revokes a SCIM token at once (ADMIN+). Revoking a revoked token changes nothing. */
+  revokeScimToken: ScimToken;
   /** A new signing secret; the previous one keeps verifying for `overlapHours` (default from configuration, 0 = stop at once). */
   rotateWebhookSecret: IntegrationSecretPayload;
   suspendTenant: Tenant;
@@ -458,6 +465,11 @@ export type MutationCreateIntegrationArgs = {
 
 export type MutationCreateOrganizationArgs = {
   input: CreateOrganizationInput;
+};
+
+
+export type MutationCreateScimTokenArgs = {
+  name: Scalars['String']['input'];
 };
 
 
@@ -556,6 +568,11 @@ export type MutationRetryIntegrationPushArgs = {
 
 
 export type MutationRevokeApiKeyArgs = {
+  id: Scalars['UUID']['input'];
+};
+
+
+export type MutationRevokeScimTokenArgs = {
   id: Scalars['UUID']['input'];
 };
 
@@ -681,6 +698,8 @@ export type Query = {
   organizations: OrganizationConnection;
   /** Platform operators only: every tenant. */
   platformTenants: Array<Tenant>;
+  /** The tenant's SCIM tokens, newest first (revoked ones included). ADMIN+. */
+  scimTokens: Array<ScimToken>;
   syncRun?: Maybe<SyncRun>;
   /** An integration's sync runs, newest first. */
   syncRuns: SyncRunConnection;
@@ -801,6 +820,29 @@ export type Role =
   | 'MEMBER'
   | 'OWNER'
   | 'VIEWER';
+
+/** A bearer token of the tenant's SCIM endpoint. The token itself is shown once, when created. */
+export type ScimToken = {
+  __typename?: 'ScimToken';
+  createdAt: Scalars['DateTime']['output'];
+  /** The user who created it. */
+  createdBy?: Maybe<Scalars['UUID']['output']>;
+  id: Scalars['UUID']['output'];
+  /** What it is for (e.g. the identity provider's name). */
+  name: Scalars['String']['output'];
+  /** Set once revoked: the token is then refused (401). */
+  revokedAt?: Maybe<Scalars['DateTime']['output']>;
+};
+
+/** Returned when a SCIM token is created. The token is shown this once and never again. */
+export type ScimTokenSecretPayload = {
+  __typename?: 'ScimTokenSecretPayload';
+  /** The SCIM base URL to configure at the identity provider (…/scim/v2). */
+  baseUrl: Scalars['String']['output'];
+  scimToken: ScimToken;
+  /** `scim_…`: configure it at the identity provider as the bearer token. */
+  token: Scalars['String']['output'];
+};
 
 export type Subscription = {
   __typename?: 'Subscription';
@@ -1161,6 +1203,8 @@ export type ResolversTypes = {
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   ReplayWebhookEventsPayload: ResolverTypeWrapper<ReplayWebhookEventsPayload>;
   Role: Role;
+  ScimToken: ResolverTypeWrapper<ScimTokenRow>;
+  ScimTokenSecretPayload: ResolverTypeWrapper<ScimTokenWithSecret>;
   String: ResolverTypeWrapper<Scalars['String']['output']>;
   Subscription: ResolverTypeWrapper<Record<PropertyKey, never>>;
   SyncMode: SyncMode;
@@ -1234,6 +1278,8 @@ export type ResolversParentTypes = {
   PlatformAuthPayload: PlatformAuthPayload;
   Query: Record<PropertyKey, never>;
   ReplayWebhookEventsPayload: ReplayWebhookEventsPayload;
+  ScimToken: ScimTokenRow;
+  ScimTokenSecretPayload: ScimTokenWithSecret;
   String: Scalars['String']['output'];
   Subscription: Record<PropertyKey, never>;
   SyncRun: SyncRunRow;
@@ -1427,6 +1473,7 @@ export type MutationResolvers<ContextType = Context, ParentType extends Resolver
   createApiKey?: Resolver<ResolversTypes['CreateApiKeyPayload'], ParentType, ContextType, RequireFields<MutationCreateApiKeyArgs, 'input'>>;
   createIntegration?: Resolver<ResolversTypes['IntegrationSecretPayload'], ParentType, ContextType, RequireFields<MutationCreateIntegrationArgs, 'input'>>;
   createOrganization?: Resolver<ResolversTypes['Organization'], ParentType, ContextType, RequireFields<MutationCreateOrganizationArgs, 'input'>>;
+  createScimToken?: Resolver<ResolversTypes['ScimTokenSecretPayload'], ParentType, ContextType, RequireFields<MutationCreateScimTokenArgs, 'name'>>;
   createTenant?: Resolver<ResolversTypes['Tenant'], ParentType, ContextType, RequireFields<MutationCreateTenantArgs, 'input'>>;
   createUser?: Resolver<ResolversTypes['User'], ParentType, ContextType, RequireFields<MutationCreateUserArgs, 'input'>>;
   deactivateUser?: Resolver<ResolversTypes['User'], ParentType, ContextType, RequireFields<MutationDeactivateUserArgs, 'id'>>;
@@ -1446,6 +1493,7 @@ export type MutationResolvers<ContextType = Context, ParentType extends Resolver
   resetIntegrationCircuit?: Resolver<ResolversTypes['IntegrationCircuit'], ParentType, ContextType, RequireFields<MutationResetIntegrationCircuitArgs, 'integrationId'>>;
   retryIntegrationPush?: Resolver<ResolversTypes['IntegrationPush'], ParentType, ContextType, RequireFields<MutationRetryIntegrationPushArgs, 'id'>>;
   revokeApiKey?: Resolver<ResolversTypes['ApiKey'], ParentType, ContextType, RequireFields<MutationRevokeApiKeyArgs, 'id'>>;
+  revokeScimToken?: Resolver<ResolversTypes['ScimToken'], ParentType, ContextType, RequireFields<MutationRevokeScimTokenArgs, 'id'>>;
   rotateWebhookSecret?: Resolver<ResolversTypes['IntegrationSecretPayload'], ParentType, ContextType, RequireFields<MutationRotateWebhookSecretArgs, 'id'>>;
   suspendTenant?: Resolver<ResolversTypes['Tenant'], ParentType, ContextType, RequireFields<MutationSuspendTenantArgs, 'id'>>;
   triggerSync?: Resolver<ResolversTypes['TriggerSyncPayload'], ParentType, ContextType, RequireFields<MutationTriggerSyncArgs, 'integrationId' | 'mode'>>;
@@ -1509,6 +1557,7 @@ export type QueryResolvers<ContextType = Context, ParentType extends ResolversPa
   organization?: Resolver<Maybe<ResolversTypes['Organization']>, ParentType, ContextType, RequireFields<QueryOrganizationArgs, 'id'>>;
   organizations?: Resolver<ResolversTypes['OrganizationConnection'], ParentType, ContextType, RequireFields<QueryOrganizationsArgs, 'first'>>;
   platformTenants?: Resolver<Array<ResolversTypes['Tenant']>, ParentType, ContextType>;
+  scimTokens?: Resolver<Array<ResolversTypes['ScimToken']>, ParentType, ContextType>;
   syncRun?: Resolver<Maybe<ResolversTypes['SyncRun']>, ParentType, ContextType, RequireFields<QuerySyncRunArgs, 'id'>>;
   syncRuns?: Resolver<ResolversTypes['SyncRunConnection'], ParentType, ContextType, RequireFields<QuerySyncRunsArgs, 'first' | 'integrationId'>>;
   tenant?: Resolver<ResolversTypes['Tenant'], ParentType, ContextType>;
@@ -1521,6 +1570,20 @@ export type QueryResolvers<ContextType = Context, ParentType extends ResolversPa
 
 export type ReplayWebhookEventsPayloadResolvers<ContextType = Context, ParentType extends ResolversParentTypes['ReplayWebhookEventsPayload'] = ResolversParentTypes['ReplayWebhookEventsPayload']> = {
   count?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
+export type ScimTokenResolvers<ContextType = Context, ParentType extends ResolversParentTypes['ScimToken'] = ResolversParentTypes['ScimToken']> = {
+  createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  createdBy?: Resolver<Maybe<ResolversTypes['UUID']>, ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['UUID'], ParentType, ContextType>;
+  name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  revokedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+};
+
+export type ScimTokenSecretPayloadResolvers<ContextType = Context, ParentType extends ResolversParentTypes['ScimTokenSecretPayload'] = ResolversParentTypes['ScimTokenSecretPayload']> = {
+  baseUrl?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  scimToken?: Resolver<ResolversTypes['ScimToken'], ParentType, ContextType>;
+  token?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 };
 
 export type SubscriptionResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Subscription'] = ResolversParentTypes['Subscription']> = {
@@ -1665,6 +1728,8 @@ export type Resolvers<ContextType = Context> = {
   PlatformAuthPayload?: PlatformAuthPayloadResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
   ReplayWebhookEventsPayload?: ReplayWebhookEventsPayloadResolvers<ContextType>;
+  ScimToken?: ScimTokenResolvers<ContextType>;
+  ScimTokenSecretPayload?: ScimTokenSecretPayloadResolvers<ContextType>;
   Subscription?: SubscriptionResolvers<ContextType>;
   SyncRun?: SyncRunResolvers<ContextType>;
   SyncRunConnection?: SyncRunConnectionResolvers<ContextType>;
