@@ -166,6 +166,7 @@ const AUDIT_ALLOWLIST: Record<string, string> = {
   sync_checkpoints: 'sync bookkeeping (a cursor per resource), rewritten by every page',
   sync_seen_records: 'scratch set of a running full sync, emptied when the run ends',
   integration_pushes: 'an outbox with its own lifecycle; the change that caused the push is audited on its table',
+  sessions: 'a login and its refreshes (last used, IP, user agent): recorded as auth events (LOGIN_SUCCEEDED, SESSION_REFRESHED, SESSION_REVOKED, LOGOUT)',
 };
 
 describe('audit catalog (ARCHITECTURE invariant 5)', () => {

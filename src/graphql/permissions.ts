@@ -34,6 +34,9 @@ export const SUBSCRIPTION_ROLES = {
  * use it. Role checks live here and nowhere else; finer checks that depend on the target row
  * (ADMIN vs OWNER, last owner, organization ADMIN) live in the services.
  */
+/** One rule object for the single-use-link mutations (shield refuses two rules of one name). */
+const TOKEN_LIMIT = rateLimit('TOKEN');
+
 export const permissionMap = {
   Query: {
     health: allow,
@@ -58,6 +61,8 @@ export const permissionMap = {
     integrationPushes: tenantQuery('ADMIN'),
     auditLogs: tenantQuery('ADMIN'),
     auditIntegrity: tenantQuery('ADMIN'),
+    invitations: tenantQuery('ADMIN'),
+    mySessions: tenantQuery('VIEWER'),
   },
   Mutation: {
     _noop: deny, // a placeholder so `extend type Mutation` has a type to extend
@@ -92,6 +97,20 @@ export const permissionMap = {
     replayWebhookEvents: tenantMutation('ADMIN'),
     triggerSync: tenantMutation('ADMIN'),
     retryIntegrationPush: tenantMutation('ADMIN'),
+    // People (issue 13). Inviting is ADMIN+ (and never above one's own role: the service checks the target).
+    inviteUser: tenantMutation('ADMIN'),
+    resendInvitation: tenantMutation('ADMIN'),
+    revokeInvitation: tenantMutation('ADMIN'),
+    inviteAllPendingUsers: tenantMutation('ADMIN'),
+    // Anonymous by nature (the token is the credential): limited per IP like login.
+    acceptInvitation: TOKEN_LIMIT,
+    requestPasswordReset: rateLimit('PASSWORD_RESET'),
+    resetPassword: TOKEN_LIMIT,
+    confirmEmailChange: TOKEN_LIMIT,
+    requestEmailChange: tenantMutation('VIEWER'),
+    revokeSession: tenantMutation('VIEWER'),
+    revokeOtherSessions: tenantMutation('VIEWER'),
+    revokeUserSessions: tenantMutation('ADMIN'),
   },
   Subscription: {
     heartbeat: ROLE[SUBSCRIPTION_ROLES.heartbeat],
@@ -132,6 +151,13 @@ export const permissionMap = {
   AuditLogEdge: allow,
   AuditLogConnection: allow,
   AuditIntegrityReport: allow,
+  OutboundMessage: allow,
+  Invitation: allow,
+  InvitationEdge: allow,
+  InvitationConnection: allow,
+  InvitationPayload: allow,
+  InviteAllPayload: allow,
+  Session: allow,
 } satisfies PermissionMap;
 
 export const permissions = shield(permissionMap, {
