@@ -156,7 +156,6 @@ export const permissionMap = {
   InvitationEdge: allow,
   InvitationConnection: allow,
   InvitationPayload: allow,
-  InviteAllPayload: allow,
   Session: allow,
 } satisfies PermissionMap;
 

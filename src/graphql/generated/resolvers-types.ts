@@ -369,13 +369,6 @@ export type InvitationStatus =
   /** Revoked by an ADMIN, or replaced by a resend. */
   | 'REVOKED';
 
-export type InviteAllPayload = {
-  __typename?: 'InviteAllPayload';
-  invitations: Array<InvitationPayload>;
-  /** How many INVITED users got a new invitation. */
-  invited: Scalars['Int']['output'];
-};
-
 export type InviteUserInput = {
   email: Scalars['EmailAddress']['input'];
   name: Scalars['String']['input'];
@@ -425,8 +418,11 @@ export type Mutation = {
   deleteIntegration: DeletePayload;
   deleteOrganization: DeletePayload;
   deleteUser: DeletePayload;
-  /** ADMIN+: invites every INVITED user (e.g. mirrored from a USER_SERVICE) who has no pending invitation. */
-  inviteAllPendingUsers: InviteAllPayload;
+  /**
+   * ADMIN+: invites every INVITED user (e.g. mirrored from a USER_SERVICE) who has no pending
+   * invitation (at most 500 per call; call again for more). Returns one payload per invitation made.
+   */
+  inviteAllPendingUsers: Array<InvitationPayload>;
   /**
    * ADMIN+: creates the user (INVITED) and a single-use invitation (INVITATION_TTL_DAYS, default 7),
    * sent through the tenant's COMMUNICATION_SERVICE integration. Without one, `invitationUrl` returns
@@ -1321,7 +1317,6 @@ export type ResolversTypes = {
   InvitationFilter: InvitationFilter;
   InvitationPayload: ResolverTypeWrapper<InvitationPayloadView>;
   InvitationStatus: InvitationStatus;
-  InviteAllPayload: ResolverTypeWrapper<Omit<InviteAllPayload, 'invitations'> & { invitations: Array<ResolversTypes['InvitationPayload']> }>;
   InviteUserInput: InviteUserInput;
   JSON: ResolverTypeWrapper<Scalars['JSON']['output']>;
   LoginInput: LoginInput;
@@ -1404,7 +1399,6 @@ export type ResolversParentTypes = {
   InvitationEdge: Omit<InvitationEdge, 'node'> & { node: ResolversParentTypes['Invitation'] };
   InvitationFilter: InvitationFilter;
   InvitationPayload: InvitationPayloadView;
-  InviteAllPayload: Omit<InviteAllPayload, 'invitations'> & { invitations: Array<ResolversParentTypes['InvitationPayload']> };
   InviteUserInput: InviteUserInput;
   JSON: Scalars['JSON']['output'];
   LoginInput: LoginInput;
@@ -1610,11 +1604,6 @@ export type InvitationPayloadResolvers<ContextType = Context, ParentType extends
   invitationUrl?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
 };
 
-export type InviteAllPayloadResolvers<ContextType = Context, ParentType extends ResolversParentTypes['InviteAllPayload'] = ResolversParentTypes['InviteAllPayload']> = {
-  invitations?: Resolver<Array<ResolversTypes['InvitationPayload']>, ParentType, ContextType>;
-  invited?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
-};
-
 export interface JsonScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['JSON'], any> {
   name: 'JSON';
 }
@@ -1635,7 +1624,7 @@ export type MutationResolvers<ContextType = Context, ParentType extends Resolver
   deleteIntegration?: Resolver<ResolversTypes['DeletePayload'], ParentType, ContextType, RequireFields<MutationDeleteIntegrationArgs, 'id'>>;
   deleteOrganization?: Resolver<ResolversTypes['DeletePayload'], ParentType, ContextType, RequireFields<MutationDeleteOrganizationArgs, 'id'>>;
   deleteUser?: Resolver<ResolversTypes['DeletePayload'], ParentType, ContextType, RequireFields<MutationDeleteUserArgs, 'id'>>;
-  inviteAllPendingUsers?: Resolver<ResolversTypes['InviteAllPayload'], ParentType, ContextType>;
+  inviteAllPendingUsers?: Resolver<Array<ResolversTypes['InvitationPayload']>, ParentType, ContextType>;
   inviteUser?: Resolver<ResolversTypes['InvitationPayload'], ParentType, ContextType, RequireFields<MutationInviteUserArgs, 'input'>>;
   isolateIntegrationCircuit?: Resolver<ResolversTypes['IntegrationCircuit'], ParentType, ContextType, RequireFields<MutationIsolateIntegrationCircuitArgs, 'integrationId' | 'reason'>>;
   login?: Resolver<ResolversTypes['AuthPayload'], ParentType, ContextType, RequireFields<MutationLoginArgs, 'input'>>;
@@ -1895,7 +1884,6 @@ export type Resolvers<ContextType = Context> = {
   InvitationConnection?: InvitationConnectionResolvers<ContextType>;
   InvitationEdge?: InvitationEdgeResolvers<ContextType>;
   InvitationPayload?: InvitationPayloadResolvers<ContextType>;
-  InviteAllPayload?: InviteAllPayloadResolvers<ContextType>;
   JSON?: GraphQLScalarType;
   Mutation?: MutationResolvers<ContextType>;
   Organization?: OrganizationResolvers<ContextType>;

@@ -110,7 +110,7 @@ export async function revokeInvitation(scope: Scope, actor: Actor, id: string): 
 }
 
 /** Every INVITED user (not above the actor's role) without a pending invitation gets one. At most 500 per call. */
-export async function inviteAllPendingUsers(app: LinkApp, scope: Scope, actor: Actor): Promise<{ invited: number; invitations: InvitationPayloadView[] }> {
+export async function inviteAllPendingUsers(app: LinkApp, scope: Scope, actor: Actor): Promise<InvitationPayloadView[]> {
   return scope.write(async (tx) => {
     const pending = tx
       .select({ one: sql`1` })
@@ -128,7 +128,7 @@ export async function inviteAllPendingUsers(app: LinkApp, scope: Scope, actor: A
       const issued = await issueUserLink(tx, linkDeps(app, scope), { user, purpose: 'INVITATION', createdBy: actor.userId, tenantName: name });
       invitations.push(payload(issued.token, issued.message, issued.link));
     }
-    return { invited: invitations.length, invitations };
+    return invitations;
   });
 }
 
