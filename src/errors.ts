@@ -82,7 +82,7 @@ export interface ClientFacing {
 }
 
 export const notFound = (what: string) => new AppError('NOT_FOUND', `${what} not found`);
-export const forbidden = (why?: string) => new AppError('FORBIDDEN', why);
+export const forbidden = (why?: string, extensions?: Record<string, unknown>) => new AppError('FORBIDDEN', why, extensions);
 export const unauthenticated = (why?: string) => new AppError('UNAUTHENTICATED', why);
 export const conflict = (why: string) => new AppError('CONFLICT', why);
 export const badInput = (fields: FieldError[]) =>

@@ -67,6 +67,8 @@ const TABLES: Record<DbPath, Record<string, string[]>> = {
     'drizzle.__drizzle_migrations': ['SELECT'], // api and worker processes wait until the migrate step has run
     'pgboss.job': ['INSERT'], // its tenant's jobs on tenant queues only (policy tenant_jobs)
     'pgboss.queue': ['SELECT'], // pg-boss's insert reads the queue's defaults
+    'public.api_key_usage': ['SELECT', 'INSERT', 'UPDATE'],
+    'public.api_keys': ['SELECT', 'INSERT', 'UPDATE'], // revoked, never deleted
     'public.audit_chain_heads': ['SELECT'],
     'public.audit_logs': ['SELECT'],
     'public.billing_status': ['SELECT', 'INSERT', 'UPDATE'],
@@ -75,6 +77,7 @@ const TABLES: Record<DbPath, Record<string, string[]>> = {
     'public.integration_health': ['SELECT', 'INSERT', 'UPDATE'],
     'public.integration_health_changes': ['SELECT', 'INSERT'],
     'public.integration_pushes': ['SELECT', 'INSERT', 'UPDATE'],
+    'public.idempotency_records': ALL,
     'public.integrations': ALL,
     'public.invoices': ['SELECT', 'INSERT', 'UPDATE'],
     'public.notification_deliveries': ['SELECT', 'INSERT', 'UPDATE'],
@@ -83,6 +86,7 @@ const TABLES: Record<DbPath, Record<string, string[]>> = {
     'public.outbound_messages': ['SELECT', 'INSERT', 'UPDATE'],
     'public.refresh_tokens': ALL,
     'public.sessions': ['SELECT', 'INSERT', 'UPDATE'],
+    'public.scim_tokens': ['SELECT', 'INSERT', 'UPDATE'],
     'public.subscriptions': ['SELECT', 'INSERT', 'UPDATE'],
     'public.sync_checkpoints': ['SELECT', 'INSERT', 'UPDATE'],
     'public.sync_runs': ['SELECT', 'INSERT', 'UPDATE'],

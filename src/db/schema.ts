@@ -77,12 +77,15 @@ export const users = pgTable(
     externalVersion: bigint('external_version', { mode: 'number' }),
     /** The provider's updated_at of the version we hold (ties on version are broken by it). */
     externalUpdatedAt: timestamp('external_updated_at', { withTimezone: true, precision: 3 }),
+    /** The tenant's directory's id for this user, set and matched by SCIM (`externalId`). */
+    scimExternalId: text('scim_external_id'),
     ...timestamps,
   },
   (t) => [
     primaryKey({ columns: [t.tenantId, t.id] }),
     uniqueIndex('users_tenant_email_key').on(t.tenantId, sql`lower(${t.email})`),
     uniqueIndex('users_tenant_external_key').on(t.tenantId, t.externalSource, t.externalId),
+    uniqueIndex('users_tenant_scim_external_key').on(t.tenantId, t.scimExternalId),
     index('users_tenant_created_idx').on(t.tenantId, t.createdAt, t.id),
     tenantIsolation(),
   ],
@@ -95,10 +98,13 @@ export const organizations = pgTable(
     id: uuid('id').notNull().defaultRandom(),
     name: text('name').notNull(),
     description: text('description'),
+    /** The tenant's directory's id for this group, set and matched by SCIM (`externalId`). */
+    scimExternalId: text('scim_external_id'),
     ...timestamps,
   },
   (t) => [
     primaryKey({ columns: [t.tenantId, t.id] }),
+    uniqueIndex('organizations_tenant_scim_external_key').on(t.tenantId, t.scimExternalId),
     uniqueIndex('organizations_tenant_name_key').on(t.tenantId, sql`lower(${t.name})`),
     index('organizations_tenant_created_idx').on(t.tenantId, t.createdAt, t.id),
     tenantIsolation(),
@@ -463,7 +469,7 @@ export const syncRuns = pgTable(
 // custom migration); the app role may only SELECT. Each tenant's entries form a hash chain in
 // `seq` order: hash = sha256(prev_hash || canonical entry), checked by audit.verify_chain().
 
-export const actorType = pgEnum('actor_type', ['USER', 'PLATFORM', 'INTEGRATION', 'SYSTEM']);
+export const actorType = pgEnum('actor_type', ['USER', 'PLATFORM', 'INTEGRATION', 'SYSTEM', 'SCIM', 'API_KEY']);
 
 export const auditLogs = pgTable(
   'audit_logs',
@@ -588,6 +594,100 @@ export const auditChainHeads = pgTable(
 ).enableRLS();
 
 export type AuditLogRow = typeof auditLogs.$inferSelect;
+
+// ─── Directory sync: SCIM 2.0 (issue 14) ───────────────────────────────────────────────────────
+
+/**
+ * Bearer tokens of the tenant's SCIM endpoint (/scim/v2), created and revoked by an ADMIN. The token
+ * (`scim_<tenant id>_<secret>`) is shown once; only its SHA-256 is kept. Its id is the SCIM actor's id
+ * in the audit trail.
+ */
+export const scimTokens = pgTable(
+  'scim_tokens',
+  {
+    tenantId: uuid('tenant_id').notNull().references(() => tenants.id, { onDelete: 'cascade' }),
+    id: uuid('id').notNull().defaultRandom(),
+    name: text('name').notNull(),
+    tokenHash: text('token_hash').notNull(),
+    createdBy: uuid('created_by'),
+    createdAt: timestamp('created_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+    revokedAt: timestamp('revoked_at', { withTimezone: true, precision: 3 }),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.id] }), uniqueIndex('scim_tokens_hash_key').on(t.tenantId, t.tokenHash), tenantIsolation()],
+).enableRLS();
+
+export type ScimTokenRow = typeof scimTokens.$inferSelect;
+
+// ─── The API for machines (issue #15) ──────────────────────────────────────────────────────────
+
+/**
+ * API keys: a tenant's service accounts. The key itself (`tsk_…`, src/auth/api-keys.ts) is shown
+ * once; only its SHA-256 is kept. app_begin recognises a key in the request's own first statement
+ * (migration 0015), so a key costs a request no more round trips than an access token.
+ */
+export const apiKeys = pgTable(
+  'api_keys',
+  {
+    tenantId: uuid('tenant_id').notNull().references(() => tenants.id, { onDelete: 'cascade' }),
+    id: uuid('id').notNull().defaultRandom(),
+    name: text('name').notNull(),
+    role: tenantRole('role').notNull(),
+    /** The first characters of the key (`tsk_` + 8), enough to tell keys apart in a list or a leak report. */
+    prefix: text('prefix').notNull(),
+    keyHash: text('key_hash').notNull(),
+    /** The user who created it; the key outlives them (a service account), see docs/limits.md. */
+    createdBy: uuid('created_by'),
+    expiresAt: timestamp('expires_at', { withTimezone: true, precision: 3 }),
+    revokedAt: timestamp('revoked_at', { withTimezone: true, precision: 3 }),
+    ...timestamps,
+  },
+  (t) => [
+    primaryKey({ columns: [t.tenantId, t.id] }),
+    index('api_keys_tenant_created_idx').on(t.tenantId, t.createdAt, t.id),
+    tenantIsolation(),
+  ],
+).enableRLS();
+
+/** A key's last use (time, client IP), written by app_begin at most once a minute per key and IP; not audited (usage, not a change). */
+export const apiKeyUsage = pgTable(
+  'api_key_usage',
+  {
+    tenantId: uuid('tenant_id').notNull(),
+    apiKeyId: uuid('api_key_id').notNull(),
+    lastUsedAt: timestamp('last_used_at', { withTimezone: true, precision: 3 }),
+    lastUsedIp: text('last_used_ip'),
+  },
+  (t) => [
+    primaryKey({ columns: [t.tenantId, t.apiKeyId] }),
+    foreignKey({ columns: [t.tenantId, t.apiKeyId], foreignColumns: [apiKeys.tenantId, apiKeys.id] }).onDelete('cascade'),
+    tenantIsolation(),
+  ],
+).enableRLS();
+
+/**
+ * Idempotent mutations: the response of the first request with an `Idempotency-Key`, per tenant +
+ * principal (user or API key) + key, committed in the same transaction as the mutation's effects.
+ */
+export const idempotencyRecords = pgTable(
+  'idempotency_records',
+  {
+    tenantId: uuid('tenant_id').notNull().references(() => tenants.id, { onDelete: 'cascade' }),
+    principalId: uuid('principal_id').notNull(),
+    key: text('key').notNull(),
+    /** SHA-256 of the operation (printed document), its name and its variables (canonical JSON). */
+    requestHash: text('request_hash').notNull(),
+    response: jsonb('response').notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+    expiresAt: timestamp('expires_at', { withTimezone: true, precision: 3 }).notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.tenantId, t.principalId, t.key] }),
+    index('idempotency_records_expiry_idx').on(t.expiresAt),
+    tenantIsolation(),
+  ],
+).enableRLS();
+
+export type ApiKeyRow = typeof apiKeys.$inferSelect;
 
 // ─── People: invitations, password resets, email changes, sessions, outbound messages (issue 13) ──
 

@@ -1,6 +1,6 @@
 import type { GraphQLScalarType } from 'graphql';
 import { allow, deny, shield } from 'graphql-shield';
-import { operatorMutation, PLATFORM_OPERATOR, rateLimit, ROLE, SELF_OR, tenantMutation, tenantQuery, type ShieldRule } from '../auth/permissions.js';
+import { identityAdmin, identityQuery, operatorMutation, PEOPLE_ONLY, PLATFORM_OPERATOR, rateLimit, ROLE, SELF_OR, tenantMutation, tenantQuery, type ShieldRule } from '../auth/permissions.js';
 import { forbidden } from '../errors.js';
 import type { Resolvers } from './generated/resolvers-types.js';
 import type { TenantRole } from '../auth/tokens.js';
@@ -63,6 +63,9 @@ export const permissionMap = {
     auditIntegrity: tenantQuery('ADMIN'),
     invitations: tenantQuery('ADMIN'),
     mySessions: tenantQuery('VIEWER'),
+    apiKeys: tenantQuery('ADMIN'),
+    // Identity (SSO, domains, SCIM): people only, never API keys — see identityAdmin.
+    scimTokens: identityQuery('ADMIN'),
   },
   Mutation: {
     _noop: deny, // a placeholder so `extend type Mutation` has a type to extend
@@ -111,6 +114,11 @@ export const permissionMap = {
     revokeSession: tenantMutation('VIEWER'),
     revokeOtherSessions: tenantMutation('VIEWER'),
     revokeUserSessions: tenantMutation('ADMIN'),
+    // API keys can't create or revoke keys (nor change SSO/SCIM settings: PEOPLE_ONLY there too).
+    createApiKey: tenantMutation(PEOPLE_ONLY('ADMIN')),
+    revokeApiKey: tenantMutation(PEOPLE_ONLY('ADMIN')),
+    createScimToken: identityAdmin('ADMIN'),
+    revokeScimToken: identityAdmin('ADMIN'),
   },
   Subscription: {
     heartbeat: ROLE[SUBSCRIPTION_ROLES.heartbeat],
@@ -157,6 +165,10 @@ export const permissionMap = {
   InvitationConnection: allow,
   InvitationPayload: allow,
   Session: allow,
+  ApiKey: allow,
+  CreateApiKeyPayload: allow,
+  ScimToken: allow,
+  ScimTokenSecretPayload: allow,
 } satisfies PermissionMap;
 
 export const permissions = shield(permissionMap, {

@@ -12,6 +12,7 @@ import { LIMITS, operationProtections } from './protections.js';
 import { formatGraphQLError, httpStatusOf, withHttpStatus } from '../errors.js';
 import { clientErrorHandler, frameworkErrors, registerErrorReplies } from './error-replies.js';
 import { webhookRoutes } from './webhooks.js';
+import { scimRoutes } from './scim.js';
 import { serveGraphQLOverWebSocket } from './graphql-ws.js';
 import { registerMetricsRoute, startMetricsListener } from './metrics-endpoint.js';
 import { registerExplorer } from './explorer.js';
@@ -99,6 +100,7 @@ export async function startHttpServer(app: App, opts: { host: string; port: numb
   fastify.route({ url: '/graphql', method: ['GET', 'POST', 'OPTIONS'], handler });
 
   await fastify.register(webhookRoutes(app));
+  await fastify.register(scimRoutes(app));
 
   registerAuditExport(fastify, app);
   if (!app.config.isProduction) registerExplorer(fastify);

@@ -1,14 +1,16 @@
 import type { GraphQLResolveInfo, GraphQLScalarType, GraphQLScalarTypeConfig } from 'graphql';
-import type { TenantRow, UserRow, OrganizationRow, MembershipRow, AuditLogRow, IntegrationRow, SyncRunRow, IntegrationPushRow, OutboundMessageRow } from '../../db/schema.js';
+import type { TenantRow, UserRow, OrganizationRow, MembershipRow, AuditLogRow, IntegrationRow, SyncRunRow, IntegrationPushRow, OutboundMessageRow, ScimTokenRow } from '../../db/schema.js';
 import type { UserConnectionResult, OrganizationConnectionResult } from '../connection.js';
 import type { AuditLogPage } from '../../modules/audit/service.js';
 import type { SessionTokens } from '../../auth/session-service.js';
 import type { IntegrationWithSecret } from '../../modules/integrations/service.js';
 import type { WebhookEventView, WebhookEventConnectionResult } from '../../modules/webhooks/service.js';
 import type { SyncRunConnectionResult } from '../../modules/sync/service.js';
+import type { ApiKeyView, CreatedApiKey } from '../../modules/api-keys/service.js';
 import type { IntegrationPushConnectionResult } from '../../modules/pushes/service.js';
 import type { InvitationView, InvitationPage, InvitationPayloadView } from '../../modules/invitations/service.js';
 import type { SessionView } from '../../modules/sessions/service.js';
+import type { ScimTokenWithSecret } from '../../modules/scim/tokens.js';
 import type { Context } from '../context.js';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = Maybe<T>;
@@ -33,10 +35,38 @@ export type Scalars = {
 
 /** Who caused a change. */
 export type ActorType =
+  /** An API key (service account); actorId is the key's id. */
+  | 'API_KEY'
   | 'INTEGRATION'
   | 'PLATFORM'
+  /** The tenant's directory (identity provider) provisioning through SCIM; actorId is the SCIM token's id. */
+  | 'SCIM'
   | 'SYSTEM'
   | 'USER';
+
+export type ApiKey = {
+  __typename?: 'ApiKey';
+  createdAt: Scalars['DateTime']['output'];
+  /** Who created it (null once that user is deleted). The key outlives its creator: revoke it when it is no longer needed. */
+  createdBy?: Maybe<User>;
+  expiresAt?: Maybe<Scalars['DateTime']['output']>;
+  id: Scalars['UUID']['output'];
+  /** The last request made with the key (recorded at most once a minute per client IP). */
+  lastUsedAt?: Maybe<Scalars['DateTime']['output']>;
+  lastUsedIp?: Maybe<Scalars['String']['output']>;
+  name: Scalars['String']['output'];
+  /** The key's first 12 characters (`tsk_` + 8), to recognise it in a list or a leak report. */
+  prefix: Scalars['String']['output'];
+  revokedAt?: Maybe<Scalars['DateTime']['output']>;
+  /** What the key may do: a tenant role, at most its creator's when it was created. */
+  role: Role;
+  status: ApiKeyStatus;
+};
+
+export type ApiKeyStatus =
+  | 'ACTIVE'
+  | 'EXPIRED'
+  | 'REVOKED';
 
 /** Result of verifying the tenant's hash chain. */
 export type AuditIntegrityReport = {
@@ -113,6 +143,21 @@ export type CircuitState =
   /** Held open by an administrator until reset. */
   | 'ISOLATED'
   | 'OPEN';
+
+export type CreateApiKeyInput = {
+  /** Optional; must be in the future. */
+  expiresAt?: InputMaybe<Scalars['DateTime']['input']>;
+  name: Scalars['String']['input'];
+  /** At most your own role. */
+  role: Role;
+};
+
+export type CreateApiKeyPayload = {
+  __typename?: 'CreateApiKeyPayload';
+  apiKey: ApiKey;
+  /** The key itself. Shown once: only its hash is kept. */
+  key: Scalars['String']['output'];
+};
 
 export type CreateIntegrationInput = {
   /** The provider API key; stored encrypted, never returned. */
@@ -408,8 +453,12 @@ export type Mutation = {
   changeUserRole: User;
   /** Confirms an email change with the token sent to the new address. */
   confirmEmailChange: Scalars['Boolean']['output'];
+  /** ADMIN+, and only people: an API key can't create keys. */
+  createApiKey: CreateApiKeyPayload;
   createIntegration: IntegrationSecretPayload;
   createOrganization: Organization;
+  /** Creates a SCIM token (ADMIN+). The token is in the payload, once. */
+  createScimToken: ScimTokenSecretPayload;
   /** Platform operators only. */
   createTenant: Tenant;
   createUser: User;
@@ -467,10 +516,14 @@ export type Mutation = {
    * the same user was made since (that one is what the provider should get).
    */
   retryIntegrationPush: IntegrationPush;
+  /** Takes effect at once, on open WebSockets too. Revoking a revoked key changes nothing. ADMIN+ (not for keys above your role); people only. */
+  revokeApiKey: ApiKey;
   /** ADMIN+: the link stops working at once. CONFLICT unless the invitation is pending. */
   revokeInvitation: Invitation;
   /** Ends all your sessions except the current one; returns how many ended. */
   revokeOtherSessions: Scalars['Int']['output'];
+  /** Revokes a SCIM token at once (ADMIN+). Revoking a revoked token changes nothing. */
+  revokeScimToken: ScimToken;
   /** Ends one of your sessions (NOT_FOUND for ids that are not yours). */
   revokeSession: Scalars['Boolean']['output'];
   /** ADMIN+: ends every session of a user of your tenant (not above your role); returns how many ended. */
@@ -530,6 +583,11 @@ export type MutationConfirmEmailChangeArgs = {
 };
 
 
+export type MutationCreateApiKeyArgs = {
+  input: CreateApiKeyInput;
+};
+
+
 export type MutationCreateIntegrationArgs = {
   input: CreateIntegrationInput;
 };
@@ -537,6 +595,11 @@ export type MutationCreateIntegrationArgs = {
 
 export type MutationCreateOrganizationArgs = {
   input: CreateOrganizationInput;
+};
+
+
+export type MutationCreateScimTokenArgs = {
+  name: Scalars['String']['input'];
 };
 
 
@@ -662,7 +725,17 @@ export type MutationRetryIntegrationPushArgs = {
 };
 
 
+export type MutationRevokeApiKeyArgs = {
+  id: Scalars['UUID']['input'];
+};
+
+
 export type MutationRevokeInvitationArgs = {
+  id: Scalars['UUID']['input'];
+};
+
+
+export type MutationRevokeScimTokenArgs = {
   id: Scalars['UUID']['input'];
 };
 
@@ -807,6 +880,8 @@ export type PlatformAuthPayload = {
 
 export type Query = {
   __typename?: 'Query';
+  /** The tenant's API keys, newest first (at most 100 active ones exist). ADMIN+. */
+  apiKeys: Array<ApiKey>;
   /**
    * Verifies the chain: all of it, or from the entry `fromId` on (trusting the entry before it). A full
    * check reads and hashes every entry (about 40 s per million on our 2-core test machine): on large
@@ -834,6 +909,8 @@ export type Query = {
   organizations: OrganizationConnection;
   /** Platform operators only: every tenant. */
   platformTenants: Array<Tenant>;
+  /** The tenant's SCIM tokens, newest first (revoked ones included). ADMIN+. */
+  scimTokens: Array<ScimToken>;
   syncRun?: Maybe<SyncRun>;
   /** An integration's sync runs, newest first. */
   syncRuns: SyncRunConnection;
@@ -846,6 +923,11 @@ export type Query = {
   webhookEvent?: Maybe<WebhookEvent>;
   /** Oldest first (stable under inserts). `first` is 1–100. */
   webhookEvents: WebhookEventConnection;
+};
+
+
+export type QueryApiKeysArgs = {
+  includeRevoked?: InputMaybe<Scalars['Boolean']['input']>;
 };
 
 
@@ -956,6 +1038,29 @@ export type Role =
   | 'MEMBER'
   | 'OWNER'
   | 'VIEWER';
+
+/** A bearer token of the tenant's SCIM endpoint. The token itself is shown once, when created. */
+export type ScimToken = {
+  __typename?: 'ScimToken';
+  createdAt: Scalars['DateTime']['output'];
+  /** The user who created it. */
+  createdBy?: Maybe<Scalars['UUID']['output']>;
+  id: Scalars['UUID']['output'];
+  /** What it is for (e.g. the identity provider's name). */
+  name: Scalars['String']['output'];
+  /** Set once revoked: the token is then refused (401). */
+  revokedAt?: Maybe<Scalars['DateTime']['output']>;
+};
+
+/** Returned when a SCIM token is created. The token is shown this once and never again. */
+export type ScimTokenSecretPayload = {
+  __typename?: 'ScimTokenSecretPayload';
+  /** The SCIM base URL to configure at the identity provider (…/scim/v2). */
+  baseUrl: Scalars['String']['output'];
+  scimToken: ScimToken;
+  /** `scim_…`: configure it at the identity provider as the bearer token. */
+  token: Scalars['String']['output'];
+};
 
 /** A logged-in session (one login and its refreshes). */
 export type Session = {
@@ -1281,6 +1386,8 @@ export type DirectiveResolverFn<TResult = Record<PropertyKey, never>, TParent = 
 /** Mapping between all available schema types and the resolvers types */
 export type ResolversTypes = {
   ActorType: ActorType;
+  ApiKey: ResolverTypeWrapper<ApiKeyView>;
+  ApiKeyStatus: ApiKeyStatus;
   AuditIntegrityReport: ResolverTypeWrapper<AuditIntegrityReport>;
   AuditLog: ResolverTypeWrapper<AuditLogRow>;
   AuditLogConnection: ResolverTypeWrapper<AuditLogPage>;
@@ -1289,6 +1396,8 @@ export type ResolversTypes = {
   AuthPayload: ResolverTypeWrapper<SessionTokens>;
   Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
   CircuitState: CircuitState;
+  CreateApiKeyInput: CreateApiKeyInput;
+  CreateApiKeyPayload: ResolverTypeWrapper<CreatedApiKey>;
   CreateIntegrationInput: CreateIntegrationInput;
   CreateOrganizationInput: CreateOrganizationInput;
   CreateTenantInput: CreateTenantInput;
@@ -1335,6 +1444,8 @@ export type ResolversTypes = {
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   ReplayWebhookEventsPayload: ResolverTypeWrapper<ReplayWebhookEventsPayload>;
   Role: Role;
+  ScimToken: ResolverTypeWrapper<ScimTokenRow>;
+  ScimTokenSecretPayload: ResolverTypeWrapper<ScimTokenWithSecret>;
   Session: ResolverTypeWrapper<SessionView>;
   String: ResolverTypeWrapper<Scalars['String']['output']>;
   Subscription: ResolverTypeWrapper<Record<PropertyKey, never>>;
@@ -1368,6 +1479,7 @@ export type ResolversTypes = {
 
 /** Mapping between all available schema types and the resolvers parents */
 export type ResolversParentTypes = {
+  ApiKey: ApiKeyView;
   AuditIntegrityReport: AuditIntegrityReport;
   AuditLog: AuditLogRow;
   AuditLogConnection: AuditLogPage;
@@ -1375,6 +1487,8 @@ export type ResolversParentTypes = {
   AuditLogFilter: AuditLogFilter;
   AuthPayload: SessionTokens;
   Boolean: Scalars['Boolean']['output'];
+  CreateApiKeyInput: CreateApiKeyInput;
+  CreateApiKeyPayload: CreatedApiKey;
   CreateIntegrationInput: CreateIntegrationInput;
   CreateOrganizationInput: CreateOrganizationInput;
   CreateTenantInput: CreateTenantInput;
@@ -1413,6 +1527,8 @@ export type ResolversParentTypes = {
   PlatformAuthPayload: PlatformAuthPayload;
   Query: Record<PropertyKey, never>;
   ReplayWebhookEventsPayload: ReplayWebhookEventsPayload;
+  ScimToken: ScimTokenRow;
+  ScimTokenSecretPayload: ScimTokenWithSecret;
   Session: SessionView;
   String: Scalars['String']['output'];
   Subscription: Record<PropertyKey, never>;
@@ -1435,6 +1551,20 @@ export type ResolversParentTypes = {
   WebhookEventConnection: WebhookEventConnectionResult;
   WebhookEventEdge: Omit<WebhookEventEdge, 'node'> & { node: ResolversParentTypes['WebhookEvent'] };
   WebhookEventFilter: WebhookEventFilter;
+};
+
+export type ApiKeyResolvers<ContextType = Context, ParentType extends ResolversParentTypes['ApiKey'] = ResolversParentTypes['ApiKey']> = {
+  createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  createdBy?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType>;
+  expiresAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['UUID'], ParentType, ContextType>;
+  lastUsedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  lastUsedIp?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  prefix?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  revokedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  role?: Resolver<ResolversTypes['Role'], ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['ApiKeyStatus'], ParentType, ContextType>;
 };
 
 export type AuditIntegrityReportResolvers<ContextType = Context, ParentType extends ResolversParentTypes['AuditIntegrityReport'] = ResolversParentTypes['AuditIntegrityReport']> = {
@@ -1474,6 +1604,11 @@ export type AuthPayloadResolvers<ContextType = Context, ParentType extends Resol
   refreshToken?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   refreshTokenExpiresAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   user?: Resolver<ResolversTypes['User'], ParentType, ContextType>;
+};
+
+export type CreateApiKeyPayloadResolvers<ContextType = Context, ParentType extends ResolversParentTypes['CreateApiKeyPayload'] = ResolversParentTypes['CreateApiKeyPayload']> = {
+  apiKey?: Resolver<ResolversTypes['ApiKey'], ParentType, ContextType>;
+  key?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 };
 
 export interface DateTimeScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['DateTime'], any> {
@@ -1616,8 +1751,10 @@ export type MutationResolvers<ContextType = Context, ParentType extends Resolver
   changeTenantPlan?: Resolver<ResolversTypes['Tenant'], ParentType, ContextType, RequireFields<MutationChangeTenantPlanArgs, 'id' | 'plan'>>;
   changeUserRole?: Resolver<ResolversTypes['User'], ParentType, ContextType, RequireFields<MutationChangeUserRoleArgs, 'id' | 'role'>>;
   confirmEmailChange?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationConfirmEmailChangeArgs, 'token'>>;
+  createApiKey?: Resolver<ResolversTypes['CreateApiKeyPayload'], ParentType, ContextType, RequireFields<MutationCreateApiKeyArgs, 'input'>>;
   createIntegration?: Resolver<ResolversTypes['IntegrationSecretPayload'], ParentType, ContextType, RequireFields<MutationCreateIntegrationArgs, 'input'>>;
   createOrganization?: Resolver<ResolversTypes['Organization'], ParentType, ContextType, RequireFields<MutationCreateOrganizationArgs, 'input'>>;
+  createScimToken?: Resolver<ResolversTypes['ScimTokenSecretPayload'], ParentType, ContextType, RequireFields<MutationCreateScimTokenArgs, 'name'>>;
   createTenant?: Resolver<ResolversTypes['Tenant'], ParentType, ContextType, RequireFields<MutationCreateTenantArgs, 'input'>>;
   createUser?: Resolver<ResolversTypes['User'], ParentType, ContextType, RequireFields<MutationCreateUserArgs, 'input'>>;
   deactivateUser?: Resolver<ResolversTypes['User'], ParentType, ContextType, RequireFields<MutationDeactivateUserArgs, 'id'>>;
@@ -1642,8 +1779,10 @@ export type MutationResolvers<ContextType = Context, ParentType extends Resolver
   resetIntegrationCircuit?: Resolver<ResolversTypes['IntegrationCircuit'], ParentType, ContextType, RequireFields<MutationResetIntegrationCircuitArgs, 'integrationId'>>;
   resetPassword?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationResetPasswordArgs, 'newPassword' | 'token'>>;
   retryIntegrationPush?: Resolver<ResolversTypes['IntegrationPush'], ParentType, ContextType, RequireFields<MutationRetryIntegrationPushArgs, 'id'>>;
+  revokeApiKey?: Resolver<ResolversTypes['ApiKey'], ParentType, ContextType, RequireFields<MutationRevokeApiKeyArgs, 'id'>>;
   revokeInvitation?: Resolver<ResolversTypes['Invitation'], ParentType, ContextType, RequireFields<MutationRevokeInvitationArgs, 'id'>>;
   revokeOtherSessions?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  revokeScimToken?: Resolver<ResolversTypes['ScimToken'], ParentType, ContextType, RequireFields<MutationRevokeScimTokenArgs, 'id'>>;
   revokeSession?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationRevokeSessionArgs, 'id'>>;
   revokeUserSessions?: Resolver<ResolversTypes['Int'], ParentType, ContextType, RequireFields<MutationRevokeUserSessionsArgs, 'userId'>>;
   rotateWebhookSecret?: Resolver<ResolversTypes['IntegrationSecretPayload'], ParentType, ContextType, RequireFields<MutationRotateWebhookSecretArgs, 'id'>>;
@@ -1711,6 +1850,7 @@ export type PlatformAuthPayloadResolvers<ContextType = Context, ParentType exten
 };
 
 export type QueryResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = {
+  apiKeys?: Resolver<Array<ResolversTypes['ApiKey']>, ParentType, ContextType, RequireFields<QueryApiKeysArgs, 'includeRevoked'>>;
   auditIntegrity?: Resolver<ResolversTypes['AuditIntegrityReport'], ParentType, ContextType, Partial<QueryAuditIntegrityArgs>>;
   auditLogs?: Resolver<ResolversTypes['AuditLogConnection'], ParentType, ContextType, RequireFields<QueryAuditLogsArgs, 'first'>>;
   health?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
@@ -1726,6 +1866,7 @@ export type QueryResolvers<ContextType = Context, ParentType extends ResolversPa
   organization?: Resolver<Maybe<ResolversTypes['Organization']>, ParentType, ContextType, RequireFields<QueryOrganizationArgs, 'id'>>;
   organizations?: Resolver<ResolversTypes['OrganizationConnection'], ParentType, ContextType, RequireFields<QueryOrganizationsArgs, 'first'>>;
   platformTenants?: Resolver<Array<ResolversTypes['Tenant']>, ParentType, ContextType>;
+  scimTokens?: Resolver<Array<ResolversTypes['ScimToken']>, ParentType, ContextType>;
   syncRun?: Resolver<Maybe<ResolversTypes['SyncRun']>, ParentType, ContextType, RequireFields<QuerySyncRunArgs, 'id'>>;
   syncRuns?: Resolver<ResolversTypes['SyncRunConnection'], ParentType, ContextType, RequireFields<QuerySyncRunsArgs, 'first' | 'integrationId'>>;
   tenant?: Resolver<ResolversTypes['Tenant'], ParentType, ContextType>;
@@ -1738,6 +1879,20 @@ export type QueryResolvers<ContextType = Context, ParentType extends ResolversPa
 
 export type ReplayWebhookEventsPayloadResolvers<ContextType = Context, ParentType extends ResolversParentTypes['ReplayWebhookEventsPayload'] = ResolversParentTypes['ReplayWebhookEventsPayload']> = {
   count?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
+export type ScimTokenResolvers<ContextType = Context, ParentType extends ResolversParentTypes['ScimToken'] = ResolversParentTypes['ScimToken']> = {
+  createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  createdBy?: Resolver<Maybe<ResolversTypes['UUID']>, ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['UUID'], ParentType, ContextType>;
+  name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  revokedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+};
+
+export type ScimTokenSecretPayloadResolvers<ContextType = Context, ParentType extends ResolversParentTypes['ScimTokenSecretPayload'] = ResolversParentTypes['ScimTokenSecretPayload']> = {
+  baseUrl?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  scimToken?: Resolver<ResolversTypes['ScimToken'], ParentType, ContextType>;
+  token?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 };
 
 export type SessionResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Session'] = ResolversParentTypes['Session']> = {
@@ -1863,11 +2018,13 @@ export type WebhookEventEdgeResolvers<ContextType = Context, ParentType extends 
 };
 
 export type Resolvers<ContextType = Context> = {
+  ApiKey?: ApiKeyResolvers<ContextType>;
   AuditIntegrityReport?: AuditIntegrityReportResolvers<ContextType>;
   AuditLog?: AuditLogResolvers<ContextType>;
   AuditLogConnection?: AuditLogConnectionResolvers<ContextType>;
   AuditLogEdge?: AuditLogEdgeResolvers<ContextType>;
   AuthPayload?: AuthPayloadResolvers<ContextType>;
+  CreateApiKeyPayload?: CreateApiKeyPayloadResolvers<ContextType>;
   DateTime?: GraphQLScalarType;
   DeletePayload?: DeletePayloadResolvers<ContextType>;
   EmailAddress?: GraphQLScalarType;
@@ -1895,6 +2052,8 @@ export type Resolvers<ContextType = Context> = {
   PlatformAuthPayload?: PlatformAuthPayloadResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
   ReplayWebhookEventsPayload?: ReplayWebhookEventsPayloadResolvers<ContextType>;
+  ScimToken?: ScimTokenResolvers<ContextType>;
+  ScimTokenSecretPayload?: ScimTokenSecretPayloadResolvers<ContextType>;
   Session?: SessionResolvers<ContextType>;
   Subscription?: SubscriptionResolvers<ContextType>;
   SyncRun?: SyncRunResolvers<ContextType>;
