@@ -41,6 +41,8 @@ export const ErrorCode = {
   IDEMPOTENCY_KEY_IN_USE: { http: 409, message: 'A request with this Idempotency-Key is still in progress' },
   /** This `Idempotency-Key` was used with a different operation or variables; use a new key for a new request. */
   IDEMPOTENCY_KEY_REUSED: { http: 422, message: 'This Idempotency-Key was used for a different request' },
+  /** A single-use link's token (invitation, password reset, email change) is unknown, used, revoked, expired or not for this tenant: one answer for all. */
+  INVALID_TOKEN: { http: 400, message: 'This link is invalid, has expired or has already been used' },
   /** The HTTP body is over the size limit (answered by the HTTP layer, before GraphQL or webhooks). */
   PAYLOAD_TOO_LARGE: { http: 413, message: 'Payload too large' },
   /** The body's content type is not one the route reads. */

@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import type { App } from '../app.js';
 import { operatorIdOf, type Actor, type Viewer } from '../auth/roles.js';
 import type { AccessClaims } from '../auth/tokens.js';
+import type { TenantAddress } from '../auth/tenant-address.js';
 import { looksLikeApiKey, parseApiKey } from '../auth/api-keys.js';
 import { actors, OperationScope, ShortTransactionScope, type RequestInfo, type RequestScope } from '../db/tenant-transaction.js';
 import { AppError, unauthenticated } from '../errors.js';
@@ -14,6 +15,8 @@ export interface Context {
   app: App;
   log: Logger;
   request: RequestInfo & { requestId: string };
+  /** The tenant the request's X-Tenant header and host name, for unauthenticated operations (src/auth/tenant-address.ts). */
+  address: TenantAddress;
   /** Verified token claims; null when no token was sent. A bad token never gets this far. */
   claims: AccessClaims | null;
   /** The operation's tenant transaction, when the caller is a tenant user. */
@@ -32,6 +35,9 @@ export interface ContextInput {
   requestId?: string | undefined;
   clientIp?: string | undefined;
   userAgent?: string | undefined;
+  /** X-Tenant and Host headers (HTTP only). */
+  tenantHeader?: string | undefined;
+  host?: string | undefined;
   /** 'operation': one transaction for the whole operation (HTTP). 'short': one per call (WebSocket). */
   transactions?: 'operation' | 'short';
 }
@@ -49,6 +55,7 @@ export async function createContext(app: App, input: ContextInput): Promise<Cont
     app,
     log: app.log.child({ requestId }),
     request,
+    address: { header: input.tenantHeader, host: input.host },
     claims,
     scope,
     loaders: createLoaders(scope),
