@@ -40,6 +40,21 @@ const schema = z.object({
   DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
   DATA_DIR: z.string().default('.data'),
   PUBLIC_URL: z.string().url().optional(),
+  /**
+   * The frontend people use: links in invitations, password resets and email confirmations (and SSO
+   * redirects after login) point here. Default: http://localhost:3000 in development and tests, PUBLIC_URL in production.
+   */
+  APP_URL: z.string().url().refine((u) => /^https?:/.test(u), 'must be an http(s) URL').optional(),
+  /**
+   * Tenant by host: with `tessera.example.com`, requests to `acme.tessera.example.com` name tenant
+   * "acme" (src/auth/tenant-address.ts documents the precedence with `X-Tenant` and `tenantSlug`). Unset: hosts name no tenant.
+   */
+  TENANT_BASE_DOMAIN: z
+    .string()
+    .trim()
+    .toLowerCase()
+    .regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/, 'a domain name such as tessera.example.com')
+    .optional(),
   JWT_ISSUER: z.string().default('https://tessera.local'),
   JWT_AUDIENCE: z.string().default('tessera-api'),
   /** Ed25519 private key as a JWK (JSON). Required in production; generated once into DATA_DIR in development. */
@@ -145,6 +160,13 @@ const schema = z.object({
   /** Push jobs (our changes sent to providers): attempts after the first, base delay in seconds (exponential). */
   PUSH_RETRY_LIMIT: z.coerce.number().int().min(0).max(50).default(6),
   PUSH_RETRY_DELAY_SECONDS: z.coerce.number().int().min(1).max(3600).default(5),
+  /** Invitations, password resets and email changes (src/modules/invitations, src/modules/account): how long their single-use links live. */
+  INVITATION_TTL_DAYS: z.coerce.number().min(0.001).max(90).default(7),
+  PASSWORD_RESET_TTL_MINUTES: z.coerce.number().min(1).max(1440).default(30),
+  EMAIL_CHANGE_TTL_HOURS: z.coerce.number().min(0.1).max(168).default(24),
+  /** Outbound messages (src/integrations/communication): attempts after the first, base delay in seconds (exponential), then DEAD. */
+  MESSAGE_RETRY_LIMIT: z.coerce.number().int().min(0).max(50).default(6),
+  MESSAGE_RETRY_DELAY_SECONDS: z.coerce.number().int().min(1).max(3600).default(5),
   /**
    * Rate limits (src/auth/rate-limits.ts), counted in Postgres so every process shares them. Fixed
    * windows. `false` switches every limit off (benchmarks only).
@@ -154,6 +176,10 @@ const schema = z.object({
   RATE_LIMIT_LOGIN_MAX: z.coerce.number().int().min(1).max(1_000_000).default(10),
   /** refreshSession calls per client IP + tenant, per window (an office behind one NAT shares it). */
   RATE_LIMIT_REFRESH_MAX: z.coerce.number().int().min(1).max(1_000_000).default(300),
+  /** requestPasswordReset per client IP, and per tenant + email (whoever asks), per window. */
+  RATE_LIMIT_PASSWORD_RESET_IP_MAX: z.coerce.number().int().min(1).max(1_000_000).default(20),
+  RATE_LIMIT_PASSWORD_RESET_EMAIL_MAX: z.coerce.number().int().min(1).max(1_000_000).default(3),
+  RATE_LIMIT_PASSWORD_RESET_WINDOW_SECONDS: z.coerce.number().int().min(1).max(86_400).default(3600),
   RATE_LIMIT_AUTH_WINDOW_SECONDS: z.coerce.number().int().min(1).max(86_400).default(300),
   /** Mutations per user per minute. */
   RATE_LIMIT_MUTATIONS_PER_MINUTE: z.coerce.number().int().min(1).max(10_000_000).default(120),
@@ -175,6 +201,8 @@ const schema = z.object({
 export type Config = Omit<z.infer<typeof schema>, 'OUTBOUND_ALLOWED_NETWORKS' | 'OUTBOUND_ALLOWED_HOSTS'> & {
   isProduction: boolean;
   publicUrl: string;
+  /** APP_URL without a trailing slash, or its default. */
+  appUrl: string;
   OUTBOUND_ALLOWED_NETWORKS: string[];
   OUTBOUND_ALLOWED_HOSTS: string[];
 };
@@ -206,6 +234,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     ...c,
     isProduction,
     publicUrl: c.PUBLIC_URL ?? `http://localhost:${c.PORT}`,
+    appUrl: (c.APP_URL ?? (isProduction ? (c.PUBLIC_URL ?? `http://localhost:${c.PORT}`) : 'http://localhost:3000')).replace(/\/+$/, ''),
     OUTBOUND_ALLOWED_NETWORKS: c.OUTBOUND_ALLOWED_NETWORKS ?? (isProduction ? [] : DEVELOPMENT_OUTBOUND_NETWORKS),
     OUTBOUND_ALLOWED_HOSTS: c.OUTBOUND_ALLOWED_HOSTS ?? [],
   };

@@ -47,3 +47,18 @@ describe('client IP behind proxies', () => {
     expect(() => loadConfig({ TRUST_PROXY: 'everyone; drop table' })).toThrow(/TRUST_PROXY/);
   });
 });
+
+describe('links and tenant addresses', () => {
+  it('APP_URL (where emailed links point) has a development default, is trimmed of a trailing slash and must be http(s)', () => {
+    expect(loadConfig({}).appUrl).toBe('http://localhost:3000');
+    expect(loadConfig({ APP_URL: 'https://app.example.com/' }).appUrl).toBe('https://app.example.com');
+    expect(() => loadConfig({ APP_URL: 'javascript:alert(1)' })).toThrow(/APP_URL/);
+    expect(() => loadConfig({ APP_URL: 'not a url' })).toThrow(/APP_URL/);
+  });
+
+  it('TENANT_BASE_DOMAIN is a domain name, lower-cased; unset by default', () => {
+    expect(loadConfig({}).TENANT_BASE_DOMAIN).toBeUndefined();
+    expect(loadConfig({ TENANT_BASE_DOMAIN: 'Tessera.Example.COM' }).TENANT_BASE_DOMAIN).toBe('tessera.example.com');
+    for (const bad of ['*.example.com', 'example.com/x', 'a..b', '-a.com', 'x'.repeat(64) + '.com']) expect(() => loadConfig({ TENANT_BASE_DOMAIN: bad }), bad).toThrow(/TENANT_BASE_DOMAIN/);
+  });
+});

@@ -1,33 +1,15 @@
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePorts, isAlive, postmasterPid, startProcess, waitUntilDead, type Ports, type ServerProcess } from './helpers/process.js';
+import { describe, expect, it } from 'vitest';
+import { processSandbox, type ServerProcess } from './helpers/process.js';
 
 /**
  * `npm start`'s demo webhook secrets are shown once, when they are created, like the API's
  * createIntegration: never on a later start (also not one rotated through the API since), and never
  * in the log.
  */
-const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tessera-demo-secrets-'));
-fs.chmodSync(dataDir, 0o755); // as root, Postgres runs as the postgres user and must reach its folder
-let ports: Ports;
-const running: ServerProcess[] = [];
-
-beforeAll(async () => {
-  ports = await freePorts();
-});
-afterAll(async () => {
-  for (const p of running) if (isAlive(p.pid)) p.child.kill('SIGKILL');
-  const pg = postmasterPid(dataDir);
-  if (pg && isAlive(pg)) process.kill(pg, 'SIGINT');
-  if (pg) await waitUntilDead(pg, 10_000);
-  fs.rmSync(dataDir, { recursive: true, force: true });
-});
+const sandbox = processSandbox('demo-secrets');
 
 async function startServer() {
-  const p = startProcess({ env: { ...ports, DATA_DIR: dataDir, LOG_LEVEL: 'debug' } });
-  running.push(p);
+  const p = sandbox.start({ LOG_LEVEL: 'debug' });
   await p.waitFor(/"msg":"Tessera ready"/, 180_000);
   await p.waitFor(/Tessera is ready/, 10_000);
   return p;
@@ -39,7 +21,7 @@ async function stop(p: ServerProcess) {
 }
 
 async function gql(query: string, variables: Record<string, unknown> = {}, token?: string) {
-  const res = await fetch(`http://127.0.0.1:${ports.PORT}/graphql`, {
+  const res = await fetch(`http://127.0.0.1:${sandbox.ports.PORT}/graphql`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
     body: JSON.stringify({ query, variables }),

@@ -1,40 +1,25 @@
 import fs from 'node:fs';
 import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import postgres from 'postgres';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { generateEvent, signPayload } from '../src/mock-services/send-webhooks.js';
 import { waitFor } from './helpers/wait.js';
-import { freePorts, isAlive, listeningPorts, postmasterPid, startProcess, waitUntilDead, type Ports, type ServerProcess } from './helpers/process.js';
+import { freePorts, isAlive, listeningPorts, postmasterPid, processSandbox, waitUntilDead, type Ports, type ServerProcess } from './helpers/process.js';
 
 /**
  * The server's lifecycle as an operator sees it: real processes (node, npm), real signals, the
  * embedded Postgres in a data folder of their own. The tests share one data folder and run in order:
  * each starts where the previous one left it.
  */
-const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tessera-lifecycle-'));
-fs.chmodSync(dataDir, 0o755); // as root, Postgres runs as the postgres user and must reach its folder
+const sandbox = processSandbox('lifecycle');
+const { dataDir } = sandbox;
 let ports: Ports;
-const running: ServerProcess[] = [];
-const env = (extra: Record<string, string> = {}) => ({ ...ports, DATA_DIR: dataDir, SHUTDOWN_GRACE_MS: '15000', ...extra });
-const start = (extra: Record<string, string> = {}, command?: string[]) => {
-  const p = startProcess({ env: env(extra), command });
-  running.push(p);
-  return p;
-};
+beforeAll(() => {
+  ports = sandbox.ports;
+});
+const start = (extra: Record<string, string> = {}, command?: string[]) => sandbox.start({ SHUTDOWN_GRACE_MS: '15000', ...extra }, command);
 const ownerUrl = () => `postgres://postgres:postgres@127.0.0.1:${ports.EMBEDDED_PG_PORT}/tessera`;
-
-beforeAll(async () => {
-  ports = await freePorts();
-});
-afterAll(async () => {
-  for (const p of running) if (isAlive(p.pid)) p.child.kill('SIGKILL');
-  const pg = postmasterPid(dataDir);
-  if (pg && isAlive(pg)) process.kill(pg, 'SIGINT');
-  if (pg) await waitUntilDead(pg, 10_000);
-  fs.rmSync(dataDir, { recursive: true, force: true });
-});
 
 async function gql(url: string, query: string, token?: string) {
   const res = await fetch(`${url}/graphql`, {

@@ -22,6 +22,11 @@ import { integrationResolvers } from '../modules/integrations/resolvers.js';
 import { webhookResolvers } from '../modules/webhooks/resolvers.js';
 import { pushResolvers } from '../modules/pushes/resolvers.js';
 import { syncResolvers } from '../modules/sync/resolvers.js';
+import { invitationResolvers } from '../modules/invitations/resolvers.js';
+import { accountResolvers } from '../modules/account/resolvers.js';
+import { sessionResolvers } from '../modules/sessions/resolvers.js';
+import { apiKeyResolvers } from '../modules/api-keys/resolvers.js';
+import { scimResolvers } from '../modules/scim/resolvers.js';
 
 const schemaDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../schema');
 
@@ -53,7 +58,7 @@ const root: Resolvers = { Query: { health: () => 'ok' } };
  * server refuses to start) when the map leaves a field of the schema without a rule.
  */
 export function buildSchema(typeDefs: string[] = loadTypeDefs()): GraphQLSchema {
-  const resolvers = mergeResolvers([scalars, root, heartbeatResolvers, authResolvers, tenantResolvers, userResolvers, organizationResolvers, integrationHealthResolvers, integrationResolvers, webhookResolvers, syncResolvers, pushResolvers, auditResolvers]);
+  const resolvers = mergeResolvers([scalars, root, heartbeatResolvers, authResolvers, tenantResolvers, userResolvers, organizationResolvers, integrationHealthResolvers, integrationResolvers, webhookResolvers, syncResolvers, pushResolvers, auditResolvers, scimResolvers, apiKeyResolvers, invitationResolvers, accountResolvers, sessionResolvers]);
   const schema = makeExecutableSchema({ typeDefs, resolvers: resolvers as never });
   assertAllRulesAssigned(schema, permissionMap);
   return applyMiddleware(schema, onlyDecidingRules(permissions));

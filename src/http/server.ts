@@ -13,6 +13,7 @@ import { LIMITS, operationProtections } from './protections.js';
 import { formatGraphQLError, httpStatusOf, withHttpStatus } from '../errors.js';
 import { clientErrorHandler, frameworkErrors, registerErrorReplies } from './error-replies.js';
 import { webhookRoutes } from './webhooks.js';
+import { scimRoutes } from './scim.js';
 import { serveGraphQLOverWebSocket } from './graphql-ws.js';
 import { registerMetricsRoute, startMetricsListener } from './metrics-endpoint.js';
 import { registerExplorer } from './explorer.js';
@@ -100,6 +101,8 @@ export async function startHttpServer(app: App, opts: { host: string; port: numb
           requestId: req.id,
           clientIp: req.ip,
           userAgent: req.headers['user-agent'],
+          tenantHeader: typeof req.headers['x-tenant'] === 'string' ? req.headers['x-tenant'] : undefined,
+          host: req.headers.host,
         });
       } catch (err) {
         throw withHttpStatus(err, app.log);
@@ -109,6 +112,7 @@ export async function startHttpServer(app: App, opts: { host: string; port: numb
   fastify.route({ url: '/graphql', method: ['GET', 'POST', 'OPTIONS'], handler });
 
   await fastify.register(webhookRoutes(app));
+  await fastify.register(scimRoutes(app));
 
   registerAuditExport(fastify, app);
   if (!app.config.isProduction) registerExplorer(fastify);

@@ -1,5 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
 import { freePort } from '../../src/db/embedded.js';
 import { waitFor } from './wait.js';
 
@@ -26,6 +29,50 @@ export interface Ports {
   PORT: string;
   MOCK_SERVICES_PORT: string;
   EMBEDDED_PG_PORT: string;
+}
+
+/**
+ * A test file's server processes with one data folder of their own (an embedded Postgres may live
+ * there) and three free ports, taken before the file's tests. After them every process still
+ * running is killed, the folder's Postgres is stopped, and the folder removed.
+ */
+export interface ProcessSandbox {
+  readonly dataDir: string;
+  readonly ports: Ports;
+  /** Every process started so far. */
+  readonly running: ServerProcess[];
+  /** Starts a server (or `command`) with the sandbox's ports and DATA_DIR, overridden by `env`. */
+  start(env?: Record<string, string>, command?: string[]): ServerProcess;
+}
+
+export function processSandbox(name: string): ProcessSandbox {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `tessera-${name}-`));
+  fs.chmodSync(dataDir, 0o755); // as root, Postgres runs as the postgres user and must reach its folder
+  let ports: Ports | undefined;
+  const running: ServerProcess[] = [];
+  beforeAll(async () => {
+    ports = await freePorts();
+  });
+  afterAll(async () => {
+    for (const p of running) if (isAlive(p.pid)) p.child.kill('SIGKILL');
+    const pg = postmasterPid(dataDir);
+    if (pg && isAlive(pg)) process.kill(pg, 'SIGINT');
+    if (pg) await waitUntilDead(pg, 10_000);
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+  return {
+    dataDir,
+    get ports() {
+      if (!ports) throw new Error('processSandbox: ports are taken in beforeAll');
+      return ports;
+    },
+    running,
+    start(env = {}, command) {
+      const p = startProcess({ env: { ...this.ports, DATA_DIR: dataDir, ...env }, command });
+      running.push(p);
+      return p;
+    },
+  };
 }
 
 /** Three free ports for one server's listeners (none of the defaults: other worktrees run tests too). */
