@@ -13,11 +13,12 @@ interface OrganizationOfUserRecord {
   id: string;
   name: string;
   description: string | null;
+  scim_external_id: string | null;
   created_at: string;
   updated_at: string;
 }
 
-const ORGANIZATIONS_OF_USERS = `select m.user_id, o.tenant_id, o.id, o.name, o.description, o.created_at, o.updated_at
+const ORGANIZATIONS_OF_USERS = `select m.user_id, o.tenant_id, o.id, o.name, o.description, o.scim_external_id, o.created_at, o.updated_at
   from organization_memberships m join organizations o on o.tenant_id = m.tenant_id and o.id = m.organization_id
   where m.user_id = any($1::uuid[]) order by o.name`;
 
@@ -26,7 +27,7 @@ export async function organizationsOfUsers(tx: Tx, userIds: readonly string[]): 
   const rows = await runStatement<OrganizationOfUserRecord>(tx, ORGANIZATIONS_OF_USERS, [userIds]);
   const byUser = new Map<string, OrganizationRow[]>(userIds.map((id) => [id, []]));
   for (const r of rows) {
-    byUser.get(r.user_id)?.push({ tenantId: r.tenant_id, id: r.id, name: r.name, description: r.description, createdAt: toDate(r.created_at), updatedAt: toDate(r.updated_at) });
+    byUser.get(r.user_id)?.push({ tenantId: r.tenant_id, id: r.id, name: r.name, description: r.description, scimExternalId: r.scim_external_id, createdAt: toDate(r.created_at), updatedAt: toDate(r.updated_at) });
   }
   return userIds.map((id) => byUser.get(id)!);
 }

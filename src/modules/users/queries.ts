@@ -1,14 +1,15 @@
 /**
  * The users' hot reads as hand-written, prepared statements (see src/db/statements.ts): a page of the
  * tenant's users (the users list, oldest first, filtered) and users by id (the DataLoader). RLS
- * keeps both to the transaction's tenant.
+ * keeps both to the transaction's tenant. A column added to `users` is a type error in toUserRow
+ * until it is read here too.
  */
 import type { UserRow } from '../../db/schema.js';
 import { runStatement, toDate, toDateOrNull, toNumberOrNull } from '../../db/statements.js';
 import type { Tx } from '../../db/client.js';
 import type { CursorKey } from '../../db/pagination.js';
 
-const COLUMNS = 'tenant_id, id, email, name, role, status, password_hash, external_source, external_id, external_version, external_updated_at, created_at, updated_at';
+const COLUMNS = 'tenant_id, id, email, name, role, status, password_hash, external_source, external_id, external_version, external_updated_at, scim_external_id, created_at, updated_at';
 
 interface UserRecord {
   tenant_id: string;
@@ -22,6 +23,7 @@ interface UserRecord {
   external_id: string | null;
   external_version: string | null;
   external_updated_at: string | null;
+  scim_external_id: string | null;
   created_at: string;
   updated_at: string;
 }
@@ -39,6 +41,7 @@ function toUserRow(r: UserRecord): UserRow {
     externalId: r.external_id,
     externalVersion: toNumberOrNull(r.external_version),
     externalUpdatedAt: toDateOrNull(r.external_updated_at),
+    scimExternalId: r.scim_external_id,
     createdAt: toDate(r.created_at),
     updatedAt: toDate(r.updated_at),
   };
