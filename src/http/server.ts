@@ -102,7 +102,7 @@ export async function startHttpServer(app: App, opts: { host: string; port: numb
           clientIp: req.ip,
           userAgent: req.headers['user-agent'],
           tenantHeader: typeof req.headers['x-tenant'] === 'string' ? req.headers['x-tenant'] : undefined,
-          host: req.headers.host,
+          host: req.host, // X-Forwarded-Host from a trusted proxy (TRUST_PROXY), else Host
         });
       } catch (err) {
         throw withHttpStatus(err, app.log);
