@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { fastifyApolloHandler } from '@as-integrations/fastify';
+import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginInlineTraceDisabled, ApolloServerPluginUsageReportingDisabled } from '@apollo/server/plugin/disabled';
 import { WebSocketServer } from 'ws';
 import { sql } from 'drizzle-orm';
 import type { App } from '../app.js';
@@ -78,7 +79,19 @@ export async function startHttpServer(app: App, opts: { host: string; port: numb
     formatError: (formatted, error) => formatGraphQLError(formatted, error, app.log),
     // The process owns its shutdown order (src/main.ts); Apollo's own signal handlers would race it.
     stopOnTerminationSignals: false,
-    plugins: [...protections.plugins, idempotencyPlugin(), operationScopePlugin(app.config.IDEMPOTENCY_TTL_SECONDS), statusCodePlugin(), requestMetricsPlugin(app)],
+    plugins: [
+      ...protections.plugins,
+      idempotencyPlugin(),
+      operationScopePlugin(app.config.IDEMPOTENCY_TTL_SECONDS),
+      statusCodePlugin(),
+      requestMetricsPlugin(app),
+      // Built-ins that would do nothing for us but cost every request: cache hints (a hook on every
+      // field resolver; our answers are per user and never cacheable: statusCodePlugin says no-store),
+      // and Apollo's usage reporting and traces (installed when APOLLO_KEY is set; data stays here).
+      ApolloServerPluginCacheControlDisabled(),
+      ApolloServerPluginUsageReportingDisabled(),
+      ApolloServerPluginInlineTraceDisabled(),
+    ],
   });
   await apollo.start();
 
@@ -91,7 +104,7 @@ export async function startHttpServer(app: App, opts: { host: string; port: numb
           clientIp: req.ip,
           userAgent: req.headers['user-agent'],
           tenantHeader: typeof req.headers['x-tenant'] === 'string' ? req.headers['x-tenant'] : undefined,
-          host: req.headers.host,
+          host: req.host, // X-Forwarded-Host from a trusted proxy (TRUST_PROXY), else Host
         });
       } catch (err) {
         throw withHttpStatus(err, app.log);
@@ -188,7 +201,7 @@ function operationScopePlugin(idempotencyTtlSeconds: number): ApolloServerPlugin
 }
 
 /**
- * Errors outside execution (context, parsing) take their HTTP status from the error table. A request
+ * Answers are never cacheable. Errors outside execution (context, parsing) take their HTTP status from the error table. A request
  * refused by a rate limit (nothing else succeeded) answers 429 with Retry-After, as HTTP clients expect.
  */
 function statusCodePlugin(): ApolloServerPlugin<Context> {
@@ -196,6 +209,8 @@ function statusCodePlugin(): ApolloServerPlugin<Context> {
     async requestDidStart() {
       return {
         async willSendResponse({ response }) {
+          // Every answer is the caller's own (what Apollo's cache-control plugin said, which is off).
+          response.http.headers.set('cache-control', 'no-store');
           const body = response.body.kind === 'single' ? response.body.singleResult : undefined;
           if (!body?.errors?.length) return;
           const nothingSucceeded = body.data == null || Object.values(body.data).every((v) => v === null);
