@@ -121,7 +121,7 @@ describe('README API tour, run as written', () => {
     const sdl = fs.readdirSync('schema').filter((f) => f.endsWith('.graphql')).map((f) => fs.readFileSync(path.join('schema', f), 'utf8'));
     const schema = buildASTSchema(parse(sdl.join('\n')), { assumeValidSDL: true });
     const lastId = new Map<string, string>();
-    const tokens: { user?: string; refresh?: string; platform?: string } = {};
+    const tokens: { user?: string; refresh?: string; platform?: string; scim?: string; apiKey?: string } = {};
     const failures: string[] = [];
     let expectNotFound = false;
 
@@ -201,9 +201,10 @@ describe('README API tour, run as written', () => {
     for (const block of codeBlocks(TOUR)) {
       const where = `README.md:${block.line}`;
       if (block.lang === 'sh' && /^\s*curl /m.test(block.code)) {
-        const cmd = localize(block.code).replace(/password: \\"…\\"/, `password: \\"${demoPassword}\\"`);
+        const cmd = localize(block.code).replace(/password: \\"…\\"/, `password: \\"${demoPassword}\\"`).replaceAll('scim_…', tokens.scim ?? 'scim_…').replaceAll('tsk_…', tokens.apiKey ?? 'tsk_…'); // keys an earlier example created
         const out = await runShell(cmd);
-        if (out.code !== 0 || /"errors"/.test(out.stdout) || !out.stdout.trim()) failures.push(`${where}: ${cmd}\n→ exit ${out.code}: ${out.stdout}${out.stderr}`);
+        // A SCIM error answers in its own schema, not GraphQL's `errors`.
+        if (out.code !== 0 || /"errors"|api:messages:2\.0:Error/.test(out.stdout) || !out.stdout.trim()) failures.push(`${where}: ${cmd}\n→ exit ${out.code}: ${out.stdout}${out.stderr}`);
         continue;
       }
       if (block.lang === 'ts' || block.lang === 'js') {
@@ -232,12 +233,14 @@ describe('README API tour, run as written', () => {
           failures.push(`${where}: ${print(def)}\n→ ${res.status} ${JSON.stringify(res.body.errors)}`);
           continue;
         }
+        if (root.includes('createScimToken')) tokens.scim = res.body.data?.createScimToken?.token;
         if (root.includes('platformLogin')) tokens.platform = res.body.data?.platformLogin?.accessToken;
         if (root.includes('login')) tokens.user = res.body.data?.login?.accessToken ?? tokens.user;
         if (root.includes('refreshSession')) {
           tokens.refresh = res.body.data?.refreshSession?.refreshToken ?? tokens.refresh;
           tokens.user = res.body.data?.refreshSession?.accessToken ?? tokens.user;
         }
+        if (root.includes('createApiKey')) tokens.apiKey = res.body.data?.createApiKey?.key;
         remember(res.body.data);
         // A reader who logged out logs in again before the next example.
         if (root.includes('logout')) await login();

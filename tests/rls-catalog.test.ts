@@ -165,7 +165,10 @@ const AUDIT_ALLOWLIST: Record<string, string> = {
   sync_runs: 'a run log of its own (counts, times, error); the rows a sync changes are audited on their tables',
   sync_checkpoints: 'sync bookkeeping (a cursor per resource), rewritten by every page',
   sync_seen_records: 'scratch set of a running full sync, emptied when the run ends',
+  api_key_usage: 'a key\'s last use (time, IP), rewritten by requests at most once a minute; the key itself is audited on api_keys',
+  idempotency_records: 'stored responses of idempotent mutations, committed with (and audited through) the changes they record',
   integration_pushes: 'an outbox with its own lifecycle; the change that caused the push is audited on its table',
+  sessions: 'a login and its refreshes (last used, IP, user agent): recorded as auth events (LOGIN_SUCCEEDED, SESSION_REFRESHED, SESSION_REVOKED, LOGOUT)',
 };
 
 describe('audit catalog (ARCHITECTURE invariant 5)', () => {

@@ -45,7 +45,15 @@ export async function startMockServices(opts: MockServicesOptions = {}): Promise
 
   await app.listen({ port: opts.port ?? 0, host });
   const { port } = app.server.address() as AddressInfo;
-  return { url: `http://${urlHost(host)}:${port}`, port, close: () => app.close(), state };
+  return {
+    url: `http://${urlHost(host)}:${port}`,
+    port,
+    close: async () => {
+      state.outbox.clear(); // pending deliveries and webhooks die with the mock
+      await app.close();
+    },
+    state,
+  };
 }
 
 /** A wildcard bind address is not dialable; IPv6 literals need brackets. */
