@@ -32,6 +32,7 @@ const config: CodegenConfig = {
           IntegrationPush: '../../db/schema.js#IntegrationPushRow',
           IntegrationPushConnection: '../../modules/pushes/service.js#IntegrationPushConnectionResult',
           ScimToken: '../../db/schema.js#ScimTokenRow',
+          SsoConnection: '../../db/schema.js#SsoConnectionRow',
           ScimTokenSecretPayload: '../../modules/scim/tokens.js#ScimTokenWithSecret',
         },
       },

@@ -113,13 +113,21 @@ export async function logout(deps: SessionDeps, refreshToken: string, req: Reque
   return true;
 }
 
-async function issueSession(deps: SessionDeps, user: UserRow, familyId: string, req: RequestInfo, event: 'LOGIN_SUCCEEDED' | 'SESSION_REFRESHED'): Promise<SessionTokens> {
+/**
+ * A session for a user an identity provider signed in (src/modules/sso): the caller has checked the
+ * one-time code, the user's and the tenant's status. The login event names the method and connection.
+ */
+export function startSsoSession(deps: SessionDeps, user: UserRow, req: RequestInfo, details: { connectionId: string }): Promise<SessionTokens> {
+  return issueSession(deps, user, crypto.randomUUID(), req, 'LOGIN_SUCCEEDED', { method: 'sso', ...details });
+}
+
+async function issueSession(deps: SessionDeps, user: UserRow, familyId: string, req: RequestInfo, event: 'LOGIN_SUCCEEDED' | 'SESSION_REFRESHED', details: Record<string, unknown> = {}): Promise<SessionTokens> {
   const secret = crypto.randomBytes(32).toString('base64url');
   const refreshToken = `rt_${user.tenantId}_${secret}`;
   const refreshTokenExpiresAt = new Date(Date.now() + deps.refreshTtlDays * 86_400_000);
   await inTenant(deps.db, actors.user(user.id, user.tenantId, req), async (tx) => {
     await tx.insert(refreshTokens).values({ tenantId: user.tenantId, userId: user.id, familyId, tokenHash: sha256(refreshToken), expiresAt: refreshTokenExpiresAt });
-    await recordAuthEvent(tx, event, { type: 'USER', id: user.id }, { familyId });
+    await recordAuthEvent(tx, event, { type: 'USER', id: user.id }, { familyId, ...details });
   });
   const access = await deps.tokens.signUserToken(user, familyId);
   return { accessToken: access.token, accessTokenExpiresAt: access.expiresAt, refreshToken, refreshTokenExpiresAt, user };

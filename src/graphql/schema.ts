@@ -22,6 +22,7 @@ import { webhookResolvers } from '../modules/webhooks/resolvers.js';
 import { pushResolvers } from '../modules/pushes/resolvers.js';
 import { syncResolvers } from '../modules/sync/resolvers.js';
 import { scimResolvers } from '../modules/scim/resolvers.js';
+import { ssoResolvers } from '../modules/sso/resolvers.js';
 
 const schemaDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../schema');
 
@@ -53,7 +54,7 @@ const root: Resolvers = { Query: { health: () => 'ok' } };
  * server refuses to start) when the map leaves a field of the schema without a rule.
  */
 export function buildSchema(typeDefs: string[] = loadTypeDefs()): GraphQLSchema {
-  const resolvers = mergeResolvers([scalars, root, heartbeatResolvers, authResolvers, tenantResolvers, userResolvers, organizationResolvers, integrationHealthResolvers, integrationResolvers, webhookResolvers, syncResolvers, pushResolvers, auditResolvers, scimResolvers]);
+  const resolvers = mergeResolvers([scalars, root, heartbeatResolvers, authResolvers, tenantResolvers, userResolvers, organizationResolvers, integrationHealthResolvers, integrationResolvers, webhookResolvers, syncResolvers, pushResolvers, auditResolvers, scimResolvers, ssoResolvers]);
   const schema = makeExecutableSchema({ typeDefs, resolvers: resolvers as never });
   assertAllRulesAssigned(schema, permissionMap);
   return applyMiddleware(schema, permissions);
