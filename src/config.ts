@@ -160,6 +160,13 @@ const schema = z.object({
   /** Push jobs (our changes sent to providers): attempts after the first, base delay in seconds (exponential). */
   PUSH_RETRY_LIMIT: z.coerce.number().int().min(0).max(50).default(6),
   PUSH_RETRY_DELAY_SECONDS: z.coerce.number().int().min(1).max(3600).default(5),
+  /** Invitations, password resets and email changes (src/modules/invitations, src/modules/account): how long their single-use links live. */
+  INVITATION_TTL_DAYS: z.coerce.number().min(0.001).max(90).default(7),
+  PASSWORD_RESET_TTL_MINUTES: z.coerce.number().min(1).max(1440).default(30),
+  EMAIL_CHANGE_TTL_HOURS: z.coerce.number().min(0.1).max(168).default(24),
+  /** Outbound messages (src/integrations/communication): attempts after the first, base delay in seconds (exponential), then DEAD. */
+  MESSAGE_RETRY_LIMIT: z.coerce.number().int().min(0).max(50).default(6),
+  MESSAGE_RETRY_DELAY_SECONDS: z.coerce.number().int().min(1).max(3600).default(5),
   /**
    * Rate limits (src/auth/rate-limits.ts), counted in Postgres so every process shares them. Fixed
    * windows. `false` switches every limit off (benchmarks only).
@@ -169,6 +176,10 @@ const schema = z.object({
   RATE_LIMIT_LOGIN_MAX: z.coerce.number().int().min(1).max(1_000_000).default(10),
   /** refreshSession calls per client IP + tenant, per window (an office behind one NAT shares it). */
   RATE_LIMIT_REFRESH_MAX: z.coerce.number().int().min(1).max(1_000_000).default(300),
+  /** requestPasswordReset per client IP, and per tenant + email (whoever asks), per window. */
+  RATE_LIMIT_PASSWORD_RESET_IP_MAX: z.coerce.number().int().min(1).max(1_000_000).default(20),
+  RATE_LIMIT_PASSWORD_RESET_EMAIL_MAX: z.coerce.number().int().min(1).max(1_000_000).default(3),
+  RATE_LIMIT_PASSWORD_RESET_WINDOW_SECONDS: z.coerce.number().int().min(1).max(86_400).default(3600),
   RATE_LIMIT_AUTH_WINDOW_SECONDS: z.coerce.number().int().min(1).max(86_400).default(300),
   /** Mutations per user per minute. */
   RATE_LIMIT_MUTATIONS_PER_MINUTE: z.coerce.number().int().min(1).max(10_000_000).default(120),

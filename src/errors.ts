@@ -37,6 +37,8 @@ export const ErrorCode = {
   /** The client did not send its request in time (Node's requestTimeout). */
   REQUEST_TIMEOUT: { http: 408, message: 'Request timeout' },
   CONFLICT: { http: 409, message: 'Conflict' },
+  /** A single-use link's token (invitation, password reset, email change) is unknown, used, revoked, expired or not for this tenant: one answer for all. */
+  INVALID_TOKEN: { http: 400, message: 'This link is invalid, has expired or has already been used' },
   /** The HTTP body is over the size limit (answered by the HTTP layer, before GraphQL or webhooks). */
   PAYLOAD_TOO_LARGE: { http: 413, message: 'Payload too large' },
   /** The body's content type is not one the route reads. */
@@ -80,7 +82,7 @@ export interface ClientFacing {
 }
 
 export const notFound = (what: string) => new AppError('NOT_FOUND', `${what} not found`);
-export const forbidden = (why?: string) => new AppError('FORBIDDEN', why);
+export const forbidden = (why?: string, extensions?: Record<string, unknown>) => new AppError('FORBIDDEN', why, extensions);
 export const unauthenticated = (why?: string) => new AppError('UNAUTHENTICATED', why);
 export const conflict = (why: string) => new AppError('CONFLICT', why);
 export const badInput = (fields: FieldError[]) =>

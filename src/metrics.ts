@@ -26,6 +26,8 @@ export interface Metrics {
   syncRuns: Counter<'mode' | 'status'>;
   syncRecords: Counter<'resource' | 'outcome'>;
   pushes: Counter<'outcome'>;
+  /** Messages to people (invitations, resets…) sent through communication providers, by outcome. */
+  outboundMessages: Counter<'outcome'>;
   /** Jobs waiting per pg-boss queue, read at scrape time from the source set by `setQueueDepthSource`. */
   queueDepth: Gauge<'queue'>;
   setQueueDepthSource(source: () => Promise<Record<string, number>>): void;
@@ -113,6 +115,12 @@ export function createMetrics(): Metrics {
       name: 'tessera_sync_records_total',
       help: 'Provider records pulled by sync, by resource and what applying them did',
       labelNames: ['resource', 'outcome'],
+      registers: [registry],
+    }),
+    outboundMessages: new Counter({
+      name: 'tessera_outbound_messages_total',
+      help: 'Outbound message send attempts by outcome (sent, failed, dead)',
+      labelNames: ['outcome'],
       registers: [registry],
     }),
     pushes: new Counter({

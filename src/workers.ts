@@ -4,6 +4,8 @@ import { startPushWorkers } from './integrations/push.js';
 import { startWebhookWorkers } from './integrations/webhooks/process.js';
 import { startAuditPruneJobs } from './modules/audit/prune-job.js';
 import { startSyncJobs } from './modules/sync/jobs.js';
+import { startCommunicationWorkers } from './integrations/communication/outbox.js';
+import { startAccountJobs } from './modules/account/jobs.js';
 
 /**
  * Which handler runs on which queue: every worker this process runs (none when PROCESS_ROLE=api).
@@ -16,4 +18,6 @@ export async function startJobWorkers(app: App): Promise<void> {
   await startSyncJobs(app);
   await startPushWorkers(app);
   await startAuditPruneJobs(app);
+  await startCommunicationWorkers(app);
+  await startAccountJobs(app);
 }

@@ -59,7 +59,19 @@ describe('the permission map covers the schema', () => {
 });
 
 /** Fields anyone may call without a token; every other root field must refuse an anonymous caller. */
-const PUBLIC = new Set(['Query.health', 'Mutation.login', 'Mutation.refreshSession', 'Mutation.logout', 'Mutation.platformLogin', 'Mutation._noop']);
+const PUBLIC = new Set([
+  'Query.health',
+  'Mutation.login',
+  'Mutation.refreshSession',
+  'Mutation.logout',
+  'Mutation.platformLogin',
+  'Mutation._noop',
+  // The link's token is the credential (issue 13): anonymous by nature, rate limited per IP.
+  'Mutation.acceptInvitation',
+  'Mutation.requestPasswordReset',
+  'Mutation.resetPassword',
+  'Mutation.confirmEmailChange',
+]);
 
 /** A syntactically valid value for an argument type (the rule runs before any service looks at it). */
 function sampleValue(type: GraphQLInputType): string {

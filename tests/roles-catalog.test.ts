@@ -67,6 +67,8 @@ const TABLES: Record<DbPath, Record<string, string[]>> = {
     'drizzle.__drizzle_migrations': ['SELECT'], // api and worker processes wait until the migrate step has run
     'pgboss.job': ['INSERT'], // its tenant's jobs on tenant queues only (policy tenant_jobs)
     'pgboss.queue': ['SELECT'], // pg-boss's insert reads the queue's defaults
+    'public.api_key_usage': ['SELECT', 'INSERT', 'UPDATE'],
+    'public.api_keys': ['SELECT', 'INSERT', 'UPDATE'], // revoked, never deleted
     'public.audit_chain_heads': ['SELECT'],
     'public.audit_logs': ['SELECT'],
     'public.billing_status': ['SELECT', 'INSERT', 'UPDATE'],
@@ -75,12 +77,15 @@ const TABLES: Record<DbPath, Record<string, string[]>> = {
     'public.integration_health': ['SELECT', 'INSERT', 'UPDATE'],
     'public.integration_health_changes': ['SELECT', 'INSERT'],
     'public.integration_pushes': ['SELECT', 'INSERT', 'UPDATE'],
+    'public.idempotency_records': ALL,
     'public.integrations': ALL,
     'public.invoices': ['SELECT', 'INSERT', 'UPDATE'],
     'public.notification_deliveries': ['SELECT', 'INSERT', 'UPDATE'],
     'public.organization_memberships': ALL,
     'public.organizations': ALL,
+    'public.outbound_messages': ['SELECT', 'INSERT', 'UPDATE'],
     'public.refresh_tokens': ALL,
+    'public.sessions': ['SELECT', 'INSERT', 'UPDATE'],
     'public.scim_tokens': ['SELECT', 'INSERT', 'UPDATE'],
     'public.sso_connections': ALL,
     'public.sso_identities': ['SELECT', 'INSERT', 'DELETE'],
@@ -91,6 +96,7 @@ const TABLES: Record<DbPath, Record<string, string[]>> = {
     'public.sync_runs': ['SELECT', 'INSERT', 'UPDATE'],
     'public.sync_seen_records': ['SELECT', 'INSERT', 'DELETE'],
     'public.tenants': ['SELECT', 'UPDATE(audit_retention_days,name,updated_at)'],
+    'public.user_tokens': ['SELECT', 'INSERT', 'UPDATE'],
     'public.users': ALL,
     'public.webhook_events': ['SELECT', 'INSERT', 'UPDATE'],
   },

@@ -2,6 +2,8 @@ import crypto from 'node:crypto';
 import { execute, getNamedType, getNullableType, isListType, isNonNullType, isObjectType, parse, type GraphQLField, type GraphQLObjectType } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  apiKeys,
+  apiKeyUsage,
   integrationCircuits,
   integrationHealth,
   integrationHealthChanges,
@@ -9,8 +11,12 @@ import {
   integrations,
   organizationMemberships,
   organizations,
+  outboundMessages,
+  refreshTokens,
+  sessions,
   syncRuns,
   users,
+  userTokens,
   webhookEvents,
 } from '../src/db/schema.js';
 import { actors, ShortTransactionScope } from '../src/db/tenant-transaction.js';
@@ -203,6 +209,24 @@ async function seedWorld(n: number, operatorToken: string): Promise<World> {
         processedAt: pgTime(i),
       })),
     );
+    // Invitations (each with its message) of the n users, and n live sessions of the owner (mySessions).
+    const messages = await tx
+      .insert(outboundMessages)
+      .values(us.map((u, i) => ({ tenantId, integrationId: ints[0]!.id, userId: u.id, kind: 'INVITATION', toEmail: `u${i}@rt.test`, subject: 'Invited', idempotencyKey: crypto.randomUUID(), status: 'SENT' as const, deliveryStatus: 'DELIVERED' as const })))
+      .returning({ id: outboundMessages.id });
+    await tx.insert(userTokens).values(
+      us.map((u, i) => ({ tenantId, userId: u.id, purpose: 'INVITATION' as const, tokenHash: crypto.randomUUID(), createdBy: us[(i + 1) % n]!.id, expiresAt: new Date(Date.now() + 86_400_000), messageId: messages[i]!.id, createdAt: pgTime(i) })),
+    );
+    const families = Array.from({ length: n }, () => crypto.randomUUID());
+    const expiresAt = new Date(Date.now() + 86_400_000);
+    await tx.insert(sessions).values(families.map((id, i) => ({ tenantId, id, userId: tenant.owner.user.id, userAgent: 'rt', ipAddress: '127.0.0.1', expiresAt, lastUsedAt: pgTime(i) })));
+    await tx.insert(refreshTokens).values(families.map((familyId) => ({ tenantId, userId: tenant.owner.user.id, familyId, tokenHash: crypto.randomUUID(), expiresAt })));
+    // API keys, each made by another user (ApiKey.createdBy reads n users), each used once.
+    const keys = await tx
+      .insert(apiKeys)
+      .values(us.map((u, i) => ({ tenantId, name: `Key ${i}`, role: 'VIEWER' as const, prefix: `tsk_${i}`, keyHash: crypto.randomBytes(32).toString('hex'), createdBy: u.id })))
+      .returning({ id: apiKeys.id });
+    await tx.insert(apiKeyUsage).values(keys.map((k) => ({ tenantId, apiKeyId: k.id, lastUsedAt: new Date(), lastUsedIp: '127.0.0.1' })));
     return ints.map((x) => x.id);
   });
   return { n, tenant, integrationId: integrationIds[0]!, operatorToken };

@@ -2,7 +2,7 @@ import { isObjectType, type GraphQLSchema } from 'graphql';
 import { chain, rule } from 'graphql-shield';
 import { AppError } from '../errors.js';
 import type { RateLimitContext, RateLimitKind, RateLimits } from './rate-limits.js';
-import { platformOperatorCheck, roleCheck, selfOrRoleCheck, type Viewer } from './roles.js';
+import { peopleOnlyCheck, platformOperatorCheck, roleCheck, selfOrRoleCheck, type Viewer } from './roles.js';
 import type { TenantRole } from './tokens.js';
 
 /**
@@ -39,6 +39,10 @@ export const SELF_OR = (min: TenantRole) => viewerRule(`selfOrRole:${min}`, (v, 
 
 export const PLATFORM_OPERATOR = viewerRule('isPlatformOperator', platformOperatorCheck);
 
+/** People only: `PEOPLE_ONLY('ADMIN')` admits ADMIN+ users and refuses API keys (keys can't create keys, change SSO/SCIM…). */
+const NOT_AN_API_KEY = viewerRule('peopleOnly', peopleOnlyCheck);
+export const PEOPLE_ONLY = (min: TenantRole) => chain(ROLE[min], NOT_AN_API_KEY);
+
 /**
  * Rate limits (src/auth/rate-limits.ts): graphql-rate-limit rules over the shared Postgres store,
  * configured per app. Chained after the role check, so refused calls don't spend the budget.
@@ -63,8 +67,8 @@ export const tenantMutation = (role: TenantRole | ShieldRule) => chain(typeof ro
  * found in one place. Machine credentials (API keys, issue 15) must never pass it: a leaked key must
  * not be able to add an identity provider or mint a SCIM token (that would be a way to mint users).
  */
-export const identityAdmin = (min: TenantRole) => chain(ROLE[min], MUTATION_LIMIT, TENANT_BUDGET);
-export const identityQuery = (min: TenantRole) => chain(ROLE[min], TENANT_BUDGET);
+export const identityAdmin = (min: TenantRole) => chain(ROLE[min], NOT_AN_API_KEY, MUTATION_LIMIT, TENANT_BUDGET);
+export const identityQuery = (min: TenantRole) => chain(ROLE[min], NOT_AN_API_KEY, TENANT_BUDGET);
 /** A platform operator's mutation: the operator, then the mutation limit. */
 export const operatorMutation = chain(PLATFORM_OPERATOR, MUTATION_LIMIT);
 

@@ -12,6 +12,8 @@ import type { AccessClaims } from './tokens.js';
 /** What the limits read of the GraphQL context (src/graphql/context.ts builds it; auth sits below graphql). */
 export interface RateLimitContext {
   request: { clientIp?: string | undefined };
+  /** The tenant the request's X-Tenant header or host names (password-reset limits count per tenant + email). */
+  address?: { header?: string | undefined; host?: string | undefined };
   claims: AccessClaims | null;
   scope: RequestScope | null;
 }
@@ -20,11 +22,13 @@ export interface RateLimitContext {
  * The limits the permission map names (src/graphql/permissions.ts):
  *  - AUTH:     login / platformLogin per client IP + tenant + email, refreshSession per IP + tenant;
  *  - MUTATION: every mutation, per user (anonymous callers: per IP);
- *  - TENANT:   every root field of a tenant user, per tenant per minute, by the tenant's plan.
+ *  - TENANT:   every root field of a tenant user, per tenant per minute, by the tenant's plan;
+ *  - PASSWORD_RESET: requestPasswordReset per client IP, and per tenant + email whoever asks (both must pass);
+ *  - TOKEN:    the single-use-link mutations (acceptInvitation, resetPassword, confirmEmailChange) per client IP, as login.
  * Each is a graphql-rate-limit `createRateLimitRule` over the shared Postgres store, with
  * `enableBatchRequestCache` so aliases of one field in one request count one by one.
  */
-export type RateLimitKind = 'LOGIN' | 'PLATFORM_LOGIN' | 'REFRESH' | 'MUTATION' | 'TENANT';
+export type RateLimitKind = 'LOGIN' | 'PLATFORM_LOGIN' | 'REFRESH' | 'MUTATION' | 'TENANT' | 'PASSWORD_RESET' | 'TOKEN';
 type Plan = 'FREE' | 'STARTER' | 'PRO' | 'ENTERPRISE';
 
 const requestKeys = new WeakMap<object, string>();
@@ -48,7 +52,7 @@ interface Limiter {
 
 export class RateLimits {
   readonly enabled: boolean;
-  private readonly limiters: Record<'AUTH' | 'REFRESH' | 'MUTATION' | 'TENANT', Limiter>;
+  private readonly limiters: Record<'AUTH' | 'REFRESH' | 'MUTATION' | 'TENANT' | 'RESET_IP' | 'RESET_EMAIL' | 'TOKEN', Limiter>;
   private readonly plans = new Map<string, { plan: Plan; until: number }>();
 
   constructor(
@@ -57,6 +61,7 @@ export class RateLimits {
   ) {
     this.enabled = config.RATE_LIMITS_ENABLED;
     const authWindow = config.RATE_LIMIT_AUTH_WINDOW_SECONDS * 1000;
+    const resetWindow = config.RATE_LIMIT_PASSWORD_RESET_WINDOW_SECONDS * 1000;
     this.limiters = {
       AUTH: this.limiter(client, { namespace: 'auth', windowMs: authWindow, perField: true, fieldKey: lower }, (ctx) => `ip:${ctx.request.clientIp ?? ''}`),
       REFRESH: this.limiter(client, { namespace: 'refresh', windowMs: authWindow, perField: true, fieldKey: refreshTenant }, (ctx) => `ip:${ctx.request.clientIp ?? ''}`),
@@ -64,6 +69,12 @@ export class RateLimits {
         ctx.claims?.kind === 'user' ? `user:${ctx.claims.tenantId}:${ctx.claims.userId}` : ctx.claims?.kind === 'platform' ? `op:${ctx.claims.operatorId}` : `ip:${ctx.request.clientIp ?? ''}`,
       ),
       TENANT: this.limiter(client, { namespace: 'tenant', windowMs: 60_000, perField: false }, (ctx) => `tenant:${ctx.claims?.kind === 'user' ? ctx.claims.tenantId : ''}`),
+      RESET_IP: this.limiter(client, { namespace: 'pwreset-ip', windowMs: resetWindow, perField: false }, (ctx) => `ip:${ctx.request.clientIp ?? ''}`),
+      // Per tenant + email, from any IP: the tenant is the argument, else the address (header, host).
+      RESET_EMAIL: this.limiter(client, { namespace: 'pwreset-email', windowMs: resetWindow, perField: true, fieldKey: lower }, (ctx) =>
+        `addr:${(ctx.address?.header ?? ctx.address?.host ?? '').trim().toLowerCase().slice(0, 300)}`,
+      ),
+      TOKEN: this.limiter(client, { namespace: 'token', windowMs: authWindow, perField: false }, (ctx) => `ip:${ctx.request.clientIp ?? ''}`),
     };
   }
 
@@ -99,6 +110,13 @@ export class RateLimits {
   /** Runs one limit for a field; true, or the RATE_LIMITED error. Store failures answer like the database does. */
   async check(kind: RateLimitKind, parent: unknown, args: Record<string, unknown>, ctx: RateLimitContext, info: GraphQLResolveInfo): Promise<true | Error> {
     if (!this.enabled) return true;
+    if (kind === 'PASSWORD_RESET') {
+      // Both must pass: the IP's budget first, so one IP can't exhaust many addresses' budgets.
+      const byIp = await this.run(this.limiters.RESET_IP, this.config.RATE_LIMIT_PASSWORD_RESET_IP_MAX, undefined, parent, args, ctx, info);
+      if (byIp !== true) return byIp;
+      return this.run(this.limiters.RESET_EMAIL, this.config.RATE_LIMIT_PASSWORD_RESET_EMAIL_MAX, ['tenantSlug', 'email'], parent, args, ctx, info);
+    }
+    if (kind === 'TOKEN') return this.run(this.limiters.TOKEN, this.config.RATE_LIMIT_LOGIN_MAX, undefined, parent, args, ctx, info);
     let limiter: Limiter;
     let max: number;
     let fieldConfig: Pick<GraphQLRateLimitDirectiveArgs, 'identityArgs'> = {};
@@ -125,8 +143,12 @@ export class RateLimits {
         break;
       }
     }
+    return this.run(limiter, max, fieldConfig.identityArgs, parent, args, ctx, info);
+  }
+
+  private async run(limiter: Limiter, max: number, identityArgs: readonly string[] | undefined, parent: unknown, args: Record<string, unknown>, ctx: RateLimitContext, info: GraphQLResolveInfo): Promise<true | Error> {
     try {
-      const rule = limiter.rule(max, fieldConfig.identityArgs);
+      const rule = limiter.rule(max, identityArgs);
       const result = await rule.resolve(parent as object, args, ctx as never, info, SHIELD_OPTIONS);
       return result === true ? true : result instanceof Error ? result : new AppError('RATE_LIMITED');
     } catch (err) {

@@ -14,9 +14,12 @@ export const atLeast = (role: TenantRole, min: TenantRole) => ROLE_RANK[role] >=
 
 /** The tenant user a service acts for. */
 export interface Actor {
+  /** The user; for an API key, the key's id (never a user's, so "oneself" checks never match a key). */
   userId: string;
   tenantId: string;
   role: TenantRole;
+  /** Set when the caller is an API key (a service account) rather than a person. */
+  apiKeyId?: string;
 }
 
 /** Who is calling, as the request context resolved it (tenant and user status already checked). */
@@ -36,6 +39,17 @@ export function roleCheck(viewer: Viewer, min: TenantRole): true | AppError {
 export function selfOrRoleCheck(viewer: Viewer, targetUserId: unknown, min: TenantRole): true | AppError {
   if (viewer.kind === 'user' && targetUserId === viewer.userId) return true;
   return roleCheck(viewer, min);
+}
+
+/** For what only people may do (create API keys, change sign-in settings): FORBIDDEN for an API key. */
+export function peopleOnlyCheck(viewer: Viewer): true | AppError {
+  if (viewer.kind === 'user' && viewer.apiKeyId) return forbidden('API keys may not do this', { reason: 'API_KEY_NOT_ALLOWED' });
+  return true;
+}
+
+/** An API key may not make anyone an OWNER (create, invite or promote). */
+export function assertKeyMayGrant(actor: Actor, role: TenantRole | undefined) {
+  if (actor.apiKeyId && role === 'OWNER') throw forbidden('API keys may not make anyone an OWNER', { reason: 'API_KEY_NOT_ALLOWED' });
 }
 
 /** The same as a predicate: does this viewer hold `min` or a stronger role? */

@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
-import { and, eq, isNull, sql } from 'drizzle-orm';
-import type { AppDb } from '../db/client.js';
-import { refreshTokens, users, type UserRow } from '../db/schema.js';
+import { and, eq, isNull, ne, sql } from 'drizzle-orm';
+import type { AppDb, Tx } from '../db/client.js';
+import { refreshTokens, sessions, users, type UserRow } from '../db/schema.js';
 import { actors, inTenant, type RequestInfo } from '../db/tenant-transaction.js';
 import { AppError, unauthenticated } from '../errors.js';
 import { recordAuthEvent } from './events.js';
@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { validate } from '../validation.js';
 import { verifyPassword } from './passwords.js';
 import type { TokenService } from './tokens.js';
+import { tenantSlugFrom, type TenantAddress } from './tenant-address.js';
 
 export interface SessionTokens {
   accessToken: string;
@@ -22,6 +23,8 @@ export interface SessionDeps {
   db: AppDb;
   tokens: TokenService;
   refreshTtlDays: number;
+  /** TENANT_BASE_DOMAIN: hosts `<slug>.<domain>` name a tenant (src/auth/tenant-address.ts). */
+  tenantBaseDomain?: string | undefined;
 }
 
 const INVALID_LOGIN = 'Invalid tenant, email or password';
@@ -31,11 +34,18 @@ const INVALID_LOGIN = 'Invalid tenant, email or password';
  * empty value is just a failed login, indistinguishable from any other.
  */
 const loginInput = z.object({
-  tenantSlug: z.string().trim().max(40, 'At most 40 characters'),
+  tenantSlug: z.string().trim().max(40, 'At most 40 characters').nullish(),
   email: z.string().trim().max(254, 'At most 254 characters'),
   password: z.string().max(200, 'At most 200 characters'),
 });
 const refreshInput = z.string().max(200, 'At most 200 characters');
+
+/** The tenant an unauthenticated operation names: its argument, else X-Tenant, else the host (one precedence, src/auth/tenant-address.ts). */
+export function requireTenantSlug(deps: Pick<SessionDeps, 'tenantBaseDomain'>, address: TenantAddress, explicit: string | null | undefined): string {
+  const slug = tenantSlugFrom(address, deps.tenantBaseDomain, explicit);
+  if (slug === undefined) throw new AppError('BAD_USER_INPUT', 'tenantSlug: name the tenant (argument, X-Tenant header or tenant host)', { fields: [{ field: 'tenantSlug', message: 'Required: the argument, an X-Tenant header or a tenant host' }] });
+  return slug;
+}
 
 export function validatePlatformLogin(input: { email: string; password: string }) {
   return validate(loginInput.pick({ email: true, password: true }), input);
@@ -46,9 +56,10 @@ export function validatePlatformLogin(input: { email: string; password: string }
  * narrow platform.tenant_by_slug function); 2. read the user under that tenant's RLS; 3. check the
  * password outside any transaction; 4. start a refresh-token family. Every failure looks the same.
  */
-export async function login(deps: SessionDeps, raw: { tenantSlug: string; email: string; password: string }, req: RequestInfo): Promise<SessionTokens> {
+export async function login(deps: SessionDeps, raw: { tenantSlug?: string | null; email: string; password: string }, req: RequestInfo, address: TenantAddress = {}): Promise<SessionTokens> {
   const input = validate(loginInput, raw);
-  const [tenant] = (await deps.db.execute(sql`select id, status from platform.tenant_by_slug(${input.tenantSlug})`)) as unknown as { id: string; status: string }[];
+  const tenantSlug = requireTenantSlug(deps, address, input.tenantSlug);
+  const [tenant] = (await deps.db.execute(sql`select id, status from platform.tenant_by_slug(${tenantSlug})`)) as unknown as { id: string; status: string }[];
   const user = tenant
     ? await inTenant(deps.db, actors.system('auth', tenant.id, req), (tx) =>
         tx.query.users.findFirst({ where: sql`lower(${users.email}) = lower(${input.email})` }),
@@ -84,7 +95,7 @@ export async function refreshSession(deps: SessionDeps, refreshToken: string, re
       .for('update');
     if (!row || row.revokedAt) return { kind: 'invalid' } as const;
     if (row.rotatedAt) {
-      await tx.update(refreshTokens).set({ revokedAt: new Date() }).where(and(eq(refreshTokens.familyId, row.familyId), isNull(refreshTokens.revokedAt)));
+      await endSessions(tx, { userId: row.userId, sessionId: row.familyId });
       await recordAuthEvent(tx, 'REFRESH_TOKEN_REUSED', { type: 'USER', id: row.userId }, { familyId: row.familyId });
       return { kind: 'reused' } as const;
     }
@@ -107,7 +118,7 @@ export async function logout(deps: SessionDeps, refreshToken: string, req: Reque
   await inTenant(deps.db, actors.system('auth', parsed.tenantId, req), async (tx) => {
     const [row] = await tx.select({ familyId: refreshTokens.familyId, userId: refreshTokens.userId }).from(refreshTokens).where(eq(refreshTokens.tokenHash, parsed.hash));
     if (!row) return;
-    await tx.update(refreshTokens).set({ revokedAt: new Date() }).where(and(eq(refreshTokens.familyId, row.familyId), isNull(refreshTokens.revokedAt)));
+    await endSessions(tx, { userId: row.userId, sessionId: row.familyId });
     await recordAuthEvent(tx, 'LOGOUT', { type: 'USER', id: row.userId }, { familyId: row.familyId });
   });
   return true;
@@ -117,20 +128,55 @@ export async function logout(deps: SessionDeps, refreshToken: string, req: Reque
  * A session for a user an identity provider signed in (src/modules/sso): the caller has checked the
  * one-time code, the user's and the tenant's status. The login event names the method and connection.
  */
-export function startSsoSession(deps: SessionDeps, user: UserRow, req: RequestInfo, details: { connectionId: string }): Promise<SessionTokens> {
+export function startSsoSession(deps: Pick<SessionDeps, 'db' | 'tokens' | 'refreshTtlDays'>, user: UserRow, req: RequestInfo, details: { connectionId: string }): Promise<SessionTokens> {
   return issueSession(deps, user, crypto.randomUUID(), req, 'LOGIN_SUCCEEDED', { method: 'sso', ...details });
 }
 
-async function issueSession(deps: SessionDeps, user: UserRow, familyId: string, req: RequestInfo, event: 'LOGIN_SUCCEEDED' | 'SESSION_REFRESHED', details: Record<string, unknown> = {}): Promise<SessionTokens> {
+/**
+ * A new refresh token of the family (a new login's first, or a rotation) and the session's record:
+ * created at login, its last use, expiry, IP and user agent kept current on every refresh.
+ * `event`: the auth event recorded with it (an accepted invitation logs in as LOGIN_SUCCEEDED).
+ */
+export async function issueSession(
+  deps: Pick<SessionDeps, 'db' | 'tokens' | 'refreshTtlDays'>,
+  user: UserRow,
+  familyId: string,
+  req: RequestInfo,
+  event: 'LOGIN_SUCCEEDED' | 'SESSION_REFRESHED',
+  details: Record<string, unknown> = {},
+): Promise<SessionTokens> {
   const secret = crypto.randomBytes(32).toString('base64url');
   const refreshToken = `rt_${user.tenantId}_${secret}`;
   const refreshTokenExpiresAt = new Date(Date.now() + deps.refreshTtlDays * 86_400_000);
   await inTenant(deps.db, actors.user(user.id, user.tenantId, req), async (tx) => {
     await tx.insert(refreshTokens).values({ tenantId: user.tenantId, userId: user.id, familyId, tokenHash: sha256(refreshToken), expiresAt: refreshTokenExpiresAt });
+    const seen = { lastUsedAt: new Date(), expiresAt: refreshTokenExpiresAt, ipAddress: req.clientIp?.slice(0, 64) ?? null, userAgent: req.userAgent?.slice(0, 256) ?? null };
+    await tx
+      .insert(sessions)
+      .values({ tenantId: user.tenantId, id: familyId, userId: user.id, ...seen })
+      .onConflictDoUpdate({ target: [sessions.tenantId, sessions.id], set: seen });
     await recordAuthEvent(tx, event, { type: 'USER', id: user.id }, { familyId, ...details });
   });
   const access = await deps.tokens.signUserToken(user, familyId);
   return { accessToken: access.token, accessTokenExpiresAt: access.expiresAt, refreshToken, refreshTokenExpiresAt, user };
+}
+
+/**
+ * Ends sessions in the caller's tenant transaction: one session (`sessionId`), or every session of
+ * the user except `exceptSessionId`. Their refresh tokens are revoked, which also closes the open
+ * WebSockets of those sessions (the refresh_tokens trigger notifies the principal watch). Returns
+ * how many sessions were live.
+ */
+export async function endSessions(tx: Tx, target: { userId: string; sessionId?: string; exceptSessionId?: string }): Promise<number> {
+  const familyFilter = target.sessionId ? eq(refreshTokens.familyId, target.sessionId) : target.exceptSessionId ? ne(refreshTokens.familyId, target.exceptSessionId) : undefined;
+  const revoked = await tx
+    .update(refreshTokens)
+    .set({ revokedAt: new Date() })
+    .where(and(eq(refreshTokens.userId, target.userId), isNull(refreshTokens.revokedAt), familyFilter))
+    .returning({ familyId: refreshTokens.familyId });
+  const sessionFilter = target.sessionId ? eq(sessions.id, target.sessionId) : target.exceptSessionId ? ne(sessions.id, target.exceptSessionId) : undefined;
+  await tx.update(sessions).set({ revokedAt: new Date() }).where(and(eq(sessions.userId, target.userId), isNull(sessions.revokedAt), sessionFilter));
+  return new Set(revoked.map((r) => r.familyId)).size;
 }
 
 /** `rt_<tenant uuid>_<secret>`: the tenant part lets us look the token up under that tenant's RLS. */
@@ -139,7 +185,7 @@ function parseRefreshToken(token: string): { tenantId: string; hash: string } | 
   return m?.[1] ? { tenantId: m[1], hash: sha256(token) } : undefined;
 }
 
-function sha256(s: string): string {
+export function sha256(s: string): string {
   return crypto.createHash('sha256').update(s).digest('hex');
 }
 

@@ -18,6 +18,11 @@ export type AccessClaims =
       sessionId?: string;
       /** Expiry, in seconds since the epoch (an open WebSocket is closed then). */
       exp: number;
+      /**
+       * Set when the credential is an API key (src/auth/api-keys.ts), not a token: `userId` is then the
+       * key's id, nothing is verified yet, and app_begin decides (hash, revocation, expiry, role).
+       */
+      apiKey?: { id: string; hash: string };
     }
   | { kind: 'platform'; operatorId: string; jti: string };
 

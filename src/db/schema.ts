@@ -185,6 +185,8 @@ export const integrations = pgTable(
     previousSecretExpiresAt: timestamp('previous_secret_expires_at', { withTimezone: true, precision: 3 }),
     /** Networks webhooks may come from; empty: any sender (the signature still decides). */
     webhookAllowedSources: cidr('webhook_allowed_sources').array().notNull().default(sql`'{}'::cidr[]`),
+    /** USER_SERVICE: invite users mirrored from the provider when they first appear (an invitation through the tenant's COMMUNICATION_SERVICE). */
+    inviteNewUsers: boolean('invite_new_users').notNull().default(false),
     ...timestamps,
   },
   (t) => [
@@ -467,7 +469,7 @@ export const syncRuns = pgTable(
 // custom migration); the app role may only SELECT. Each tenant's entries form a hash chain in
 // `seq` order: hash = sha256(prev_hash || canonical entry), checked by audit.verify_chain().
 
-export const actorType = pgEnum('actor_type', ['USER', 'PLATFORM', 'INTEGRATION', 'SYSTEM', 'SCIM']);
+export const actorType = pgEnum('actor_type', ['USER', 'PLATFORM', 'INTEGRATION', 'SYSTEM', 'SCIM', 'API_KEY']);
 
 export const auditLogs = pgTable(
   'audit_logs',
@@ -615,6 +617,188 @@ export const scimTokens = pgTable(
 ).enableRLS();
 
 export type ScimTokenRow = typeof scimTokens.$inferSelect;
+
+// ─── The API for machines (issue #15) ──────────────────────────────────────────────────────────
+
+/**
+ * API keys: a tenant's service accounts. The key itself (`tsk_…`, src/auth/api-keys.ts) is shown
+ * once; only its SHA-256 is kept. app_begin recognises a key in the request's own first statement
+ * (migration 0015), so a key costs a request no more round trips than an access token.
+ */
+export const apiKeys = pgTable(
+  'api_keys',
+  {
+    tenantId: uuid('tenant_id').notNull().references(() => tenants.id, { onDelete: 'cascade' }),
+    id: uuid('id').notNull().defaultRandom(),
+    name: text('name').notNull(),
+    role: tenantRole('role').notNull(),
+    /** The first characters of the key (`tsk_` + 8), enough to tell keys apart in a list or a leak report. */
+    prefix: text('prefix').notNull(),
+    keyHash: text('key_hash').notNull(),
+    /** The user who created it; the key outlives them (a service account), see docs/limits.md. */
+    createdBy: uuid('created_by'),
+    expiresAt: timestamp('expires_at', { withTimezone: true, precision: 3 }),
+    revokedAt: timestamp('revoked_at', { withTimezone: true, precision: 3 }),
+    ...timestamps,
+  },
+  (t) => [
+    primaryKey({ columns: [t.tenantId, t.id] }),
+    index('api_keys_tenant_created_idx').on(t.tenantId, t.createdAt, t.id),
+    tenantIsolation(),
+  ],
+).enableRLS();
+
+/** A key's last use (time, client IP), written by app_begin at most once a minute per key and IP; not audited (usage, not a change). */
+export const apiKeyUsage = pgTable(
+  'api_key_usage',
+  {
+    tenantId: uuid('tenant_id').notNull(),
+    apiKeyId: uuid('api_key_id').notNull(),
+    lastUsedAt: timestamp('last_used_at', { withTimezone: true, precision: 3 }),
+    lastUsedIp: text('last_used_ip'),
+  },
+  (t) => [
+    primaryKey({ columns: [t.tenantId, t.apiKeyId] }),
+    foreignKey({ columns: [t.tenantId, t.apiKeyId], foreignColumns: [apiKeys.tenantId, apiKeys.id] }).onDelete('cascade'),
+    tenantIsolation(),
+  ],
+).enableRLS();
+
+/**
+ * Idempotent mutations: the response of the first request with an `Idempotency-Key`, per tenant +
+ * principal (user or API key) + key, committed in the same transaction as the mutation's effects.
+ */
+export const idempotencyRecords = pgTable(
+  'idempotency_records',
+  {
+    tenantId: uuid('tenant_id').notNull().references(() => tenants.id, { onDelete: 'cascade' }),
+    principalId: uuid('principal_id').notNull(),
+    key: text('key').notNull(),
+    /** SHA-256 of the operation (printed document), its name and its variables (canonical JSON). */
+    requestHash: text('request_hash').notNull(),
+    response: jsonb('response').notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+    expiresAt: timestamp('expires_at', { withTimezone: true, precision: 3 }).notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.tenantId, t.principalId, t.key] }),
+    index('idempotency_records_expiry_idx').on(t.expiresAt),
+    tenantIsolation(),
+  ],
+).enableRLS();
+
+export type ApiKeyRow = typeof apiKeys.$inferSelect;
+
+// ─── People: invitations, password resets, email changes, sessions, outbound messages (issue 13) ──
+
+export const userTokenPurpose = pgEnum('user_token_purpose', ['INVITATION', 'PASSWORD_RESET', 'EMAIL_CHANGE']);
+export const outboundMessageStatus = pgEnum('outbound_message_status', ['QUEUED', 'SENDING', 'SENT', 'FAILED', 'DEAD', 'CANCELED']);
+
+/**
+ * A message we send through the tenant's COMMUNICATION_SERVICE integration (an outbox row, sent by a
+ * job: src/integrations/communication/outbox.ts). The body holds a single-use link, so it is kept
+ * encrypted and erased once the provider has it (or the message is DEAD or CANCELED). The provider's
+ * message id links its delivery-status webhooks back here.
+ */
+export const outboundMessages = pgTable(
+  'outbound_messages',
+  {
+    tenantId: uuid('tenant_id').notNull().references(() => tenants.id, { onDelete: 'cascade' }),
+    id: uuid('id').notNull().defaultRandom(),
+    integrationId: uuid('integration_id').notNull(),
+    /** FK (tenant_id, user_id) → users ON DELETE SET NULL (user_id): custom migration. */
+    userId: uuid('user_id'),
+    /** What it is: INVITATION, PASSWORD_RESET, EMAIL_CHANGE, EMAIL_CHANGED_NOTICE. */
+    kind: text('kind').notNull(),
+    toEmail: text('to_email').notNull(),
+    subject: text('subject').notNull(),
+    bodyEncrypted: text('body_encrypted'),
+    idempotencyKey: text('idempotency_key').notNull(),
+    status: outboundMessageStatus('status').notNull().default('QUEUED'),
+    attempts: integer('attempts').notNull().default(0),
+    lastError: text('last_error'),
+    leaseUntil: timestamp('lease_until', { withTimezone: true, precision: 3 }),
+    sentAt: timestamp('sent_at', { withTimezone: true, precision: 3 }),
+    providerMessageId: text('provider_message_id'),
+    /** The provider's delivery status (webhooks), under the conflict rule: its version and updated_at decide. */
+    deliveryStatus: deliveryStatus('delivery_status'),
+    deliveryVersion: bigint('delivery_version', { mode: 'number' }),
+    deliveryUpdatedAt: timestamp('delivery_updated_at', { withTimezone: true, precision: 3 }),
+    ...timestamps,
+  },
+  (t) => [
+    primaryKey({ columns: [t.tenantId, t.id] }),
+    integrationFk('outbound_messages', t),
+    uniqueIndex('outbound_messages_provider_key').on(t.tenantId, t.integrationId, t.providerMessageId),
+    index('outbound_messages_user_idx').on(t.tenantId, t.userId),
+    tenantIsolation(),
+  ],
+).enableRLS();
+
+/**
+ * Single-use tokens sent to a user: invitations, password resets, email-change confirmations. Only
+ * the SHA-256 of a token is stored; a user has at most one live token per purpose (a new one revokes
+ * the old). Used, revoked and expired tokens are refused alike.
+ */
+export const userTokens = pgTable(
+  'user_tokens',
+  {
+    tenantId: uuid('tenant_id').notNull().references(() => tenants.id, { onDelete: 'cascade' }),
+    id: uuid('id').notNull().defaultRandom(),
+    userId: uuid('user_id').notNull(),
+    purpose: userTokenPurpose('purpose').notNull(),
+    tokenHash: text('token_hash').notNull(),
+    /** EMAIL_CHANGE: the address that takes effect when the token is confirmed. */
+    newEmail: text('new_email'),
+    /** The tenant user who asked for it (an ADMIN inviting); null for the user themself or the system. */
+    createdBy: uuid('created_by'),
+    expiresAt: timestamp('expires_at', { withTimezone: true, precision: 3 }).notNull(),
+    usedAt: timestamp('used_at', { withTimezone: true, precision: 3 }),
+    revokedAt: timestamp('revoked_at', { withTimezone: true, precision: 3 }),
+    /** The message that carried it, when one was sent (FK in the custom migration). */
+    messageId: uuid('message_id'),
+    ...timestamps,
+  },
+  (t) => [
+    primaryKey({ columns: [t.tenantId, t.id] }),
+    foreignKey({ columns: [t.tenantId, t.userId], foreignColumns: [users.tenantId, users.id] }).onDelete('cascade'),
+    uniqueIndex('user_tokens_hash_key').on(t.tenantId, t.tokenHash),
+    uniqueIndex('user_tokens_live_key').on(t.tenantId, t.userId, t.purpose).where(sql`used_at is null and revoked_at is null`),
+    index('user_tokens_tenant_created_idx').on(t.tenantId, t.purpose, t.createdAt, t.id),
+    tenantIsolation(),
+  ],
+).enableRLS();
+
+/**
+ * One login's session: the refresh-token family of that login (`id` = family id = the access
+ * token's `sid`), with what a person needs to recognise it. Ended by logout, revocation, a password
+ * reset or deactivation (its refresh tokens are revoked with it).
+ */
+export const sessions = pgTable(
+  'sessions',
+  {
+    tenantId: uuid('tenant_id').notNull().references(() => tenants.id, { onDelete: 'cascade' }),
+    id: uuid('id').notNull(),
+    userId: uuid('user_id').notNull(),
+    userAgent: text('user_agent'),
+    ipAddress: text('ip_address'),
+    createdAt: timestamp('created_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+    lastUsedAt: timestamp('last_used_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+    /** When its newest refresh token expires. */
+    expiresAt: timestamp('expires_at', { withTimezone: true, precision: 3 }).notNull(),
+    revokedAt: timestamp('revoked_at', { withTimezone: true, precision: 3 }),
+  },
+  (t) => [
+    primaryKey({ columns: [t.tenantId, t.id] }),
+    foreignKey({ columns: [t.tenantId, t.userId], foreignColumns: [users.tenantId, users.id] }).onDelete('cascade'),
+    index('sessions_user_idx').on(t.tenantId, t.userId, t.lastUsedAt),
+    tenantIsolation(),
+  ],
+).enableRLS();
+
+export type OutboundMessageRow = typeof outboundMessages.$inferSelect;
+export type UserTokenRow = typeof userTokens.$inferSelect;
+export type SessionRow = typeof sessions.$inferSelect;
 
 // ─── Single sign-on (issue 14) ─────────────────────────────────────────────────────────────────
 

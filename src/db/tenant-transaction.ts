@@ -7,7 +7,8 @@
  * Glossary
  *  - tenant:    the isolation boundary; `app.tenant_id` decides which rows RLS shows.
  *  - actor:     who causes the changes, recorded by the audit trigger: a USER (a tenant user's request),
- *               an INTEGRATION (webhooks, sync and push of one integration), the SYSTEM (a named
+ *               an API_KEY (a tenant's service account; app_begin checks the key's hash), an
+ *               INTEGRATION (webhooks, sync and push of one integration), the SYSTEM (a named
  *               background part: 'sync-scheduler', 'circuit-breaker', 'seed'…), the tenant's
  *               directory through SCIM (named by its token) or the PLATFORM operator. Built only by
  *               `actors.*` below; carries the request (id, IP, user agent).
@@ -32,7 +33,7 @@ import { pipelinedTransaction, type AppDb, type Tx } from './client.js';
 import { databaseErrorOf } from '../errors.js';
 
 /** Who caused a change; read by RLS policies and the audit trigger from transaction settings. */
-export type ActorType = 'USER' | 'PLATFORM' | 'INTEGRATION' | 'SYSTEM' | 'SCIM';
+export type ActorType = 'USER' | 'API_KEY' | 'PLATFORM' | 'INTEGRATION' | 'SYSTEM' | 'SCIM';
 
 /** The request a transaction serves, recorded on its audit entries. */
 export interface RequestInfo {
@@ -48,6 +49,10 @@ export interface TenantActor extends RequestInfo {
   readonly actorId: string;
   /** The tenant user, for USER actors: app_begin reports their status and role. */
   readonly userId?: string;
+  /** An API key: app_begin reports its standing and role in the user columns (instead of a user's). */
+  readonly apiKeyId?: string;
+  /** The key's SHA-256, for API_KEY actors: app_begin answers "unknown" unless it matches. */
+  readonly apiKeyHash?: string;
 }
 
 /** The platform operator: no tenant is set, so RLS shows no tenant rows. Build with `actors.platform`. */
@@ -60,6 +65,8 @@ export interface PlatformActor {
 export const actors = {
   /** A tenant user acting through a request (GraphQL, login, refresh). */
   user: (userId: string, tenantId: string, request: RequestInfo = {}): TenantActor => ({ ...request, tenantId, actorType: 'USER', actorId: userId, userId }),
+  /** A request authenticated by an API key (`tsk_…`, src/auth/api-keys.ts); the audit trail names the key. */
+  apiKey: (keyId: string, keyHash: string, tenantId: string, request: RequestInfo = {}): TenantActor => ({ ...request, tenantId, actorType: 'API_KEY', actorId: keyId, apiKeyId: keyId, apiKeyHash: keyHash }),
   /** An integration's webhooks, sync or pushes; `request.requestId` names the delivery or job. */
   integration: (integrationId: string, tenantId: string, request: RequestInfo = {}): TenantActor => ({ ...request, tenantId, actorType: 'INTEGRATION', actorId: integrationId }),
   /** The tenant's directory provisioning through SCIM, named by the bearer token it used. */
@@ -86,6 +93,7 @@ function appBeginSettings(a: TenantActor): string {
     request_id: a.requestId ?? null,
     client_ip: a.clientIp ?? null,
     user_agent: a.userAgent?.slice(0, 256) ?? null,
+    ...(a.apiKeyId ? { api_key_id: a.apiKeyId, api_key_hash: a.apiKeyHash ?? null } : {}),
   });
 }
 

@@ -2,6 +2,8 @@ import crypto from 'node:crypto';
 import type { App } from '../app.js';
 import { operatorIdOf, type Actor, type Viewer } from '../auth/roles.js';
 import type { AccessClaims } from '../auth/tokens.js';
+import type { TenantAddress } from '../auth/tenant-address.js';
+import { looksLikeApiKey, parseApiKey } from '../auth/api-keys.js';
 import { actors, OperationScope, ShortTransactionScope, type RequestInfo, type RequestScope } from '../db/tenant-transaction.js';
 import { AppError, unauthenticated } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -13,6 +15,8 @@ export interface Context {
   app: App;
   log: Logger;
   request: RequestInfo & { requestId: string };
+  /** The tenant the request's X-Tenant header and host name, for unauthenticated operations (src/auth/tenant-address.ts). */
+  address: TenantAddress;
   /** Verified token claims; null when no token was sent. A bad token never gets this far. */
   claims: AccessClaims | null;
   /** The operation's tenant transaction, when the caller is a tenant user. */
@@ -31,6 +35,9 @@ export interface ContextInput {
   requestId?: string | undefined;
   clientIp?: string | undefined;
   userAgent?: string | undefined;
+  /** X-Tenant and Host headers (HTTP only). */
+  tenantHeader?: string | undefined;
+  host?: string | undefined;
   /** 'operation': one transaction for the whole operation (HTTP). 'short': one per call (WebSocket). */
   transactions?: 'operation' | 'short';
 }
@@ -40,13 +47,15 @@ export async function createContext(app: App, input: ContextInput): Promise<Cont
   const requestId = input.requestId ?? crypto.randomUUID();
   const request = { requestId, clientIp: input.clientIp, userAgent: input.userAgent };
   const claims = await verifyBearer(app, input.authorization);
-  const actor = claims?.kind === 'user' ? actors.user(claims.userId, claims.tenantId, request) : null;
+  const actor =
+    claims?.kind !== 'user' ? null : claims.apiKey ? actors.apiKey(claims.apiKey.id, claims.apiKey.hash, claims.tenantId, request) : actors.user(claims.userId, claims.tenantId, request);
   const scope = actor ? (input.transactions === 'short' ? new ShortTransactionScope(app.db, actor, app.jobs) : new OperationScope(app.db, actor, app.jobs)) : null;
   let viewer: Promise<Viewer> | undefined;
   const ctx: Context = {
     app,
     log: app.log.child({ requestId }),
     request,
+    address: { header: input.tenantHeader, host: input.host },
     claims,
     scope,
     loaders: createLoaders(scope),
@@ -66,7 +75,19 @@ async function verifyBearer(app: App, authorization: string | undefined): Promis
   // The scheme is case-insensitive (RFC 9110 §11.1): "bearer" and "BEARER" are "Bearer".
   const m = /^Bearer +([A-Za-z0-9_.-]+)$/i.exec(authorization.trim());
   if (!m?.[1]) throw unauthenticated('Authorization header must be "Bearer <access token>"');
+  if (looksLikeApiKey(m[1])) return apiKeyClaims(m[1]);
   return app.tokens.verify(m[1]);
+}
+
+/**
+ * An API key as claims: only its shape is checked here (no crypto, no query); the operation's first
+ * statement (app_begin) checks its hash, revocation and expiry and reads its role, like a user's.
+ * `exp` is the socket timer's: graphql-ws reads the key's own expiry when a socket opens.
+ */
+function apiKeyClaims(credential: string): AccessClaims {
+  const key = parseApiKey(credential);
+  if (!key) throw unauthenticated('Invalid API key');
+  return { kind: 'user', userId: key.keyId, tenantId: key.tenantId, role: 'VIEWER', jti: key.keyId, exp: Number.MAX_SAFE_INTEGER, apiKey: { id: key.keyId, hash: key.hash } };
 }
 
 async function resolveViewer(claims: AccessClaims | null, scope: RequestScope | null): Promise<Viewer> {
@@ -75,7 +96,7 @@ async function resolveViewer(claims: AccessClaims | null, scope: RequestScope | 
   const session = await scope!.session();
   if (!session.tenantStatus) throw unauthenticated('Unknown tenant');
   if (session.tenantStatus !== 'ACTIVE') throw new AppError('FORBIDDEN', 'This tenant is suspended', { reason: 'TENANT_SUSPENDED' });
-  if (session.userStatus !== 'ACTIVE' || !session.userRole) throw unauthenticated('This account is not active');
+  if (session.userStatus !== 'ACTIVE' || !session.userRole) throw unauthenticated(claims.apiKey ? 'Invalid API key (unknown, revoked or expired)' : 'This account is not active');
   // The role is read now, not taken from the token, so a demotion takes effect at once.
-  return { kind: 'user', userId: claims.userId, tenantId: claims.tenantId, role: session.userRole };
+  return { kind: 'user', userId: claims.userId, tenantId: claims.tenantId, role: session.userRole, ...(claims.apiKey ? { apiKeyId: claims.apiKey.id } : {}) };
 }

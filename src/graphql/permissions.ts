@@ -1,6 +1,6 @@
 import type { GraphQLScalarType } from 'graphql';
 import { allow, deny, shield } from 'graphql-shield';
-import { identityAdmin, identityQuery, operatorMutation, PLATFORM_OPERATOR, rateLimit, ROLE, SELF_OR, tenantMutation, tenantQuery, type ShieldRule } from '../auth/permissions.js';
+import { identityAdmin, identityQuery, operatorMutation, PEOPLE_ONLY, PLATFORM_OPERATOR, rateLimit, ROLE, SELF_OR, tenantMutation, tenantQuery, type ShieldRule } from '../auth/permissions.js';
 import { forbidden } from '../errors.js';
 import type { Resolvers } from './generated/resolvers-types.js';
 import type { TenantRole } from '../auth/tokens.js';
@@ -34,6 +34,9 @@ export const SUBSCRIPTION_ROLES = {
  * use it. Role checks live here and nowhere else; finer checks that depend on the target row
  * (ADMIN vs OWNER, last owner, organization ADMIN) live in the services.
  */
+/** One rule object for the single-use-link mutations (shield refuses two rules of one name). */
+const TOKEN_LIMIT = rateLimit('TOKEN');
+
 export const permissionMap = {
   Query: {
     health: allow,
@@ -58,6 +61,9 @@ export const permissionMap = {
     integrationPushes: tenantQuery('ADMIN'),
     auditLogs: tenantQuery('ADMIN'),
     auditIntegrity: tenantQuery('ADMIN'),
+    invitations: tenantQuery('ADMIN'),
+    mySessions: tenantQuery('VIEWER'),
+    apiKeys: tenantQuery('ADMIN'),
     // Identity (SSO, domains, SCIM): people only, never API keys — see identityAdmin.
     scimTokens: identityQuery('ADMIN'),
     ssoConnections: identityQuery('ADMIN'),
@@ -95,6 +101,23 @@ export const permissionMap = {
     replayWebhookEvents: tenantMutation('ADMIN'),
     triggerSync: tenantMutation('ADMIN'),
     retryIntegrationPush: tenantMutation('ADMIN'),
+    // People (issue 13). Inviting is ADMIN+ (and never above one's own role: the service checks the target).
+    inviteUser: tenantMutation('ADMIN'),
+    resendInvitation: tenantMutation('ADMIN'),
+    revokeInvitation: tenantMutation('ADMIN'),
+    inviteAllPendingUsers: tenantMutation('ADMIN'),
+    // Anonymous by nature (the token is the credential): limited per IP like login.
+    acceptInvitation: TOKEN_LIMIT,
+    requestPasswordReset: rateLimit('PASSWORD_RESET'),
+    resetPassword: TOKEN_LIMIT,
+    confirmEmailChange: TOKEN_LIMIT,
+    requestEmailChange: tenantMutation('VIEWER'),
+    revokeSession: tenantMutation('VIEWER'),
+    revokeOtherSessions: tenantMutation('VIEWER'),
+    revokeUserSessions: tenantMutation('ADMIN'),
+    // API keys can't create or revoke keys (nor change SSO/SCIM settings: PEOPLE_ONLY there too).
+    createApiKey: tenantMutation(PEOPLE_ONLY('ADMIN')),
+    revokeApiKey: tenantMutation(PEOPLE_ONLY('ADMIN')),
     createScimToken: identityAdmin('ADMIN'),
     revokeScimToken: identityAdmin('ADMIN'),
     createOidcConnection: identityAdmin('ADMIN'), // roles above the actor's are refused in the service
@@ -142,6 +165,14 @@ export const permissionMap = {
   AuditLogEdge: allow,
   AuditLogConnection: allow,
   AuditIntegrityReport: allow,
+  OutboundMessage: allow,
+  Invitation: allow,
+  InvitationEdge: allow,
+  InvitationConnection: allow,
+  InvitationPayload: allow,
+  Session: allow,
+  ApiKey: allow,
+  CreateApiKeyPayload: allow,
   ScimToken: allow,
   ScimTokenSecretPayload: allow,
   SsoConnection: allow,

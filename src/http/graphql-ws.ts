@@ -9,7 +9,7 @@
  *    PrincipalWatch (src/realtime/principals.ts) and refreshed by NOTIFY: no query per event;
  *  - a change that ends the standing closes the socket with 4403 within a second (measured: tens of
  *    ms): deactivation or deletion of the user, suspension of the tenant, logout (the access
- *    token's session revoked), or a demotion below what one of its subscriptions needs;
+ *    token's session revoked), revocation of the API key the socket authenticated with, or a demotion below what one of its subscriptions needs;
  *  - at the access token's expiry the socket is closed with 4403 as well. graphql-ws clients retry
  *    on 4403 (not on 4401), so a client whose connectionParams is a function reconnects with a
  *    fresh token. The close reason says which case it was.
@@ -22,7 +22,9 @@ import type { App } from '../app.js';
 import { ROLE_RANK } from '../auth/roles.js';
 import { SUBSCRIPTION_ROLES } from '../graphql/permissions.js';
 import type { TenantRole } from '../auth/tokens.js';
-import { createContext } from '../graphql/context.js';
+import { createContext, type Context } from '../graphql/context.js';
+import { eq } from 'drizzle-orm';
+import { apiKeys } from '../db/schema.js';
 import { checkOperationInput } from '../graphql/input-check.js';
 import { badInput } from '../errors.js';
 import type { Principal, Standing } from '../realtime/principals.js';
@@ -88,6 +90,12 @@ class LiveSocket {
   }
 }
 
+/** When the key expires, in seconds since the epoch (never: far in the future). */
+async function apiKeyExpiry(context: Context, keyId: string): Promise<number> {
+  const [row] = await context.scope!.read((tx) => tx.select({ expiresAt: apiKeys.expiresAt }).from(apiKeys).where(eq(apiKeys.id, keyId)));
+  return row?.expiresAt ? Math.floor(row.expiresAt.getTime() / 1000) : Number.MAX_SAFE_INTEGER;
+}
+
 /** Serves graphql-ws on `wsServer`. Returns its disposer. */
 export function serveGraphQLOverWebSocket(app: App, schema: GraphQLSchema, validationRules: readonly ValidationRule[], wsServer: WebSocketServer) {
   const rules = [...specifiedRules, ...validationRules];
@@ -106,10 +114,11 @@ export function serveGraphQLOverWebSocket(app: App, schema: GraphQLSchema, valid
           const viewer = await context.viewer();
           const claims = context.claims;
           if (viewer.kind !== 'user' || claims?.kind !== 'user') return false;
-          const principal: Principal = { tenantId: viewer.tenantId, userId: viewer.userId, ...(claims.sessionId ? { sessionId: claims.sessionId } : {}) };
+          const principal: Principal = { tenantId: viewer.tenantId, userId: viewer.userId, ...(claims.sessionId ? { sessionId: claims.sessionId } : {}), ...(claims.apiKey ? { apiKey: true } : {}) };
           const live = new LiveSocket(ctx.extra.socket, principal, authorization, clientIp);
           const tracked = await app.principals.track(principal, (s) => live.onStanding(s));
-          live.start(tracked.untrack, claims.exp);
+          // An API key's socket closes at the key's own expiry (its revocation arrives as a principal change).
+          live.start(tracked.untrack, claims.apiKey ? await apiKeyExpiry(context, claims.apiKey.id) : claims.exp);
           if (!tracked.standing.ok || ctx.extra.socket.readyState !== ctx.extra.socket.OPEN) {
             live.dispose();
             return false;

@@ -90,6 +90,8 @@ export async function startHttpServer(app: App, opts: { host: string; port: numb
           requestId: req.id,
           clientIp: req.ip,
           userAgent: req.headers['user-agent'],
+          tenantHeader: typeof req.headers['x-tenant'] === 'string' ? req.headers['x-tenant'] : undefined,
+          host: req.host, // X-Forwarded-Host from a trusted proxy (TRUST_PROXY), else Host
         });
       } catch (err) {
         throw withHttpStatus(err, app.log);

@@ -26,6 +26,12 @@ export const QUEUES = {
   push: 'integration-push',
   /** Where a push job goes after its last attempt (or expiry); its worker marks the push DEAD. */
   pushDead: 'integration-push-dead',
+  /** Messages to people (invitations, resets…) sent through the communication provider; job data: MessageJobData. */
+  communicationSend: 'communication-send',
+  /** Where a message job goes after its last attempt (or expiry); its worker marks the message DEAD. */
+  communicationSendDead: 'communication-send-dead',
+  /** A password reset asked for by email: looked up and sent off the request path (same answer and timing for unknown addresses). */
+  passwordResetRequest: 'password-reset-request',
   /** Daily audit retention prune (src/modules/audit/prune-job.ts). */
   auditPrune: 'audit-prune',
 } as const;
@@ -53,6 +59,19 @@ export interface PushJobData {
   integrationId: string;
   /** Our user id: the job sends this record's newest pending push. */
   recordId: string;
+}
+
+export interface MessageJobData {
+  tenantId: string;
+  messageId: string;
+}
+
+export interface PasswordResetRequestData {
+  tenantId: string;
+  email: string;
+  clientIp?: string | null;
+  userAgent?: string | null;
+  requestId?: string | null;
 }
 
 export interface QueuePolicy {
@@ -101,5 +120,17 @@ export function queuePolicies(c: Config): [string, QueuePolicy][] {
       deadLetter: QUEUES.pushDead,
     },
   ]);
+  queues.push([QUEUES.communicationSendDead, { retryLimit: 3, retryDelay: 5, retryBackoff: true, expireInSeconds: 60 }]);
+  queues.push([
+    QUEUES.communicationSend,
+    {
+      retryLimit: c.MESSAGE_RETRY_LIMIT,
+      retryDelay: c.MESSAGE_RETRY_DELAY_SECONDS,
+      retryBackoff: true,
+      expireInSeconds: Math.max(60, Math.ceil((c.OUTBOUND_TIMEOUT_MS * (c.OUTBOUND_MAX_RETRIES + 1) + c.OUTBOUND_RETRY_AFTER_CAP_SECONDS * 1000) / 1000) + 30),
+      deadLetter: QUEUES.communicationSendDead,
+    },
+  ]);
+  queues.push([QUEUES.passwordResetRequest, { retryLimit: 3, retryDelay: 2, retryBackoff: true, expireInSeconds: 60 }]);
   return queues;
 }

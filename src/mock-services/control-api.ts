@@ -12,6 +12,7 @@ const MAX_USERS = 200_000;
 const serviceQuerySchema = z.object({ service: z.enum(SERVICES).optional() });
 const resetSchema = z.object({ seedUsers: z.number().int().min(0).max(MAX_USERS).optional() });
 const bulkUsersSchema = z.object({ count: z.number().int().min(1).max(MAX_USERS) });
+const messagesQuerySchema = z.object({ to: z.string().max(254).optional(), limit: z.coerce.number().int().min(1).max(1000).default(50) });
 
 function recordCounts(state: MockState): Record<CollectionName, number> {
   return Object.fromEntries(COLLECTIONS.map((c) => [c, state.store.count(c)])) as Record<CollectionName, number>;
@@ -53,6 +54,9 @@ export function controlRoutes(state: MockState): FastifyPluginAsync {
       if (!record) throw notFound(collection, id);
       return record;
     });
+
+    // The communication service's "sent mail": newest first, with subject, text and the links in it.
+    app.get('/messages', async (request) => ({ messages: state.outbox.list(parseInput(messagesQuerySchema, request.query)) }));
 
     webhookControlRoutes(app, state);
   };

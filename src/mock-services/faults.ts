@@ -13,6 +13,9 @@ export interface FaultConfig {
   latencyMs: number;
   down: boolean;
   rateLimit: { retryAfterSeconds: number } | null;
+  /** communication-service: share of sent messages that bounce, and how long until a message's status (and its webhook) comes. */
+  bounceRate: number;
+  deliveryDelayMs: number;
 }
 
 export const faultUpdateSchema = z.object({
@@ -21,10 +24,12 @@ export const faultUpdateSchema = z.object({
   latencyMs: z.number().int().min(0).max(120_000).optional(),
   down: z.boolean().optional(),
   rateLimit: z.object({ retryAfterSeconds: z.number().int().min(0) }).nullable().optional(),
+  bounceRate: z.number().min(0).max(1).optional(),
+  deliveryDelayMs: z.number().int().min(0).max(600_000).optional(),
 });
 export type FaultUpdate = z.infer<typeof faultUpdateSchema>;
 
-const NO_FAULTS: FaultConfig = { errorRate: 0, latencyMs: 0, down: false, rateLimit: null };
+const NO_FAULTS: FaultConfig = { errorRate: 0, latencyMs: 0, down: false, rateLimit: null, bounceRate: 0, deliveryDelayMs: 200 };
 
 export class FaultRegistry {
   private configs = allServices(NO_FAULTS);

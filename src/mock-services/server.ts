@@ -53,7 +53,16 @@ export async function startMockServices(opts: MockServicesOptions = {}): Promise
   const { port } = app.server.address() as AddressInfo;
   const url = `http://${urlHost(host)}:${port}`;
   oidc.issuer = `${url}/oidc`;
-  return { url, port, close: () => app.close(), state, oidc };
+  return {
+    url,
+    port,
+    close: async () => {
+      state.outbox.clear(); // pending deliveries and webhooks die with the mock
+      await app.close();
+    },
+    state,
+    oidc,
+  };
 }
 
 /** A wildcard bind address is not dialable; IPv6 literals need brackets. */

@@ -38,6 +38,8 @@ export interface Message extends Versioned {
   user_external_id?: string;
   channel: 'email' | 'sms';
   status: 'sent' | 'delivered' | 'bounced' | 'failed';
+  /** What the sender attached (echoed in webhooks, as real providers do). */
+  metadata?: Record<string, string>;
 }
 
 export interface Collections {

@@ -30,7 +30,9 @@ export const PRINCIPALS_CHANNEL = 'tessera_principals';
 
 export interface Principal {
   tenantId: string;
+  /** The user, or the API key's id when `apiKey` (its standing is read like a user's: app_begin). */
   userId: string;
+  apiKey?: boolean;
   /** The session the access token belongs to; without one, logout can't be told apart. */
   sessionId?: string;
 }
@@ -62,6 +64,8 @@ export class PrincipalWatch {
   private readonly users = new Map<string, Fact<{ status: SessionState['userStatus']; role: SessionState['userRole'] }>>();
   private readonly sessions = new Map<string, Fact<boolean>>();
   private readonly watchers = new Set<Watcher>();
+  /** The user facts that are API keys' (read through the key, not a user). */
+  private readonly apiKeys = new Set<string>();
   private stopListening?: () => void;
   private stopReconnect?: () => void;
   private closed = false;
@@ -100,6 +104,7 @@ export class PrincipalWatch {
     const keys = factKeys(principal);
     const t = ref(this.tenants, keys.tenant, null);
     const u = ref(this.users, keys.user, { status: null, role: null });
+    if (principal.apiKey) this.apiKeys.add(keys.user);
     const s = keys.session ? ref(this.sessions, keys.session, false) : undefined;
     if (t.refs === 1 || u.refs === 1 || (s && s.refs === 1)) {
       // First socket of this principal here: read all of it in one transaction.
@@ -124,6 +129,7 @@ export class PrincipalWatch {
         this.watchers.delete(watcher);
         unref(this.tenants, keys.tenant);
         unref(this.users, keys.user);
+        if (!this.users.has(keys.user)) this.apiKeys.delete(keys.user);
         if (keys.session) unref(this.sessions, keys.session);
       },
     };
@@ -216,7 +222,7 @@ export class PrincipalWatch {
 
   private async readPrincipal(p: Principal): Promise<void> {
     const keys = factKeys(p);
-    const { state, live } = await inTenant(this.db, { ...actors.system('principals', p.tenantId), userId: p.userId }, async (tx, state) => ({
+    const { state, live } = await inTenant(this.db, { ...actors.system('principals', p.tenantId), ...subject(p.userId, p.apiKey) }, async (tx, state) => ({
       state,
       live: p.sessionId ? await sessionLive(tx, p.sessionId) : false,
     }));
@@ -231,7 +237,7 @@ export class PrincipalWatch {
   }
 
   private async readUser(tenantId: string, userId: string): Promise<void> {
-    const state = await inTenant(this.db, { ...actors.system('principals', tenantId), userId }, async (_tx, s) => s);
+    const state = await inTenant(this.db, { ...actors.system('principals', tenantId), ...subject(userId, this.apiKeys.has(`${tenantId}/${userId}`)) }, async (_tx, s) => s);
     this.set(this.users, `${tenantId}/${userId}`, { status: state.userStatus, role: state.userRole });
   }
 
@@ -255,6 +261,9 @@ async function sessionLive(tx: Parameters<Parameters<typeof inTenant>[2]>[0], se
     .limit(1);
   return !!row;
 }
+
+/** Whose standing app_begin reads: a user's, or an API key's. */
+const subject = (id: string, apiKey: boolean | undefined) => (apiKey ? { apiKeyId: id } : { userId: id });
 
 function factKeys(p: Principal) {
   return { tenant: p.tenantId, user: `${p.tenantId}/${p.userId}`, session: p.sessionId ? `${p.tenantId}/${p.sessionId}` : undefined };

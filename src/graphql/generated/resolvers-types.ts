@@ -1,12 +1,15 @@
 import type { GraphQLResolveInfo, GraphQLScalarType, GraphQLScalarTypeConfig } from 'graphql';
-import type { TenantRow, UserRow, OrganizationRow, MembershipRow, AuditLogRow, IntegrationRow, SyncRunRow, IntegrationPushRow, ScimTokenRow, SsoConnectionRow } from '../../db/schema.js';
+import type { TenantRow, UserRow, OrganizationRow, MembershipRow, AuditLogRow, IntegrationRow, SyncRunRow, IntegrationPushRow, OutboundMessageRow, ScimTokenRow, SsoConnectionRow } from '../../db/schema.js';
 import type { UserConnectionResult, OrganizationConnectionResult } from '../connection.js';
 import type { AuditLogPage } from '../../modules/audit/service.js';
 import type { SessionTokens } from '../../auth/session-service.js';
 import type { IntegrationWithSecret } from '../../modules/integrations/service.js';
 import type { WebhookEventView, WebhookEventConnectionResult } from '../../modules/webhooks/service.js';
 import type { SyncRunConnectionResult } from '../../modules/sync/service.js';
+import type { ApiKeyView, CreatedApiKey } from '../../modules/api-keys/service.js';
 import type { IntegrationPushConnectionResult } from '../../modules/pushes/service.js';
+import type { InvitationView, InvitationPage, InvitationPayloadView } from '../../modules/invitations/service.js';
+import type { SessionView } from '../../modules/sessions/service.js';
 import type { ScimTokenWithSecret } from '../../modules/scim/tokens.js';
 import type { Context } from '../context.js';
 export type Maybe<T> = T | null;
@@ -32,12 +35,38 @@ export type Scalars = {
 
 /** Who caused a change. */
 export type ActorType =
+  /** An API key (service account); actorId is the key's id. */
+  | 'API_KEY'
   | 'INTEGRATION'
   | 'PLATFORM'
   /** The tenant's directory (identity provider) provisioning through SCIM; actorId is the SCIM token's id. */
   | 'SCIM'
   | 'SYSTEM'
   | 'USER';
+
+export type ApiKey = {
+  __typename?: 'ApiKey';
+  createdAt: Scalars['DateTime']['output'];
+  /** Who created it (null once that user is deleted). The key outlives its creator: revoke it when it is no longer needed. */
+  createdBy?: Maybe<User>;
+  expiresAt?: Maybe<Scalars['DateTime']['output']>;
+  id: Scalars['UUID']['output'];
+  /** The last request made with the key (recorded at most once a minute per client IP). */
+  lastUsedAt?: Maybe<Scalars['DateTime']['output']>;
+  lastUsedIp?: Maybe<Scalars['String']['output']>;
+  name: Scalars['String']['output'];
+  /** The key's first 12 characters (`tsk_` + 8), to recognise it in a list or a leak report. */
+  prefix: Scalars['String']['output'];
+  revokedAt?: Maybe<Scalars['DateTime']['output']>;
+  /** What the key may do: a tenant role, at most its creator's when it was created. */
+  role: Role;
+  status: ApiKeyStatus;
+};
+
+export type ApiKeyStatus =
+  | 'ACTIVE'
+  | 'EXPIRED'
+  | 'REVOKED';
 
 /** Result of verifying the tenant's hash chain. */
 export type AuditIntegrityReport = {
@@ -114,6 +143,21 @@ export type CircuitState =
   /** Held open by an administrator until reset. */
   | 'ISOLATED'
   | 'OPEN';
+
+export type CreateApiKeyInput = {
+  /** Optional; must be in the future. */
+  expiresAt?: InputMaybe<Scalars['DateTime']['input']>;
+  name: Scalars['String']['input'];
+  /** At most your own role. */
+  role: Role;
+};
+
+export type CreateApiKeyPayload = {
+  __typename?: 'CreateApiKeyPayload';
+  apiKey: ApiKey;
+  /** The key itself. Shown once: only its hash is kept. */
+  key: Scalars['String']['output'];
+};
 
 export type CreateIntegrationInput = {
   /** The provider API key; stored encrypted, never returned. */
@@ -327,21 +371,104 @@ export type IntegrationSecretPayload = {
   webhookSecret: Scalars['String']['output'];
 };
 
+/** A single-use invitation to set a password and join the tenant (its token is stored only as a hash). */
+export type Invitation = {
+  __typename?: 'Invitation';
+  acceptedAt?: Maybe<Scalars['DateTime']['output']>;
+  createdAt: Scalars['DateTime']['output'];
+  /** The address it was sent to (the user's email). */
+  email: Scalars['String']['output'];
+  expiresAt: Scalars['DateTime']['output'];
+  id: Scalars['UUID']['output'];
+  /** The ADMIN who invited; null when the system did (users mirrored from a USER_SERVICE). */
+  invitedBy?: Maybe<User>;
+  /** The message that carried the link; null when the tenant has no communication integration. */
+  message?: Maybe<OutboundMessage>;
+  revokedAt?: Maybe<Scalars['DateTime']['output']>;
+  status: InvitationStatus;
+  user: User;
+};
+
+export type InvitationConnection = {
+  __typename?: 'InvitationConnection';
+  edges: Array<InvitationEdge>;
+  pageInfo: PageInfo;
+  /** Counted only when asked for. */
+  totalCount: Scalars['Int']['output'];
+};
+
+export type InvitationEdge = {
+  __typename?: 'InvitationEdge';
+  cursor: Scalars['String']['output'];
+  node: Invitation;
+};
+
+export type InvitationFilter = {
+  /** Only invitations whose message bounced (or otherwise failed delivery): BOUNCED, FAILED. */
+  deliveryStatus?: InputMaybe<MessageDeliveryStatus>;
+  status?: InputMaybe<InvitationStatus>;
+};
+
+/** Returned when an invitation is created or resent. */
+export type InvitationPayload = {
+  __typename?: 'InvitationPayload';
+  invitation: Invitation;
+  /**
+   * The invitation link, returned only when the tenant has no enabled COMMUNICATION_SERVICE
+   * integration: hand it to the person yourself. Shown this once; otherwise null (the link is sent by
+   * email and never shown).
+   */
+  invitationUrl?: Maybe<Scalars['String']['output']>;
+};
+
+export type InvitationStatus =
+  | 'ACCEPTED'
+  | 'EXPIRED'
+  | 'PENDING'
+  /** Revoked by an ADMIN, or replaced by a resend. */
+  | 'REVOKED';
+
+export type InviteUserInput = {
+  email: Scalars['EmailAddress']['input'];
+  name: Scalars['String']['input'];
+  role?: InputMaybe<Role>;
+};
+
 export type LoginInput = {
   email: Scalars['EmailAddress']['input'];
   password: Scalars['String']['input'];
-  /** The tenant's slug, as in its URLs. */
-  tenantSlug: Scalars['String']['input'];
+  /**
+   * The tenant's slug, as in its URLs. Optional when the request names the tenant otherwise: first
+   * this argument, else the `X-Tenant` header, else the host `<slug>.<TENANT_BASE_DOMAIN>`.
+   */
+  tenantSlug?: InputMaybe<Scalars['String']['input']>;
 };
+
+/** What the provider reported after accepting a message (its delivery-status webhooks). */
+export type MessageDeliveryStatus =
+  | 'BOUNCED'
+  | 'DELIVERED'
+  | 'FAILED'
+  | 'SENT';
 
 export type Mutation = {
   __typename?: 'Mutation';
   _noop?: Maybe<Scalars['Boolean']['output']>;
+  /**
+   * Accepts an invitation: sets the password (and the name, if given), activates the user and logs
+   * them in (the same payload as `login`). A used, revoked, expired or foreign token gets INVALID_TOKEN
+   * and nothing changes.
+   */
+  acceptInvitation: AuthPayload;
   /** Tenant ADMIN+ or an ADMIN of that organization. */
   addOrganizationMember: OrganizationMember;
   changeOrganizationMemberRole: OrganizationMember;
   changeTenantPlan: Tenant;
   changeUserRole: User;
+  /** Confirms an email change with the token sent to the new address. */
+  confirmEmailChange: Scalars['Boolean']['output'];
+  /** ADMIN+, and only people: an API key can't create keys. */
+  createApiKey: CreateApiKeyPayload;
   createIntegration: IntegrationSecretPayload;
   createOidcConnection: SsoConnection;
   createOrganization: Organization;
@@ -358,6 +485,17 @@ export type Mutation = {
   deleteUser: DeletePayload;
   /** Exchanges the one-time code an SSO sign-in redirected to the frontend with (single use, 60 s) for a session, as login does. */
   exchangeSsoCode: AuthPayload;
+  /**
+   * ADMIN+: invites every INVITED user (e.g. mirrored from a USER_SERVICE) who has no pending
+   * invitation (at most 500 per call; call again for more). Returns one payload per invitation made.
+   */
+  inviteAllPendingUsers: Array<InvitationPayload>;
+  /**
+   * ADMIN+: creates the user (INVITED) and a single-use invitation (INVITATION_TTL_DAYS, default 7),
+   * sent through the tenant's COMMUNICATION_SERVICE integration. Without one, `invitationUrl` returns
+   * the link once. Nobody may invite above their own role.
+   */
+  inviteUser: InvitationPayload;
   /** Holds the circuit open on every process until reset: no calls reach the provider. */
   isolateIntegrationCircuit: IntegrationCircuit;
   login: AuthPayload;
@@ -373,15 +511,41 @@ export type Mutation = {
   replayWebhookEvent: WebhookEvent;
   /** Queues again every FAILED or DEAD event matching the filter (status defaults to DEAD), at most `limit` (1–1000). */
   replayWebhookEvents: ReplayWebhookEventsPayload;
+  /**
+   * Starts an email change: a confirmation link goes to the new address, and the change takes effect
+   * only when it is confirmed (the old address is then told). Needs your current password.
+   */
+  requestEmailChange: Scalars['Boolean']['output'];
+  /**
+   * Sends a single-use reset link (PASSWORD_RESET_TTL_MINUTES, default 30) to the account with this
+   * email, if there is one. Always answers true, the same way and in the same time whether or not the
+   * account exists. The tenant: `tenantSlug`, else the X-Tenant header, else the tenant host.
+   * Rate limited per client IP and per email.
+   */
+  requestPasswordReset: Scalars['Boolean']['output'];
+  /** ADMIN+: a new invitation for an INVITED user (a new link; the previous one stops working at once). */
+  resendInvitation: InvitationPayload;
   /** Closes the circuit on every process and clears an isolation. */
   resetIntegrationCircuit: IntegrationCircuit;
+  /** Sets a new password with a reset token and ends every session of the user (open sockets close). */
+  resetPassword: Scalars['Boolean']['output'];
   /**
    * Queues a DEAD push again (same idempotency key). CONFLICT if it is not DEAD or a newer change of
    * the same user was made since (that one is what the provider should get).
    */
   retryIntegrationPush: IntegrationPush;
+  /** Takes effect at once, on open WebSockets too. Revoking a revoked key changes nothing. ADMIN+ (not for keys above your role); people only. */
+  revokeApiKey: ApiKey;
+  /** ADMIN+: the link stops working at once. CONFLICT unless the invitation is pending. */
+  revokeInvitation: Invitation;
+  /** Ends all your sessions except the current one; returns how many ended. */
+  revokeOtherSessions: Scalars['Int']['output'];
   /** Revokes a SCIM token at once (ADMIN+). Revoking a revoked token changes nothing. */
   revokeScimToken: ScimToken;
+  /** Ends one of your sessions (NOT_FOUND for ids that are not yours). */
+  revokeSession: Scalars['Boolean']['output'];
+  /** ADMIN+: ends every session of a user of your tenant (not above your role); returns how many ended. */
+  revokeUserSessions: Scalars['Int']['output'];
   /** A new signing secret; the previous one keeps verifying for `overlapHours` (default from configuration, 0 = stop at once). */
   rotateWebhookSecret: IntegrationSecretPayload;
   suspendTenant: Tenant;
@@ -399,6 +563,13 @@ export type Mutation = {
   updateTenant: Tenant;
   /** Any user may update their own name and password; ADMIN+ may update others (not OWNERs unless OWNER). */
   updateUser: User;
+};
+
+
+export type MutationAcceptInvitationArgs = {
+  name?: InputMaybe<Scalars['String']['input']>;
+  password: Scalars['String']['input'];
+  token: Scalars['String']['input'];
 };
 
 
@@ -425,6 +596,16 @@ export type MutationChangeTenantPlanArgs = {
 export type MutationChangeUserRoleArgs = {
   id: Scalars['UUID']['input'];
   role: Role;
+};
+
+
+export type MutationConfirmEmailChangeArgs = {
+  token: Scalars['String']['input'];
+};
+
+
+export type MutationCreateApiKeyArgs = {
+  input: CreateApiKeyInput;
 };
 
 
@@ -488,6 +669,11 @@ export type MutationExchangeSsoCodeArgs = {
 };
 
 
+export type MutationInviteUserArgs = {
+  input: InviteUserInput;
+};
+
+
 export type MutationIsolateIntegrationCircuitArgs = {
   integrationId: Scalars['UUID']['input'];
   reason: Scalars['String']['input'];
@@ -542,8 +728,31 @@ export type MutationReplayWebhookEventsArgs = {
 };
 
 
+export type MutationRequestEmailChangeArgs = {
+  currentPassword: Scalars['String']['input'];
+  newEmail: Scalars['EmailAddress']['input'];
+};
+
+
+export type MutationRequestPasswordResetArgs = {
+  email: Scalars['String']['input'];
+  tenantSlug?: InputMaybe<Scalars['String']['input']>;
+};
+
+
+export type MutationResendInvitationArgs = {
+  userId: Scalars['UUID']['input'];
+};
+
+
 export type MutationResetIntegrationCircuitArgs = {
   integrationId: Scalars['UUID']['input'];
+};
+
+
+export type MutationResetPasswordArgs = {
+  newPassword: Scalars['String']['input'];
+  token: Scalars['String']['input'];
 };
 
 
@@ -552,8 +761,28 @@ export type MutationRetryIntegrationPushArgs = {
 };
 
 
+export type MutationRevokeApiKeyArgs = {
+  id: Scalars['UUID']['input'];
+};
+
+
+export type MutationRevokeInvitationArgs = {
+  id: Scalars['UUID']['input'];
+};
+
+
 export type MutationRevokeScimTokenArgs = {
   id: Scalars['UUID']['input'];
+};
+
+
+export type MutationRevokeSessionArgs = {
+  id: Scalars['UUID']['input'];
+};
+
+
+export type MutationRevokeUserSessionsArgs = {
+  userId: Scalars['UUID']['input'];
 };
 
 
@@ -647,6 +876,40 @@ export type OrganizationRole =
   | 'ADMIN'
   | 'MEMBER';
 
+/** A message we sent (or are sending) to a person through the tenant's communication provider. */
+export type OutboundMessage = {
+  __typename?: 'OutboundMessage';
+  attempts: Scalars['Int']['output'];
+  createdAt: Scalars['DateTime']['output'];
+  deliveryStatus?: Maybe<MessageDeliveryStatus>;
+  deliveryUpdatedAt?: Maybe<Scalars['DateTime']['output']>;
+  id: Scalars['UUID']['output'];
+  /** INVITATION, PASSWORD_RESET, EMAIL_CHANGE or EMAIL_CHANGED_NOTICE. */
+  kind: Scalars['String']['output'];
+  lastError?: Maybe<Scalars['String']['output']>;
+  /** The provider's id for it, once accepted: its delivery webhooks name it. */
+  providerMessageId?: Maybe<Scalars['String']['output']>;
+  sentAt?: Maybe<Scalars['DateTime']['output']>;
+  status: OutboundMessageStatus;
+  subject: Scalars['String']['output'];
+  toEmail: Scalars['String']['output'];
+  updatedAt: Scalars['DateTime']['output'];
+};
+
+export type OutboundMessageStatus =
+  /** Not sent: its link was revoked or replaced first. */
+  | 'CANCELED'
+  /** Every attempt failed, or the provider refused it. Resend to try again with a new link. */
+  | 'DEAD'
+  /** The last attempt failed; it will be retried. */
+  | 'FAILED'
+  /** Waiting for its job. */
+  | 'QUEUED'
+  /** Being handed to the provider now. */
+  | 'SENDING'
+  /** The provider accepted it (see deliveryStatus for what happened next). */
+  | 'SENT';
+
 /** Relay cursor pagination: pass `endCursor` as `after` to get the next page. */
 export type PageInfo = {
   __typename?: 'PageInfo';
@@ -664,6 +927,8 @@ export type PlatformAuthPayload = {
 
 export type Query = {
   __typename?: 'Query';
+  /** The tenant's API keys, newest first (at most 100 active ones exist). ADMIN+. */
+  apiKeys: Array<ApiKey>;
   /**
    * Verifies the chain: all of it, or from the entry `fromId` on (trusting the entry before it). A full
    * check reads and hashes every entry (about 40 s per million on our 2-core test machine): on large
@@ -682,7 +947,11 @@ export type Query = {
   /** An integration's pushes, newest first. */
   integrationPushes: IntegrationPushConnection;
   integrations: Array<Integration>;
+  /** ADMIN+: the tenant's invitations, newest first. */
+  invitations: InvitationConnection;
   me: User;
+  /** Your live sessions, most recently used first. */
+  mySessions: Array<Session>;
   organization?: Maybe<Organization>;
   organizations: OrganizationConnection;
   /** Platform operators only: every tenant. */
@@ -703,6 +972,11 @@ export type Query = {
   webhookEvent?: Maybe<WebhookEvent>;
   /** Oldest first (stable under inserts). `first` is 1–100. */
   webhookEvents: WebhookEventConnection;
+};
+
+
+export type QueryApiKeysArgs = {
+  includeRevoked?: InputMaybe<Scalars['Boolean']['input']>;
 };
 
 
@@ -744,6 +1018,13 @@ export type QueryIntegrationPushesArgs = {
   first?: InputMaybe<Scalars['Int']['input']>;
   integrationId: Scalars['UUID']['input'];
   status?: InputMaybe<IntegrationPushStatus>;
+};
+
+
+export type QueryInvitationsArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  filter?: InputMaybe<InvitationFilter>;
+  first?: InputMaybe<Scalars['Int']['input']>;
 };
 
 
@@ -828,6 +1109,19 @@ export type ScimTokenSecretPayload = {
   scimToken: ScimToken;
   /** `scim_…`: configure it at the identity provider as the bearer token. */
   token: Scalars['String']['output'];
+};
+
+/** A logged-in session (one login and its refreshes). */
+export type Session = {
+  __typename?: 'Session';
+  createdAt: Scalars['DateTime']['output'];
+  /** True for the session of the token making this request. */
+  current: Scalars['Boolean']['output'];
+  expiresAt: Scalars['DateTime']['output'];
+  id: Scalars['UUID']['output'];
+  ipAddress?: Maybe<Scalars['String']['output']>;
+  lastUsedAt: Scalars['DateTime']['output'];
+  userAgent?: Maybe<Scalars['String']['output']>;
 };
 
 /** An identity provider the tenant's people sign in with. The client secret is stored encrypted and never returned. */
@@ -1206,6 +1500,8 @@ export type DirectiveResolverFn<TResult = Record<PropertyKey, never>, TParent = 
 /** Mapping between all available schema types and the resolvers types */
 export type ResolversTypes = {
   ActorType: ActorType;
+  ApiKey: ResolverTypeWrapper<ApiKeyView>;
+  ApiKeyStatus: ApiKeyStatus;
   AuditIntegrityReport: ResolverTypeWrapper<AuditIntegrityReport>;
   AuditLog: ResolverTypeWrapper<AuditLogRow>;
   AuditLogConnection: ResolverTypeWrapper<AuditLogPage>;
@@ -1214,6 +1510,8 @@ export type ResolversTypes = {
   AuthPayload: ResolverTypeWrapper<SessionTokens>;
   Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
   CircuitState: CircuitState;
+  CreateApiKeyInput: CreateApiKeyInput;
+  CreateApiKeyPayload: ResolverTypeWrapper<CreatedApiKey>;
   CreateIntegrationInput: CreateIntegrationInput;
   CreateOidcConnectionInput: CreateOidcConnectionInput;
   CreateOrganizationInput: CreateOrganizationInput;
@@ -1237,8 +1535,16 @@ export type ResolversTypes = {
   IntegrationPushEdge: ResolverTypeWrapper<Omit<IntegrationPushEdge, 'node'> & { node: ResolversTypes['IntegrationPush'] }>;
   IntegrationPushStatus: IntegrationPushStatus;
   IntegrationSecretPayload: ResolverTypeWrapper<IntegrationWithSecret>;
+  Invitation: ResolverTypeWrapper<InvitationView>;
+  InvitationConnection: ResolverTypeWrapper<InvitationPage>;
+  InvitationEdge: ResolverTypeWrapper<Omit<InvitationEdge, 'node'> & { node: ResolversTypes['Invitation'] }>;
+  InvitationFilter: InvitationFilter;
+  InvitationPayload: ResolverTypeWrapper<InvitationPayloadView>;
+  InvitationStatus: InvitationStatus;
+  InviteUserInput: InviteUserInput;
   JSON: ResolverTypeWrapper<Scalars['JSON']['output']>;
   LoginInput: LoginInput;
+  MessageDeliveryStatus: MessageDeliveryStatus;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
   Organization: ResolverTypeWrapper<OrganizationRow>;
   OrganizationConnection: ResolverTypeWrapper<OrganizationConnectionResult>;
@@ -1246,6 +1552,8 @@ export type ResolversTypes = {
   OrganizationFilter: OrganizationFilter;
   OrganizationMember: ResolverTypeWrapper<MembershipRow>;
   OrganizationRole: OrganizationRole;
+  OutboundMessage: ResolverTypeWrapper<OutboundMessageRow>;
+  OutboundMessageStatus: OutboundMessageStatus;
   PageInfo: ResolverTypeWrapper<PageInfo>;
   PlatformAuthPayload: ResolverTypeWrapper<PlatformAuthPayload>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
@@ -1253,6 +1561,7 @@ export type ResolversTypes = {
   Role: Role;
   ScimToken: ResolverTypeWrapper<ScimTokenRow>;
   ScimTokenSecretPayload: ResolverTypeWrapper<ScimTokenWithSecret>;
+  Session: ResolverTypeWrapper<SessionView>;
   SsoConnection: ResolverTypeWrapper<SsoConnectionRow>;
   SsoConnectionTestResult: ResolverTypeWrapper<SsoConnectionTestResult>;
   SsoProtocol: SsoProtocol;
@@ -1291,6 +1600,7 @@ export type ResolversTypes = {
 
 /** Mapping between all available schema types and the resolvers parents */
 export type ResolversParentTypes = {
+  ApiKey: ApiKeyView;
   AuditIntegrityReport: AuditIntegrityReport;
   AuditLog: AuditLogRow;
   AuditLogConnection: AuditLogPage;
@@ -1298,6 +1608,8 @@ export type ResolversParentTypes = {
   AuditLogFilter: AuditLogFilter;
   AuthPayload: SessionTokens;
   Boolean: Scalars['Boolean']['output'];
+  CreateApiKeyInput: CreateApiKeyInput;
+  CreateApiKeyPayload: CreatedApiKey;
   CreateIntegrationInput: CreateIntegrationInput;
   CreateOidcConnectionInput: CreateOidcConnectionInput;
   CreateOrganizationInput: CreateOrganizationInput;
@@ -1318,6 +1630,12 @@ export type ResolversParentTypes = {
   IntegrationPushConnection: IntegrationPushConnectionResult;
   IntegrationPushEdge: Omit<IntegrationPushEdge, 'node'> & { node: ResolversParentTypes['IntegrationPush'] };
   IntegrationSecretPayload: IntegrationWithSecret;
+  Invitation: InvitationView;
+  InvitationConnection: InvitationPage;
+  InvitationEdge: Omit<InvitationEdge, 'node'> & { node: ResolversParentTypes['Invitation'] };
+  InvitationFilter: InvitationFilter;
+  InvitationPayload: InvitationPayloadView;
+  InviteUserInput: InviteUserInput;
   JSON: Scalars['JSON']['output'];
   LoginInput: LoginInput;
   Mutation: Record<PropertyKey, never>;
@@ -1326,12 +1644,14 @@ export type ResolversParentTypes = {
   OrganizationEdge: Omit<OrganizationEdge, 'node'> & { node: ResolversParentTypes['Organization'] };
   OrganizationFilter: OrganizationFilter;
   OrganizationMember: MembershipRow;
+  OutboundMessage: OutboundMessageRow;
   PageInfo: PageInfo;
   PlatformAuthPayload: PlatformAuthPayload;
   Query: Record<PropertyKey, never>;
   ReplayWebhookEventsPayload: ReplayWebhookEventsPayload;
   ScimToken: ScimTokenRow;
   ScimTokenSecretPayload: ScimTokenWithSecret;
+  Session: SessionView;
   SsoConnection: SsoConnectionRow;
   SsoConnectionTestResult: SsoConnectionTestResult;
   SsoRoleMapping: SsoRoleMapping;
@@ -1358,6 +1678,20 @@ export type ResolversParentTypes = {
   WebhookEventConnection: WebhookEventConnectionResult;
   WebhookEventEdge: Omit<WebhookEventEdge, 'node'> & { node: ResolversParentTypes['WebhookEvent'] };
   WebhookEventFilter: WebhookEventFilter;
+};
+
+export type ApiKeyResolvers<ContextType = Context, ParentType extends ResolversParentTypes['ApiKey'] = ResolversParentTypes['ApiKey']> = {
+  createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  createdBy?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType>;
+  expiresAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['UUID'], ParentType, ContextType>;
+  lastUsedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  lastUsedIp?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  prefix?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  revokedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  role?: Resolver<ResolversTypes['Role'], ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['ApiKeyStatus'], ParentType, ContextType>;
 };
 
 export type AuditIntegrityReportResolvers<ContextType = Context, ParentType extends ResolversParentTypes['AuditIntegrityReport'] = ResolversParentTypes['AuditIntegrityReport']> = {
@@ -1397,6 +1731,11 @@ export type AuthPayloadResolvers<ContextType = Context, ParentType extends Resol
   refreshToken?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   refreshTokenExpiresAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   user?: Resolver<ResolversTypes['User'], ParentType, ContextType>;
+};
+
+export type CreateApiKeyPayloadResolvers<ContextType = Context, ParentType extends ResolversParentTypes['CreateApiKeyPayload'] = ResolversParentTypes['CreateApiKeyPayload']> = {
+  apiKey?: Resolver<ResolversTypes['ApiKey'], ParentType, ContextType>;
+  key?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 };
 
 export interface DateTimeScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['DateTime'], any> {
@@ -1498,16 +1837,48 @@ export type IntegrationSecretPayloadResolvers<ContextType = Context, ParentType 
   webhookSecret?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 };
 
+export type InvitationResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Invitation'] = ResolversParentTypes['Invitation']> = {
+  acceptedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  email?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  expiresAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['UUID'], ParentType, ContextType>;
+  invitedBy?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType>;
+  message?: Resolver<Maybe<ResolversTypes['OutboundMessage']>, ParentType, ContextType>;
+  revokedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['InvitationStatus'], ParentType, ContextType>;
+  user?: Resolver<ResolversTypes['User'], ParentType, ContextType>;
+};
+
+export type InvitationConnectionResolvers<ContextType = Context, ParentType extends ResolversParentTypes['InvitationConnection'] = ResolversParentTypes['InvitationConnection']> = {
+  edges?: Resolver<Array<ResolversTypes['InvitationEdge']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+  totalCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
+export type InvitationEdgeResolvers<ContextType = Context, ParentType extends ResolversParentTypes['InvitationEdge'] = ResolversParentTypes['InvitationEdge']> = {
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  node?: Resolver<ResolversTypes['Invitation'], ParentType, ContextType>;
+};
+
+export type InvitationPayloadResolvers<ContextType = Context, ParentType extends ResolversParentTypes['InvitationPayload'] = ResolversParentTypes['InvitationPayload']> = {
+  invitation?: Resolver<ResolversTypes['Invitation'], ParentType, ContextType>;
+  invitationUrl?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+};
+
 export interface JsonScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['JSON'], any> {
   name: 'JSON';
 }
 
 export type MutationResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = {
   _noop?: Resolver<Maybe<ResolversTypes['Boolean']>, ParentType, ContextType>;
+  acceptInvitation?: Resolver<ResolversTypes['AuthPayload'], ParentType, ContextType, RequireFields<MutationAcceptInvitationArgs, 'password' | 'token'>>;
   addOrganizationMember?: Resolver<ResolversTypes['OrganizationMember'], ParentType, ContextType, RequireFields<MutationAddOrganizationMemberArgs, 'organizationId' | 'role' | 'userId'>>;
   changeOrganizationMemberRole?: Resolver<ResolversTypes['OrganizationMember'], ParentType, ContextType, RequireFields<MutationChangeOrganizationMemberRoleArgs, 'organizationId' | 'role' | 'userId'>>;
   changeTenantPlan?: Resolver<ResolversTypes['Tenant'], ParentType, ContextType, RequireFields<MutationChangeTenantPlanArgs, 'id' | 'plan'>>;
   changeUserRole?: Resolver<ResolversTypes['User'], ParentType, ContextType, RequireFields<MutationChangeUserRoleArgs, 'id' | 'role'>>;
+  confirmEmailChange?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationConfirmEmailChangeArgs, 'token'>>;
+  createApiKey?: Resolver<ResolversTypes['CreateApiKeyPayload'], ParentType, ContextType, RequireFields<MutationCreateApiKeyArgs, 'input'>>;
   createIntegration?: Resolver<ResolversTypes['IntegrationSecretPayload'], ParentType, ContextType, RequireFields<MutationCreateIntegrationArgs, 'input'>>;
   createOidcConnection?: Resolver<ResolversTypes['SsoConnection'], ParentType, ContextType, RequireFields<MutationCreateOidcConnectionArgs, 'input'>>;
   createOrganization?: Resolver<ResolversTypes['Organization'], ParentType, ContextType, RequireFields<MutationCreateOrganizationArgs, 'input'>>;
@@ -1520,6 +1891,8 @@ export type MutationResolvers<ContextType = Context, ParentType extends Resolver
   deleteSsoConnection?: Resolver<ResolversTypes['DeletePayload'], ParentType, ContextType, RequireFields<MutationDeleteSsoConnectionArgs, 'id'>>;
   deleteUser?: Resolver<ResolversTypes['DeletePayload'], ParentType, ContextType, RequireFields<MutationDeleteUserArgs, 'id'>>;
   exchangeSsoCode?: Resolver<ResolversTypes['AuthPayload'], ParentType, ContextType, RequireFields<MutationExchangeSsoCodeArgs, 'code'>>;
+  inviteAllPendingUsers?: Resolver<Array<ResolversTypes['InvitationPayload']>, ParentType, ContextType>;
+  inviteUser?: Resolver<ResolversTypes['InvitationPayload'], ParentType, ContextType, RequireFields<MutationInviteUserArgs, 'input'>>;
   isolateIntegrationCircuit?: Resolver<ResolversTypes['IntegrationCircuit'], ParentType, ContextType, RequireFields<MutationIsolateIntegrationCircuitArgs, 'integrationId' | 'reason'>>;
   login?: Resolver<ResolversTypes['AuthPayload'], ParentType, ContextType, RequireFields<MutationLoginArgs, 'input'>>;
   logout?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationLogoutArgs, 'refreshToken'>>;
@@ -1530,9 +1903,18 @@ export type MutationResolvers<ContextType = Context, ParentType extends Resolver
   removeOrganizationMember?: Resolver<ResolversTypes['DeletePayload'], ParentType, ContextType, RequireFields<MutationRemoveOrganizationMemberArgs, 'organizationId' | 'userId'>>;
   replayWebhookEvent?: Resolver<ResolversTypes['WebhookEvent'], ParentType, ContextType, RequireFields<MutationReplayWebhookEventArgs, 'id'>>;
   replayWebhookEvents?: Resolver<ResolversTypes['ReplayWebhookEventsPayload'], ParentType, ContextType, RequireFields<MutationReplayWebhookEventsArgs, 'filter' | 'limit'>>;
+  requestEmailChange?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationRequestEmailChangeArgs, 'currentPassword' | 'newEmail'>>;
+  requestPasswordReset?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationRequestPasswordResetArgs, 'email'>>;
+  resendInvitation?: Resolver<ResolversTypes['InvitationPayload'], ParentType, ContextType, RequireFields<MutationResendInvitationArgs, 'userId'>>;
   resetIntegrationCircuit?: Resolver<ResolversTypes['IntegrationCircuit'], ParentType, ContextType, RequireFields<MutationResetIntegrationCircuitArgs, 'integrationId'>>;
+  resetPassword?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationResetPasswordArgs, 'newPassword' | 'token'>>;
   retryIntegrationPush?: Resolver<ResolversTypes['IntegrationPush'], ParentType, ContextType, RequireFields<MutationRetryIntegrationPushArgs, 'id'>>;
+  revokeApiKey?: Resolver<ResolversTypes['ApiKey'], ParentType, ContextType, RequireFields<MutationRevokeApiKeyArgs, 'id'>>;
+  revokeInvitation?: Resolver<ResolversTypes['Invitation'], ParentType, ContextType, RequireFields<MutationRevokeInvitationArgs, 'id'>>;
+  revokeOtherSessions?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   revokeScimToken?: Resolver<ResolversTypes['ScimToken'], ParentType, ContextType, RequireFields<MutationRevokeScimTokenArgs, 'id'>>;
+  revokeSession?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationRevokeSessionArgs, 'id'>>;
+  revokeUserSessions?: Resolver<ResolversTypes['Int'], ParentType, ContextType, RequireFields<MutationRevokeUserSessionsArgs, 'userId'>>;
   rotateWebhookSecret?: Resolver<ResolversTypes['IntegrationSecretPayload'], ParentType, ContextType, RequireFields<MutationRotateWebhookSecretArgs, 'id'>>;
   suspendTenant?: Resolver<ResolversTypes['Tenant'], ParentType, ContextType, RequireFields<MutationSuspendTenantArgs, 'id'>>;
   testSsoConnection?: Resolver<ResolversTypes['SsoConnectionTestResult'], ParentType, ContextType, RequireFields<MutationTestSsoConnectionArgs, 'id'>>;
@@ -1571,6 +1953,22 @@ export type OrganizationMemberResolvers<ContextType = Context, ParentType extend
   user?: Resolver<ResolversTypes['User'], ParentType, ContextType>;
 };
 
+export type OutboundMessageResolvers<ContextType = Context, ParentType extends ResolversParentTypes['OutboundMessage'] = ResolversParentTypes['OutboundMessage']> = {
+  attempts?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  deliveryStatus?: Resolver<Maybe<ResolversTypes['MessageDeliveryStatus']>, ParentType, ContextType>;
+  deliveryUpdatedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['UUID'], ParentType, ContextType>;
+  kind?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  lastError?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  providerMessageId?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  sentAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['OutboundMessageStatus'], ParentType, ContextType>;
+  subject?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  toEmail?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  updatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+};
+
 export type PageInfoResolvers<ContextType = Context, ParentType extends ResolversParentTypes['PageInfo'] = ResolversParentTypes['PageInfo']> = {
   endCursor?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   hasNextPage?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
@@ -1584,6 +1982,7 @@ export type PlatformAuthPayloadResolvers<ContextType = Context, ParentType exten
 };
 
 export type QueryResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = {
+  apiKeys?: Resolver<Array<ResolversTypes['ApiKey']>, ParentType, ContextType, RequireFields<QueryApiKeysArgs, 'includeRevoked'>>;
   auditIntegrity?: Resolver<ResolversTypes['AuditIntegrityReport'], ParentType, ContextType, Partial<QueryAuditIntegrityArgs>>;
   auditLogs?: Resolver<ResolversTypes['AuditLogConnection'], ParentType, ContextType, RequireFields<QueryAuditLogsArgs, 'first'>>;
   health?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
@@ -1593,7 +1992,9 @@ export type QueryResolvers<ContextType = Context, ParentType extends ResolversPa
   integrationHealthHistory?: Resolver<Array<ResolversTypes['IntegrationHealthChange']>, ParentType, ContextType, RequireFields<QueryIntegrationHealthHistoryArgs, 'first' | 'integrationId'>>;
   integrationPushes?: Resolver<ResolversTypes['IntegrationPushConnection'], ParentType, ContextType, RequireFields<QueryIntegrationPushesArgs, 'first' | 'integrationId'>>;
   integrations?: Resolver<Array<ResolversTypes['Integration']>, ParentType, ContextType>;
+  invitations?: Resolver<ResolversTypes['InvitationConnection'], ParentType, ContextType, RequireFields<QueryInvitationsArgs, 'first'>>;
   me?: Resolver<ResolversTypes['User'], ParentType, ContextType>;
+  mySessions?: Resolver<Array<ResolversTypes['Session']>, ParentType, ContextType>;
   organization?: Resolver<Maybe<ResolversTypes['Organization']>, ParentType, ContextType, RequireFields<QueryOrganizationArgs, 'id'>>;
   organizations?: Resolver<ResolversTypes['OrganizationConnection'], ParentType, ContextType, RequireFields<QueryOrganizationsArgs, 'first'>>;
   platformTenants?: Resolver<Array<ResolversTypes['Tenant']>, ParentType, ContextType>;
@@ -1625,6 +2026,16 @@ export type ScimTokenSecretPayloadResolvers<ContextType = Context, ParentType ex
   baseUrl?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   scimToken?: Resolver<ResolversTypes['ScimToken'], ParentType, ContextType>;
   token?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
+export type SessionResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Session'] = ResolversParentTypes['Session']> = {
+  createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  current?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  expiresAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['UUID'], ParentType, ContextType>;
+  ipAddress?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  lastUsedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  userAgent?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
 };
 
 export type SsoConnectionResolvers<ContextType = Context, ParentType extends ResolversParentTypes['SsoConnection'] = ResolversParentTypes['SsoConnection']> = {
@@ -1768,11 +2179,13 @@ export type WebhookEventEdgeResolvers<ContextType = Context, ParentType extends 
 };
 
 export type Resolvers<ContextType = Context> = {
+  ApiKey?: ApiKeyResolvers<ContextType>;
   AuditIntegrityReport?: AuditIntegrityReportResolvers<ContextType>;
   AuditLog?: AuditLogResolvers<ContextType>;
   AuditLogConnection?: AuditLogConnectionResolvers<ContextType>;
   AuditLogEdge?: AuditLogEdgeResolvers<ContextType>;
   AuthPayload?: AuthPayloadResolvers<ContextType>;
+  CreateApiKeyPayload?: CreateApiKeyPayloadResolvers<ContextType>;
   DateTime?: GraphQLScalarType;
   DeletePayload?: DeletePayloadResolvers<ContextType>;
   EmailAddress?: GraphQLScalarType;
@@ -1785,18 +2198,24 @@ export type Resolvers<ContextType = Context> = {
   IntegrationPushConnection?: IntegrationPushConnectionResolvers<ContextType>;
   IntegrationPushEdge?: IntegrationPushEdgeResolvers<ContextType>;
   IntegrationSecretPayload?: IntegrationSecretPayloadResolvers<ContextType>;
+  Invitation?: InvitationResolvers<ContextType>;
+  InvitationConnection?: InvitationConnectionResolvers<ContextType>;
+  InvitationEdge?: InvitationEdgeResolvers<ContextType>;
+  InvitationPayload?: InvitationPayloadResolvers<ContextType>;
   JSON?: GraphQLScalarType;
   Mutation?: MutationResolvers<ContextType>;
   Organization?: OrganizationResolvers<ContextType>;
   OrganizationConnection?: OrganizationConnectionResolvers<ContextType>;
   OrganizationEdge?: OrganizationEdgeResolvers<ContextType>;
   OrganizationMember?: OrganizationMemberResolvers<ContextType>;
+  OutboundMessage?: OutboundMessageResolvers<ContextType>;
   PageInfo?: PageInfoResolvers<ContextType>;
   PlatformAuthPayload?: PlatformAuthPayloadResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
   ReplayWebhookEventsPayload?: ReplayWebhookEventsPayloadResolvers<ContextType>;
   ScimToken?: ScimTokenResolvers<ContextType>;
   ScimTokenSecretPayload?: ScimTokenSecretPayloadResolvers<ContextType>;
+  Session?: SessionResolvers<ContextType>;
   SsoConnection?: SsoConnectionResolvers<ContextType>;
   SsoConnectionTestResult?: SsoConnectionTestResultResolvers<ContextType>;
   SsoRoleMapping?: SsoRoleMappingResolvers<ContextType>;

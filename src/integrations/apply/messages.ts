@@ -4,6 +4,7 @@ import type { Tx } from '../../db/client.js';
 import { notificationDeliveries, users } from '../../db/schema.js';
 import { upsertIfNewer, upsertOutcome, type ApplyOutcome, type ApplyTarget } from './conflict.js';
 import type { ProviderMessage } from './records.js';
+import { applyDeliveryStatus } from '../communication/outbox.js';
 
 const DELIVERY_STATUS = { sent: 'SENT', delivered: 'DELIVERED', bounced: 'BOUNCED', failed: 'FAILED' } as const;
 
@@ -24,5 +25,7 @@ export async function applyMessage(tx: Tx, integration: ApplyTarget, record: Pro
   const written = await upsertIfNewer(tx, notificationDeliveries, integration, [{ externalId: record.id, values: { userId, ...values } }], {
     userId: sql`coalesce(${notificationDeliveries.userId}, excluded.user_id)`,
   });
+  // A message we sent (an invitation, a reset…): its delivery status, linked by the provider's id.
+  await applyDeliveryStatus(tx, integration.id, record);
   return upsertOutcome(written.get(record.id));
 }

@@ -40,6 +40,8 @@ export const providerMessage = z.object({
   user_external_id: z.string().max(200).nullish(),
   channel: z.string().min(1).max(50),
   status: z.enum(['sent', 'delivered', 'bounced', 'failed']),
+  /** What the sender attached when sending (providers echo it back): ours carries our message id. */
+  metadata: z.object({ tessera_message_id: z.uuid().optional() }).nullish(),
 });
 
 export type ProviderUser = z.infer<typeof providerUser>;

@@ -16,7 +16,7 @@ export interface AuditLogPage {
 const text = (max: number) => z.string().trim().min(1, 'Must not be empty').max(max, `At most ${max} characters`);
 const filterInput = z
   .object({
-    actorType: z.enum(['USER', 'PLATFORM', 'INTEGRATION', 'SYSTEM', 'SCIM']).nullish(),
+    actorType: z.enum(['USER', 'API_KEY', 'PLATFORM', 'INTEGRATION', 'SYSTEM', 'SCIM']).nullish(),
     actorId: text(200).nullish(),
     entityType: text(100).nullish(),
     entityId: text(200).nullish(),

@@ -1,7 +1,7 @@
 import { and, eq, ilike, ne, or, sql, type SQL } from 'drizzle-orm';
 import { z } from 'zod';
 import { hashPassword } from '../../auth/passwords.js';
-import { assertCanManage, atLeast, type Actor } from '../../auth/roles.js';
+import { assertCanManage, assertKeyMayGrant, atLeast, type Actor } from '../../auth/roles.js';
 import type { TenantRole } from '../../auth/tokens.js';
 import type { Tx } from '../../db/client.js';
 import type { Scope } from '../../db/tenant-transaction.js';
@@ -40,6 +40,7 @@ export async function createUser(scope: Scope, actor: Actor, input: z.input<type
   const data = validate(createInput, input);
   const role = data.role ?? 'MEMBER';
   assertCanManage(actor, { role }, role);
+  assertKeyMayGrant(actor, role);
   const passwordHash = data.password ? await hashPassword(data.password) : null;
   return scope.write(async (tx) => {
     const [row] = await tx
@@ -73,6 +74,7 @@ export async function changeUserRole(scope: Scope, actor: Actor, id: string, rol
     const target = await lockUser(tx, id);
     if (target.id === actor.userId && atLeast(role, actor.role) && role !== actor.role) throw forbidden('You cannot raise your own role');
     assertCanManage(actor, target, role);
+    assertKeyMayGrant(actor, role);
     if (target.role === 'OWNER' && role !== 'OWNER') await assertAnotherOwner(tx, target.id);
     const [row] = await tx.update(users).set({ role, updatedAt: new Date() }).where(eq(users.id, id)).returning();
     return row!;
