@@ -20,6 +20,7 @@ import { rolePasswords } from '../src/db/roles.js';
 import { startHttpServer } from '../src/http/server.js';
 import { createLogger } from '../src/logger.js';
 import { runLoad, type LoadResult } from './lib/load.js';
+import { profilingRequested, renderProfileSummary, startCpuProfile, summarizeProfile, writeProfile, type CpuProfile } from './lib/cpu-profile.js';
 import { BENCH_DB, CONNECTIONS, DATA_DIR, DURATION_S, log, ORGS_PER_TENANT, OUT_FILE, PAGE, RLS_TABLES, ROOT, USERS_PER_TENANT, WARMUP_S } from './platform/common.js';
 import { explainMainQuery, postgresCpuMs, RssSampler, tapStatements } from './platform/probes.js';
 import { seedTenant, setRls } from './platform/seed.js';
@@ -171,13 +172,26 @@ async function benchmark(cleanups: (() => Promise<void>)[]) {
     body: JSON.stringify({ query: QUERY(PAGE) }),
     expect: '"organizations":[{"name"',
   };
-  const phase = async (name: string): Promise<Phase> => {
+  const phase = async (name: string, profile = false): Promise<Phase> => {
     const rss = new RssSampler();
+    let stopProfile: Promise<() => Promise<CpuProfile>> | undefined;
     const mark = () => ({ statements, transactions: tap.transactions, cpu: process.cpuUsage(), pgCpu: postgresCpuMs(pgDir), load1: os.loadavg()[0]! });
     let from = mark();
     rss.start();
-    const load = await runLoad(spec, { onMeasuring: () => void (from = mark()) });
+    const load = await runLoad(spec, {
+      onMeasuring: () => {
+        from = mark();
+        if (profile) stopProfile = startCpuProfile();
+      },
+    });
     rss.stop();
+    if (stopProfile) {
+      const cpuProfile = await (await stopProfile)();
+      const file = OUT_FILE.replace(/\.md$/, '.cpuprofile');
+      writeProfile(file, cpuProfile);
+      console.log(`\n${renderProfileSummary(summarizeProfile(cpuProfile), load.totalRequests)}\n`);
+      log(`CPU profile of "${name}" written to ${path.relative(ROOT, file)}`);
+    }
     const cpu = process.cpuUsage(from.cpu);
     const pgCpu = postgresCpuMs(pgDir);
     const pgCpuMsPerRequest = pgCpu !== undefined && from.pgCpu !== undefined ? (pgCpu - from.pgCpu) / Math.max(1, load.totalRequests) : undefined;
@@ -199,7 +213,7 @@ async function benchmark(cleanups: (() => Promise<void>)[]) {
   const idleRssMb = process.memoryUsage.rss() / 1024 / 1024;
   // Untimed: lets the JIT and the pools settle, so the first measured phase is not penalised.
   await runLoad({ ...spec, warmupSeconds: 0, durationSeconds: 3 });
-  phases.push(await phase('RLS on'));
+  phases.push(await phase('RLS on', profilingRequested()));
   const explainOn = await explainMainQuery(ownerUrl, config.APP_DATABASE_PASSWORD, main.id);
   let explainOff: Awaited<ReturnType<typeof explainMainQuery>>;
   try {

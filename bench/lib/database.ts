@@ -5,11 +5,11 @@
 import postgres from 'postgres';
 import { freePort, startEmbeddedPostgres, type EmbeddedDatabase } from '../../src/db/embedded.js';
 
-export async function freshBenchDatabase(dataDir: string, name: string): Promise<{ ownerUrl: string; embedded?: EmbeddedDatabase }> {
+export async function freshBenchDatabase(dataDir: string, name: string, opts: { settings?: string[] } = {}): Promise<{ ownerUrl: string; embedded?: EmbeddedDatabase }> {
   let baseUrl = process.env.DATABASE_URL;
   let embedded: EmbeddedDatabase | undefined;
   if (!baseUrl) {
-    embedded = await startEmbeddedPostgres(dataDir, { port: await freePort() });
+    embedded = await startEmbeddedPostgres(dataDir, { port: await freePort(), settings: opts.settings });
     baseUrl = embedded.ownerUrl('postgres');
   }
   const admin = postgres(withDatabase(baseUrl, 'postgres'), { max: 1, onnotice: () => {} });

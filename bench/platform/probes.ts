@@ -96,7 +96,7 @@ export function postgresCpuMs(pgDir: string | undefined): number | undefined {
   }
 }
 
-const CLK_TCK = (() => {
+export const CLK_TCK = (() => {
   try {
     return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
   } catch {

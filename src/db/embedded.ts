@@ -38,6 +38,8 @@ export interface EmbeddedOptions {
   port?: number;
   /** Told when a postmaster left running by a dead process is stopped before the start. */
   onRecover?: (info: { postmasterPid: number; ownerPid?: number }) => void;
+  /** More server settings (`-c name=value`), e.g. a benchmark's shared_preload_libraries. */
+  settings?: string[];
 }
 
 export async function startEmbeddedPostgres(dataDir: string, opts: EmbeddedOptions = {}): Promise<EmbeddedDatabase> {
@@ -70,7 +72,7 @@ export async function startEmbeddedPostgres(dataDir: string, opts: EmbeddedOptio
   try {
     // Postgres (not root) writes the log; the folder is its own. Each start begins a fresh log.
     fs.rmSync(logFile, { force: true });
-    await execFileAsync(bin.pg_ctl, ['start', '-D', databaseDir, '-w', '-t', '60', '-l', logFile, '-o', [`-p ${port}`, ...POSTGRES_FLAGS].join(' ')], {
+    await execFileAsync(bin.pg_ctl, ['start', '-D', databaseDir, '-w', '-t', '60', '-l', logFile, '-o', [`-p ${port}`, ...POSTGRES_FLAGS, ...(opts.settings ?? []).map((s) => `-c ${s}`)].join(' ')], {
       ...runAs,
       env: { ...process.env, LC_MESSAGES: 'C' },
     });

@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { fastifyApolloHandler } from '@as-integrations/fastify';
+import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginInlineTraceDisabled, ApolloServerPluginUsageReportingDisabled } from '@apollo/server/plugin/disabled';
 import { WebSocketServer } from 'ws';
 import { sql } from 'drizzle-orm';
 import type { App } from '../app.js';
@@ -17,6 +18,7 @@ import { ssoRoutes } from './sso.js';
 import { serveGraphQLOverWebSocket } from './graphql-ws.js';
 import { registerMetricsRoute, startMetricsListener } from './metrics-endpoint.js';
 import { registerExplorer } from './explorer.js';
+import { idempotencyPlugin, recordIdempotentResponse } from './idempotency.js';
 
 
 export interface HttpServer {
@@ -78,7 +80,19 @@ export async function startHttpServer(app: App, opts: { host: string; port: numb
     formatError: (formatted, error) => formatGraphQLError(formatted, error, app.log),
     // The process owns its shutdown order (src/main.ts); Apollo's own signal handlers would race it.
     stopOnTerminationSignals: false,
-    plugins: [...protections.plugins, operationScopePlugin(), statusCodePlugin(), requestMetricsPlugin(app)],
+    plugins: [
+      ...protections.plugins,
+      idempotencyPlugin(),
+      operationScopePlugin(app.config.IDEMPOTENCY_TTL_SECONDS),
+      statusCodePlugin(),
+      requestMetricsPlugin(app),
+      // Built-ins that would do nothing for us but cost every request: cache hints (a hook on every
+      // field resolver; our answers are per user and never cacheable: statusCodePlugin says no-store),
+      // and Apollo's usage reporting and traces (installed when APOLLO_KEY is set; data stays here).
+      ApolloServerPluginCacheControlDisabled(),
+      ApolloServerPluginUsageReportingDisabled(),
+      ApolloServerPluginInlineTraceDisabled(),
+    ],
   });
   await apollo.start();
 
@@ -159,8 +173,12 @@ export async function startHttpServer(app: App, opts: { host: string; port: numb
   };
 }
 
-/** Finishes the operation's tenant transaction before the response leaves: commit unless nothing succeeded. */
-function operationScopePlugin(): ApolloServerPlugin<Context> {
+/**
+ * Finishes the operation's tenant transaction before the response leaves: commit unless nothing
+ * succeeded. A mutation sent with an Idempotency-Key has its response stored first, in the same
+ * transaction (./idempotency.ts).
+ */
+function operationScopePlugin(idempotencyTtlSeconds: number): ApolloServerPlugin<Context> {
   return {
     async requestDidStart() {
       return {
@@ -168,8 +186,10 @@ function operationScopePlugin(): ApolloServerPlugin<Context> {
           const body = response.body.kind === 'single' ? response.body.singleResult : undefined;
           const succeeded = body?.data != null && Object.values(body.data).some((v) => v !== null);
           try {
+            if (succeeded) await recordIdempotentResponse(contextValue, response.http.status, body, idempotencyTtlSeconds);
             await contextValue.scope?.finish(succeeded);
           } catch (err) {
+            await contextValue.scope?.finish(false).catch(() => undefined); // (if storing the idempotent response failed)
             contextValue.log.error({ err }, 'operation transaction failed to commit');
             if (body) {
               body.data = null;
@@ -183,7 +203,7 @@ function operationScopePlugin(): ApolloServerPlugin<Context> {
 }
 
 /**
- * Errors outside execution (context, parsing) take their HTTP status from the error table. A request
+ * Answers are never cacheable. Errors outside execution (context, parsing) take their HTTP status from the error table. A request
  * refused by a rate limit (nothing else succeeded) answers 429 with Retry-After, as HTTP clients expect.
  */
 function statusCodePlugin(): ApolloServerPlugin<Context> {
@@ -191,6 +211,8 @@ function statusCodePlugin(): ApolloServerPlugin<Context> {
     async requestDidStart() {
       return {
         async willSendResponse({ response }) {
+          // Every answer is the caller's own (what Apollo's cache-control plugin said, which is off).
+          response.http.headers.set('cache-control', 'no-store');
           const body = response.body.kind === 'single' ? response.body.singleResult : undefined;
           if (!body?.errors?.length) return;
           const nothingSucceeded = body.data == null || Object.values(body.data).every((v) => v === null);

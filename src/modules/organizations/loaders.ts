@@ -1,7 +1,8 @@
 import DataLoader from 'dataloader';
-import { eq, inArray, and, asc } from 'drizzle-orm';
+import { asc, inArray } from 'drizzle-orm';
 import type { Scope } from '../../db/tenant-transaction.js';
 import { organizationMemberships, organizations, type MembershipRow, type OrganizationRow } from '../../db/schema.js';
+import { organizationsOfUsers } from './queries.js';
 
 /** Batched reads for the fields that fan out per row: a page of users costs one membership query. */
 export function organizationLoaders(scope: Scope) {
@@ -12,17 +13,7 @@ export function organizationLoaders(scope: Scope) {
       return ids.map((id) => byId.get(id));
     }),
     /** Each user's organizations, ordered by name. */
-    organizationsByUserId: new DataLoader<string, OrganizationRow[]>(async (userIds) => {
-      const rows = await scope.read((tx) =>
-        tx
-          .select({ userId: organizationMemberships.userId, organization: organizations })
-          .from(organizationMemberships)
-          .innerJoin(organizations, and(eq(organizations.tenantId, organizationMemberships.tenantId), eq(organizations.id, organizationMemberships.organizationId)))
-          .where(inArray(organizationMemberships.userId, [...userIds]))
-          .orderBy(asc(organizations.name)),
-      );
-      return userIds.map((id) => rows.filter((r) => r.userId === id).map((r) => r.organization));
-    }),
+    organizationsByUserId: new DataLoader<string, OrganizationRow[]>((userIds) => scope.read((tx) => organizationsOfUsers(tx, userIds))),
     membershipsByUserId: new DataLoader<string, MembershipRow[]>(async (userIds) => {
       const rows = await scope.read((tx) => tx.select().from(organizationMemberships).where(inArray(organizationMemberships.userId, [...userIds])));
       return userIds.map((id) => rows.filter((r) => r.userId === id));

@@ -1,4 +1,4 @@
-import { and, eq, ilike, ne, or, sql, type SQL } from 'drizzle-orm';
+import { and, count, eq, ilike, ne, or, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { hashPassword } from '../../auth/passwords.js';
 import { assertCanManage, assertKeyMayGrant, atLeast, type Actor } from '../../auth/roles.js';
@@ -8,7 +8,8 @@ import type { Scope } from '../../db/tenant-transaction.js';
 import { refreshTokens, users, type UserRow } from '../../db/schema.js';
 import { conflict, forbidden, notFound } from '../../errors.js';
 import { containsPattern } from '../../db/like.js';
-import { paginate, type Page } from '../../db/pagination.js';
+import { decodeCursor, pageSize, toPage, type Page } from '../../db/pagination.js';
+import { userPage } from './queries.js';
 import { pushUserChange } from '../../integrations/push.js';
 import { fields, validate } from '../../validation.js';
 
@@ -22,15 +23,21 @@ const listInput = z.object({
     .nullish(),
 });
 
-/** A page of the tenant's users, oldest first; RLS keeps it to the tenant. */
+/** A page of the tenant's users, oldest first; RLS keeps it to the tenant. The page is a prepared statement (queries.ts); the total, asked for rarely, is built by drizzle. */
 export async function listUsers(scope: Scope, input: z.input<typeof listInput>): Promise<Page<UserRow>> {
   const { first, after, filter } = validate(listInput, input);
-  const conditions: (SQL | undefined)[] = [
-    filter?.search ? or(ilike(users.email, containsPattern(filter.search)), ilike(users.name, containsPattern(filter.search))) : undefined,
-    filter?.role ? eq(users.role, filter.role) : undefined,
-    filter?.status ? eq(users.status, filter.status) : undefined,
-  ];
-  return paginate(scope, { table: users, createdAt: users.createdAt, id: users.id, where: and(...conditions), first, after });
+  const limit = pageSize(first);
+  const cursor = decodeCursor(after);
+  const pattern = filter?.search ? containsPattern(filter.search) : undefined;
+  const rows = await scope.read((tx) => userPage(tx, { pattern, role: filter?.role ?? undefined, status: filter?.status ?? undefined, after: cursor, limit: limit + 1 }));
+  return toPage(rows, limit, async () => {
+    const where = and(
+      pattern !== undefined ? or(ilike(users.email, pattern), ilike(users.name, pattern)) : undefined,
+      filter?.role ? eq(users.role, filter.role) : undefined,
+      filter?.status ? eq(users.status, filter.status) : undefined,
+    );
+    return (await scope.read((tx) => tx.select({ n: count() }).from(users).where(where)))[0]?.n ?? 0;
+  });
 }
 
 const createInput = z.object({ email: fields.email, name: fields.name, role: z.enum(['OWNER', 'ADMIN', 'MEMBER', 'VIEWER']).nullish(), password: fields.password.nullish() });
