@@ -121,7 +121,7 @@ describe('README API tour, run as written', () => {
     const sdl = fs.readdirSync('schema').filter((f) => f.endsWith('.graphql')).map((f) => fs.readFileSync(path.join('schema', f), 'utf8'));
     const schema = buildASTSchema(parse(sdl.join('\n')), { assumeValidSDL: true });
     const lastId = new Map<string, string>();
-    const tokens: { user?: string; refresh?: string; platform?: string; scim?: string; link?: string } = {};
+    const tokens: { user?: string; refresh?: string; platform?: string; scim?: string; apiKey?: string; link?: string } = {};
     const failures: string[] = [];
     let expectNotFound = false;
 
@@ -203,7 +203,7 @@ describe('README API tour, run as written', () => {
     for (const block of codeBlocks(TOUR)) {
       const where = `README.md:${block.line}`;
       if (block.lang === 'sh' && /^\s*curl /m.test(block.code)) {
-        const cmd = localize(block.code).replace(/password: \\"…\\"/, `password: \\"${demoPassword}\\"`).replaceAll('scim_…', tokens.scim ?? 'scim_…');
+        const cmd = localize(block.code).replace(/password: \\"…\\"/, `password: \\"${demoPassword}\\"`).replaceAll('scim_…', tokens.scim ?? 'scim_…').replaceAll('tsk_…', tokens.apiKey ?? 'tsk_…'); // keys an earlier example created
         const out = await runShell(cmd);
         // A SCIM error answers in its own schema, not GraphQL's `errors`.
         if (out.code !== 0 || /"errors"|api:messages:2\.0:Error/.test(out.stdout) || !out.stdout.trim()) failures.push(`${where}: ${cmd}\n→ exit ${out.code}: ${out.stdout}${out.stderr}`);
@@ -245,6 +245,7 @@ describe('README API tour, run as written', () => {
           tokens.refresh = res.body.data?.refreshSession?.refreshToken ?? tokens.refresh;
           tokens.user = res.body.data?.refreshSession?.accessToken ?? tokens.user;
         }
+        if (root.includes('createApiKey')) tokens.apiKey = res.body.data?.createApiKey?.key;
         remember(res.body.data);
         // A reader who logged out logs in again before the next example.
         if (root.includes('logout')) await login();

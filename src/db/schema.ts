@@ -682,7 +682,7 @@ export const idempotencyRecords = pgTable(
   },
   (t) => [
     primaryKey({ columns: [t.tenantId, t.principalId, t.key] }),
-    index('idempotency_records_expiry_idx').on(t.expiresAt),
+    index('idempotency_records_expiry_idx').on(t.tenantId, t.expiresAt),
     tenantIsolation(),
   ],
 ).enableRLS();
