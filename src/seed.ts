@@ -10,6 +10,7 @@ import { createOidcConnection, updateSsoConnection } from './modules/sso/connect
 import { oidcRedirectUri } from './modules/sso/oidc-flow.js';
 import { PROVIDER_SLUG, type Provider } from './db/providers.js';
 import { createIntegration } from './modules/integrations/service.js';
+import { secretBinding } from './integrations/secrets.js';
 
 export interface DemoCredentials {
   tenantSlug: string;
@@ -77,13 +78,34 @@ export async function seedDemoIntegrations(app: App, tenantSlug: string, mockUrl
   if (!tenant) return [];
   const scope = new ShortTransactionScope(app.db, actors.system('seed', tenant.id));
   const rows = await scope.read((tx) => tx.select().from(integrations));
-  if (rows.length > 0) return rows.map((r) => ({ id: r.id, provider: r.provider, name: r.name }));
+  if (rows.length > 0) {
+    await connectDemoCommunication(app, mockUrl, rows);
+    return rows.map((r) => ({ id: r.id, provider: r.provider, name: r.name }));
+  }
   const created: DemoIntegration[] = [];
   for (const d of DEMO_INTEGRATIONS) {
     const { integration, webhookSecret } = await createIntegration(scope, app, { provider: d.provider, name: d.name, baseUrl: `${mockUrl}/${PROVIDER_SLUG[d.provider]}`, apiKey: 'demo-api-key' });
     created.push({ id: integration.id, provider: integration.provider, name: integration.name, webhookSecret });
   }
+  await connectDemoCommunication(app, mockUrl, await scope.read((tx) => tx.select().from(integrations)));
   return created;
+}
+
+/**
+ * Development only: tells the mock communication service (which keeps nothing across restarts)
+ * where the demo's delivery-status webhooks go and the secret to sign them with, as an ADMIN would
+ * in a real provider's dashboard. Done on every start, with the integration's current secret.
+ */
+async function connectDemoCommunication(app: App, mockUrl: string, rows: (typeof integrations.$inferSelect)[]): Promise<void> {
+  const row = rows.find((r) => r.provider === 'COMMUNICATION_SERVICE' && r.baseUrl.startsWith(mockUrl));
+  if (!row) return;
+  const secret = app.secrets.decrypt(row.webhookSecretEncrypted, secretBinding(row.tenantId, row.id, 'webhook-secret'));
+  const res = await fetch(`${row.baseUrl}/webhook-endpoint`, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/json', authorization: 'Bearer demo-api-key' },
+    body: JSON.stringify({ url: `${app.config.publicUrl}/webhooks/${row.id}`, secret }),
+  }).catch((err: unknown) => app.log.warn({ err }, 'could not register the demo webhook endpoint at the mock communication service'));
+  if (res && !res.ok) app.log.warn({ status: res.status }, 'the mock communication service refused the demo webhook endpoint');
 }
 
 /**
