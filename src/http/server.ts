@@ -14,6 +14,7 @@ import { formatGraphQLError, httpStatusOf, isDatabaseUnavailable, withHttpStatus
 import { clientErrorHandler, frameworkErrors, registerErrorReplies } from './error-replies.js';
 import { webhookRoutes } from './webhooks.js';
 import { scimRoutes } from './scim.js';
+import { ssoRoutes } from './sso.js';
 import { serveGraphQLOverWebSocket } from './graphql-ws.js';
 import { registerMetricsRoute, startMetricsListener } from './metrics-endpoint.js';
 import { registerExplorer } from './explorer.js';
@@ -115,6 +116,7 @@ export async function startHttpServer(app: App, opts: { host: string; port: numb
 
   await fastify.register(webhookRoutes(app));
   await fastify.register(scimRoutes(app));
+  await fastify.register(ssoRoutes(app));
 
   registerAuditExport(fastify, app);
   if (!app.config.isProduction) registerExplorer(fastify);
