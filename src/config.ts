@@ -188,6 +188,8 @@ const schema = z.object({
   RATE_LIMIT_TENANT_STARTER_PER_MINUTE: z.coerce.number().int().min(1).max(100_000_000).default(3000),
   RATE_LIMIT_TENANT_PRO_PER_MINUTE: z.coerce.number().int().min(1).max(100_000_000).default(15_000),
   RATE_LIMIT_TENANT_ENTERPRISE_PER_MINUTE: z.coerce.number().int().min(1).max(100_000_000).default(60_000),
+  /** How long the response of a mutation sent with an `Idempotency-Key` is kept and replayed (default 24 h). */
+  IDEMPOTENCY_TTL_SECONDS: z.coerce.number().int().min(1).max(30 * 86_400).default(86_400),
   /** Audit retention prune (pg-boss cron, UTC; `off` disables): removes entries past each tenant's auditRetentionDays. */
   AUDIT_PRUNE_CRON: z.string().default('17 3 * * *'),
   /**

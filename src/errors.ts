@@ -37,6 +37,10 @@ export const ErrorCode = {
   /** The client did not send its request in time (Node's requestTimeout). */
   REQUEST_TIMEOUT: { http: 408, message: 'Request timeout' },
   CONFLICT: { http: 409, message: 'Conflict' },
+  /** A mutation with this `Idempotency-Key` is still running (same tenant and principal); retry after it ends to get its response. */
+  IDEMPOTENCY_KEY_IN_USE: { http: 409, message: 'A request with this Idempotency-Key is still in progress' },
+  /** This `Idempotency-Key` was used with a different operation or variables; use a new key for a new request. */
+  IDEMPOTENCY_KEY_REUSED: { http: 422, message: 'This Idempotency-Key was used for a different request' },
   /** A single-use link's token (invitation, password reset, email change) is unknown, used, revoked, expired or not for this tenant: one answer for all. */
   INVALID_TOKEN: { http: 400, message: 'This link is invalid, has expired or has already been used' },
   /** The HTTP body is over the size limit (answered by the HTTP layer, before GraphQL or webhooks). */

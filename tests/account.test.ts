@@ -9,7 +9,7 @@ import { startMockServices, type MockServices } from '../src/mock-services/serve
 import { createTestIntegration, FAST_OUTBOUND_ENV } from './helpers/integrations.js';
 import { LOGIN, mailbox, registerWebhookEndpoint, tokenOf, waitForMail } from './helpers/people.js';
 import { PASSWORD, type SeededTenant } from './helpers/seed.js';
-import { errorCode, startTestServer, type TestServer } from './helpers/server.js';
+import { errorCode, startTestServer, type GraphQLResult, type TestServer } from './helpers/server.js';
 import { FAST_JOBS_ENV } from './helpers/sync.js';
 import { waitFor } from './helpers/wait.js';
 import { connectWs, subscribe } from './helpers/ws.js';
@@ -37,14 +37,14 @@ afterAll(async () => {
 });
 
 /** POST /graphql over node:http, which (unlike fetch) sends the Host header we give it. */
-function gqlAt(headers: Record<string, string>, query: string, variables: Record<string, unknown>): Promise<{ status: number; data?: any; errors?: any[] }> {
+function gqlAt(headers: Record<string, string>, query: string, variables: Record<string, unknown>): Promise<GraphQLResult> {
   const url = new URL(`${server.url}/graphql`);
   const body = JSON.stringify({ query, variables });
   return new Promise((resolve, reject) => {
     const req = http.request({ host: url.hostname, port: url.port, path: url.pathname, method: 'POST', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...headers } }, (res) => {
       let text = '';
       res.on('data', (c) => (text += c));
-      res.on('end', () => resolve({ status: res.statusCode!, ...JSON.parse(text) }));
+      res.on('end', () => resolve({ status: res.statusCode!, headers: new Headers(), ...JSON.parse(text) }));
     });
     req.on('error', reject);
     req.end(body);

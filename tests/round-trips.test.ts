@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   apiKeys,
   apiKeyUsage,
+  scimTokens,
   integrationCircuits,
   integrationHealth,
   integrationHealthChanges,
@@ -227,6 +228,7 @@ async function seedWorld(n: number, operatorToken: string): Promise<World> {
       .values(us.map((u, i) => ({ tenantId, name: `Key ${i}`, role: 'VIEWER' as const, prefix: `tsk_${i}`, keyHash: crypto.randomBytes(32).toString('hex'), createdBy: u.id })))
       .returning({ id: apiKeys.id });
     await tx.insert(apiKeyUsage).values(keys.map((k) => ({ tenantId, apiKeyId: k.id, lastUsedAt: new Date(), lastUsedIp: '127.0.0.1' })));
+    await tx.insert(scimTokens).values(us.map((u, i) => ({ tenantId, name: `SCIM ${i}`, tokenHash: crypto.randomBytes(32).toString('hex'), createdBy: u.id })));
     return ints.map((x) => x.id);
   });
   return { n, tenant, integrationId: integrationIds[0]!, operatorToken };

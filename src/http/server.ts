@@ -14,9 +14,11 @@ import { formatGraphQLError, httpStatusOf, withHttpStatus } from '../errors.js';
 import { clientErrorHandler, frameworkErrors, registerErrorReplies } from './error-replies.js';
 import { webhookRoutes } from './webhooks.js';
 import { scimRoutes } from './scim.js';
+import { ssoRoutes } from './sso.js';
 import { serveGraphQLOverWebSocket } from './graphql-ws.js';
 import { registerMetricsRoute, startMetricsListener } from './metrics-endpoint.js';
 import { registerExplorer } from './explorer.js';
+import { idempotencyPlugin, recordIdempotentResponse } from './idempotency.js';
 
 
 export interface HttpServer {
@@ -80,7 +82,8 @@ export async function startHttpServer(app: App, opts: { host: string; port: numb
     stopOnTerminationSignals: false,
     plugins: [
       ...protections.plugins,
-      operationScopePlugin(),
+      idempotencyPlugin(),
+      operationScopePlugin(app.config.IDEMPOTENCY_TTL_SECONDS),
       statusCodePlugin(),
       requestMetricsPlugin(app),
       // Built-ins that would do nothing for us but cost every request: cache hints (a hook on every
@@ -113,6 +116,7 @@ export async function startHttpServer(app: App, opts: { host: string; port: numb
 
   await fastify.register(webhookRoutes(app));
   await fastify.register(scimRoutes(app));
+  await fastify.register(ssoRoutes(app));
 
   registerAuditExport(fastify, app);
   if (!app.config.isProduction) registerExplorer(fastify);
@@ -169,8 +173,12 @@ export async function startHttpServer(app: App, opts: { host: string; port: numb
   };
 }
 
-/** Finishes the operation's tenant transaction before the response leaves: commit unless nothing succeeded. */
-function operationScopePlugin(): ApolloServerPlugin<Context> {
+/**
+ * Finishes the operation's tenant transaction before the response leaves: commit unless nothing
+ * succeeded. A mutation sent with an Idempotency-Key has its response stored first, in the same
+ * transaction (./idempotency.ts).
+ */
+function operationScopePlugin(idempotencyTtlSeconds: number): ApolloServerPlugin<Context> {
   return {
     async requestDidStart() {
       return {
@@ -178,8 +186,10 @@ function operationScopePlugin(): ApolloServerPlugin<Context> {
           const body = response.body.kind === 'single' ? response.body.singleResult : undefined;
           const succeeded = body?.data != null && Object.values(body.data).some((v) => v !== null);
           try {
+            if (succeeded) await recordIdempotentResponse(contextValue, response.http.status, body, idempotencyTtlSeconds);
             await contextValue.scope?.finish(succeeded);
           } catch (err) {
+            await contextValue.scope?.finish(false).catch(() => undefined); // (if storing the idempotent response failed)
             contextValue.log.error({ err }, 'operation transaction failed to commit');
             if (body) {
               body.data = null;
