@@ -333,7 +333,7 @@ describe('from a tenant-A session of each role, nothing of tenant B is reachable
     expect(found).toEqual([]);
     expect(await snapshotOfB()).toEqual(before);
     // The probe does see B where a door opens onto it by design, so it would see a leak elsewhere.
-    expect(byDesignReachedB.sort()).toEqual(['app:platform.tenant_by_slug(p_slug text)', 'ingest:platform.webhook_integration(p_id uuid)', 'platform:platform.list_tenants()', 'platform:platform.set_tenant_plan(p_id uuid, p_plan tenant_plan)', 'platform:platform.set_tenant_status(p_id uuid, p_status tenant_status)', 'system:platform.enabled_integrations()'].sort());
+    expect(byDesignReachedB.sort()).toEqual(['app:platform.sso_tenant_by_domain(p_domain text)', 'app:platform.tenant_by_slug(p_slug text)', 'ingest:platform.webhook_integration(p_id uuid)', 'platform:platform.list_tenants()', 'platform:platform.set_tenant_plan(p_id uuid, p_plan tenant_plan)', 'platform:platform.set_tenant_status(p_id uuid, p_status tenant_status)', 'system:platform.enabled_integrations()'].sort());
   });
 
   it('the webhook receiver\'s in-transaction check refuses an integration of another tenant (TS404)', async () => {
