@@ -5,7 +5,9 @@ import { actors, inTenant, ShortTransactionScope } from './db/tenant-transaction
 import { createTenant } from './modules/tenants/service.js';
 import { createUser } from './modules/users/service.js';
 import { addMember, createOrganization } from './modules/organizations/service.js';
-import { integrations, users } from './db/schema.js';
+import { integrations, ssoConnections, users } from './db/schema.js';
+import { createOidcConnection, updateSsoConnection } from './modules/sso/connections.js';
+import { oidcRedirectUri } from './modules/sso/oidc-flow.js';
 import { PROVIDER_SLUG, type Provider } from './db/providers.js';
 import { createIntegration } from './modules/integrations/service.js';
 import { secretBinding } from './integrations/secrets.js';
@@ -104,4 +106,31 @@ async function connectDemoCommunication(app: App, mockUrl: string, rows: (typeof
     body: JSON.stringify({ url: `${app.config.publicUrl}/webhooks/${row.id}`, secret }),
   }).catch((err: unknown) => app.log.warn({ err }, 'could not register the demo webhook endpoint at the mock communication service'));
   if (res && !res.ok) app.log.warn({ status: res.status }, 'the mock communication service refused the demo webhook endpoint');
+}
+
+/**
+ * The demo's single sign-on: a connection "Mock IdP" to the OpenID provider of the mock services
+ * (groups claim `tessera-admins` → ADMIN). The mock provider forgets its clients when it stops, so
+ * every start registers Tessera again (dynamic registration) and points the connection at the new
+ * client. Returns the start URL.
+ */
+export async function seedDemoSso(app: App, tenantSlug: string, mockUrl: string): Promise<string | undefined> {
+  const [tenant] = (await app.db.execute(sql`select id from platform.tenant_by_slug(${tenantSlug})`)) as unknown as { id: string }[];
+  if (!tenant) return undefined;
+  const reg = await fetch(`${mockUrl}/oidc/reg`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ client_name: 'Tessera (demo)', redirect_uris: [oidcRedirectUri(app.config.publicUrl)] }),
+  });
+  if (!reg.ok) throw new Error(`the mock OpenID provider refused the registration (${reg.status})`);
+  const client = (await reg.json()) as { client_id: string; client_secret: string };
+  const scope = new ShortTransactionScope(app.db, actors.system('seed', tenant.id));
+  const [owner] = await scope.read((tx) => tx.select().from(users).where(eq(users.role, 'OWNER')).limit(1));
+  const actor = { userId: owner!.id, tenantId: tenant.id, role: 'OWNER' as const };
+  const deps = { secrets: app.secrets, policy: app.integrations.policy };
+  const settings = { issuer: `${mockUrl}/oidc`, clientId: client.client_id, clientSecret: client.client_secret };
+  const [existing] = await scope.read((tx) => tx.select().from(ssoConnections).where(eq(ssoConnections.name, 'Mock IdP')));
+  if (existing) await updateSsoConnection(scope, actor, deps, existing.id, settings);
+  else await createOidcConnection(scope, actor, deps, { name: 'Mock IdP', ...settings, scopes: 'openid email profile groups', roleClaim: 'groups', roleMapping: [{ value: 'tessera-admins', role: 'ADMIN' }] });
+  return `${app.config.publicUrl}/auth/sso/start?tenant=${tenantSlug}`;
 }
