@@ -43,6 +43,7 @@ const config: CodegenConfig = {
           InvitationPayload: '../../modules/invitations/service.js#InvitationPayloadView',
           Session: '../../modules/sessions/service.js#SessionView',
           ScimToken: '../../db/schema.js#ScimTokenRow',
+          SsoConnection: '../../db/schema.js#SsoConnectionRow',
           ScimTokenSecretPayload: '../../modules/scim/tokens.js#ScimTokenWithSecret',
         },
       },

@@ -68,7 +68,10 @@ export async function prepareDatabase(config: Config, log: Logger): Promise<Data
   const appUrl = roleUrl(config, 'app', ownerUrl ?? config.APP_DATABASE_URL!);
   try {
     if (migrates) await migrateDatabase(ownerUrl!, rolePasswords(config)); // migrating always has one (above)
-    else await waitForMigrations(appUrl, config.MIGRATIONS_WAIT_SECONDS, () => log.info('waiting for the migrate step (npm run db:migrate, or PROCESS_ROLE=migrate)'));
+    else
+      await waitForMigrations(appUrl, config.MIGRATIONS_WAIT_SECONDS, (unreachable) =>
+        log.info(unreachable ? 'waiting for the database (unreachable), then for the migrate step' : 'waiting for the migrate step (npm run db:migrate, or PROCESS_ROLE=migrate)'),
+      );
   } catch (err) {
     await embedded?.stop().catch(() => undefined);
     throw err;

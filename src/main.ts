@@ -4,7 +4,7 @@ import { installProcessGuards } from './process-guards.js';
 import { closeApp, createApp, prepareDatabase } from './bootstrap.js';
 import { withStartupLock } from './db/startup-lock.js';
 import { startHttpServer } from './http/server.js';
-import { seedDemo, seedDemoIntegrations, type DemoIntegration } from './seed.js';
+import { seedDemo, seedDemoIntegrations, seedDemoSso, type DemoIntegration } from './seed.js';
 import { scheduleHealthChecks } from './integrations/health-checks.js';
 import { startMockServices, type MockServices } from './mock-services/server.js';
 
@@ -82,8 +82,10 @@ async function main() {
     // Processes started together take turns, so one of them seeds and the others find the seed.
     const demo = seedDemoData ? await step(() => withStartupLock(db.appUrl, () => seedDemo(app))) : undefined;
     let demoIntegrations: DemoIntegration[] = [];
+    let demoSso: string | undefined;
     if (mock && demo) {
       demoIntegrations = await step(() => withStartupLock(db.appUrl, () => seedDemoIntegrations(app, demo.tenantSlug, mock.url)));
+      demoSso = await step(() => withStartupLock(db.appUrl, () => seedDemoSso(app, demo.tenantSlug, mock.url)));
       // Check the demo providers now rather than at the next cron tick, so their health isn't UNKNOWN.
       if (demoIntegrations.length && app.jobs.workersEnabled) await scheduleHealthChecks(app);
     }
@@ -97,7 +99,7 @@ async function main() {
     if (signalled) throw new StartAborted(signalled);
     ready = true;
     log.info({ ms: Date.now() - started, url: http ? `${http.url}/graphql` : undefined, role: config.PROCESS_ROLE }, 'Tessera ready');
-    if (demo && http) printBanner(config, app.platformOperator, demo, mock, demoIntegrations);
+    if (demo && http) printBanner(config, app.platformOperator, demo, mock, demoIntegrations, demoSso);
   } catch (err) {
     if (err instanceof StartAborted) return void (await stop(err.signal, 0));
     reportStartFailure(log, err);
@@ -123,6 +125,7 @@ function printBanner(
   demo: { tenantSlug: string; email: string; password: string },
   mock: MockServices | undefined,
   demoIntegrations: DemoIntegration[],
+  demoSso?: string,
 ) {
   console.log(
     [
@@ -131,6 +134,7 @@ function printBanner(
       `  Demo login:        tenantSlug "${demo.tenantSlug}", email "${demo.email}", password "${demo.password}"`,
       `  Platform operator: email "${operator.email}", password "${operator.password}"`,
       ...(mock ? [`  Mock providers:    ${mock.url} (/_control for faults and webhooks)`] : []),
+      ...(demoSso ? [`  Single sign-on:    ${demoSso}  (mock IdP at ${mock!.url}/oidc: alice@demo.test, bob@demo.test → ADMIN)`] : []),
       // Secrets only on the start that created them (shown once, like the API does).
       ...demoIntegrations.map((i) => `  ${i.name}: ${config.publicUrl}/webhooks/${i.id}  ${i.webhookSecret ? `secret ${i.webhookSecret}` : '(secret shown at first start; rotateWebhookSecret for a new one)'}`),
       ...(demoIntegrations[0] && mock

@@ -5,9 +5,12 @@ import { actors, inTenant, ShortTransactionScope } from './db/tenant-transaction
 import { createTenant } from './modules/tenants/service.js';
 import { createUser } from './modules/users/service.js';
 import { addMember, createOrganization } from './modules/organizations/service.js';
-import { integrations, users } from './db/schema.js';
+import { integrations, ssoConnections, users } from './db/schema.js';
+import { createOidcConnection, updateSsoConnection } from './modules/sso/connections.js';
+import { oidcRedirectUri } from './modules/sso/oidc-flow.js';
 import { PROVIDER_SLUG, type Provider } from './db/providers.js';
 import { createIntegration } from './modules/integrations/service.js';
+import { secretBinding } from './integrations/secrets.js';
 
 export interface DemoCredentials {
   tenantSlug: string;
@@ -75,11 +78,59 @@ export async function seedDemoIntegrations(app: App, tenantSlug: string, mockUrl
   if (!tenant) return [];
   const scope = new ShortTransactionScope(app.db, actors.system('seed', tenant.id));
   const rows = await scope.read((tx) => tx.select().from(integrations));
-  if (rows.length > 0) return rows.map((r) => ({ id: r.id, provider: r.provider, name: r.name }));
+  if (rows.length > 0) {
+    await connectDemoCommunication(app, mockUrl, rows);
+    return rows.map((r) => ({ id: r.id, provider: r.provider, name: r.name }));
+  }
   const created: DemoIntegration[] = [];
   for (const d of DEMO_INTEGRATIONS) {
     const { integration, webhookSecret } = await createIntegration(scope, app, { provider: d.provider, name: d.name, baseUrl: `${mockUrl}/${PROVIDER_SLUG[d.provider]}`, apiKey: 'demo-api-key' });
     created.push({ id: integration.id, provider: integration.provider, name: integration.name, webhookSecret });
   }
+  await connectDemoCommunication(app, mockUrl, await scope.read((tx) => tx.select().from(integrations)));
   return created;
+}
+
+/**
+ * Development only: tells the mock communication service (which keeps nothing across restarts)
+ * where the demo's delivery-status webhooks go and the secret to sign them with, as an ADMIN would
+ * in a real provider's dashboard. Done on every start, with the integration's current secret.
+ */
+async function connectDemoCommunication(app: App, mockUrl: string, rows: (typeof integrations.$inferSelect)[]): Promise<void> {
+  const row = rows.find((r) => r.provider === 'COMMUNICATION_SERVICE' && r.baseUrl.startsWith(mockUrl));
+  if (!row) return;
+  const secret = app.secrets.decrypt(row.webhookSecretEncrypted, secretBinding(row.tenantId, row.id, 'webhook-secret'));
+  const res = await fetch(`${row.baseUrl}/webhook-endpoint`, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/json', authorization: 'Bearer demo-api-key' },
+    body: JSON.stringify({ url: `${app.config.publicUrl}/webhooks/${row.id}`, secret }),
+  }).catch((err: unknown) => app.log.warn({ err }, 'could not register the demo webhook endpoint at the mock communication service'));
+  if (res && !res.ok) app.log.warn({ status: res.status }, 'the mock communication service refused the demo webhook endpoint');
+}
+
+/**
+ * The demo's single sign-on: a connection "Mock IdP" to the OpenID provider of the mock services
+ * (groups claim `tessera-admins` → ADMIN). The mock provider forgets its clients when it stops, so
+ * every start registers Tessera again (dynamic registration) and points the connection at the new
+ * client. Returns the start URL.
+ */
+export async function seedDemoSso(app: App, tenantSlug: string, mockUrl: string): Promise<string | undefined> {
+  const [tenant] = (await app.db.execute(sql`select id from platform.tenant_by_slug(${tenantSlug})`)) as unknown as { id: string }[];
+  if (!tenant) return undefined;
+  const reg = await fetch(`${mockUrl}/oidc/reg`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ client_name: 'Tessera (demo)', redirect_uris: [oidcRedirectUri(app.config.publicUrl)] }),
+  });
+  if (!reg.ok) throw new Error(`the mock OpenID provider refused the registration (${reg.status})`);
+  const client = (await reg.json()) as { client_id: string; client_secret: string };
+  const scope = new ShortTransactionScope(app.db, actors.system('seed', tenant.id));
+  const [owner] = await scope.read((tx) => tx.select().from(users).where(eq(users.role, 'OWNER')).limit(1));
+  const actor = { userId: owner!.id, tenantId: tenant.id, role: 'OWNER' as const };
+  const deps = { secrets: app.secrets, policy: app.integrations.policy };
+  const settings = { issuer: `${mockUrl}/oidc`, clientId: client.client_id, clientSecret: client.client_secret };
+  const [existing] = await scope.read((tx) => tx.select().from(ssoConnections).where(eq(ssoConnections.name, 'Mock IdP')));
+  if (existing) await updateSsoConnection(scope, actor, deps, existing.id, settings);
+  else await createOidcConnection(scope, actor, deps, { name: 'Mock IdP', ...settings, scopes: 'openid email profile groups', roleClaim: 'groups', roleMapping: [{ value: 'tessera-admins', role: 'ADMIN' }] });
+  return `${app.config.publicUrl}/auth/sso/start?tenant=${tenantSlug}`;
 }

@@ -10,6 +10,7 @@ import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isDatabaseUnavailable, fromDatabaseError } from '../src/errors.js';
 import { actors, inTenant, inTenantOneTrip, type TenantActor } from '../src/db/tenant-transaction.js';
+import { createAppDb } from '../src/db/client.js';
 import { publish } from '../src/realtime/pubsub.js';
 import { createTestIntegration } from './helpers/integrations.js';
 import { startPgProxy, type PgProxy } from './helpers/pg-proxy.js';
@@ -200,6 +201,7 @@ describe('the database unreachable', () => {
       );
       for (const r of during) {
         expect(r.code).toBe('SERVICE_UNAVAILABLE');
+        expect(r.status).toBe(503); // GraphQL too: nothing answered, so HTTP says so
         expect(r.ms).toBeLessThan(3000);
       }
       // Nothing answered 503 was stored.
@@ -207,7 +209,7 @@ describe('the database unreachable', () => {
       expect(await server.ownerSql`select 1 from webhook_events where provider_event_id in ${server.ownerSql(ids)}`).toHaveLength(0);
       expect((await fetch(`${other.url}/readyz`)).status).toBe(503);
       await new Promise((r) => setTimeout(r, 1500));
-      proxy.restore();
+      await proxy.restore();
       // Back: the first requests succeed within a short time.
       const t0 = Date.now();
       await waitFor(async () => (await me()).data?.me?.id === t.owner.user.id, { timeoutMs: 5000, message: 'GraphQL to answer again' });
@@ -233,14 +235,50 @@ describe('the database unreachable', () => {
   });
 
   it('the first requests long after an outage succeed (no dead pooled connections)', async () => {
-    proxy.restore();
+    await proxy.restore();
     const token = await loginOn(other);
     proxy.cut();
     await new Promise((r) => setTimeout(r, 500));
-    proxy.restore();
+    await proxy.restore();
     await new Promise((r) => setTimeout(r, 2500));
     const results = await Promise.all(Array.from({ length: 20 }, () => other.gql('{ me { id } }', {}, { token })));
     expect(results.map((r) => r.errors?.[0]?.extensions?.code ?? 'OK')).toEqual(Array(20).fill('OK'));
+  });
+});
+
+describe('the database refusing connections (stopped, nothing listening)', () => {
+  let proxy: PgProxy;
+  let other: TestServer;
+
+  beforeAll(async () => {
+    proxy = await startPgProxy(server.databaseUrl.owner);
+    other = await startTestServer({
+      database: new URL(server.databaseUrl.owner).pathname.slice(1),
+      env: { DATABASE_URL: proxy.via(server.databaseUrl.owner), APP_DATABASE_URL: proxy.via(server.databaseUrl.app), DATABASE_POOL_SIZE: '3' },
+    });
+  });
+  afterAll(async () => {
+    await other?.close();
+    await proxy?.close();
+  });
+
+  it('for longer than the pool has connections: 503 at once meanwhile, and the pool works again as soon as it listens', async () => {
+    const token = await loginOn(other);
+    const me = () => other.gql('{ me { id } }', {}, { token });
+    proxy.cut({ refuse: true });
+    // Every connection of the pool (3) tries and fails to open several times over (requests and the background probe).
+    for (let i = 0; i < 8; i++) {
+      const r = await elapsed(me());
+      expect(r.value?.status).toBe(503);
+      expect(r.ms).toBeLessThan(3000);
+      await new Promise((res) => setTimeout(res, 300));
+    }
+    await proxy.restore();
+    // A refused connect used to leave its connection "connecting" for good: once all were, nothing ran again.
+    const t0 = Date.now();
+    await waitFor(async () => (await me()).data?.me?.id === t.owner.user.id, { timeoutMs: 10_000, message: 'GraphQL to answer again' });
+    expect(Date.now() - t0).toBeLessThan(3000);
+    expect((await Promise.all(Array.from({ length: 10 }, () => me()))).map((r) => r.status)).toEqual(Array(10).fill(200));
   });
 });
 
@@ -253,5 +291,39 @@ describe('connection failures are 503, not 500', () => {
   });
   it('a constraint violation is not one', () => {
     expect(isDatabaseUnavailable(Object.assign(new Error('dup'), { code: '23505', severity: 'ERROR' }))).toBe(false);
+  });
+});
+
+describe('round trips of a transaction (the vendored driver pipelines BEGIN)', () => {
+  it('BEGIN leaves in the same write as the first statement; the transaction still works and rolls back as one', async () => {
+    const writes: string[] = [];
+    const proxy = await startPgProxy(server.databaseUrl.app, { onClientData: (chunk) => void writes.push(chunk.toString('latin1')) });
+    const db = createAppDb({ url: proxy.via(server.databaseUrl.app), max: 1, statementTimeoutMs: 10_000, applicationName: 'tessera-pipelining-test' });
+    try {
+      const tenantOf = (tx: Parameters<Parameters<typeof inTenant>[2]>[0]) => tx.execute(sql`select current_setting('app.tenant_id') as t`);
+      await inTenant(db, settings, tenantOf); // prepares app_begin and the select on the connection
+      writes.length = 0;
+      const rows = (await inTenant(db, settings, tenantOf)) as unknown as { t: string }[];
+      expect(rows[0]?.t).toBe(t.tenant.id);
+      // BEGIN and app_begin's Bind (carrying the tenant id) in one write, then the select, then COMMIT
+      // (a prepared statement by now, so its text is not in the write): three writes, not four.
+      const first = writes.findIndex((w) => /begin/i.test(w));
+      expect(first).toBe(0);
+      expect(writes[0]).toContain(t.tenant.id);
+      expect(writes).toHaveLength(3);
+      // A failing statement still undoes the whole transaction (BEGIN was in effect).
+      const marker = `pipelined-${Date.now()}`;
+      await expect(
+        inTenant(db, settings, async (tx) => {
+          await tx.execute(sql`insert into organizations (tenant_id, name) values (${t.tenant.id}, ${marker})`);
+          await tx.execute(sql`select 1/0`);
+        }),
+      ).rejects.toThrow();
+      const kept = await server.ownerSql`select 1 from organizations where name = ${marker}`;
+      expect(kept).toHaveLength(0);
+    } finally {
+      await db.$client.end({ timeout: 2 });
+      await proxy.close();
+    }
   });
 });

@@ -156,7 +156,21 @@ describe('HTTP-level protections', () => {
     try {
       const res = await server.gql('mutation($id: UUID!) { updateUser(id: $id, input: { name: "Blocked" }) { id } }', { id: target.user.id }, { token: t.owner.token });
       expect(errorCode(res)).toBe('SERVICE_UNAVAILABLE');
+      expect(res.status).toBe(503); // nothing succeeded: the status says so, for proxies and retrying clients
       expect(JSON.stringify(res.errors)).not.toMatch(/statement|cancel.*request|57014/i);
+      // Beside a mutation that succeeded: mutation fields are non-null, so the answer has no data, and
+      // 503 is true to it: the operation's transaction rolled back, the first rename too.
+      const other = await t.user('MEMBER');
+      const both = await server.gql(
+        'mutation($a: UUID!, $b: UUID!) { a: updateUser(id: $a, input: { name: "Renamed" }) { name } b: updateUser(id: $b, input: { name: "Blocked" }) { id } }',
+        { a: other.user.id, b: target.user.id },
+        { token: t.owner.token },
+      );
+      expect(both.status).toBe(503);
+      expect(both.data).toBeNull();
+      expect(errorCode(both)).toBe('SERVICE_UNAVAILABLE');
+      const [row] = await owner<{ name: string }[]>`select name from users where id = ${other.user.id}`;
+      expect(row!.name).not.toBe('Renamed');
     } finally {
       release();
       await locker;

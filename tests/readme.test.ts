@@ -124,7 +124,7 @@ describe('README API tour, run as written', () => {
     const sdl = fs.readdirSync('schema').filter((f) => f.endsWith('.graphql')).map((f) => fs.readFileSync(path.join('schema', f), 'utf8'));
     const schema = buildASTSchema(parse(sdl.join('\n')), { assumeValidSDL: true });
     const lastId = new Map<string, string>();
-    const tokens: { user?: string; refresh?: string; platform?: string; scim?: string; apiKey?: string } = {};
+    const tokens: { user?: string; refresh?: string; platform?: string; scim?: string; apiKey?: string; link?: string; ssoCode?: string } = {};
     const failures: string[] = [];
     let expectNotFound = false;
 
@@ -156,9 +156,12 @@ describe('README API tour, run as written', () => {
       const typeInfo = new TypeInfo(schema);
       const rootField = op.selectionSet.selections.find((s) => s.kind === Kind.FIELD)?.name.value ?? '';
       const valueFor = (name: string, fieldType: string | undefined): string => {
-        if (name === 'password') return rootField === 'platformLogin' ? operatorPassword : demoPassword;
+        if (name === 'password' || name === 'newPassword' || name === 'currentPassword') return rootField === 'platformLogin' ? operatorPassword : demoPassword;
+        // The token of the link in the newest message the reader just looked at (the mock's sent mail).
+        if (name === 'token') return tokens.link ?? '';
         if (name === 'ownerPassword') return 'Globex-owner-password-1';
         if (name === 'refreshToken') return tokens.refresh ?? '';
+        if (name === 'code') return tokens.ssoCode ?? '';
         if (name === 'apiKey') return 'demo-api-key';
         const typeName = name === 'id' ? fieldType : (ID_TYPES[name] ?? (name.endsWith('Id') ? name[0]!.toUpperCase() + name.slice(1, -2) : undefined));
         if (!typeName) throw new Error(`${where}: no earlier example gives a value for "${name}"`);
@@ -206,11 +209,15 @@ describe('README API tour, run as written', () => {
     await login();
     for (const block of codeBlocks(TOUR)) {
       const where = `README.md:${block.line}`;
-      if (block.lang === 'sh' && /^\s*curl /m.test(block.code)) {
+      if (block.lang === 'sh' && /(^|\$\()\s*curl /m.test(block.code)) {
         const cmd = localize(block.code).replace(/password: \\"…\\"/, `password: \\"${demoPassword}\\"`).replaceAll('scim_…', tokens.scim ?? 'scim_…').replaceAll('tsk_…', tokens.apiKey ?? 'tsk_…'); // keys an earlier example created
         const out = await runShell(cmd);
         // A SCIM error answers in its own schema, not GraphQL's `errors`.
-        if (out.code !== 0 || /"errors"|api:messages:2\.0:Error/.test(out.stdout) || !out.stdout.trim()) failures.push(`${where}: ${cmd}\n→ exit ${out.code}: ${out.stdout}${out.stderr}`);
+        tokens.ssoCode = /code=(ssoc_[A-Za-z0-9_-]+)/.exec(out.stdout)?.[1] ?? tokens.ssoCode;
+        if (out.code !== 0 || /"errors"|api:messages:2\.0:Error|error=SSO_/.test(out.stdout) || !out.stdout.trim()) failures.push(`${where}: ${cmd}\n→ exit ${out.code}: ${out.stdout}${out.stderr}`);
+        // A reader copies the token from the link in the mail they just read.
+        const link = /token=([A-Za-z0-9_%-]+)/.exec(out.stdout)?.[1];
+        if (link) tokens.link = decodeURIComponent(link);
         continue;
       }
       if (block.lang === 'ts' || block.lang === 'js') {

@@ -25,15 +25,17 @@ describe('server', () => {
 });
 
 describe('database unavailable', () => {
-  it('answers SERVICE_UNAVAILABLE (503 on readyz), never a 500, when the app role cannot reach Postgres', async () => {
+  it('answers SERVICE_UNAVAILABLE with HTTP 503 (GraphQL and readyz), never a 500, when the app role cannot reach Postgres', async () => {
     const port = await freePort(); // nothing listens there
     const down = await startTestServer({ env: { APP_DATABASE_URL: `postgres://tessera_app:x@127.0.0.1:${port}/none` } });
     try {
       const t = await server.seed.tenant();
       const res = await down.gql('{ me { id } }', {}, { token: (await down.app.tokens.signUserToken(t.owner.user)).token });
       expect(errorCode(res)).toBe('SERVICE_UNAVAILABLE');
+      expect(res.status).toBe(503);
       const login = await down.gql('mutation { login(input: { tenantSlug: "x", email: "a@b.test", password: "whatever-long" }) { accessToken } }');
       expect(errorCode(login)).toBe('SERVICE_UNAVAILABLE');
+      expect(login.status).toBe(503);
       expect((await fetch(`${down.url}/readyz`)).status).toBe(503);
     } finally {
       await down.close();

@@ -47,8 +47,13 @@ export const PEOPLE_ONLY = (min: TenantRole) => chain(ROLE[min], NOT_AN_API_KEY)
  * Rate limits (src/auth/rate-limits.ts): graphql-rate-limit rules over the shared Postgres store,
  * configured per app. Chained after the role check, so refused calls don't spend the budget.
  */
-export const rateLimit = (kind: RateLimitKind) =>
-  rule(`rateLimit:${kind}`, { cache: 'no_cache' })((parent, args, ctx: PermissionContext, info) => ctx.app.rateLimits.check(kind, parent, args, ctx, info));
+const rateLimitRules = new Map<RateLimitKind, ShieldRule>();
+/** One rule per kind (shield refuses two rules of one name), shared by every field that uses it. */
+export const rateLimit = (kind: RateLimitKind): ShieldRule => {
+  let r = rateLimitRules.get(kind);
+  if (!r) rateLimitRules.set(kind, (r = rule(`rateLimit:${kind}`, { cache: 'no_cache' })((parent, args, ctx: PermissionContext, info) => ctx.app.rateLimits.check(kind, parent, args, ctx, info))));
+  return r;
+};
 const TENANT_BUDGET = rateLimit('TENANT');
 const MUTATION_LIMIT = rateLimit('MUTATION');
 

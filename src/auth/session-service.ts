@@ -125,11 +125,26 @@ export async function logout(deps: SessionDeps, refreshToken: string, req: Reque
 }
 
 /**
+ * A session for a user an identity provider signed in (src/modules/sso): the caller has checked the
+ * one-time code, the user's and the tenant's status. The login event names the method and connection.
+ */
+export function startSsoSession(deps: Pick<SessionDeps, 'db' | 'tokens' | 'refreshTtlDays'>, user: UserRow, req: RequestInfo, details: { connectionId: string }): Promise<SessionTokens> {
+  return issueSession(deps, user, crypto.randomUUID(), req, 'LOGIN_SUCCEEDED', { method: 'sso', ...details });
+}
+
+/**
  * A new refresh token of the family (a new login's first, or a rotation) and the session's record:
  * created at login, its last use, expiry, IP and user agent kept current on every refresh.
  * `event`: the auth event recorded with it (an accepted invitation logs in as LOGIN_SUCCEEDED).
  */
-export async function issueSession(deps: Pick<SessionDeps, 'db' | 'tokens' | 'refreshTtlDays'>, user: UserRow, familyId: string, req: RequestInfo, event: 'LOGIN_SUCCEEDED' | 'SESSION_REFRESHED'): Promise<SessionTokens> {
+export async function issueSession(
+  deps: Pick<SessionDeps, 'db' | 'tokens' | 'refreshTtlDays'>,
+  user: UserRow,
+  familyId: string,
+  req: RequestInfo,
+  event: 'LOGIN_SUCCEEDED' | 'SESSION_REFRESHED',
+  details: Record<string, unknown> = {},
+): Promise<SessionTokens> {
   const secret = crypto.randomBytes(32).toString('base64url');
   const refreshToken = `rt_${user.tenantId}_${secret}`;
   const refreshTokenExpiresAt = new Date(Date.now() + deps.refreshTtlDays * 86_400_000);
@@ -140,7 +155,7 @@ export async function issueSession(deps: Pick<SessionDeps, 'db' | 'tokens' | 're
       .insert(sessions)
       .values({ tenantId: user.tenantId, id: familyId, userId: user.id, ...seen })
       .onConflictDoUpdate({ target: [sessions.tenantId, sessions.id], set: seen });
-    await recordAuthEvent(tx, event, { type: 'USER', id: user.id }, { familyId });
+    await recordAuthEvent(tx, event, { type: 'USER', id: user.id }, { familyId, ...details });
   });
   const access = await deps.tokens.signUserToken(user, familyId);
   return { accessToken: access.token, accessTokenExpiresAt: access.expiresAt, refreshToken, refreshTokenExpiresAt, user };

@@ -148,6 +148,9 @@ function isUnreachable(err: unknown): boolean {
   return isRetryableBeforeSend(err) || ['ECONNREFUSED', 'CONNECT_TIMEOUT', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', DB_ACQUIRE_TIMEOUT].includes(code) || code.startsWith('08');
 }
 
+/** How long a background probe of a database that is down may take before the next one starts. */
+const PROBE_BOUND_MS = 3000;
+
 /** A couple of tries (the acquire bound still applies). */
 const MAX_RETRIES_BEFORE_SEND = 2;
 
@@ -223,10 +226,14 @@ class Reachability {
     this.probeTimer = setInterval(() => {
       if (this.probing || !this.probe) return;
       this.probing = true;
-      this.probe().then(
-        () => this.up(),
-        () => (this.probing = false),
-      );
+      // Bounded: a probe that never settles must not hold every caller off for good.
+      let bound: NodeJS.Timeout | undefined;
+      Promise.race([this.probe(), new Promise((_, reject) => (bound = setTimeout(reject, PROBE_BOUND_MS)))])
+        .finally(() => clearTimeout(bound))
+        .then(
+          () => this.up(),
+          () => (this.probing = false),
+        );
     }, 250);
     this.probeTimer.unref();
     const err = failure(DB_UNREACHABLE, `the database is unreachable (${String((cause as { code?: unknown })?.code ?? cause)})`);

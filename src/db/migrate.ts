@@ -7,6 +7,7 @@ import { migrate } from 'drizzle-orm/postgres-js/migrator';
 import { installJobSchema } from './job-schema.js';
 import { DB_PATHS, DB_ROLES, withRole, type DbPath } from './roles.js';
 import { LOCKS } from './startup-lock.js';
+import { isDatabaseUnavailable } from '../errors.js';
 
 export const APP_ROLE = DB_ROLES.app;
 const migrationsFolder = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../migrations');
@@ -69,24 +70,30 @@ export async function migrationsApplied(url: string): Promise<boolean> {
   }
 }
 
-/** Waits (polling each second, up to timeoutSeconds) until the migrate step has run; `onWait` is told once. */
-export async function waitForMigrations(url: string, timeoutSeconds: number, onWait: () => void): Promise<void> {
+/**
+ * Waits (polling each second, up to timeoutSeconds) until the migrate step has run; `onWait` is told
+ * once. A database that is unreachable meanwhile (starting, restarting, failing over) is waited for
+ * too: a process started during an outage comes up when it ends, with no one to restart it.
+ */
+export async function waitForMigrations(url: string, timeoutSeconds: number, onWait: (unreachable: boolean) => void): Promise<void> {
   const deadline = Date.now() + timeoutSeconds * 1000;
   let told = false;
   let lastError: unknown;
   for (;;) {
+    lastError = undefined;
     try {
       if (await migrationsApplied(url)) return;
     } catch (err) {
       // Before the first migration the app role may not exist yet (28P01): that is waiting too.
-      if ((err as { code?: string }).code !== '28P01') throw err;
+      if ((err as { code?: string }).code !== '28P01' && !isDatabaseUnavailable(err)) throw err;
       lastError = err;
     }
     if (Date.now() >= deadline) {
       const cause = lastError ? ` (last error: ${(lastError as Error).message})` : '';
+      if (isDatabaseUnavailable(lastError)) throw new Error(`The database is unreachable (waited ${timeoutSeconds} s, MIGRATIONS_WAIT_SECONDS)${cause}`);
       throw new Error(`The database is not migrated (waited ${timeoutSeconds} s): run the migrate step first (npm run db:migrate, or PROCESS_ROLE=migrate) with the owner's credentials${cause}`);
     }
-    if (!told) onWait();
+    if (!told) onWait(isDatabaseUnavailable(lastError));
     told = true;
     await new Promise((r) => setTimeout(r, 1000));
   }

@@ -799,3 +799,107 @@ export const sessions = pgTable(
 export type OutboundMessageRow = typeof outboundMessages.$inferSelect;
 export type UserTokenRow = typeof userTokens.$inferSelect;
 export type SessionRow = typeof sessions.$inferSelect;
+
+// ─── Single sign-on (issue 14) ─────────────────────────────────────────────────────────────────
+
+export const ssoProtocol = pgEnum('sso_protocol', ['OIDC', 'SAML']);
+
+/**
+ * One identity provider a tenant's people sign in with. OIDC: the issuer (discovery), client id and
+ * the client secret as an AES-256-GCM ciphertext bound to this row (src/integrations/secrets.ts).
+ * New people get `default_role`, or the role `role_mapping` gives the first value of the `role_claim`
+ * claim it knows (e.g. groups → { "admins": "ADMIN" }); OWNER only if an OWNER configured it.
+ */
+export const ssoConnections = pgTable(
+  'sso_connections',
+  {
+    tenantId: uuid('tenant_id').notNull().references(() => tenants.id, { onDelete: 'cascade' }),
+    id: uuid('id').notNull().defaultRandom(),
+    protocol: ssoProtocol('protocol').notNull(),
+    name: text('name').notNull(),
+    enabled: boolean('enabled').notNull().default(true),
+    oidcIssuer: text('oidc_issuer'),
+    oidcClientId: text('oidc_client_id'),
+    oidcClientSecretEncrypted: text('oidc_client_secret_encrypted'),
+    oidcScopes: text('oidc_scopes').notNull().default('openid email profile'),
+    defaultRole: tenantRole('default_role').notNull().default('MEMBER'),
+    roleClaim: text('role_claim'),
+    roleMapping: jsonb('role_mapping').$type<Record<string, 'OWNER' | 'ADMIN' | 'MEMBER' | 'VIEWER'>>().notNull().default({}),
+    ...timestamps,
+  },
+  (t) => [
+    primaryKey({ columns: [t.tenantId, t.id] }),
+    uniqueIndex('sso_connections_tenant_name_key').on(t.tenantId, sql`lower(${t.name})`),
+    tenantIsolation(),
+  ],
+).enableRLS();
+
+/** Which user an identity provider's subject is: created on the first sign-in (JIT) or by linking. */
+export const ssoIdentities = pgTable(
+  'sso_identities',
+  {
+    tenantId: uuid('tenant_id').notNull().references(() => tenants.id, { onDelete: 'cascade' }),
+    id: uuid('id').notNull().defaultRandom(),
+    connectionId: uuid('connection_id').notNull(),
+    subject: text('subject').notNull(),
+    userId: uuid('user_id').notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.tenantId, t.id] }),
+    uniqueIndex('sso_identities_subject_key').on(t.tenantId, t.connectionId, t.subject),
+    index('sso_identities_user_idx').on(t.tenantId, t.userId),
+    foreignKey({ name: 'sso_identities_connection_fk', columns: [t.tenantId, t.connectionId], foreignColumns: [ssoConnections.tenantId, ssoConnections.id] }).onDelete('cascade'),
+    foreignKey({ name: 'sso_identities_user_fk', columns: [t.tenantId, t.userId], foreignColumns: [users.tenantId, users.id] }).onDelete('cascade'),
+    tenantIsolation(),
+  ],
+).enableRLS();
+
+/**
+ * A sign-in in flight: what the callback must check (state, kept as a hash; nonce; PKCE verifier).
+ * Single use (consumed_at), short-lived; kept in Postgres so any API process can finish it.
+ */
+export const ssoLoginAttempts = pgTable(
+  'sso_login_attempts',
+  {
+    tenantId: uuid('tenant_id').notNull().references(() => tenants.id, { onDelete: 'cascade' }),
+    id: uuid('id').notNull().defaultRandom(),
+    connectionId: uuid('connection_id').notNull(),
+    stateHash: text('state_hash').notNull(),
+    nonce: text('nonce').notNull(),
+    codeVerifier: text('code_verifier').notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+    expiresAt: timestamp('expires_at', { withTimezone: true, precision: 3 }).notNull(),
+    consumedAt: timestamp('consumed_at', { withTimezone: true, precision: 3 }),
+  },
+  (t) => [
+    primaryKey({ columns: [t.tenantId, t.id] }),
+    uniqueIndex('sso_login_attempts_state_key').on(t.tenantId, t.stateHash),
+    foreignKey({ name: 'sso_login_attempts_connection_fk', columns: [t.tenantId, t.connectionId], foreignColumns: [ssoConnections.tenantId, ssoConnections.id] }).onDelete('cascade'),
+    tenantIsolation(),
+  ],
+).enableRLS();
+
+/** The one-time code a successful sign-in redirects to the frontend with; exchanged once for a session. */
+export const ssoLoginCodes = pgTable(
+  'sso_login_codes',
+  {
+    tenantId: uuid('tenant_id').notNull().references(() => tenants.id, { onDelete: 'cascade' }),
+    id: uuid('id').notNull().defaultRandom(),
+    userId: uuid('user_id').notNull(),
+    connectionId: uuid('connection_id').notNull(),
+    codeHash: text('code_hash').notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+    expiresAt: timestamp('expires_at', { withTimezone: true, precision: 3 }).notNull(),
+    consumedAt: timestamp('consumed_at', { withTimezone: true, precision: 3 }),
+  },
+  (t) => [
+    primaryKey({ columns: [t.tenantId, t.id] }),
+    uniqueIndex('sso_login_codes_hash_key').on(t.tenantId, t.codeHash),
+    foreignKey({ name: 'sso_login_codes_user_fk', columns: [t.tenantId, t.userId], foreignColumns: [users.tenantId, users.id] }).onDelete('cascade'),
+    foreignKey({ name: 'sso_login_codes_connection_fk', columns: [t.tenantId, t.connectionId], foreignColumns: [ssoConnections.tenantId, ssoConnections.id] }).onDelete('cascade'),
+    tenantIsolation(),
+  ],
+).enableRLS();
+
+export type SsoConnectionRow = typeof ssoConnections.$inferSelect;

@@ -66,6 +66,7 @@ export const permissionMap = {
     apiKeys: tenantQuery('ADMIN'),
     // Identity (SSO, domains, SCIM): people only, never API keys — see identityAdmin.
     scimTokens: identityQuery('ADMIN'),
+    ssoConnections: identityQuery('ADMIN'),
   },
   Mutation: {
     _noop: deny, // a placeholder so `extend type Mutation` has a type to extend
@@ -122,6 +123,11 @@ export const permissionMap = {
     revokeApiKey: tenantMutation(PEOPLE_ONLY('ADMIN')),
     createScimToken: identityAdmin('ADMIN'),
     revokeScimToken: identityAdmin('ADMIN'),
+    createOidcConnection: identityAdmin('ADMIN'), // roles above the actor's are refused in the service
+    updateSsoConnection: identityAdmin('ADMIN'),
+    deleteSsoConnection: identityAdmin('ADMIN'),
+    testSsoConnection: identityAdmin('ADMIN'),
+    exchangeSsoCode: rateLimit('REFRESH'), // anyone holding a code: single use, 60 s, 256 bits
   },
   Subscription: {
     heartbeat: ROLE[SUBSCRIPTION_ROLES.heartbeat],
@@ -178,6 +184,9 @@ export const permissionMap = {
   CreateApiKeyPayload: allow,
   ScimToken: allow,
   ScimTokenSecretPayload: allow,
+  SsoConnection: allow,
+  SsoRoleMapping: allow,
+  SsoConnectionTestResult: allow,
 } satisfies PermissionMap;
 
 export const permissions = shield(permissionMap, {

@@ -27,6 +27,7 @@ import { accountResolvers } from '../modules/account/resolvers.js';
 import { sessionResolvers } from '../modules/sessions/resolvers.js';
 import { apiKeyResolvers } from '../modules/api-keys/resolvers.js';
 import { scimResolvers } from '../modules/scim/resolvers.js';
+import { ssoResolvers } from '../modules/sso/resolvers.js';
 
 const schemaDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../schema');
 
@@ -58,7 +59,7 @@ const root: Resolvers = { Query: { health: () => 'ok' } };
  * server refuses to start) when the map leaves a field of the schema without a rule.
  */
 export function buildSchema(typeDefs: string[] = loadTypeDefs()): GraphQLSchema {
-  const resolvers = mergeResolvers([scalars, root, heartbeatResolvers, authResolvers, tenantResolvers, userResolvers, organizationResolvers, integrationHealthResolvers, integrationResolvers, webhookResolvers, syncResolvers, pushResolvers, auditResolvers, scimResolvers, apiKeyResolvers, invitationResolvers, accountResolvers, sessionResolvers]);
+  const resolvers = mergeResolvers([scalars, root, heartbeatResolvers, authResolvers, tenantResolvers, userResolvers, organizationResolvers, integrationHealthResolvers, integrationResolvers, webhookResolvers, syncResolvers, pushResolvers, auditResolvers, scimResolvers, apiKeyResolvers, invitationResolvers, accountResolvers, sessionResolvers, ssoResolvers]);
   const schema = makeExecutableSchema({ typeDefs, resolvers: resolvers as never });
   assertAllRulesAssigned(schema, permissionMap);
   return applyMiddleware(schema, onlyDecidingRules(permissions));

@@ -10,10 +10,11 @@ import { buildSchema } from '../graphql/schema.js';
 import { createContext, type Context } from '../graphql/context.js';
 import { registerAuditExport } from './audit-export.js';
 import { LIMITS, operationProtections } from './protections.js';
-import { formatGraphQLError, httpStatusOf, withHttpStatus } from '../errors.js';
+import { formatGraphQLError, httpStatusOf, isDatabaseUnavailable, withHttpStatus } from '../errors.js';
 import { clientErrorHandler, frameworkErrors, registerErrorReplies } from './error-replies.js';
 import { webhookRoutes } from './webhooks.js';
 import { scimRoutes } from './scim.js';
+import { ssoRoutes } from './sso.js';
 import { serveGraphQLOverWebSocket } from './graphql-ws.js';
 import { registerMetricsRoute, startMetricsListener } from './metrics-endpoint.js';
 import { registerExplorer } from './explorer.js';
@@ -115,6 +116,7 @@ export async function startHttpServer(app: App, opts: { host: string; port: numb
 
   await fastify.register(webhookRoutes(app));
   await fastify.register(scimRoutes(app));
+  await fastify.register(ssoRoutes(app));
 
   registerAuditExport(fastify, app);
   if (!app.config.isProduction) registerExplorer(fastify);
@@ -188,10 +190,14 @@ function operationScopePlugin(idempotencyTtlSeconds: number): ApolloServerPlugin
             await contextValue.scope?.finish(succeeded);
           } catch (err) {
             await contextValue.scope?.finish(false).catch(() => undefined); // (if storing the idempotent response failed)
-            contextValue.log.error({ err }, 'operation transaction failed to commit');
+            // The database going away is an outage, not a bug: only other failures log at error level.
+            if (isDatabaseUnavailable(err)) contextValue.log.warn({ err }, 'operation transaction failed to commit');
+            else contextValue.log.error({ err }, 'operation transaction failed to commit');
             if (body) {
               body.data = null;
               body.errors = [{ message: 'The operation could not be committed; nothing was changed', extensions: { code: 'SERVICE_UNAVAILABLE' } }];
+              // Apollo runs willSendResponse hooks side by side: statusCodePlugin has seen the body before this change.
+              response.http.status = 503;
             }
           }
         },
@@ -201,8 +207,11 @@ function operationScopePlugin(idempotencyTtlSeconds: number): ApolloServerPlugin
 }
 
 /**
- * Answers are never cacheable. Errors outside execution (context, parsing) take their HTTP status from the error table. A request
- * refused by a rate limit (nothing else succeeded) answers 429 with Retry-After, as HTTP clients expect.
+ * Answers are never cacheable. Errors outside execution (context, parsing) take their HTTP status from
+ * the error table. A request refused by a rate limit (nothing else succeeded) answers 429 with
+ * Retry-After, as HTTP clients expect; one that got nothing because the database was unavailable
+ * answers 503, so load balancers, proxies and HTTP clients see an outage as one and retry, as they do
+ * for webhooks (nothing was committed: the operation's transaction commits only when a field succeeded).
  */
 function statusCodePlugin(): ApolloServerPlugin<Context> {
   return {
@@ -219,6 +228,10 @@ function statusCodePlugin(): ApolloServerPlugin<Context> {
             response.http.status = 429;
             const retryAfter = Math.max(...limited.map((e) => Number(e.extensions?.retryAfter) || 1));
             response.http.headers.set('retry-after', String(retryAfter));
+            return;
+          }
+          if (nothingSucceeded && body.errors.some((e) => e.extensions?.code === 'SERVICE_UNAVAILABLE')) {
+            response.http.status = 503;
             return;
           }
           // Refused before execution: the error table's status (Apollo answers 500 for errors thrown by plugins).

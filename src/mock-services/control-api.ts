@@ -12,7 +12,14 @@ const MAX_USERS = 200_000;
 const serviceQuerySchema = z.object({ service: z.enum(SERVICES).optional() });
 const resetSchema = z.object({ seedUsers: z.number().int().min(0).max(MAX_USERS).optional() });
 const bulkUsersSchema = z.object({ count: z.number().int().min(1).max(MAX_USERS) });
-const messagesQuerySchema = z.object({ to: z.string().max(254).optional(), limit: z.coerce.number().int().min(1).max(1000).default(50) });
+const messagesQuerySchema = z.object({
+  to: z.string().max(254).optional(),
+  /** The sender's metadata.kind (Tessera: INVITATION, PASSWORD_RESET, EMAIL_CHANGE, EMAIL_CHANGED_NOTICE). */
+  kind: z.string().max(100).optional(),
+  limit: z.coerce.number().int().min(1).max(1000).default(50),
+  /** Seconds to wait for at least one matching message (a demo's "check the inbox" right after sending). */
+  wait: z.coerce.number().min(0).max(30).default(0),
+});
 
 function recordCounts(state: MockState): Record<CollectionName, number> {
   return Object.fromEntries(COLLECTIONS.map((c) => [c, state.store.count(c)])) as Record<CollectionName, number>;
@@ -56,7 +63,16 @@ export function controlRoutes(state: MockState): FastifyPluginAsync {
     });
 
     // The communication service's "sent mail": newest first, with subject, text and the links in it.
-    app.get('/messages', async (request) => ({ messages: state.outbox.list(parseInput(messagesQuerySchema, request.query)) }));
+    app.get('/messages', async (request) => {
+      const query = parseInput(messagesQuerySchema, request.query);
+      const until = Date.now() + query.wait * 1000;
+      let messages = state.outbox.list(query);
+      while (!messages.length && Date.now() < until) {
+        await new Promise((r) => setTimeout(r, 100));
+        messages = state.outbox.list(query);
+      }
+      return { messages };
+    });
 
     webhookControlRoutes(app, state);
   };

@@ -34,8 +34,10 @@ export class Outbox {
   }
 
   /** Newest first, optionally to one address; each with the links found in its text. */
-  list(filter: { to?: string | undefined; limit: number }) {
-    const all = [...this.sent.values()].reverse().filter((m) => !filter.to || m.to_email.toLowerCase() === filter.to.toLowerCase());
+  list(filter: { to?: string | undefined; kind?: string | undefined; limit: number }) {
+    const all = [...this.sent.values()]
+      .reverse()
+      .filter((m) => (!filter.to || m.to_email.toLowerCase() === filter.to.toLowerCase()) && (!filter.kind || m.metadata?.kind === filter.kind));
     return all.slice(0, filter.limit).map(({ account: _account, ...m }) => ({ ...m, links: m.text.match(/https?:\/\/[^\s<>"')]+/g) ?? [] }));
   }
 

@@ -8,8 +8,10 @@ import { paymentServiceRoutes } from './payment-service.js';
 import { providerPlugin } from './provider.js';
 import { MockState } from './state.js';
 import { userServiceRoutes } from './user-service.js';
+import { MockOidcIdp, oidcIdpRoutes } from './oidc-idp.js';
 
 export { MockState } from './state.js';
+export { MockOidcIdp } from './oidc-idp.js';
 
 export interface MockServicesOptions {
   /** 0 (the default) picks a free port. */
@@ -26,6 +28,8 @@ export interface MockServices {
   port: number;
   close(): Promise<void>;
   state: MockState;
+  /** The OpenID Connect provider at /oidc (issuer `${url}/oidc`). */
+  oidc: MockOidcIdp;
 }
 
 export async function startMockServices(opts: MockServicesOptions = {}): Promise<MockServices> {
@@ -42,17 +46,22 @@ export async function startMockServices(opts: MockServicesOptions = {}): Promise
   await app.register(providerPlugin('payment-service', state, paymentServiceRoutes), { prefix: '/payment-service' });
   await app.register(providerPlugin('communication-service', state, communicationServiceRoutes), { prefix: '/communication-service' });
   await app.register(controlRoutes(state), { prefix: '/_control' });
+  const oidc = new MockOidcIdp();
+  await app.register(oidcIdpRoutes(oidc));
 
   await app.listen({ port: opts.port ?? 0, host });
   const { port } = app.server.address() as AddressInfo;
+  const url = `http://${urlHost(host)}:${port}`;
+  oidc.issuer = `${url}/oidc`;
   return {
-    url: `http://${urlHost(host)}:${port}`,
+    url,
     port,
     close: async () => {
       state.outbox.clear(); // pending deliveries and webhooks die with the mock
       await app.close();
     },
     state,
+    oidc,
   };
 }
 

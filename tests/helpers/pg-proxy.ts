@@ -2,19 +2,22 @@ import net from 'node:net';
 
 /**
  * A TCP proxy in front of Postgres that a test can cut and restore. `cut()` drops every open
- * connection (as a Postgres restart or a failover does) and refuses new ones until `restore()`.
+ * connection (as a Postgres restart or a failover does) and refuses new ones until `restore()`:
+ * by accepting and closing them at once (a load balancer in front of a stopped Postgres), or with
+ * `{ refuse: true }` by not listening at all (ECONNREFUSED, a stopped Postgres on its own host).
  */
 export interface PgProxy {
   /** `url` with its port pointing at the proxy. */
   via(url: string): string;
-  cut(): void;
-  restore(): void;
+  cut(opts?: { refuse?: boolean }): void;
+  restore(): Promise<void>;
   /** Connections passing through now. */
   readonly open: number;
   close(): Promise<void>;
 }
 
-export async function startPgProxy(targetUrl: string): Promise<PgProxy> {
+/** `onClientData`: every chunk the client sends, as it arrives (one socket write each, unless they queue up). */
+export async function startPgProxy(targetUrl: string, opts: { onClientData?: (chunk: Buffer) => void } = {}): Promise<PgProxy> {
   const target = new URL(targetUrl);
   const pairs = new Set<[net.Socket, net.Socket]>();
   let up = true;
@@ -23,6 +26,7 @@ export async function startPgProxy(targetUrl: string): Promise<PgProxy> {
     const upstream = net.connect(Number(target.port), target.hostname);
     const pair: [net.Socket, net.Socket] = [client, upstream];
     pairs.add(pair);
+    if (opts.onClientData) client.on('data', opts.onClientData);
     client.pipe(upstream).pipe(client);
     const close = () => {
       pairs.delete(pair);
@@ -41,20 +45,22 @@ export async function startPgProxy(targetUrl: string): Promise<PgProxy> {
       u.port = String(port);
       return u.toString();
     },
-    cut() {
+    cut(opts = {}) {
       up = false;
+      if (opts.refuse && server.listening) server.close();
       for (const [c, u] of pairs) (c.destroy(), u.destroy());
       pairs.clear();
     },
-    restore() {
+    async restore() {
       up = true;
+      if (!server.listening) await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
     },
     get open() {
       return pairs.size;
     },
     async close() {
       proxy.cut();
-      await new Promise<void>((r) => server.close(() => r()));
+      if (server.listening) await new Promise<void>((r) => server.close(() => r()));
     },
   };
   return proxy;

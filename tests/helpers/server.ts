@@ -42,7 +42,7 @@ export interface TestServer {
  * A real server on a random port over this test file's own database (cloned from the migrated
  * template), with a fluent seed. `database` lets a second server share the first one's database.
  */
-export async function startTestServer(opts: { env?: Record<string, string>; database?: string } = {}): Promise<TestServer> {
+export async function startTestServer(opts: { env?: Record<string, string>; database?: string; port?: number } = {}): Promise<TestServer> {
   const base = inject('ownerBaseUrl');
   const database = opts.database ?? `tessera_test_${crypto.randomBytes(4).toString('hex')}`;
   const ownerUrl = withDatabase(base, database);
@@ -78,7 +78,7 @@ export async function startTestServer(opts: { env?: Record<string, string>; data
   const appUrl = config.APP_DATABASE_URL ?? deriveAppUrl(ownerUrl, APP_PASSWORD);
   let queries = 0;
   const app = await createApp(config, appUrl, createLogger('silent'), { onQuery: () => void queries++ });
-  const http = await startHttpServer(app, { host: '127.0.0.1', port: 0 });
+  const http = await startHttpServer(app, { host: '127.0.0.1', port: opts.port ?? 0 });
   const ownerSql = postgres(ownerUrl, { max: 2, onnotice: () => {} });
   const appSql = postgres(appUrl, { max: 2, onnotice: () => {} });
   const url = http.url;

@@ -1,5 +1,5 @@
 import type { GraphQLResolveInfo, GraphQLScalarType, GraphQLScalarTypeConfig } from 'graphql';
-import type { TenantRow, UserRow, OrganizationRow, MembershipRow, AuditLogRow, IntegrationRow, SyncRunRow, IntegrationPushRow, OutboundMessageRow, ScimTokenRow } from '../../db/schema.js';
+import type { TenantRow, UserRow, OrganizationRow, MembershipRow, AuditLogRow, IntegrationRow, SyncRunRow, IntegrationPushRow, OutboundMessageRow, ScimTokenRow, SsoConnectionRow } from '../../db/schema.js';
 import type { UserConnectionResult, OrganizationConnectionResult } from '../connection.js';
 import type { AuditLogPage } from '../../modules/audit/service.js';
 import type { SessionTokens } from '../../auth/session-service.js';
@@ -170,6 +170,20 @@ export type CreateIntegrationInput = {
   provider: IntegrationProvider;
   /** Networks webhooks may come from (CIDRs or single addresses, at most 50); omit or [] for any sender. */
   webhookAllowedSources?: InputMaybe<Array<Scalars['String']['input']>>;
+};
+
+export type CreateOidcConnectionInput = {
+  clientId: Scalars['String']['input'];
+  clientSecret: Scalars['String']['input'];
+  /** Default MEMBER. Nobody may configure a role above their own (only an OWNER can give OWNER). */
+  defaultRole?: InputMaybe<Role>;
+  enabled?: InputMaybe<Scalars['Boolean']['input']>;
+  issuer: Scalars['String']['input'];
+  name: Scalars['String']['input'];
+  roleClaim?: InputMaybe<Scalars['String']['input']>;
+  roleMapping?: InputMaybe<Array<SsoRoleMappingInput>>;
+  /** Space-separated, must include openid. Default: openid email profile. */
+  scopes?: InputMaybe<Scalars['String']['input']>;
 };
 
 export type CreateOrganizationInput = {
@@ -489,6 +503,7 @@ export type Mutation = {
   /** ADMIN+, and only people: an API key can't create keys. */
   createApiKey: CreateApiKeyPayload;
   createIntegration: IntegrationSecretPayload;
+  createOidcConnection: SsoConnection;
   createOrganization: Organization;
   /** Creates a SCIM token (ADMIN+). The token is in the payload, once. */
   createScimToken: ScimTokenSecretPayload;
@@ -501,7 +516,10 @@ export type Mutation = {
   /** Deletes the integration with its events and mirrored billing and delivery records; mirrored users stay. */
   deleteIntegration: DeletePayload;
   deleteOrganization: DeletePayload;
+  deleteSsoConnection: DeletePayload;
   deleteUser: DeletePayload;
+  /** Exchanges the one-time code an SSO sign-in redirected to the frontend with (single use, 60 s) for a session, as login does. */
+  exchangeSsoCode: AuthPayload;
   /**
    * ADMIN+: invites every INVITED user (e.g. mirrored from a USER_SERVICE) who has no pending
    * invitation (at most 500 per call; call again for more). Returns one payload per invitation made.
@@ -566,6 +584,8 @@ export type Mutation = {
   /** A new signing secret; the previous one keeps verifying for `overlapHours` (default from configuration, 0 = stop at once). */
   rotateWebhookSecret: IntegrationSecretPayload;
   suspendTenant: Tenant;
+  /** Reads the provider's discovery document with the stored settings. */
+  testSsoConnection: SsoConnectionTestResult;
   /**
    * Starts a sync now. One sync per integration at a time: if one of the same mode is queued or
    * running, this joins it (joined: true); if one of the other mode is, CONFLICT (extensions.runId).
@@ -573,6 +593,7 @@ export type Mutation = {
   triggerSync: TriggerSyncPayload;
   updateIntegration: Integration;
   updateOrganization: Organization;
+  updateSsoConnection: SsoConnection;
   /** OWNER only. */
   updateTenant: Tenant;
   /** Any user may update their own name and password; ADMIN+ may update others (not OWNERs unless OWNER). */
@@ -636,6 +657,11 @@ export type MutationCreateIntegrationArgs = {
 };
 
 
+export type MutationCreateOidcConnectionArgs = {
+  input: CreateOidcConnectionInput;
+};
+
+
 export type MutationCreateOrganizationArgs = {
   input: CreateOrganizationInput;
 };
@@ -676,8 +702,18 @@ export type MutationDeleteOrganizationArgs = {
 };
 
 
+export type MutationDeleteSsoConnectionArgs = {
+  id: Scalars['UUID']['input'];
+};
+
+
 export type MutationDeleteUserArgs = {
   id: Scalars['UUID']['input'];
+};
+
+
+export type MutationExchangeSsoCodeArgs = {
+  code: Scalars['String']['input'];
 };
 
 
@@ -809,6 +845,11 @@ export type MutationSuspendTenantArgs = {
 };
 
 
+export type MutationTestSsoConnectionArgs = {
+  id: Scalars['UUID']['input'];
+};
+
+
 export type MutationTriggerSyncArgs = {
   integrationId: Scalars['UUID']['input'];
   mode?: SyncMode;
@@ -824,6 +865,12 @@ export type MutationUpdateIntegrationArgs = {
 export type MutationUpdateOrganizationArgs = {
   id: Scalars['UUID']['input'];
   input: UpdateOrganizationInput;
+};
+
+
+export type MutationUpdateSsoConnectionArgs = {
+  id: Scalars['UUID']['input'];
+  input: UpdateSsoConnectionInput;
 };
 
 
@@ -969,6 +1016,8 @@ export type Query = {
   platformTenants: Array<Tenant>;
   /** The tenant's SCIM tokens, newest first (revoked ones included). ADMIN+. */
   scimTokens: Array<ScimToken>;
+  /** The tenant's SSO connections (ADMIN+). */
+  ssoConnections: Array<SsoConnection>;
   syncRun?: Maybe<SyncRun>;
   /** An integration's sync runs, newest first. */
   syncRuns: SyncRunConnection;
@@ -1133,6 +1182,57 @@ export type Session = {
   userAgent?: Maybe<Scalars['String']['output']>;
 };
 
+/** An identity provider the tenant's people sign in with. The client secret is stored encrypted and never returned. */
+export type SsoConnection = {
+  __typename?: 'SsoConnection';
+  clientId?: Maybe<Scalars['String']['output']>;
+  createdAt: Scalars['DateTime']['output'];
+  /** The role of people created on their first sign-in, unless the role mapping gives one. */
+  defaultRole: Role;
+  /** Disabled connections refuse sign-ins. */
+  enabled: Scalars['Boolean']['output'];
+  id: Scalars['UUID']['output'];
+  /** OIDC: the issuer URL (its /.well-known/openid-configuration is read). */
+  issuer?: Maybe<Scalars['String']['output']>;
+  name: Scalars['String']['output'];
+  protocol: SsoProtocol;
+  /** OIDC: the redirect URI to register at the identity provider. */
+  redirectUri: Scalars['String']['output'];
+  /** The claim whose values the role mapping reads (e.g. groups). */
+  roleClaim?: Maybe<Scalars['String']['output']>;
+  roleMapping: Array<SsoRoleMapping>;
+  scopes: Scalars['String']['output'];
+  /** Where a browser starts a sign-in with this connection. */
+  startUrl: Scalars['String']['output'];
+  updatedAt: Scalars['DateTime']['output'];
+};
+
+/** The outcome of testSsoConnection: whether the identity provider's discovery document and keys could be read. */
+export type SsoConnectionTestResult = {
+  __typename?: 'SsoConnectionTestResult';
+  /** The issuer the provider reported. */
+  issuer?: Maybe<Scalars['String']['output']>;
+  /** What failed, when ok is false. */
+  message?: Maybe<Scalars['String']['output']>;
+  ok: Scalars['Boolean']['output'];
+};
+
+export type SsoProtocol =
+  | 'OIDC'
+  | 'SAML';
+
+/** A value of the role claim (e.g. a group name) and the tenant role people with it get on their first sign-in. */
+export type SsoRoleMapping = {
+  __typename?: 'SsoRoleMapping';
+  role: Role;
+  value: Scalars['String']['output'];
+};
+
+export type SsoRoleMappingInput = {
+  role: Role;
+  value: Scalars['String']['input'];
+};
+
 export type Subscription = {
   __typename?: 'Subscription';
   /** Emits the server time every `intervalSeconds` (1–60). Proves the WebSocket path and its authentication. */
@@ -1256,6 +1356,20 @@ export type UpdateIntegrationInput = {
 export type UpdateOrganizationInput = {
   description?: InputMaybe<Scalars['String']['input']>;
   name?: InputMaybe<Scalars['String']['input']>;
+};
+
+export type UpdateSsoConnectionInput = {
+  clientId?: InputMaybe<Scalars['String']['input']>;
+  /** A new client secret (rotation). */
+  clientSecret?: InputMaybe<Scalars['String']['input']>;
+  defaultRole?: InputMaybe<Role>;
+  enabled?: InputMaybe<Scalars['Boolean']['input']>;
+  issuer?: InputMaybe<Scalars['String']['input']>;
+  name?: InputMaybe<Scalars['String']['input']>;
+  /** null removes the role claim (everyone gets the default role). */
+  roleClaim?: InputMaybe<Scalars['String']['input']>;
+  roleMapping?: InputMaybe<Array<SsoRoleMappingInput>>;
+  scopes?: InputMaybe<Scalars['String']['input']>;
 };
 
 export type UpdateTenantInput = {
@@ -1481,6 +1595,7 @@ export type ResolversTypes = {
   CreateApiKeyInput: CreateApiKeyInput;
   CreateApiKeyPayload: ResolverTypeWrapper<CreatedApiKey>;
   CreateIntegrationInput: CreateIntegrationInput;
+  CreateOidcConnectionInput: CreateOidcConnectionInput;
   CreateOrganizationInput: CreateOrganizationInput;
   CreateTenantInput: CreateTenantInput;
   CreateUserInput: CreateUserInput;
@@ -1534,6 +1649,11 @@ export type ResolversTypes = {
   ScimToken: ResolverTypeWrapper<ScimTokenRow>;
   ScimTokenSecretPayload: ResolverTypeWrapper<ScimTokenWithSecret>;
   Session: ResolverTypeWrapper<SessionView>;
+  SsoConnection: ResolverTypeWrapper<SsoConnectionRow>;
+  SsoConnectionTestResult: ResolverTypeWrapper<SsoConnectionTestResult>;
+  SsoProtocol: SsoProtocol;
+  SsoRoleMapping: ResolverTypeWrapper<SsoRoleMapping>;
+  SsoRoleMappingInput: SsoRoleMappingInput;
   String: ResolverTypeWrapper<Scalars['String']['output']>;
   Subscription: ResolverTypeWrapper<Record<PropertyKey, never>>;
   SyncMode: SyncMode;
@@ -1550,6 +1670,7 @@ export type ResolversTypes = {
   UUID: ResolverTypeWrapper<Scalars['UUID']['output']>;
   UpdateIntegrationInput: UpdateIntegrationInput;
   UpdateOrganizationInput: UpdateOrganizationInput;
+  UpdateSsoConnectionInput: UpdateSsoConnectionInput;
   UpdateTenantInput: UpdateTenantInput;
   UpdateUserInput: UpdateUserInput;
   UpdateUsersItem: UpdateUsersItem;
@@ -1580,6 +1701,7 @@ export type ResolversParentTypes = {
   CreateApiKeyInput: CreateApiKeyInput;
   CreateApiKeyPayload: CreatedApiKey;
   CreateIntegrationInput: CreateIntegrationInput;
+  CreateOidcConnectionInput: CreateOidcConnectionInput;
   CreateOrganizationInput: CreateOrganizationInput;
   CreateTenantInput: CreateTenantInput;
   CreateUserInput: CreateUserInput;
@@ -1625,6 +1747,10 @@ export type ResolversParentTypes = {
   ScimToken: ScimTokenRow;
   ScimTokenSecretPayload: ScimTokenWithSecret;
   Session: SessionView;
+  SsoConnection: SsoConnectionRow;
+  SsoConnectionTestResult: SsoConnectionTestResult;
+  SsoRoleMapping: SsoRoleMapping;
+  SsoRoleMappingInput: SsoRoleMappingInput;
   String: Scalars['String']['output'];
   Subscription: Record<PropertyKey, never>;
   SyncRun: SyncRunRow;
@@ -1636,6 +1762,7 @@ export type ResolversParentTypes = {
   UUID: Scalars['UUID']['output'];
   UpdateIntegrationInput: UpdateIntegrationInput;
   UpdateOrganizationInput: UpdateOrganizationInput;
+  UpdateSsoConnectionInput: UpdateSsoConnectionInput;
   UpdateTenantInput: UpdateTenantInput;
   UpdateUserInput: UpdateUserInput;
   UpdateUsersItem: UpdateUsersItem;
@@ -1875,6 +2002,7 @@ export type MutationResolvers<ContextType = Context, ParentType extends Resolver
   confirmEmailChange?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationConfirmEmailChangeArgs, 'token'>>;
   createApiKey?: Resolver<ResolversTypes['CreateApiKeyPayload'], ParentType, ContextType, RequireFields<MutationCreateApiKeyArgs, 'input'>>;
   createIntegration?: Resolver<ResolversTypes['IntegrationSecretPayload'], ParentType, ContextType, RequireFields<MutationCreateIntegrationArgs, 'input'>>;
+  createOidcConnection?: Resolver<ResolversTypes['SsoConnection'], ParentType, ContextType, RequireFields<MutationCreateOidcConnectionArgs, 'input'>>;
   createOrganization?: Resolver<ResolversTypes['Organization'], ParentType, ContextType, RequireFields<MutationCreateOrganizationArgs, 'input'>>;
   createScimToken?: Resolver<ResolversTypes['ScimTokenSecretPayload'], ParentType, ContextType, RequireFields<MutationCreateScimTokenArgs, 'name'>>;
   createTenant?: Resolver<ResolversTypes['Tenant'], ParentType, ContextType, RequireFields<MutationCreateTenantArgs, 'input'>>;
@@ -1883,7 +2011,9 @@ export type MutationResolvers<ContextType = Context, ParentType extends Resolver
   deactivateUser?: Resolver<ResolversTypes['User'], ParentType, ContextType, RequireFields<MutationDeactivateUserArgs, 'id'>>;
   deleteIntegration?: Resolver<ResolversTypes['DeletePayload'], ParentType, ContextType, RequireFields<MutationDeleteIntegrationArgs, 'id'>>;
   deleteOrganization?: Resolver<ResolversTypes['DeletePayload'], ParentType, ContextType, RequireFields<MutationDeleteOrganizationArgs, 'id'>>;
+  deleteSsoConnection?: Resolver<ResolversTypes['DeletePayload'], ParentType, ContextType, RequireFields<MutationDeleteSsoConnectionArgs, 'id'>>;
   deleteUser?: Resolver<ResolversTypes['DeletePayload'], ParentType, ContextType, RequireFields<MutationDeleteUserArgs, 'id'>>;
+  exchangeSsoCode?: Resolver<ResolversTypes['AuthPayload'], ParentType, ContextType, RequireFields<MutationExchangeSsoCodeArgs, 'code'>>;
   inviteAllPendingUsers?: Resolver<Array<ResolversTypes['InvitationPayload']>, ParentType, ContextType>;
   inviteUser?: Resolver<ResolversTypes['InvitationPayload'], ParentType, ContextType, RequireFields<MutationInviteUserArgs, 'input'>>;
   isolateIntegrationCircuit?: Resolver<ResolversTypes['IntegrationCircuit'], ParentType, ContextType, RequireFields<MutationIsolateIntegrationCircuitArgs, 'integrationId' | 'reason'>>;
@@ -1910,9 +2040,11 @@ export type MutationResolvers<ContextType = Context, ParentType extends Resolver
   revokeUserSessions?: Resolver<ResolversTypes['Int'], ParentType, ContextType, RequireFields<MutationRevokeUserSessionsArgs, 'userId'>>;
   rotateWebhookSecret?: Resolver<ResolversTypes['IntegrationSecretPayload'], ParentType, ContextType, RequireFields<MutationRotateWebhookSecretArgs, 'id'>>;
   suspendTenant?: Resolver<ResolversTypes['Tenant'], ParentType, ContextType, RequireFields<MutationSuspendTenantArgs, 'id'>>;
+  testSsoConnection?: Resolver<ResolversTypes['SsoConnectionTestResult'], ParentType, ContextType, RequireFields<MutationTestSsoConnectionArgs, 'id'>>;
   triggerSync?: Resolver<ResolversTypes['TriggerSyncPayload'], ParentType, ContextType, RequireFields<MutationTriggerSyncArgs, 'integrationId' | 'mode'>>;
   updateIntegration?: Resolver<ResolversTypes['Integration'], ParentType, ContextType, RequireFields<MutationUpdateIntegrationArgs, 'id' | 'input'>>;
   updateOrganization?: Resolver<ResolversTypes['Organization'], ParentType, ContextType, RequireFields<MutationUpdateOrganizationArgs, 'id' | 'input'>>;
+  updateSsoConnection?: Resolver<ResolversTypes['SsoConnection'], ParentType, ContextType, RequireFields<MutationUpdateSsoConnectionArgs, 'id' | 'input'>>;
   updateTenant?: Resolver<ResolversTypes['Tenant'], ParentType, ContextType, RequireFields<MutationUpdateTenantArgs, 'input'>>;
   updateUser?: Resolver<ResolversTypes['User'], ParentType, ContextType, RequireFields<MutationUpdateUserArgs, 'id' | 'input'>>;
   updateUsers?: Resolver<ResolversTypes['UsersPayload'], ParentType, ContextType, RequireFields<MutationUpdateUsersArgs, 'inputs'>>;
@@ -1991,6 +2123,7 @@ export type QueryResolvers<ContextType = Context, ParentType extends ResolversPa
   organizations?: Resolver<ResolversTypes['OrganizationConnection'], ParentType, ContextType, RequireFields<QueryOrganizationsArgs, 'first'>>;
   platformTenants?: Resolver<Array<ResolversTypes['Tenant']>, ParentType, ContextType>;
   scimTokens?: Resolver<Array<ResolversTypes['ScimToken']>, ParentType, ContextType>;
+  ssoConnections?: Resolver<Array<ResolversTypes['SsoConnection']>, ParentType, ContextType>;
   syncRun?: Resolver<Maybe<ResolversTypes['SyncRun']>, ParentType, ContextType, RequireFields<QuerySyncRunArgs, 'id'>>;
   syncRuns?: Resolver<ResolversTypes['SyncRunConnection'], ParentType, ContextType, RequireFields<QuerySyncRunsArgs, 'first' | 'integrationId'>>;
   tenant?: Resolver<ResolversTypes['Tenant'], ParentType, ContextType>;
@@ -2027,6 +2160,34 @@ export type SessionResolvers<ContextType = Context, ParentType extends Resolvers
   ipAddress?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   lastUsedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   userAgent?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+};
+
+export type SsoConnectionResolvers<ContextType = Context, ParentType extends ResolversParentTypes['SsoConnection'] = ResolversParentTypes['SsoConnection']> = {
+  clientId?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  defaultRole?: Resolver<ResolversTypes['Role'], ParentType, ContextType>;
+  enabled?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['UUID'], ParentType, ContextType>;
+  issuer?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  protocol?: Resolver<ResolversTypes['SsoProtocol'], ParentType, ContextType>;
+  redirectUri?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  roleClaim?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  roleMapping?: Resolver<Array<ResolversTypes['SsoRoleMapping']>, ParentType, ContextType>;
+  scopes?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  startUrl?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  updatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+};
+
+export type SsoConnectionTestResultResolvers<ContextType = Context, ParentType extends ResolversParentTypes['SsoConnectionTestResult'] = ResolversParentTypes['SsoConnectionTestResult']> = {
+  issuer?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  message?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  ok?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+};
+
+export type SsoRoleMappingResolvers<ContextType = Context, ParentType extends ResolversParentTypes['SsoRoleMapping'] = ResolversParentTypes['SsoRoleMapping']> = {
+  role?: Resolver<ResolversTypes['Role'], ParentType, ContextType>;
+  value?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 };
 
 export type SubscriptionResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Subscription'] = ResolversParentTypes['Subscription']> = {
@@ -2195,6 +2356,9 @@ export type Resolvers<ContextType = Context> = {
   ScimToken?: ScimTokenResolvers<ContextType>;
   ScimTokenSecretPayload?: ScimTokenSecretPayloadResolvers<ContextType>;
   Session?: SessionResolvers<ContextType>;
+  SsoConnection?: SsoConnectionResolvers<ContextType>;
+  SsoConnectionTestResult?: SsoConnectionTestResultResolvers<ContextType>;
+  SsoRoleMapping?: SsoRoleMappingResolvers<ContextType>;
   Subscription?: SubscriptionResolvers<ContextType>;
   SyncRun?: SyncRunResolvers<ContextType>;
   SyncRunConnection?: SyncRunConnectionResolvers<ContextType>;

@@ -134,6 +134,14 @@ function Connection(options, queues = {}, { onopen = noop, onend = noop, onclose
         : new net.Socket()
     } catch (e) {
       error(e)
+      // tessera patch: a custom socket that could not be opened (options.socket rejected: refused,
+      // unreachable) ends the attempt as a closed socket does (net.Socket emits 'close' after
+      // 'error'). Without this the connection stayed in the pool's "connecting" queue for good:
+      // after an outage longer than the pool has connections, every statement waited forever.
+      closedTime = performance.now()
+      options.shared.retries++
+      delay = (typeof backoff === 'function' ? backoff(options.shared.retries) : backoff) * 1000
+      onclose(connection, e)
       return
     }
     x.on('error', error)

@@ -1,0 +1,169 @@
+import { desc, eq } from 'drizzle-orm';
+import { z } from 'zod';
+import { assertCanManage, ROLE_RANK, type Actor } from '../../auth/roles.js';
+import type { TenantRole } from '../../auth/tokens.js';
+import { ssoConnections, type SsoConnectionRow } from '../../db/schema.js';
+import type { Scope } from '../../db/tenant-transaction.js';
+import { notFound } from '../../errors.js';
+import type { OutboundPolicy } from '../../integrations/outbound-policy.js';
+import type { SecretBox } from '../../integrations/secrets.js';
+import { fields, validate } from '../../validation.js';
+
+/**
+ * SSO connections: the identity providers a tenant's people sign in with (OWNER/ADMIN configure
+ * them). The OIDC client secret is encrypted like integration credentials, bound to the row, and
+ * never returned. Role rules: nobody configures a role above their own for new people, so only an
+ * OWNER can map anyone to OWNER; an ADMIN can't change a connection an OWNER mapped to OWNER.
+ */
+
+const ROLES = ['OWNER', 'ADMIN', 'MEMBER', 'VIEWER'] as const;
+
+/** What the client secret of a connection is bound to (AES-GCM additional data). */
+export const ssoSecretBinding = (tenantId: string, connectionId: string) => `${tenantId}/sso/${connectionId}/client-secret`;
+
+const issuerFor = (policy: OutboundPolicy) =>
+  z
+    .string()
+    .trim()
+    .max(2000, 'At most 2000 characters')
+    .superRefine((u, ctx) => {
+      const refused = policy.checkUrl(u);
+      if (refused) ctx.addIssue({ code: 'custom', message: refused });
+    })
+    .transform((u) => u.replace(/\/+$/, ''));
+
+const mapping = z
+  .array(z.object({ value: z.string().trim().min(1, 'Must not be empty').max(200, 'At most 200 characters'), role: z.enum(ROLES) }))
+  .max(100, 'At most 100 entries');
+const scopes = z
+  .string()
+  .trim()
+  .max(500, 'At most 500 characters')
+  .regex(/^[\x21\x23-\x5B\x5D-\x7E]+( [\x21\x23-\x5B\x5D-\x7E]+)*$/, 'Space-separated scope names')
+  .refine((s) => s.split(' ').includes('openid'), 'Must include openid');
+const secret = z.string().min(1, 'Must not be empty').max(1000, 'At most 1000 characters');
+const clientId = z.string().trim().min(1, 'Must not be empty').max(500, 'At most 500 characters');
+const claimName = z.string().trim().min(1).max(100, 'At most 100 characters').regex(/^[A-Za-z0-9_:.\/-]+$/, 'A claim name');
+
+const createInput = (policy: OutboundPolicy) =>
+  z.object({
+    name: fields.name,
+    issuer: issuerFor(policy),
+    clientId,
+    clientSecret: secret,
+    scopes: scopes.nullish(),
+    defaultRole: z.enum(ROLES).nullish(),
+    roleClaim: claimName.nullish(),
+    roleMapping: mapping.nullish(),
+    enabled: z.boolean().nullish(),
+  });
+const updateInput = (policy: OutboundPolicy) =>
+  z.object({
+    name: fields.name.nullish(),
+    issuer: issuerFor(policy).nullish(),
+    clientId: clientId.nullish(),
+    clientSecret: secret.nullish(),
+    scopes: scopes.nullish(),
+    defaultRole: z.enum(ROLES).nullish(),
+    roleClaim: claimName.nullable().optional(),
+    roleMapping: mapping.nullish(),
+    enabled: z.boolean().nullish(),
+  });
+
+const toMap = (list: { value: string; role: TenantRole }[]) => Object.fromEntries(list.map((m) => [m.value, m.role])) as Record<string, TenantRole>;
+
+/** Every role a connection can give: the default and each mapped one. Nobody may configure one above their own role. */
+function assertMayGrant(actor: Actor, defaultRole: TenantRole, roleMapping: Record<string, TenantRole>) {
+  for (const role of new Set([defaultRole, ...Object.values(roleMapping)])) assertCanManage(actor, { role: 'VIEWER' }, role);
+}
+
+export function listSsoConnections(scope: Scope): Promise<SsoConnectionRow[]> {
+  return scope.read((tx) => tx.select().from(ssoConnections).orderBy(desc(ssoConnections.createdAt), desc(ssoConnections.id)));
+}
+
+export async function createOidcConnection(scope: Scope, actor: Actor, deps: { secrets: SecretBox; policy: OutboundPolicy }, raw: unknown): Promise<SsoConnectionRow> {
+  const input = validate(createInput(deps.policy), raw);
+  const roleMapping = toMap(input.roleMapping ?? []);
+  const defaultRole = input.defaultRole ?? 'MEMBER';
+  assertMayGrant(actor, defaultRole, roleMapping);
+  return scope.write(async (tx) => {
+    const [row] = await tx
+      .insert(ssoConnections)
+      .values({
+        tenantId: actor.tenantId,
+        protocol: 'OIDC',
+        name: input.name,
+        enabled: input.enabled ?? true,
+        oidcIssuer: input.issuer,
+        oidcClientId: input.clientId,
+        oidcClientSecretEncrypted: 'pending',
+        oidcScopes: input.scopes ?? 'openid email profile',
+        defaultRole,
+        roleClaim: input.roleClaim ?? null,
+        roleMapping,
+      })
+      .returning();
+    // The ciphertext is bound to the row's id, known only now.
+    const [sealed] = await tx
+      .update(ssoConnections)
+      .set({ oidcClientSecretEncrypted: deps.secrets.encrypt(input.clientSecret, ssoSecretBinding(actor.tenantId, row!.id)) })
+      .where(eq(ssoConnections.id, row!.id))
+      .returning();
+    return sealed!;
+  });
+}
+
+export async function updateSsoConnection(scope: Scope, actor: Actor, deps: { secrets: SecretBox; policy: OutboundPolicy }, id: string, raw: unknown): Promise<SsoConnectionRow> {
+  const input = validate(updateInput(deps.policy), raw);
+  return scope.write(async (tx) => {
+    const [current] = await tx.select().from(ssoConnections).where(eq(ssoConnections.id, id)).for('update');
+    if (!current) throw notFound('SSO connection');
+    // The connection as it is may already give a role above the actor's (set by an OWNER): hands off.
+    assertMayGrant(actor, current.defaultRole, current.roleMapping);
+    const roleMapping = input.roleMapping ? toMap(input.roleMapping) : current.roleMapping;
+    const defaultRole = input.defaultRole ?? current.defaultRole;
+    assertMayGrant(actor, defaultRole, roleMapping);
+    const [row] = await tx
+      .update(ssoConnections)
+      .set({
+        name: input.name ?? undefined,
+        enabled: input.enabled ?? undefined,
+        oidcIssuer: input.issuer ?? undefined,
+        oidcClientId: input.clientId ?? undefined,
+        oidcClientSecretEncrypted: input.clientSecret ? deps.secrets.encrypt(input.clientSecret, ssoSecretBinding(current.tenantId, id)) : undefined,
+        oidcScopes: input.scopes ?? undefined,
+        defaultRole,
+        roleClaim: input.roleClaim === undefined ? undefined : input.roleClaim,
+        roleMapping,
+        updatedAt: new Date(),
+      })
+      .where(eq(ssoConnections.id, id))
+      .returning();
+    return row!;
+  });
+}
+
+export function deleteSsoConnection(scope: Scope, actor: Actor, id: string): Promise<{ id: string }> {
+  return scope.write(async (tx) => {
+    const [current] = await tx.select().from(ssoConnections).where(eq(ssoConnections.id, id)).for('update');
+    if (!current) throw notFound('SSO connection');
+    assertMayGrant(actor, current.defaultRole, current.roleMapping);
+    await tx.delete(ssoConnections).where(eq(ssoConnections.id, id));
+    return { id };
+  });
+}
+
+export async function getSsoConnection(scope: Scope, id: string): Promise<SsoConnectionRow> {
+  const [row] = await scope.read((tx) => tx.select().from(ssoConnections).where(eq(ssoConnections.id, id)));
+  if (!row) throw notFound('SSO connection');
+  return row;
+}
+
+/** The role a new person gets: the highest role the mapping gives any value of the role claim, else the default. */
+export function roleFor(connection: Pick<SsoConnectionRow, 'defaultRole' | 'roleClaim' | 'roleMapping'>, claims: Record<string, unknown>): TenantRole {
+  if (!connection.roleClaim) return connection.defaultRole;
+  const raw = claims[connection.roleClaim];
+  const values = (Array.isArray(raw) ? raw : [raw]).filter((v): v is string => typeof v === 'string');
+  const mapped = values.filter((v) => Object.hasOwn(connection.roleMapping, v)).map((v) => connection.roleMapping[v]!);
+  return mapped.length ? mapped.reduce((a, b) => (ROLE_RANK[b] > ROLE_RANK[a] ? b : a)) : connection.defaultRole;
+}

@@ -1,0 +1,40 @@
+import type { Resolvers } from '../../graphql/generated/resolvers-types.js';
+import type { Context } from '../../graphql/context.js';
+import { eq } from 'drizzle-orm';
+import { tenants } from '../../db/schema.js';
+import * as connections from './connections.js';
+import { exchangeSsoCode, oidcConfiguration, oidcRedirectUri, ssoDepsOf } from './oidc-flow.js';
+
+const secretDeps = (ctx: Context) => ({ secrets: ctx.app.secrets, policy: ctx.app.integrations.policy });
+
+export const ssoResolvers: Resolvers = {
+  Query: {
+    ssoConnections: (_, __, ctx) => connections.listSsoConnections(ctx.scope!),
+  },
+  Mutation: {
+    createOidcConnection: async (_, { input }, ctx) => connections.createOidcConnection(ctx.scope!, await ctx.actor(), secretDeps(ctx), input),
+    updateSsoConnection: async (_, { id, input }, ctx) => connections.updateSsoConnection(ctx.scope!, await ctx.actor(), secretDeps(ctx), id, input),
+    deleteSsoConnection: async (_, { id }, ctx) => connections.deleteSsoConnection(ctx.scope!, await ctx.actor(), id),
+    testSsoConnection: async (_, { id }, ctx) => {
+      const conn = await connections.getSsoConnection(ctx.scope!, id);
+      try {
+        const config = await oidcConfiguration(ssoDepsOf(ctx.app), conn);
+        return { ok: true, message: null, issuer: config.serverMetadata().issuer };
+      } catch (err) {
+        return { ok: false, message: (err as Error).message.slice(0, 300), issuer: null };
+      }
+    },
+    exchangeSsoCode: (_, { code }, ctx) => exchangeSsoCode(ssoDepsOf(ctx.app), code, ctx.request),
+  },
+  SsoConnection: {
+    issuer: (c) => c.oidcIssuer,
+    clientId: (c) => c.oidcClientId,
+    scopes: (c) => c.oidcScopes,
+    roleMapping: (c) => Object.entries(c.roleMapping).map(([value, role]) => ({ value, role })),
+    redirectUri: (_, __, ctx) => oidcRedirectUri(ctx.app.config.publicUrl),
+    startUrl: async (c, _, ctx) => {
+      const [tenant] = await ctx.scope!.read((tx) => tx.select({ slug: tenants.slug }).from(tenants).where(eq(tenants.id, c.tenantId)));
+      return `${ctx.app.config.publicUrl}/auth/sso/start?tenant=${encodeURIComponent(tenant!.slug)}&connection=${c.id}`;
+    },
+  },
+};
