@@ -166,6 +166,8 @@ export type CreateIntegrationInput = {
   apiKey: Scalars['String']['input'];
   baseUrl: Scalars['String']['input'];
   enabled?: InputMaybe<Scalars['Boolean']['input']>;
+  /** USER_SERVICE: invite mirrored users when they first appear (default false). */
+  inviteNewUsers?: InputMaybe<Scalars['Boolean']['input']>;
   name: Scalars['String']['input'];
   provider: IntegrationProvider;
   /** Networks webhooks may come from (CIDRs or single addresses, at most 50); omit or [] for any sender. */
@@ -229,6 +231,8 @@ export type Integration = {
   /** Most recent changes first. */
   healthHistory: Array<IntegrationHealthChange>;
   id: Scalars['UUID']['output'];
+  /** USER_SERVICE: users mirrored from the provider are invited (through the tenant's COMMUNICATION_SERVICE) when they first appear. */
+  inviteNewUsers: Scalars['Boolean']['output'];
   /** The most recent sync run (of any status); null if it was never synced. */
   lastSyncRun?: Maybe<SyncRun>;
   name: Scalars['String']['output'];
@@ -1348,6 +1352,7 @@ export type UpdateIntegrationInput = {
   apiKey?: InputMaybe<Scalars['String']['input']>;
   baseUrl?: InputMaybe<Scalars['String']['input']>;
   enabled?: InputMaybe<Scalars['Boolean']['input']>;
+  inviteNewUsers?: InputMaybe<Scalars['Boolean']['input']>;
   name?: InputMaybe<Scalars['String']['input']>;
   /** Replaces the source allowlist; [] removes it (any sender). */
   webhookAllowedSources?: InputMaybe<Array<Scalars['String']['input']>>;
@@ -1856,6 +1861,7 @@ export type IntegrationResolvers<ContextType = Context, ParentType extends Resol
   health?: Resolver<ResolversTypes['IntegrationHealth'], ParentType, ContextType>;
   healthHistory?: Resolver<Array<ResolversTypes['IntegrationHealthChange']>, ParentType, ContextType, RequireFields<IntegrationHealthHistoryArgs, 'first'>>;
   id?: Resolver<ResolversTypes['UUID'], ParentType, ContextType>;
+  inviteNewUsers?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   lastSyncRun?: Resolver<Maybe<ResolversTypes['SyncRun']>, ParentType, ContextType>;
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   previousSecretExpiresAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
