@@ -80,6 +80,9 @@ export const permissionMap = {
     reactivateTenant: operatorMutation,
     changeTenantPlan: operatorMutation,
     createUser: tenantMutation('ADMIN'),
+    createUsers: tenantMutation('ADMIN'),
+    updateUsers: tenantMutation('ADMIN'),
+    addOrganizationMembers: tenantMutation('MEMBER'), // tenant ADMIN+ or organization ADMIN, checked in the service
     updateUser: tenantMutation(SELF_OR('ADMIN')), // oneself, or ADMIN+ (and not above one's role: checked against the target in the service)
     changeUserRole: tenantMutation('ADMIN'),
     deactivateUser: tenantMutation('ADMIN'),
@@ -172,6 +175,12 @@ export const permissionMap = {
   InvitationPayload: allow,
   Session: allow,
   ApiKey: allow,
+  ItemFieldError: allow,
+  ItemError: allow,
+  UserResult: allow,
+  UsersPayload: allow,
+  MemberResult: allow,
+  MembersPayload: allow,
   CreateApiKeyPayload: allow,
   ScimToken: allow,
   ScimTokenSecretPayload: allow,

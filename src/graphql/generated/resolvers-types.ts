@@ -7,6 +7,8 @@ import type { IntegrationWithSecret } from '../../modules/integrations/service.j
 import type { WebhookEventView, WebhookEventConnectionResult } from '../../modules/webhooks/service.js';
 import type { SyncRunConnectionResult } from '../../modules/sync/service.js';
 import type { ApiKeyView, CreatedApiKey } from '../../modules/api-keys/service.js';
+import type { UserItemResult, UserResults } from '../../modules/users/service.js';
+import type { MemberItemResult, MemberResults } from '../../modules/organizations/service.js';
 import type { IntegrationPushConnectionResult } from '../../modules/pushes/service.js';
 import type { InvitationView, InvitationPage, InvitationPayloadView } from '../../modules/invitations/service.js';
 import type { SessionView } from '../../modules/sessions/service.js';
@@ -438,6 +440,21 @@ export type InviteUserInput = {
   role?: InputMaybe<Role>;
 };
 
+/** Why one item failed: the code the single mutation would answer (BAD_USER_INPUT, FORBIDDEN, NOT_FOUND, CONFLICT), with the refused fields. */
+export type ItemError = {
+  __typename?: 'ItemError';
+  code: Scalars['String']['output'];
+  fields?: Maybe<Array<ItemFieldError>>;
+  message: Scalars['String']['output'];
+};
+
+/** A refused value in one item: its field (path inside the item) and why. */
+export type ItemFieldError = {
+  __typename?: 'ItemFieldError';
+  field: Scalars['String']['output'];
+  message: Scalars['String']['output'];
+};
+
 export type LoginInput = {
   email: Scalars['EmailAddress']['input'];
   password: Scalars['String']['input'];
@@ -446,6 +463,20 @@ export type LoginInput = {
    * this argument, else the `X-Tenant` header, else the host `<slug>.<TENANT_BASE_DOMAIN>`.
    */
   tenantSlug?: InputMaybe<Scalars['String']['input']>;
+};
+
+export type MemberResult = {
+  __typename?: 'MemberResult';
+  error?: Maybe<ItemError>;
+  index: Scalars['Int']['output'];
+  member?: Maybe<OrganizationMember>;
+};
+
+export type MembersPayload = {
+  __typename?: 'MembersPayload';
+  failed: Scalars['Int']['output'];
+  results: Array<MemberResult>;
+  succeeded: Scalars['Int']['output'];
 };
 
 /** What the provider reported after accepting a message (its delivery-status webhooks). */
@@ -466,6 +497,8 @@ export type Mutation = {
   acceptInvitation: AuthPayload;
   /** Tenant ADMIN+ or an ADMIN of that organization. */
   addOrganizationMember: OrganizationMember;
+  /** Adds up to 500 users to one organization. Tenant ADMIN+ or the organization's ADMINs. */
+  addOrganizationMembers: MembersPayload;
   changeOrganizationMemberRole: OrganizationMember;
   changeTenantPlan: Tenant;
   changeUserRole: User;
@@ -481,6 +514,8 @@ export type Mutation = {
   /** Platform operators only. */
   createTenant: Tenant;
   createUser: User;
+  /** Creates (or, without a password, invites) up to 500 users. ADMIN+; the rules of createUser hold per item. */
+  createUsers: UsersPayload;
   deactivateUser: User;
   /** Deletes the integration with its events and mirrored billing and delivery records; mirrored users stay. */
   deleteIntegration: DeletePayload;
@@ -567,6 +602,8 @@ export type Mutation = {
   updateTenant: Tenant;
   /** Any user may update their own name and password; ADMIN+ may update others (not OWNERs unless OWNER). */
   updateUser: User;
+  /** Changes name, role and/or status of up to 500 users, in item order. ADMIN+; the rules of the single mutations hold per item. */
+  updateUsers: UsersPayload;
 };
 
 
@@ -581,6 +618,12 @@ export type MutationAddOrganizationMemberArgs = {
   organizationId: Scalars['UUID']['input'];
   role?: InputMaybe<OrganizationRole>;
   userId: Scalars['UUID']['input'];
+};
+
+
+export type MutationAddOrganizationMembersArgs = {
+  members: Array<OrganizationMemberInput>;
+  organizationId: Scalars['UUID']['input'];
 };
 
 
@@ -640,6 +683,11 @@ export type MutationCreateTenantArgs = {
 
 export type MutationCreateUserArgs = {
   input: CreateUserInput;
+};
+
+
+export type MutationCreateUsersArgs = {
+  inputs: Array<CreateUserInput>;
 };
 
 
@@ -840,6 +888,11 @@ export type MutationUpdateUserArgs = {
   input: UpdateUserInput;
 };
 
+
+export type MutationUpdateUsersArgs = {
+  inputs: Array<UpdateUsersItem>;
+};
+
 export type Organization = {
   __typename?: 'Organization';
   createdAt: Scalars['DateTime']['output'];
@@ -874,6 +927,11 @@ export type OrganizationMember = {
   organization: Organization;
   role: OrganizationRole;
   user: User;
+};
+
+export type OrganizationMemberInput = {
+  role?: InputMaybe<OrganizationRole>;
+  userId: Scalars['UUID']['input'];
 };
 
 export type OrganizationRole =
@@ -1331,6 +1389,14 @@ export type UpdateUserInput = {
   password?: InputMaybe<Scalars['String']['input']>;
 };
 
+export type UpdateUsersItem = {
+  id: Scalars['UUID']['input'];
+  name?: InputMaybe<Scalars['String']['input']>;
+  role?: InputMaybe<Role>;
+  /** ACTIVE (reactivate; INVITED if they have no password yet) or DEACTIVATED (also ends their sessions). */
+  status?: InputMaybe<UserStatus>;
+};
+
 export type User = {
   __typename?: 'User';
   createdAt: Scalars['DateTime']['output'];
@@ -1367,10 +1433,26 @@ export type UserFilter = {
   status?: InputMaybe<UserStatus>;
 };
 
+export type UserResult = {
+  __typename?: 'UserResult';
+  error?: Maybe<ItemError>;
+  /** The item's position in the input list (0-based). */
+  index: Scalars['Int']['output'];
+  user?: Maybe<User>;
+};
+
 export type UserStatus =
   | 'ACTIVE'
   | 'DEACTIVATED'
   | 'INVITED';
+
+export type UsersPayload = {
+  __typename?: 'UsersPayload';
+  failed: Scalars['Int']['output'];
+  /** One per input item, in input order. */
+  results: Array<UserResult>;
+  succeeded: Scalars['Int']['output'];
+};
 
 /** One event received by webhook, as stored, with what processing did. */
 export type WebhookEvent = {
@@ -1547,8 +1629,12 @@ export type ResolversTypes = {
   InvitationPayload: ResolverTypeWrapper<InvitationPayloadView>;
   InvitationStatus: InvitationStatus;
   InviteUserInput: InviteUserInput;
+  ItemError: ResolverTypeWrapper<ItemError>;
+  ItemFieldError: ResolverTypeWrapper<ItemFieldError>;
   JSON: ResolverTypeWrapper<Scalars['JSON']['output']>;
   LoginInput: LoginInput;
+  MemberResult: ResolverTypeWrapper<MemberItemResult>;
+  MembersPayload: ResolverTypeWrapper<MemberResults>;
   MessageDeliveryStatus: MessageDeliveryStatus;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
   Organization: ResolverTypeWrapper<OrganizationRow>;
@@ -1556,6 +1642,7 @@ export type ResolversTypes = {
   OrganizationEdge: ResolverTypeWrapper<Omit<OrganizationEdge, 'node'> & { node: ResolversTypes['Organization'] }>;
   OrganizationFilter: OrganizationFilter;
   OrganizationMember: ResolverTypeWrapper<MembershipRow>;
+  OrganizationMemberInput: OrganizationMemberInput;
   OrganizationRole: OrganizationRole;
   OutboundMessage: ResolverTypeWrapper<OutboundMessageRow>;
   OutboundMessageStatus: OutboundMessageStatus;
@@ -1591,11 +1678,14 @@ export type ResolversTypes = {
   UpdateSsoConnectionInput: UpdateSsoConnectionInput;
   UpdateTenantInput: UpdateTenantInput;
   UpdateUserInput: UpdateUserInput;
+  UpdateUsersItem: UpdateUsersItem;
   User: ResolverTypeWrapper<UserRow>;
   UserConnection: ResolverTypeWrapper<UserConnectionResult>;
   UserEdge: ResolverTypeWrapper<Omit<UserEdge, 'node'> & { node: ResolversTypes['User'] }>;
   UserFilter: UserFilter;
+  UserResult: ResolverTypeWrapper<UserItemResult>;
   UserStatus: UserStatus;
+  UsersPayload: ResolverTypeWrapper<UserResults>;
   WebhookEvent: ResolverTypeWrapper<WebhookEventView>;
   WebhookEventConnection: ResolverTypeWrapper<WebhookEventConnectionResult>;
   WebhookEventEdge: ResolverTypeWrapper<Omit<WebhookEventEdge, 'node'> & { node: ResolversTypes['WebhookEvent'] }>;
@@ -1641,14 +1731,19 @@ export type ResolversParentTypes = {
   InvitationFilter: InvitationFilter;
   InvitationPayload: InvitationPayloadView;
   InviteUserInput: InviteUserInput;
+  ItemError: ItemError;
+  ItemFieldError: ItemFieldError;
   JSON: Scalars['JSON']['output'];
   LoginInput: LoginInput;
+  MemberResult: MemberItemResult;
+  MembersPayload: MemberResults;
   Mutation: Record<PropertyKey, never>;
   Organization: OrganizationRow;
   OrganizationConnection: OrganizationConnectionResult;
   OrganizationEdge: Omit<OrganizationEdge, 'node'> & { node: ResolversParentTypes['Organization'] };
   OrganizationFilter: OrganizationFilter;
   OrganizationMember: MembershipRow;
+  OrganizationMemberInput: OrganizationMemberInput;
   OutboundMessage: OutboundMessageRow;
   PageInfo: PageInfo;
   PlatformAuthPayload: PlatformAuthPayload;
@@ -1675,10 +1770,13 @@ export type ResolversParentTypes = {
   UpdateSsoConnectionInput: UpdateSsoConnectionInput;
   UpdateTenantInput: UpdateTenantInput;
   UpdateUserInput: UpdateUserInput;
+  UpdateUsersItem: UpdateUsersItem;
   User: UserRow;
   UserConnection: UserConnectionResult;
   UserEdge: Omit<UserEdge, 'node'> & { node: ResolversParentTypes['User'] };
   UserFilter: UserFilter;
+  UserResult: UserItemResult;
+  UsersPayload: UserResults;
   WebhookEvent: WebhookEventView;
   WebhookEventConnection: WebhookEventConnectionResult;
   WebhookEventEdge: Omit<WebhookEventEdge, 'node'> & { node: ResolversParentTypes['WebhookEvent'] };
@@ -1872,14 +1970,38 @@ export type InvitationPayloadResolvers<ContextType = Context, ParentType extends
   invitationUrl?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
 };
 
+export type ItemErrorResolvers<ContextType = Context, ParentType extends ResolversParentTypes['ItemError'] = ResolversParentTypes['ItemError']> = {
+  code?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  fields?: Resolver<Maybe<Array<ResolversTypes['ItemFieldError']>>, ParentType, ContextType>;
+  message?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
+export type ItemFieldErrorResolvers<ContextType = Context, ParentType extends ResolversParentTypes['ItemFieldError'] = ResolversParentTypes['ItemFieldError']> = {
+  field?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  message?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
 export interface JsonScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['JSON'], any> {
   name: 'JSON';
 }
+
+export type MemberResultResolvers<ContextType = Context, ParentType extends ResolversParentTypes['MemberResult'] = ResolversParentTypes['MemberResult']> = {
+  error?: Resolver<Maybe<ResolversTypes['ItemError']>, ParentType, ContextType>;
+  index?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  member?: Resolver<Maybe<ResolversTypes['OrganizationMember']>, ParentType, ContextType>;
+};
+
+export type MembersPayloadResolvers<ContextType = Context, ParentType extends ResolversParentTypes['MembersPayload'] = ResolversParentTypes['MembersPayload']> = {
+  failed?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  results?: Resolver<Array<ResolversTypes['MemberResult']>, ParentType, ContextType>;
+  succeeded?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
 
 export type MutationResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = {
   _noop?: Resolver<Maybe<ResolversTypes['Boolean']>, ParentType, ContextType>;
   acceptInvitation?: Resolver<ResolversTypes['AuthPayload'], ParentType, ContextType, RequireFields<MutationAcceptInvitationArgs, 'password' | 'token'>>;
   addOrganizationMember?: Resolver<ResolversTypes['OrganizationMember'], ParentType, ContextType, RequireFields<MutationAddOrganizationMemberArgs, 'organizationId' | 'role' | 'userId'>>;
+  addOrganizationMembers?: Resolver<ResolversTypes['MembersPayload'], ParentType, ContextType, RequireFields<MutationAddOrganizationMembersArgs, 'members' | 'organizationId'>>;
   changeOrganizationMemberRole?: Resolver<ResolversTypes['OrganizationMember'], ParentType, ContextType, RequireFields<MutationChangeOrganizationMemberRoleArgs, 'organizationId' | 'role' | 'userId'>>;
   changeTenantPlan?: Resolver<ResolversTypes['Tenant'], ParentType, ContextType, RequireFields<MutationChangeTenantPlanArgs, 'id' | 'plan'>>;
   changeUserRole?: Resolver<ResolversTypes['User'], ParentType, ContextType, RequireFields<MutationChangeUserRoleArgs, 'id' | 'role'>>;
@@ -1891,6 +2013,7 @@ export type MutationResolvers<ContextType = Context, ParentType extends Resolver
   createScimToken?: Resolver<ResolversTypes['ScimTokenSecretPayload'], ParentType, ContextType, RequireFields<MutationCreateScimTokenArgs, 'name'>>;
   createTenant?: Resolver<ResolversTypes['Tenant'], ParentType, ContextType, RequireFields<MutationCreateTenantArgs, 'input'>>;
   createUser?: Resolver<ResolversTypes['User'], ParentType, ContextType, RequireFields<MutationCreateUserArgs, 'input'>>;
+  createUsers?: Resolver<ResolversTypes['UsersPayload'], ParentType, ContextType, RequireFields<MutationCreateUsersArgs, 'inputs'>>;
   deactivateUser?: Resolver<ResolversTypes['User'], ParentType, ContextType, RequireFields<MutationDeactivateUserArgs, 'id'>>;
   deleteIntegration?: Resolver<ResolversTypes['DeletePayload'], ParentType, ContextType, RequireFields<MutationDeleteIntegrationArgs, 'id'>>;
   deleteOrganization?: Resolver<ResolversTypes['DeletePayload'], ParentType, ContextType, RequireFields<MutationDeleteOrganizationArgs, 'id'>>;
@@ -1930,6 +2053,7 @@ export type MutationResolvers<ContextType = Context, ParentType extends Resolver
   updateSsoConnection?: Resolver<ResolversTypes['SsoConnection'], ParentType, ContextType, RequireFields<MutationUpdateSsoConnectionArgs, 'id' | 'input'>>;
   updateTenant?: Resolver<ResolversTypes['Tenant'], ParentType, ContextType, RequireFields<MutationUpdateTenantArgs, 'input'>>;
   updateUser?: Resolver<ResolversTypes['User'], ParentType, ContextType, RequireFields<MutationUpdateUserArgs, 'id' | 'input'>>;
+  updateUsers?: Resolver<ResolversTypes['UsersPayload'], ParentType, ContextType, RequireFields<MutationUpdateUsersArgs, 'inputs'>>;
 };
 
 export type OrganizationResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Organization'] = ResolversParentTypes['Organization']> = {
@@ -2156,6 +2280,18 @@ export type UserEdgeResolvers<ContextType = Context, ParentType extends Resolver
   node?: Resolver<ResolversTypes['User'], ParentType, ContextType>;
 };
 
+export type UserResultResolvers<ContextType = Context, ParentType extends ResolversParentTypes['UserResult'] = ResolversParentTypes['UserResult']> = {
+  error?: Resolver<Maybe<ResolversTypes['ItemError']>, ParentType, ContextType>;
+  index?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  user?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType>;
+};
+
+export type UsersPayloadResolvers<ContextType = Context, ParentType extends ResolversParentTypes['UsersPayload'] = ResolversParentTypes['UsersPayload']> = {
+  failed?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  results?: Resolver<Array<ResolversTypes['UserResult']>, ParentType, ContextType>;
+  succeeded?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
 export type WebhookEventResolvers<ContextType = Context, ParentType extends ResolversParentTypes['WebhookEvent'] = ResolversParentTypes['WebhookEvent']> = {
   attempts?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   deliveryId?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
@@ -2208,7 +2344,11 @@ export type Resolvers<ContextType = Context> = {
   InvitationConnection?: InvitationConnectionResolvers<ContextType>;
   InvitationEdge?: InvitationEdgeResolvers<ContextType>;
   InvitationPayload?: InvitationPayloadResolvers<ContextType>;
+  ItemError?: ItemErrorResolvers<ContextType>;
+  ItemFieldError?: ItemFieldErrorResolvers<ContextType>;
   JSON?: GraphQLScalarType;
+  MemberResult?: MemberResultResolvers<ContextType>;
+  MembersPayload?: MembersPayloadResolvers<ContextType>;
   Mutation?: MutationResolvers<ContextType>;
   Organization?: OrganizationResolvers<ContextType>;
   OrganizationConnection?: OrganizationConnectionResolvers<ContextType>;
@@ -2236,6 +2376,8 @@ export type Resolvers<ContextType = Context> = {
   User?: UserResolvers<ContextType>;
   UserConnection?: UserConnectionResolvers<ContextType>;
   UserEdge?: UserEdgeResolvers<ContextType>;
+  UserResult?: UserResultResolvers<ContextType>;
+  UsersPayload?: UsersPayloadResolvers<ContextType>;
   WebhookEvent?: WebhookEventResolvers<ContextType>;
   WebhookEventConnection?: WebhookEventConnectionResolvers<ContextType>;
   WebhookEventEdge?: WebhookEventEdgeResolvers<ContextType>;
