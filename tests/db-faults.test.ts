@@ -10,6 +10,7 @@ import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isDatabaseUnavailable, fromDatabaseError } from '../src/errors.js';
 import { actors, inTenant, inTenantOneTrip, type TenantActor } from '../src/db/tenant-transaction.js';
+import { createAppDb } from '../src/db/client.js';
 import { publish } from '../src/realtime/pubsub.js';
 import { createTestIntegration } from './helpers/integrations.js';
 import { startPgProxy, type PgProxy } from './helpers/pg-proxy.js';
@@ -290,5 +291,39 @@ describe('connection failures are 503, not 500', () => {
   });
   it('a constraint violation is not one', () => {
     expect(isDatabaseUnavailable(Object.assign(new Error('dup'), { code: '23505', severity: 'ERROR' }))).toBe(false);
+  });
+});
+
+describe('round trips of a transaction (the vendored driver pipelines BEGIN)', () => {
+  it('BEGIN leaves in the same write as the first statement; the transaction still works and rolls back as one', async () => {
+    const writes: string[] = [];
+    const proxy = await startPgProxy(server.databaseUrl.app, { onClientData: (chunk) => void writes.push(chunk.toString('latin1')) });
+    const db = createAppDb({ url: proxy.via(server.databaseUrl.app), max: 1, statementTimeoutMs: 10_000, applicationName: 'tessera-pipelining-test' });
+    try {
+      const tenantOf = (tx: Parameters<Parameters<typeof inTenant>[2]>[0]) => tx.execute(sql`select current_setting('app.tenant_id') as t`);
+      await inTenant(db, settings, tenantOf); // prepares app_begin and the select on the connection
+      writes.length = 0;
+      const rows = (await inTenant(db, settings, tenantOf)) as unknown as { t: string }[];
+      expect(rows[0]?.t).toBe(t.tenant.id);
+      // BEGIN and app_begin's Bind (carrying the tenant id) in one write, then the select, then COMMIT
+      // (a prepared statement by now, so its text is not in the write): three writes, not four.
+      const first = writes.findIndex((w) => /begin/i.test(w));
+      expect(first).toBe(0);
+      expect(writes[0]).toContain(t.tenant.id);
+      expect(writes).toHaveLength(3);
+      // A failing statement still undoes the whole transaction (BEGIN was in effect).
+      const marker = `pipelined-${Date.now()}`;
+      await expect(
+        inTenant(db, settings, async (tx) => {
+          await tx.execute(sql`insert into organizations (tenant_id, name) values (${t.tenant.id}, ${marker})`);
+          await tx.execute(sql`select 1/0`);
+        }),
+      ).rejects.toThrow();
+      const kept = await server.ownerSql`select 1 from organizations where name = ${marker}`;
+      expect(kept).toHaveLength(0);
+    } finally {
+      await db.$client.end({ timeout: 2 });
+      await proxy.close();
+    }
   });
 });

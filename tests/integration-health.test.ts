@@ -17,12 +17,16 @@ const CIRCUIT = `query ($id: UUID!) { integrationCircuit(integrationId: $id) { s
 let server: TestServer;
 let mock: MockServices;
 let control: ReturnType<typeof mockControl>;
+// Long enough that the "still open" check below runs before half-open even on a loaded machine
+// (at 1 s a slow run let the breaker go half-open and the check made a legitimate trial call).
+const HALF_OPEN_AFTER_MS = 4000;
+
 let a: SeededTenant;
 let b: SeededTenant;
 const clients: Client[] = [];
 
 beforeAll(async () => {
-  [server, mock] = await Promise.all([startTestServer({ env: FAST_OUTBOUND_ENV }), startMockServices({ port: 0, seedUsers: 5 })]);
+  [server, mock] = await Promise.all([startTestServer({ env: { ...FAST_OUTBOUND_ENV, OUTBOUND_HALF_OPEN_AFTER_MS: String(HALF_OPEN_AFTER_MS) } }), startMockServices({ port: 0, seedUsers: 5 })]);
   control = mockControl(mock);
   [a, b] = await Promise.all([server.seed.tenant(), server.seed.tenant()]);
 });
@@ -75,7 +79,7 @@ describe('integration health over GraphQL and WebSockets', () => {
     expect((await control.requests('user-service')).total).toBe(calls);
 
     await control.clearFaults();
-    await new Promise((r) => setTimeout(r, 1100)); // OUTBOUND_HALF_OPEN_AFTER_MS
+    await new Promise((r) => setTimeout(r, HALF_OPEN_AFTER_MS + 100));
     const recovered = await checkIntegrationHealth(server.app, target);
     expect(recovered.ok).toBe(true);
     expect(recovered.health.status).toBe('HEALTHY');

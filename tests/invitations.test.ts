@@ -11,7 +11,7 @@ import { createTestIntegration, FAST_OUTBOUND_ENV, mockControl } from './helpers
 import { ACCEPT, INVITATIONS, INVITE, LOGIN, mailbox, registerWebhookEndpoint, tokenOf, waitForMail } from './helpers/people.js';
 import type { SeededTenant } from './helpers/seed.js';
 import { errorCode, startTestServer, type TestServer } from './helpers/server.js';
-import { FAST_JOBS_ENV } from './helpers/sync.js';
+import { FAST_JOBS_ENV, mockApi, sendUserWebhook, syncNow } from './helpers/sync.js';
 import { waitFor } from './helpers/wait.js';
 
 const APP_URL = 'https://app.tessera.test';
@@ -192,6 +192,10 @@ describe('delivery status and provider failures', () => {
     const [row] = await server.ownerSql`select body_encrypted from outbound_messages where id = ${invited.invitation.message.id}`;
     expect(row!.body_encrypted).toBeNull(); // a dead message keeps no link
     expect(await mailbox(mock, to)).toHaveLength(0);
+    // A dead message is a dead letter in the integration's health.
+    const health = await server.gql(`query ($id: UUID!) { integrationHealth(integrationId: $id) { signals { deadLetterCount } } }`, { id: integrationId }, { token: t.owner.token });
+    expect(health.errors).toBeUndefined();
+    expect(health.data.integrationHealth.signals.deadLetterCount).toBeGreaterThanOrEqual(1);
 
     await control.clearFaults();
     const resent = await server.gql(`mutation ($userId: UUID!) { resendInvitation(userId: $userId) { invitation { id } } }`, { userId: invited.invitation.user.id }, { token: t.owner.token });
@@ -273,5 +277,38 @@ describe('without a communication integration, and mirrored users', () => {
     expect(first.data.inviteAllPendingUsers).toHaveLength(3);
     expect(first.data.inviteAllPendingUsers.every((p: any) => p.invitationUrl?.startsWith(`${APP_URL}/accept-invitation`))).toBe(true);
     expect((await server.gql(ALL, {}, { token: bare.owner.token })).data.inviteAllPendingUsers).toHaveLength(0);
+  });
+});
+
+describe('users mirrored from a USER_SERVICE', () => {
+  it('with inviteNewUsers, a user created by webhook or by sync is invited (once, as the integration); without it nobody is', async () => {
+    const us = await createTestIntegration(server.app, mock, t.tenant.id, 'USER_SERVICE');
+    const UPDATE = `mutation ($id: UUID!, $input: UpdateIntegrationInput!) { updateIntegration(id: $id, input: $input) { id inviteNewUsers } }`;
+    // Off by default: a mirrored user stays INVITED without an invitation.
+    const quiet = email('quiet');
+    await sendUserWebhook(server, us.target.id, us.secret, 'user.created', { id: `usr_${crypto.randomUUID()}`, email: quiet, name: 'Quiet', status: 'active', version: 1, updated_at: new Date().toISOString() });
+    await waitFor(async () => (await server.ownerSql`select 1 from users where email = ${quiet}`).length === 1, { message: 'the mirrored user' });
+    expect((await server.gql(UPDATE, { id: us.target.id, input: { inviteNewUsers: true } }, { token: t.owner.token })).data.updateIntegration.inviteNewUsers).toBe(true);
+
+    // By webhook.
+    const hooked = email('hooked');
+    const res = await sendUserWebhook(server, us.target.id, us.secret, 'user.created', { id: `usr_${crypto.randomUUID()}`, email: hooked, name: 'Hooked', status: 'active', version: 1, updated_at: new Date().toISOString() });
+    expect(res.status).toBe(202);
+    const token = tokenOf(await waitForMail(mock, hooked));
+    const [inv] = await server.ownerSql`select ut.created_by, a.actor_type, a.actor_id from user_tokens ut join users u on u.id = ut.user_id
+      join audit_logs a on a.entity_type = 'user_tokens' and a.entity_id = ut.id::text and a.action = 'INSERT' where u.email = ${hooked}`;
+    expect(inv).toMatchObject({ created_by: null, actor_type: 'INTEGRATION', actor_id: us.target.id });
+    expect((await server.gql(ACCEPT, { token, password: 'mirrored-password' })).data.acceptInvitation.user.status).toBe('ACTIVE');
+
+    // By sync: the provider's users that are new here are invited, once.
+    const api = mockApi(mock);
+    const synced = email('synced');
+    await api.createUser({ email: synced, name: 'Synced' });
+    await syncNow(server, t.owner.token, us.target.id, 'INCREMENTAL');
+    await waitForMail(mock, synced);
+    await syncNow(server, t.owner.token, us.target.id, 'FULL');
+    expect((await server.ownerSql`select count(*)::int as n from user_tokens ut join users u on u.id = ut.user_id where u.email = ${synced}`)[0]!.n).toBe(1);
+    // The user mirrored before the option was on was not invited by it.
+    expect((await server.ownerSql`select count(*)::int as n from user_tokens ut join users u on u.id = ut.user_id where u.email = ${quiet}`)[0]!.n).toBe(0);
   });
 });

@@ -111,6 +111,9 @@ function printed(label: RegExp): string {
 /** Arguments whose record type their name doesn't say. */
 const ID_TYPES: Record<string, string> = { entityId: 'User', fromId: 'AuditLog' };
 
+/** Input objects whose `id` field names a record of another type. */
+const INPUT_ID_TYPES: Record<string, string> = { UpdateUsersItem: 'User' };
+
 const PLATFORM_FIELDS = /^(platform\w*|createTenant|suspendTenant|reactivateTenant|changeTenantPlan)$/;
 
 describe('README API tour, run as written', () => {
@@ -190,7 +193,10 @@ describe('README API tour, run as written', () => {
           },
           ObjectField(node) {
             if (!placeholder(node.value)) return undefined;
-            return { ...node, value: { kind: Kind.STRING, value: valueFor(node.name.value, undefined) } };
+            // `id` inside an input object names the record of that input (an item of updateUsers: a User).
+            const inputType = typeInfo.getParentInputType();
+            const idOf = node.name.value === 'id' && inputType ? INPUT_ID_TYPES[getNamedType(inputType).name] : undefined;
+            return { ...node, value: { kind: Kind.STRING, value: valueFor(node.name.value, idOf) } };
           },
           SelectionSet(node) {
             // __typename lets the harness remember ids by type, as a reader remembers "the user I created".

@@ -14,8 +14,13 @@ export function runStatement<R>(tx: Tx, text: string, params: unknown[]): Promis
   return rawClientOf(tx).unsafe(text, params as never[], { prepare: true }) as unknown as Promise<R[]>;
 }
 
-/** Postgres' timestamptz text (`2025-12-01 13:00:00.123+00`) as a Date, in ISO form so that every year parses as written. */
+/**
+ * Postgres' timestamptz text (`2025-12-01 13:00:00.123+00`) as a Date. V8 parses that form directly
+ * (twice as fast as rewriting it), except years below 1000, which it reads as two-digit years: those
+ * are rewritten to ISO form first.
+ */
 export function toDate(text: string): Date {
+  if (text.charCodeAt(0) !== 48 /* '0' */) return new Date(text);
   const offsetHoursOnly = text.length > 3 && (text[text.length - 3] === '+' || text[text.length - 3] === '-');
   return new Date(`${text.replace(' ', 'T')}${offsetHoursOnly ? ':00' : ''}`);
 }

@@ -67,6 +67,7 @@ export const permissionMap = {
     // Identity (SSO, domains, SCIM): people only, never API keys — see identityAdmin.
     scimTokens: identityQuery('ADMIN'),
     ssoConnections: identityQuery('ADMIN'),
+    tenantDomains: identityQuery('ADMIN'),
   },
   Mutation: {
     _noop: deny, // a placeholder so `extend type Mutation` has a type to extend
@@ -80,6 +81,9 @@ export const permissionMap = {
     reactivateTenant: operatorMutation,
     changeTenantPlan: operatorMutation,
     createUser: tenantMutation('ADMIN'),
+    createUsers: tenantMutation('ADMIN'),
+    updateUsers: tenantMutation('ADMIN'),
+    addOrganizationMembers: tenantMutation('MEMBER'), // tenant ADMIN+ or organization ADMIN, checked in the service
     updateUser: tenantMutation(SELF_OR('ADMIN')), // oneself, or ADMIN+ (and not above one's role: checked against the target in the service)
     changeUserRole: tenantMutation('ADMIN'),
     deactivateUser: tenantMutation('ADMIN'),
@@ -124,6 +128,11 @@ export const permissionMap = {
     updateSsoConnection: identityAdmin('ADMIN'),
     deleteSsoConnection: identityAdmin('ADMIN'),
     testSsoConnection: identityAdmin('ADMIN'),
+    addTenantDomain: identityAdmin('ADMIN'),
+    verifyTenantDomain: identityAdmin('OWNER'),
+    removeTenantDomain: identityAdmin('OWNER'),
+    setSsoEnforcement: identityAdmin('OWNER'),
+    setSsoBreakGlass: identityAdmin('OWNER'),
     exchangeSsoCode: rateLimit('REFRESH'), // anyone holding a code: single use, 60 s, 256 bits
   },
   Subscription: {
@@ -172,12 +181,19 @@ export const permissionMap = {
   InvitationPayload: allow,
   Session: allow,
   ApiKey: allow,
+  ItemFieldError: allow,
+  ItemError: allow,
+  UserResult: allow,
+  UsersPayload: allow,
+  MemberResult: allow,
+  MembersPayload: allow,
   CreateApiKeyPayload: allow,
   ScimToken: allow,
   ScimTokenSecretPayload: allow,
   SsoConnection: allow,
   SsoRoleMapping: allow,
   SsoConnectionTestResult: allow,
+  TenantDomain: allow,
 } satisfies PermissionMap;
 
 export const permissions = shield(permissionMap, {

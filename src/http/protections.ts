@@ -51,6 +51,19 @@ export function operationProtections(schema: GraphQLSchema): { plugins: ApolloSe
   });
   const protection = armor.protect();
   const costWithVariables = costLimitRule({ maxCost: LIMITS.maxCost, propagateOnRejection: false, onReject: [(ctx, err) => ctx?.reportError(err)] });
+  type Refusal = { message: string; fields?: FieldError[] } | null;
+  /** Why a document sent without variables is refused (or null): a function of the document alone. */
+  const withoutVariables = new WeakMap<DocumentNode, Refusal>();
+  const check = (document: DocumentNode, variables: Record<string, unknown>): Refusal => {
+    const { inlined, problems } = inlinePageArguments(document, variables);
+    problems.push(...checkOperationInput(schema, document, variables));
+    if (problems.length) return { message: problems.map((p) => `${p.field}: ${p.message}`).join('; '), fields: problems };
+    if (inlined !== document) {
+      const error = costOf(inlined, costWithVariables);
+      if (error) return { message: error.message.replace(/^Syntax Error: /, '') };
+    }
+    return null;
+  };
   const pageArguments: ApolloServerPlugin = {
     async requestDidStart() {
       return {
@@ -58,13 +71,17 @@ export function operationProtections(schema: GraphQLSchema): { plugins: ApolloSe
           // graphql-ws serves subscriptions; over HTTP, graphql-js would fail on the event stream (a 500).
           if (operation?.operation === 'subscription') throw new AppError('BAD_REQUEST', 'Subscriptions are served over WebSocket (graphql-ws) at /graphql, not over HTTP');
           const variables = request.variables ?? {};
-          const { inlined, problems } = inlinePageArguments(document, variables);
-          problems.push(...checkOperationInput(schema, document, variables));
-          if (problems.length) throw reject(problems.map((p) => `${p.field}: ${p.message}`).join('; '), problems);
-          if (inlined !== document) {
-            const error = costOf(inlined, costWithVariables);
-            if (error) throw reject(error.message.replace(/^Syntax Error: /, ''));
+          // Apollo hands the same parsed document for the same query text (its document cache), so a
+          // query without variables is checked once, not on every request (the walks cost ~2 % of a
+          // small request). Held weakly: it goes when Apollo's cache lets the document go.
+          let refusal: Refusal | undefined;
+          if (Object.keys(variables).length === 0) {
+            refusal = withoutVariables.get(document);
+            if (refusal === undefined) withoutVariables.set(document, (refusal = check(document, variables)));
+          } else {
+            refusal = check(document, variables);
           }
+          if (refusal) throw reject(refusal.message, refusal.fields);
         },
       };
     },
@@ -91,6 +108,16 @@ function costOf(document: DocumentNode, rule: ValidationRule): GraphQLError | un
 }
 
 /**
+ * Bulk mutations' item lists (src/modules/bulk.ts): the cost counts the items, as armor counts a
+ * page's `first`: the field's selection cost is multiplied by ⌈items / 5⌉, so the 500 items of a
+ * full call weigh as a page of 100 rows (an item's result is a row; its write is bounded by the
+ * call's constant statements). A full call with a plain selection passes; with nested lists per
+ * item it is over the limit, as a page of 100 with nested lists is.
+ */
+const BULK_ITEM_ARGUMENTS: Record<string, string> = { createUsers: 'inputs', updateUsers: 'inputs', addOrganizationMembers: 'members' };
+const ITEMS_PER_ROW_OF_COST = 5;
+
+/**
  * Replaces `first: $var` / `last: $var` with the variable's value (so the cost rule counts it) and
  * reports any page size above the cap, literal or variable, before anything executes.
  */
@@ -105,6 +132,18 @@ function inlinePageArguments(document: DocumentNode, variables: Record<string, u
         return { ...node, value: { kind: Kind.INT, value: String(value) } };
       }
       return undefined;
+    },
+    Field: {
+      // On leave: the `first` added here is for the cost rule only, not a page size to check above.
+      leave(node) {
+        const argName = BULK_ITEM_ARGUMENTS[node.name.value];
+        const arg = argName ? node.arguments?.find((a) => a.name.value === argName) : undefined;
+        if (!arg) return undefined;
+        const list = arg.value.kind === Kind.VARIABLE ? variables[arg.value.name.value] : arg.value.kind === Kind.LIST ? arg.value.values : undefined;
+        const items = Array.isArray(list) ? list.length : 1;
+        const weight = Math.max(1, Math.ceil(items / ITEMS_PER_ROW_OF_COST));
+        return { ...node, arguments: [...(node.arguments ?? []), { kind: Kind.ARGUMENT, name: { kind: Kind.NAME, value: 'first' }, value: { kind: Kind.INT, value: String(weight) } }] };
+      },
     },
   });
   return { inlined, problems };

@@ -2,7 +2,7 @@
  * Push: changes made in Tessera to users that a USER_SERVICE integration mirrors are sent to the
  * provider by a job.
  *
- * - Only changes by a USER actor are pushed. Webhook and sync handlers write as the INTEGRATION
+ * - Only changes by a USER or API_KEY actor are pushed. Webhook and sync handlers write as the INTEGRATION
  *   actor and never go through here, so what the provider told us is never sent back (no echo loop).
  * - The push row and its job are written in the change's own transaction (pg-boss insert with our
  *   transaction as `db`): a rolled-back change pushes nothing.
@@ -53,40 +53,57 @@ const payloadOf = (u: UserRow): UserPayload => ({ email: u.email, name: u.name, 
 
 /**
  * Called by the users service after it changed a user, inside the same transaction. Enqueues a push
- * when a USER made the change, a mirrored field changed, and the tenant has an enabled
- * USER_SERVICE integration (the one the user is linked to, else the oldest).
+ * when a person or an API key of the tenant made the change (USER or API_KEY actor), a mirrored
+ * field changed, and the tenant has an enabled USER_SERVICE integration (the one the user is linked
+ * to, else the oldest).
  */
 export async function pushUserChange(tx: Tx, scope: Scope, before: UserRow | null, after: UserRow): Promise<void> {
-  if (scope.actor.actorType !== 'USER' || !scope.jobs) return;
-  const payload = payloadOf(after);
-  if (before && JSON.stringify(payloadOf(before)) === JSON.stringify(payload)) return; // e.g. a role or password change
-  const [integration] = await tx
+  await pushUserChanges(tx, scope, [{ before, after }]);
+}
+
+/**
+ * The same for many changes (bulk mutations, imports) in a constant number of statements: one read
+ * of the integrations, one insert of the pushes, one insert of their jobs.
+ */
+export async function pushUserChanges(tx: Tx, scope: Scope, changes: { before: UserRow | null; after: UserRow }[]): Promise<void> {
+  if ((scope.actor.actorType !== 'USER' && scope.actor.actorType !== 'API_KEY') || !scope.jobs) return;
+  const due = changes.filter(({ before, after }) => {
+    const payload = payloadOf(after);
+    if (before && JSON.stringify(payloadOf(before)) === JSON.stringify(payload)) return false; // e.g. a role or password change
+    return !!after.externalId || payload.active; // a user never at the provider and deactivated here has nothing to push
+  });
+  if (!due.length) return;
+  const enabled = await tx
     .select({ id: integrations.id })
     .from(integrations)
-    .where(
-      and(
-        eq(integrations.provider, 'USER_SERVICE'),
-        eq(integrations.enabled, true),
-        after.externalSource ? eq(integrations.id, after.externalSource) : undefined,
-      ),
-    )
-    .orderBy(asc(integrations.createdAt), asc(integrations.id))
-    .limit(1);
-  if (!integration) return;
-  // A user that was never at the provider and is deactivated here has nothing to push.
-  if (!after.externalId && !payload.active) return;
-  const id = crypto.randomUUID();
-  await tx.insert(integrationPushes).values({
-    tenantId: after.tenantId,
-    id,
-    integrationId: integration.id,
-    resource: 'users',
-    recordId: after.id,
-    operation: !after.externalId ? 'CREATE' : payload.active ? 'UPDATE' : 'DEACTIVATE',
-    payload,
-    idempotencyKey: `tessera-push-${id}`,
+    .where(and(eq(integrations.provider, 'USER_SERVICE'), eq(integrations.enabled, true)))
+    .orderBy(asc(integrations.createdAt), asc(integrations.id));
+  if (!enabled.length) return;
+  const pushes = due.flatMap(({ after }) => {
+    const integration = after.externalSource ? enabled.find((i) => i.id === after.externalSource) : enabled[0];
+    if (!integration) return [];
+    const id = crypto.randomUUID();
+    const payload = payloadOf(after);
+    return [
+      {
+        tenantId: after.tenantId,
+        id,
+        integrationId: integration.id,
+        resource: 'users',
+        recordId: after.id,
+        operation: !after.externalId ? 'CREATE' : payload.active ? 'UPDATE' : 'DEACTIVATE',
+        payload,
+        idempotencyKey: `tessera-push-${id}`,
+      },
+    ];
   });
-  await scope.jobs.enqueue<PushJobData>(tx, QUEUES.push, [{ tenantId: after.tenantId, integrationId: integration.id, recordId: after.id }]);
+  if (!pushes.length) return;
+  await tx.insert(integrationPushes).values(pushes);
+  await scope.jobs.enqueue<PushJobData>(
+    tx,
+    QUEUES.push,
+    pushes.map((p) => ({ tenantId: p.tenantId, integrationId: p.integrationId, recordId: p.recordId })),
+  );
 }
 
 /** How long a push may stay SENDING before another job may take it over (a worker died mid-send). */

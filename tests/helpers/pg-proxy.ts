@@ -16,7 +16,8 @@ export interface PgProxy {
   close(): Promise<void>;
 }
 
-export async function startPgProxy(targetUrl: string): Promise<PgProxy> {
+/** `onClientData`: every chunk the client sends, as it arrives (one socket write each, unless they queue up). */
+export async function startPgProxy(targetUrl: string, opts: { onClientData?: (chunk: Buffer) => void } = {}): Promise<PgProxy> {
   const target = new URL(targetUrl);
   const pairs = new Set<[net.Socket, net.Socket]>();
   let up = true;
@@ -25,6 +26,7 @@ export async function startPgProxy(targetUrl: string): Promise<PgProxy> {
     const upstream = net.connect(Number(target.port), target.hostname);
     const pair: [net.Socket, net.Socket] = [client, upstream];
     pairs.add(pair);
+    if (opts.onClientData) client.on('data', opts.onClientData);
     client.pipe(upstream).pipe(client);
     const close = () => {
       pairs.delete(pair);

@@ -1,5 +1,5 @@
 import type { GraphQLResolveInfo, GraphQLScalarType, GraphQLScalarTypeConfig } from 'graphql';
-import type { TenantRow, UserRow, OrganizationRow, MembershipRow, AuditLogRow, IntegrationRow, SyncRunRow, IntegrationPushRow, OutboundMessageRow, ScimTokenRow, SsoConnectionRow } from '../../db/schema.js';
+import type { TenantRow, UserRow, OrganizationRow, MembershipRow, AuditLogRow, IntegrationRow, SyncRunRow, IntegrationPushRow, OutboundMessageRow, ScimTokenRow, SsoConnectionRow, TenantDomainRow } from '../../db/schema.js';
 import type { UserConnectionResult, OrganizationConnectionResult } from '../connection.js';
 import type { AuditLogPage } from '../../modules/audit/service.js';
 import type { SessionTokens } from '../../auth/session-service.js';
@@ -7,6 +7,8 @@ import type { IntegrationWithSecret } from '../../modules/integrations/service.j
 import type { WebhookEventView, WebhookEventConnectionResult } from '../../modules/webhooks/service.js';
 import type { SyncRunConnectionResult } from '../../modules/sync/service.js';
 import type { ApiKeyView, CreatedApiKey } from '../../modules/api-keys/service.js';
+import type { UserItemResult, UserResults } from '../../modules/users/service.js';
+import type { MemberItemResult, MemberResults } from '../../modules/organizations/service.js';
 import type { IntegrationPushConnectionResult } from '../../modules/pushes/service.js';
 import type { InvitationView, InvitationPage, InvitationPayloadView } from '../../modules/invitations/service.js';
 import type { SessionView } from '../../modules/sessions/service.js';
@@ -164,6 +166,8 @@ export type CreateIntegrationInput = {
   apiKey: Scalars['String']['input'];
   baseUrl: Scalars['String']['input'];
   enabled?: InputMaybe<Scalars['Boolean']['input']>;
+  /** USER_SERVICE: invite mirrored users when they first appear (default false). */
+  inviteNewUsers?: InputMaybe<Scalars['Boolean']['input']>;
   name: Scalars['String']['input'];
   provider: IntegrationProvider;
   /** Networks webhooks may come from (CIDRs or single addresses, at most 50); omit or [] for any sender. */
@@ -227,6 +231,8 @@ export type Integration = {
   /** Most recent changes first. */
   healthHistory: Array<IntegrationHealthChange>;
   id: Scalars['UUID']['output'];
+  /** USER_SERVICE: users mirrored from the provider are invited (through the tenant's COMMUNICATION_SERVICE) when they first appear. */
+  inviteNewUsers: Scalars['Boolean']['output'];
   /** The most recent sync run (of any status); null if it was never synced. */
   lastSyncRun?: Maybe<SyncRun>;
   name: Scalars['String']['output'];
@@ -434,6 +440,21 @@ export type InviteUserInput = {
   role?: InputMaybe<Role>;
 };
 
+/** Why one item failed: the code the single mutation would answer (BAD_USER_INPUT, FORBIDDEN, NOT_FOUND, CONFLICT), with the refused fields. */
+export type ItemError = {
+  __typename?: 'ItemError';
+  code: Scalars['String']['output'];
+  fields?: Maybe<Array<ItemFieldError>>;
+  message: Scalars['String']['output'];
+};
+
+/** A refused value in one item: its field (path inside the item) and why. */
+export type ItemFieldError = {
+  __typename?: 'ItemFieldError';
+  field: Scalars['String']['output'];
+  message: Scalars['String']['output'];
+};
+
 export type LoginInput = {
   email: Scalars['EmailAddress']['input'];
   password: Scalars['String']['input'];
@@ -442,6 +463,20 @@ export type LoginInput = {
    * this argument, else the `X-Tenant` header, else the host `<slug>.<TENANT_BASE_DOMAIN>`.
    */
   tenantSlug?: InputMaybe<Scalars['String']['input']>;
+};
+
+export type MemberResult = {
+  __typename?: 'MemberResult';
+  error?: Maybe<ItemError>;
+  index: Scalars['Int']['output'];
+  member?: Maybe<OrganizationMember>;
+};
+
+export type MembersPayload = {
+  __typename?: 'MembersPayload';
+  failed: Scalars['Int']['output'];
+  results: Array<MemberResult>;
+  succeeded: Scalars['Int']['output'];
 };
 
 /** What the provider reported after accepting a message (its delivery-status webhooks). */
@@ -462,6 +497,10 @@ export type Mutation = {
   acceptInvitation: AuthPayload;
   /** Tenant ADMIN+ or an ADMIN of that organization. */
   addOrganizationMember: OrganizationMember;
+  /** Adds up to 500 users to one organization. Tenant ADMIN+ or the organization's ADMINs. */
+  addOrganizationMembers: MembersPayload;
+  /** Claims an email domain (ADMIN+); an OWNER verifies it. Public mail providers can't be claimed. */
+  addTenantDomain: TenantDomain;
   changeOrganizationMemberRole: OrganizationMember;
   changeTenantPlan: Tenant;
   changeUserRole: User;
@@ -477,6 +516,8 @@ export type Mutation = {
   /** Platform operators only. */
   createTenant: Tenant;
   createUser: User;
+  /** Creates (or, without a password, invites) up to 500 users. ADMIN+; the rules of createUser hold per item. */
+  createUsers: UsersPayload;
   deactivateUser: User;
   /** Deletes the integration with its events and mirrored billing and delivery records; mirrored users stay. */
   deleteIntegration: DeletePayload;
@@ -507,6 +548,7 @@ export type Mutation = {
   reactivateUser: User;
   refreshSession: AuthPayload;
   removeOrganizationMember: DeletePayload;
+  removeTenantDomain: DeletePayload;
   /** Queues a FAILED, DEAD or PROCESSED event again (applying is idempotent). CONFLICT while it is queued or running. */
   replayWebhookEvent: WebhookEvent;
   /** Queues again every FAILED or DEAD event matching the filter (status defaults to DEAD), at most `limit` (1–1000). */
@@ -548,6 +590,10 @@ export type Mutation = {
   revokeUserSessions: Scalars['Int']['output'];
   /** A new signing secret; the previous one keeps verifying for `overlapHours` (default from configuration, 0 = stop at once). */
   rotateWebhookSecret: IntegrationSecretPayload;
+  /** OWNER: let an OWNER keep signing in with a password while SSO is enforced (or not). */
+  setSsoBreakGlass: User;
+  /** OWNER: enforce SSO (needs an enabled connection) or stop enforcing it. */
+  setSsoEnforcement: Tenant;
   suspendTenant: Tenant;
   /** Reads the provider's discovery document with the stored settings. */
   testSsoConnection: SsoConnectionTestResult;
@@ -563,6 +609,10 @@ export type Mutation = {
   updateTenant: Tenant;
   /** Any user may update their own name and password; ADMIN+ may update others (not OWNERs unless OWNER). */
   updateUser: User;
+  /** Changes name, role and/or status of up to 500 users, in item order. ADMIN+; the rules of the single mutations hold per item. */
+  updateUsers: UsersPayload;
+  /** The OWNER attests the tenant owns the domain. CONFLICT if another tenant verified it. */
+  verifyTenantDomain: TenantDomain;
 };
 
 
@@ -577,6 +627,17 @@ export type MutationAddOrganizationMemberArgs = {
   organizationId: Scalars['UUID']['input'];
   role?: InputMaybe<OrganizationRole>;
   userId: Scalars['UUID']['input'];
+};
+
+
+export type MutationAddOrganizationMembersArgs = {
+  members: Array<OrganizationMemberInput>;
+  organizationId: Scalars['UUID']['input'];
+};
+
+
+export type MutationAddTenantDomainArgs = {
+  domain: Scalars['String']['input'];
 };
 
 
@@ -636,6 +697,11 @@ export type MutationCreateTenantArgs = {
 
 export type MutationCreateUserArgs = {
   input: CreateUserInput;
+};
+
+
+export type MutationCreateUsersArgs = {
+  inputs: Array<CreateUserInput>;
 };
 
 
@@ -717,6 +783,11 @@ export type MutationRemoveOrganizationMemberArgs = {
 };
 
 
+export type MutationRemoveTenantDomainArgs = {
+  id: Scalars['UUID']['input'];
+};
+
+
 export type MutationReplayWebhookEventArgs = {
   id: Scalars['UUID']['input'];
 };
@@ -792,6 +863,17 @@ export type MutationRotateWebhookSecretArgs = {
 };
 
 
+export type MutationSetSsoBreakGlassArgs = {
+  enabled: Scalars['Boolean']['input'];
+  userId: Scalars['UUID']['input'];
+};
+
+
+export type MutationSetSsoEnforcementArgs = {
+  enforced: Scalars['Boolean']['input'];
+};
+
+
 export type MutationSuspendTenantArgs = {
   id: Scalars['UUID']['input'];
 };
@@ -836,6 +918,16 @@ export type MutationUpdateUserArgs = {
   input: UpdateUserInput;
 };
 
+
+export type MutationUpdateUsersArgs = {
+  inputs: Array<UpdateUsersItem>;
+};
+
+
+export type MutationVerifyTenantDomainArgs = {
+  id: Scalars['UUID']['input'];
+};
+
 export type Organization = {
   __typename?: 'Organization';
   createdAt: Scalars['DateTime']['output'];
@@ -870,6 +962,11 @@ export type OrganizationMember = {
   organization: Organization;
   role: OrganizationRole;
   user: User;
+};
+
+export type OrganizationMemberInput = {
+  role?: InputMaybe<OrganizationRole>;
+  userId: Scalars['UUID']['input'];
 };
 
 export type OrganizationRole =
@@ -965,6 +1062,8 @@ export type Query = {
   syncRuns: SyncRunConnection;
   /** The viewer's own tenant. */
   tenant: Tenant;
+  /** The tenant's email domains (ADMIN+). */
+  tenantDomains: Array<TenantDomain>;
   tenantHealthSummary: TenantHealthSummary;
   user?: Maybe<User>;
   /** Ordered by creation time, oldest first (stable under inserts). `first` is 1–100. */
@@ -1255,8 +1354,21 @@ export type Tenant = {
   plan: TenantPlan;
   /** Lower-case, used at login and in URLs. */
   slug: Scalars['String']['output'];
+  /** Password logins are refused except for break-glass OWNERs (setSsoEnforcement). */
+  ssoEnforced: Scalars['Boolean']['output'];
   status: TenantStatus;
   updatedAt: Scalars['DateTime']['output'];
+};
+
+/** An email domain the tenant claims. Verified by an OWNER; a verified domain belongs to one tenant only. */
+export type TenantDomain = {
+  __typename?: 'TenantDomain';
+  createdAt: Scalars['DateTime']['output'];
+  /** Lower-case, e.g. example.com. */
+  domain: Scalars['String']['output'];
+  id: Scalars['UUID']['output'];
+  verified: Scalars['Boolean']['output'];
+  verifiedAt?: Maybe<Scalars['DateTime']['output']>;
 };
 
 /** How many of the tenant's integrations are in each status. */
@@ -1290,6 +1402,7 @@ export type UpdateIntegrationInput = {
   apiKey?: InputMaybe<Scalars['String']['input']>;
   baseUrl?: InputMaybe<Scalars['String']['input']>;
   enabled?: InputMaybe<Scalars['Boolean']['input']>;
+  inviteNewUsers?: InputMaybe<Scalars['Boolean']['input']>;
   name?: InputMaybe<Scalars['String']['input']>;
   /** Replaces the source allowlist; [] removes it (any sender). */
   webhookAllowedSources?: InputMaybe<Array<Scalars['String']['input']>>;
@@ -1326,6 +1439,14 @@ export type UpdateUserInput = {
   password?: InputMaybe<Scalars['String']['input']>;
 };
 
+export type UpdateUsersItem = {
+  id: Scalars['UUID']['input'];
+  name?: InputMaybe<Scalars['String']['input']>;
+  role?: InputMaybe<Role>;
+  /** ACTIVE (reactivate; INVITED if they have no password yet) or DEACTIVATED (also ends their sessions). */
+  status?: InputMaybe<UserStatus>;
+};
+
 export type User = {
   __typename?: 'User';
   createdAt: Scalars['DateTime']['output'];
@@ -1337,6 +1458,8 @@ export type User = {
   /** Organizations this user belongs to, by name. */
   organizations: Array<Organization>;
   role: Role;
+  /** An OWNER who may still sign in with a password while SSO is enforced. */
+  ssoBreakGlass: Scalars['Boolean']['output'];
   status: UserStatus;
   updatedAt: Scalars['DateTime']['output'];
 };
@@ -1362,10 +1485,26 @@ export type UserFilter = {
   status?: InputMaybe<UserStatus>;
 };
 
+export type UserResult = {
+  __typename?: 'UserResult';
+  error?: Maybe<ItemError>;
+  /** The item's position in the input list (0-based). */
+  index: Scalars['Int']['output'];
+  user?: Maybe<User>;
+};
+
 export type UserStatus =
   | 'ACTIVE'
   | 'DEACTIVATED'
   | 'INVITED';
+
+export type UsersPayload = {
+  __typename?: 'UsersPayload';
+  failed: Scalars['Int']['output'];
+  /** One per input item, in input order. */
+  results: Array<UserResult>;
+  succeeded: Scalars['Int']['output'];
+};
 
 /** One event received by webhook, as stored, with what processing did. */
 export type WebhookEvent = {
@@ -1542,8 +1681,12 @@ export type ResolversTypes = {
   InvitationPayload: ResolverTypeWrapper<InvitationPayloadView>;
   InvitationStatus: InvitationStatus;
   InviteUserInput: InviteUserInput;
+  ItemError: ResolverTypeWrapper<ItemError>;
+  ItemFieldError: ResolverTypeWrapper<ItemFieldError>;
   JSON: ResolverTypeWrapper<Scalars['JSON']['output']>;
   LoginInput: LoginInput;
+  MemberResult: ResolverTypeWrapper<MemberItemResult>;
+  MembersPayload: ResolverTypeWrapper<MemberResults>;
   MessageDeliveryStatus: MessageDeliveryStatus;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
   Organization: ResolverTypeWrapper<OrganizationRow>;
@@ -1551,6 +1694,7 @@ export type ResolversTypes = {
   OrganizationEdge: ResolverTypeWrapper<Omit<OrganizationEdge, 'node'> & { node: ResolversTypes['Organization'] }>;
   OrganizationFilter: OrganizationFilter;
   OrganizationMember: ResolverTypeWrapper<MembershipRow>;
+  OrganizationMemberInput: OrganizationMemberInput;
   OrganizationRole: OrganizationRole;
   OutboundMessage: ResolverTypeWrapper<OutboundMessageRow>;
   OutboundMessageStatus: OutboundMessageStatus;
@@ -1576,6 +1720,7 @@ export type ResolversTypes = {
   SyncRunStatus: SyncRunStatus;
   SyncTrigger: SyncTrigger;
   Tenant: ResolverTypeWrapper<TenantRow>;
+  TenantDomain: ResolverTypeWrapper<TenantDomainRow>;
   TenantHealthSummary: ResolverTypeWrapper<TenantHealthSummary>;
   TenantPlan: TenantPlan;
   TenantStatus: TenantStatus;
@@ -1586,11 +1731,14 @@ export type ResolversTypes = {
   UpdateSsoConnectionInput: UpdateSsoConnectionInput;
   UpdateTenantInput: UpdateTenantInput;
   UpdateUserInput: UpdateUserInput;
+  UpdateUsersItem: UpdateUsersItem;
   User: ResolverTypeWrapper<UserRow>;
   UserConnection: ResolverTypeWrapper<UserConnectionResult>;
   UserEdge: ResolverTypeWrapper<Omit<UserEdge, 'node'> & { node: ResolversTypes['User'] }>;
   UserFilter: UserFilter;
+  UserResult: ResolverTypeWrapper<UserItemResult>;
   UserStatus: UserStatus;
+  UsersPayload: ResolverTypeWrapper<UserResults>;
   WebhookEvent: ResolverTypeWrapper<WebhookEventView>;
   WebhookEventConnection: ResolverTypeWrapper<WebhookEventConnectionResult>;
   WebhookEventEdge: ResolverTypeWrapper<Omit<WebhookEventEdge, 'node'> & { node: ResolversTypes['WebhookEvent'] }>;
@@ -1636,14 +1784,19 @@ export type ResolversParentTypes = {
   InvitationFilter: InvitationFilter;
   InvitationPayload: InvitationPayloadView;
   InviteUserInput: InviteUserInput;
+  ItemError: ItemError;
+  ItemFieldError: ItemFieldError;
   JSON: Scalars['JSON']['output'];
   LoginInput: LoginInput;
+  MemberResult: MemberItemResult;
+  MembersPayload: MemberResults;
   Mutation: Record<PropertyKey, never>;
   Organization: OrganizationRow;
   OrganizationConnection: OrganizationConnectionResult;
   OrganizationEdge: Omit<OrganizationEdge, 'node'> & { node: ResolversParentTypes['Organization'] };
   OrganizationFilter: OrganizationFilter;
   OrganizationMember: MembershipRow;
+  OrganizationMemberInput: OrganizationMemberInput;
   OutboundMessage: OutboundMessageRow;
   PageInfo: PageInfo;
   PlatformAuthPayload: PlatformAuthPayload;
@@ -1662,6 +1815,7 @@ export type ResolversParentTypes = {
   SyncRunConnection: SyncRunConnectionResult;
   SyncRunEdge: Omit<SyncRunEdge, 'node'> & { node: ResolversParentTypes['SyncRun'] };
   Tenant: TenantRow;
+  TenantDomain: TenantDomainRow;
   TenantHealthSummary: TenantHealthSummary;
   TriggerSyncPayload: Omit<TriggerSyncPayload, 'run'> & { run: ResolversParentTypes['SyncRun'] };
   UUID: Scalars['UUID']['output'];
@@ -1670,10 +1824,13 @@ export type ResolversParentTypes = {
   UpdateSsoConnectionInput: UpdateSsoConnectionInput;
   UpdateTenantInput: UpdateTenantInput;
   UpdateUserInput: UpdateUserInput;
+  UpdateUsersItem: UpdateUsersItem;
   User: UserRow;
   UserConnection: UserConnectionResult;
   UserEdge: Omit<UserEdge, 'node'> & { node: ResolversParentTypes['User'] };
   UserFilter: UserFilter;
+  UserResult: UserItemResult;
+  UsersPayload: UserResults;
   WebhookEvent: WebhookEventView;
   WebhookEventConnection: WebhookEventConnectionResult;
   WebhookEventEdge: Omit<WebhookEventEdge, 'node'> & { node: ResolversParentTypes['WebhookEvent'] };
@@ -1758,6 +1915,7 @@ export type IntegrationResolvers<ContextType = Context, ParentType extends Resol
   health?: Resolver<ResolversTypes['IntegrationHealth'], ParentType, ContextType>;
   healthHistory?: Resolver<Array<ResolversTypes['IntegrationHealthChange']>, ParentType, ContextType, RequireFields<IntegrationHealthHistoryArgs, 'first'>>;
   id?: Resolver<ResolversTypes['UUID'], ParentType, ContextType>;
+  inviteNewUsers?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   lastSyncRun?: Resolver<Maybe<ResolversTypes['SyncRun']>, ParentType, ContextType>;
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   previousSecretExpiresAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
@@ -1866,14 +2024,39 @@ export type InvitationPayloadResolvers<ContextType = Context, ParentType extends
   invitationUrl?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
 };
 
+export type ItemErrorResolvers<ContextType = Context, ParentType extends ResolversParentTypes['ItemError'] = ResolversParentTypes['ItemError']> = {
+  code?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  fields?: Resolver<Maybe<Array<ResolversTypes['ItemFieldError']>>, ParentType, ContextType>;
+  message?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
+export type ItemFieldErrorResolvers<ContextType = Context, ParentType extends ResolversParentTypes['ItemFieldError'] = ResolversParentTypes['ItemFieldError']> = {
+  field?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  message?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
 export interface JsonScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['JSON'], any> {
   name: 'JSON';
 }
+
+export type MemberResultResolvers<ContextType = Context, ParentType extends ResolversParentTypes['MemberResult'] = ResolversParentTypes['MemberResult']> = {
+  error?: Resolver<Maybe<ResolversTypes['ItemError']>, ParentType, ContextType>;
+  index?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  member?: Resolver<Maybe<ResolversTypes['OrganizationMember']>, ParentType, ContextType>;
+};
+
+export type MembersPayloadResolvers<ContextType = Context, ParentType extends ResolversParentTypes['MembersPayload'] = ResolversParentTypes['MembersPayload']> = {
+  failed?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  results?: Resolver<Array<ResolversTypes['MemberResult']>, ParentType, ContextType>;
+  succeeded?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
 
 export type MutationResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = {
   _noop?: Resolver<Maybe<ResolversTypes['Boolean']>, ParentType, ContextType>;
   acceptInvitation?: Resolver<ResolversTypes['AuthPayload'], ParentType, ContextType, RequireFields<MutationAcceptInvitationArgs, 'password' | 'token'>>;
   addOrganizationMember?: Resolver<ResolversTypes['OrganizationMember'], ParentType, ContextType, RequireFields<MutationAddOrganizationMemberArgs, 'organizationId' | 'role' | 'userId'>>;
+  addOrganizationMembers?: Resolver<ResolversTypes['MembersPayload'], ParentType, ContextType, RequireFields<MutationAddOrganizationMembersArgs, 'members' | 'organizationId'>>;
+  addTenantDomain?: Resolver<ResolversTypes['TenantDomain'], ParentType, ContextType, RequireFields<MutationAddTenantDomainArgs, 'domain'>>;
   changeOrganizationMemberRole?: Resolver<ResolversTypes['OrganizationMember'], ParentType, ContextType, RequireFields<MutationChangeOrganizationMemberRoleArgs, 'organizationId' | 'role' | 'userId'>>;
   changeTenantPlan?: Resolver<ResolversTypes['Tenant'], ParentType, ContextType, RequireFields<MutationChangeTenantPlanArgs, 'id' | 'plan'>>;
   changeUserRole?: Resolver<ResolversTypes['User'], ParentType, ContextType, RequireFields<MutationChangeUserRoleArgs, 'id' | 'role'>>;
@@ -1885,6 +2068,7 @@ export type MutationResolvers<ContextType = Context, ParentType extends Resolver
   createScimToken?: Resolver<ResolversTypes['ScimTokenSecretPayload'], ParentType, ContextType, RequireFields<MutationCreateScimTokenArgs, 'name'>>;
   createTenant?: Resolver<ResolversTypes['Tenant'], ParentType, ContextType, RequireFields<MutationCreateTenantArgs, 'input'>>;
   createUser?: Resolver<ResolversTypes['User'], ParentType, ContextType, RequireFields<MutationCreateUserArgs, 'input'>>;
+  createUsers?: Resolver<ResolversTypes['UsersPayload'], ParentType, ContextType, RequireFields<MutationCreateUsersArgs, 'inputs'>>;
   deactivateUser?: Resolver<ResolversTypes['User'], ParentType, ContextType, RequireFields<MutationDeactivateUserArgs, 'id'>>;
   deleteIntegration?: Resolver<ResolversTypes['DeletePayload'], ParentType, ContextType, RequireFields<MutationDeleteIntegrationArgs, 'id'>>;
   deleteOrganization?: Resolver<ResolversTypes['DeletePayload'], ParentType, ContextType, RequireFields<MutationDeleteOrganizationArgs, 'id'>>;
@@ -1901,6 +2085,7 @@ export type MutationResolvers<ContextType = Context, ParentType extends Resolver
   reactivateUser?: Resolver<ResolversTypes['User'], ParentType, ContextType, RequireFields<MutationReactivateUserArgs, 'id'>>;
   refreshSession?: Resolver<ResolversTypes['AuthPayload'], ParentType, ContextType, RequireFields<MutationRefreshSessionArgs, 'refreshToken'>>;
   removeOrganizationMember?: Resolver<ResolversTypes['DeletePayload'], ParentType, ContextType, RequireFields<MutationRemoveOrganizationMemberArgs, 'organizationId' | 'userId'>>;
+  removeTenantDomain?: Resolver<ResolversTypes['DeletePayload'], ParentType, ContextType, RequireFields<MutationRemoveTenantDomainArgs, 'id'>>;
   replayWebhookEvent?: Resolver<ResolversTypes['WebhookEvent'], ParentType, ContextType, RequireFields<MutationReplayWebhookEventArgs, 'id'>>;
   replayWebhookEvents?: Resolver<ResolversTypes['ReplayWebhookEventsPayload'], ParentType, ContextType, RequireFields<MutationReplayWebhookEventsArgs, 'filter' | 'limit'>>;
   requestEmailChange?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationRequestEmailChangeArgs, 'currentPassword' | 'newEmail'>>;
@@ -1916,6 +2101,8 @@ export type MutationResolvers<ContextType = Context, ParentType extends Resolver
   revokeSession?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationRevokeSessionArgs, 'id'>>;
   revokeUserSessions?: Resolver<ResolversTypes['Int'], ParentType, ContextType, RequireFields<MutationRevokeUserSessionsArgs, 'userId'>>;
   rotateWebhookSecret?: Resolver<ResolversTypes['IntegrationSecretPayload'], ParentType, ContextType, RequireFields<MutationRotateWebhookSecretArgs, 'id'>>;
+  setSsoBreakGlass?: Resolver<ResolversTypes['User'], ParentType, ContextType, RequireFields<MutationSetSsoBreakGlassArgs, 'enabled' | 'userId'>>;
+  setSsoEnforcement?: Resolver<ResolversTypes['Tenant'], ParentType, ContextType, RequireFields<MutationSetSsoEnforcementArgs, 'enforced'>>;
   suspendTenant?: Resolver<ResolversTypes['Tenant'], ParentType, ContextType, RequireFields<MutationSuspendTenantArgs, 'id'>>;
   testSsoConnection?: Resolver<ResolversTypes['SsoConnectionTestResult'], ParentType, ContextType, RequireFields<MutationTestSsoConnectionArgs, 'id'>>;
   triggerSync?: Resolver<ResolversTypes['TriggerSyncPayload'], ParentType, ContextType, RequireFields<MutationTriggerSyncArgs, 'integrationId' | 'mode'>>;
@@ -1924,6 +2111,8 @@ export type MutationResolvers<ContextType = Context, ParentType extends Resolver
   updateSsoConnection?: Resolver<ResolversTypes['SsoConnection'], ParentType, ContextType, RequireFields<MutationUpdateSsoConnectionArgs, 'id' | 'input'>>;
   updateTenant?: Resolver<ResolversTypes['Tenant'], ParentType, ContextType, RequireFields<MutationUpdateTenantArgs, 'input'>>;
   updateUser?: Resolver<ResolversTypes['User'], ParentType, ContextType, RequireFields<MutationUpdateUserArgs, 'id' | 'input'>>;
+  updateUsers?: Resolver<ResolversTypes['UsersPayload'], ParentType, ContextType, RequireFields<MutationUpdateUsersArgs, 'inputs'>>;
+  verifyTenantDomain?: Resolver<ResolversTypes['TenantDomain'], ParentType, ContextType, RequireFields<MutationVerifyTenantDomainArgs, 'id'>>;
 };
 
 export type OrganizationResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Organization'] = ResolversParentTypes['Organization']> = {
@@ -2003,6 +2192,7 @@ export type QueryResolvers<ContextType = Context, ParentType extends ResolversPa
   syncRun?: Resolver<Maybe<ResolversTypes['SyncRun']>, ParentType, ContextType, RequireFields<QuerySyncRunArgs, 'id'>>;
   syncRuns?: Resolver<ResolversTypes['SyncRunConnection'], ParentType, ContextType, RequireFields<QuerySyncRunsArgs, 'first' | 'integrationId'>>;
   tenant?: Resolver<ResolversTypes['Tenant'], ParentType, ContextType>;
+  tenantDomains?: Resolver<Array<ResolversTypes['TenantDomain']>, ParentType, ContextType>;
   tenantHealthSummary?: Resolver<ResolversTypes['TenantHealthSummary'], ParentType, ContextType>;
   user?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType, RequireFields<QueryUserArgs, 'id'>>;
   users?: Resolver<ResolversTypes['UserConnection'], ParentType, ContextType, RequireFields<QueryUsersArgs, 'first'>>;
@@ -2107,8 +2297,17 @@ export type TenantResolvers<ContextType = Context, ParentType extends ResolversP
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   plan?: Resolver<ResolversTypes['TenantPlan'], ParentType, ContextType>;
   slug?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  ssoEnforced?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   status?: Resolver<ResolversTypes['TenantStatus'], ParentType, ContextType>;
   updatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+};
+
+export type TenantDomainResolvers<ContextType = Context, ParentType extends ResolversParentTypes['TenantDomain'] = ResolversParentTypes['TenantDomain']> = {
+  createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  domain?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['UUID'], ParentType, ContextType>;
+  verified?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  verifiedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
 };
 
 export type TenantHealthSummaryResolvers<ContextType = Context, ParentType extends ResolversParentTypes['TenantHealthSummary'] = ResolversParentTypes['TenantHealthSummary']> = {
@@ -2135,6 +2334,7 @@ export type UserResolvers<ContextType = Context, ParentType extends ResolversPar
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   organizations?: Resolver<Array<ResolversTypes['Organization']>, ParentType, ContextType>;
   role?: Resolver<ResolversTypes['Role'], ParentType, ContextType>;
+  ssoBreakGlass?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   status?: Resolver<ResolversTypes['UserStatus'], ParentType, ContextType>;
   updatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
 };
@@ -2148,6 +2348,18 @@ export type UserConnectionResolvers<ContextType = Context, ParentType extends Re
 export type UserEdgeResolvers<ContextType = Context, ParentType extends ResolversParentTypes['UserEdge'] = ResolversParentTypes['UserEdge']> = {
   cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   node?: Resolver<ResolversTypes['User'], ParentType, ContextType>;
+};
+
+export type UserResultResolvers<ContextType = Context, ParentType extends ResolversParentTypes['UserResult'] = ResolversParentTypes['UserResult']> = {
+  error?: Resolver<Maybe<ResolversTypes['ItemError']>, ParentType, ContextType>;
+  index?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  user?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType>;
+};
+
+export type UsersPayloadResolvers<ContextType = Context, ParentType extends ResolversParentTypes['UsersPayload'] = ResolversParentTypes['UsersPayload']> = {
+  failed?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  results?: Resolver<Array<ResolversTypes['UserResult']>, ParentType, ContextType>;
+  succeeded?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
 };
 
 export type WebhookEventResolvers<ContextType = Context, ParentType extends ResolversParentTypes['WebhookEvent'] = ResolversParentTypes['WebhookEvent']> = {
@@ -2202,7 +2414,11 @@ export type Resolvers<ContextType = Context> = {
   InvitationConnection?: InvitationConnectionResolvers<ContextType>;
   InvitationEdge?: InvitationEdgeResolvers<ContextType>;
   InvitationPayload?: InvitationPayloadResolvers<ContextType>;
+  ItemError?: ItemErrorResolvers<ContextType>;
+  ItemFieldError?: ItemFieldErrorResolvers<ContextType>;
   JSON?: GraphQLScalarType;
+  MemberResult?: MemberResultResolvers<ContextType>;
+  MembersPayload?: MembersPayloadResolvers<ContextType>;
   Mutation?: MutationResolvers<ContextType>;
   Organization?: OrganizationResolvers<ContextType>;
   OrganizationConnection?: OrganizationConnectionResolvers<ContextType>;
@@ -2224,12 +2440,15 @@ export type Resolvers<ContextType = Context> = {
   SyncRunConnection?: SyncRunConnectionResolvers<ContextType>;
   SyncRunEdge?: SyncRunEdgeResolvers<ContextType>;
   Tenant?: TenantResolvers<ContextType>;
+  TenantDomain?: TenantDomainResolvers<ContextType>;
   TenantHealthSummary?: TenantHealthSummaryResolvers<ContextType>;
   TriggerSyncPayload?: TriggerSyncPayloadResolvers<ContextType>;
   UUID?: GraphQLScalarType;
   User?: UserResolvers<ContextType>;
   UserConnection?: UserConnectionResolvers<ContextType>;
   UserEdge?: UserEdgeResolvers<ContextType>;
+  UserResult?: UserResultResolvers<ContextType>;
+  UsersPayload?: UsersPayloadResolvers<ContextType>;
   WebhookEvent?: WebhookEventResolvers<ContextType>;
   WebhookEventConnection?: WebhookEventConnectionResolvers<ContextType>;
   WebhookEventEdge?: WebhookEventEdgeResolvers<ContextType>;

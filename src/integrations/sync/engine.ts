@@ -31,6 +31,7 @@ import { reevaluateHealthInTx } from '../health-monitor.js';
 import type { IntegrationClient } from '../http-client.js';
 import { loadIntegrationTarget } from '../targets.js';
 import type { IntegrationTarget } from '../types.js';
+import { inviteNewMirroredUsers } from '../communication/mirrored-invites.js';
 import { forgetSeen, markSeen } from './mark-and-sweep.js';
 import { SYNC_RESOURCES, type SyncResource } from './resources.js';
 
@@ -155,7 +156,10 @@ async function syncResource(app: IntegrationDeps, client: IntegrationClient, tar
     }
 
     const failedAt = await inTenant(app.db, settings, async (tx) => {
-      const failures = await applyRecords(tx, integration, resource, valid, counts);
+      const created: string[] = [];
+      const failures = await applyRecords(tx, integration, resource, valid, counts, created);
+      // Users who first appeared on this page are invited, if the integration says so (issue 13).
+      if (resource.name === 'users') await inviteNewMirroredUsers(tx, { config: app.config, jobs: app.jobs, secrets: app.secrets }, integration.id, created);
       if (run.mode === 'FULL') await markSeen(tx, target.tenantId, run.id, resource.name, seen);
       const floor = [failedFloor, ...failures].filter((v): v is string => !!v).sort()[0] ?? null;
       const checkpoint = floor ?? highWater;
@@ -192,21 +196,29 @@ async function applyRecords(
   resource: SyncResource,
   records: { record: unknown; updatedAt: string }[],
   counts: Counts,
+  /** Filled with the provider ids of records this page created. */
+  created: string[] = [],
 ): Promise<string[]> {
   const outcomes: ApplyOutcome[] = [];
+  const idOf = (r: unknown) => String((r as { id?: unknown }).id);
   try {
     await tx.transaction(async (sp) => {
       const all = records.map((r) => r.record);
       if (resource.applyBatch) outcomes.push(...(await resource.applyBatch(sp as unknown as Tx, integration, all)));
       else for (const r of all) outcomes.push(await resource.apply(sp as unknown as Tx, integration, r));
     });
-    for (const o of outcomes) counts[o]++;
+    outcomes.forEach((o, i) => {
+      counts[o]++;
+      if (o === 'created') created.push(idOf(records[i]!.record));
+    });
     return [];
   } catch {
     const failed: string[] = [];
     for (const r of records) {
       try {
-        counts[await tx.transaction((sp) => resource.apply(sp as unknown as Tx, integration, r.record))]++;
+        const o = await tx.transaction((sp) => resource.apply(sp as unknown as Tx, integration, r.record));
+        counts[o]++;
+        if (o === 'created') created.push(idOf(r.record));
       } catch {
         counts.failed++;
         failed.push(r.updatedAt);

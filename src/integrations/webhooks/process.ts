@@ -16,6 +16,7 @@ import type { JobOf } from '../../jobs/boss.js';
 import { QUEUES, type WebhookJobData } from '../../jobs/queues.js';
 import type { IntegrationDeps } from '../deps.js';
 import { applyEvents } from '../events.js';
+import { inviteNewMirroredUsers } from '../communication/mirrored-invites.js';
 import { reevaluateHealthInTx } from '../health-monitor.js';
 
 const MAX_ERROR_LENGTH = 2000;
@@ -62,6 +63,9 @@ export async function processWebhookJobs(app: IntegrationDeps, jobs: JobOf<Webho
   // first, the update misses it and the transaction (or savepoint) rolls back: no second effect.
   const apply = async (tx: Tx, events: StartedEvent[]) => {
     const outcomes = await applyEvents(tx, target, events.map((e) => ({ type: e.type, data: e.payload.data })));
+    // Users who first appeared with these events are invited, if the integration says so (issue 13).
+    const created = events.flatMap((e, i) => (outcomes[i] === 'created' && e.type.startsWith('user.') ? [String((e.payload.data as { id?: unknown }).id)] : []));
+    await inviteNewMirroredUsers(tx, { config: app.config, jobs: app.jobs, secrets: app.secrets }, integrationId, created);
     const done = await tx.execute(sql`
       update webhook_events w set status = 'PROCESSED', outcome = o.outcome, last_error = null, processed_at = clock_timestamp(), updated_at = clock_timestamp()
       from jsonb_to_recordset(${JSON.stringify(events.map((e, i) => ({ id: e.id, outcome: outcomes[i] })))}::text::jsonb) as o(id uuid, outcome text)

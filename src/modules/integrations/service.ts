@@ -64,6 +64,7 @@ const createInput = (policy: OutboundPolicy) =>
     apiKey,
     enabled: z.boolean().nullish(),
     webhookAllowedSources: allowedSources.nullish(),
+    inviteNewUsers: z.boolean().nullish(),
   });
 
 export interface CreateIntegrationInput {
@@ -73,6 +74,8 @@ export interface CreateIntegrationInput {
   apiKey: string;
   enabled?: boolean | null;
   webhookAllowedSources?: string[] | null;
+  /** USER_SERVICE: invite mirrored users as they first appear (issue 13). */
+  inviteNewUsers?: boolean | null;
 }
 
 /** Creates an integration with a fresh webhook signing secret, returned this once. */
@@ -93,6 +96,7 @@ export async function createIntegration(scope: Scope, deps: IntegrationInputDeps
         baseUrl: data.baseUrl,
         enabled: data.enabled ?? true,
         webhookAllowedSources: data.webhookAllowedSources ?? [],
+        inviteNewUsers: data.inviteNewUsers ?? false,
         credentialsEncrypted: secrets.encrypt(JSON.stringify({ apiKey: data.apiKey } satisfies Credentials), secretBinding(tenantId, integrationId, 'credentials')),
         webhookSecretEncrypted: secrets.encrypt(webhookSecret, secretBinding(tenantId, integrationId, 'webhook-secret')),
       })
@@ -109,6 +113,7 @@ const updateInput = (policy: OutboundPolicy) =>
     apiKey: apiKey.nullish(),
     enabled: z.boolean().nullish(),
     webhookAllowedSources: allowedSources.nullish(),
+    inviteNewUsers: z.boolean().nullish(),
   });
 
 export async function updateIntegration(scope: Scope, deps: IntegrationInputDeps, integrationId: string, input: { [K in keyof CreateIntegrationInput]?: CreateIntegrationInput[K] | null }): Promise<IntegrationRow> {
@@ -124,6 +129,7 @@ export async function updateIntegration(scope: Scope, deps: IntegrationInputDeps
         baseUrl: data.baseUrl ?? undefined,
         enabled: data.enabled ?? undefined,
         webhookAllowedSources: data.webhookAllowedSources ?? undefined,
+        inviteNewUsers: data.inviteNewUsers ?? undefined,
         credentialsEncrypted: data.apiKey ? secrets.encrypt(JSON.stringify({ apiKey: data.apiKey }), secretBinding(tenantId, integrationId, 'credentials')) : undefined,
         updatedAt: new Date(),
       })

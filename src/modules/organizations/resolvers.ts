@@ -3,6 +3,7 @@ import { connectionResolvers } from '../../graphql/connection.js';
 import { notFound } from '../../errors.js';
 import type { OrganizationRow } from '../../db/schema.js';
 import * as orgs from './service.js';
+import { itemErrorOf } from '../bulk.js';
 
 export const organizationResolvers: Resolvers = {
   Query: {
@@ -13,6 +14,7 @@ export const organizationResolvers: Resolvers = {
     createOrganization: async (_, { input }, ctx) => orgs.createOrganization(ctx.scope!, await ctx.actor(), input),
     updateOrganization: (_, { id, input }, ctx) => orgs.updateOrganization(ctx.scope!, id, input),
     deleteOrganization: (_, { id }, ctx) => orgs.deleteOrganization(ctx.scope!, id),
+    addOrganizationMembers: async (_, { organizationId, members }, ctx) => orgs.addMembers(ctx.scope!, await ctx.actor(), organizationId, members),
     addOrganizationMember: async (_, { organizationId, userId, role }, ctx) => orgs.addMember(ctx.scope!, await ctx.actor(), organizationId, userId, role ?? 'MEMBER'),
     changeOrganizationMemberRole: async (_, { organizationId, userId, role }, ctx) => orgs.changeMemberRole(ctx.scope!, await ctx.actor(), organizationId, userId, role),
     removeOrganizationMember: async (_, { organizationId, userId }, ctx) => orgs.removeMember(ctx.scope!, await ctx.actor(), organizationId, userId),
@@ -26,4 +28,10 @@ export const organizationResolvers: Resolvers = {
     joinedAt: (m) => m.createdAt,
   },
   OrganizationConnection: connectionResolvers<OrganizationRow>(),
+  MembersPayload: {
+    results: (results) => results,
+    succeeded: (results) => results.filter((r) => r.record).length,
+    failed: (results) => results.filter((r) => r.error).length,
+  },
+  MemberResult: { member: (r) => r.record, error: (r) => itemErrorOf(r.error) },
 };

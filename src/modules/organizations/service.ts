@@ -1,4 +1,4 @@
-import { and, eq, ilike } from 'drizzle-orm';
+import { and, eq, ilike, inArray } from 'drizzle-orm';
 import { z } from 'zod';
 import { atLeast, type Actor } from '../../auth/roles.js';
 import type { Tx } from '../../db/client.js';
@@ -8,8 +8,11 @@ import { conflict, forbidden, notFound } from '../../errors.js';
 import { containsPattern } from '../../db/like.js';
 import { paginate, type Page } from '../../db/pagination.js';
 import { fields, validate } from '../../validation.js';
+import { assertBulkSize, emptyResults, tryItem, type ItemResult } from '../bulk.js';
 
 type OrganizationRole = MembershipRow['role'];
+export type MemberItemResult = ItemResult<MembershipRow>;
+export type MemberResults = MemberItemResult[];
 
 const listInput = z.object({ first: z.number().nullish(), after: z.string().nullish(), filter: z.object({ search: fields.search.nullish() }).nullish() });
 
@@ -60,6 +63,50 @@ export function addMember(scope: Scope, actor: Actor, organizationId: string, us
     const [row] = await tx.insert(organizationMemberships).values({ tenantId: actor.tenantId, organizationId, userId, role }).onConflictDoNothing().returning();
     if (!row) throw conflict('The user is already a member of this organization');
     return row;
+  });
+}
+
+const memberInput = z.object({ userId: z.string().uuid('Not a UUID'), role: z.enum(['ADMIN', 'MEMBER']).nullish() });
+
+/**
+ * Adds many users to one organization (src/modules/bulk.ts has the semantics). Who may manage the
+ * organization's members is checked once for the call (a failure fails the call); then per item: the
+ * user must exist in the tenant, appear once in the call, and not be a member yet (CONFLICT).
+ * Statements: the organization check, one read of the users, one INSERT … ON CONFLICT DO NOTHING.
+ */
+export async function addMembers(scope: Scope, actor: Actor, organizationId: string, inputs: z.input<typeof memberInput>[]): Promise<ItemResult<MembershipRow>[]> {
+  assertBulkSize(inputs.length, 'members');
+  const results = emptyResults<MembershipRow>(inputs.length);
+  const firstByUser = new Map<string, number>();
+  const valid = inputs.flatMap((input, index) => {
+    const item = tryItem(results, index, () => {
+      const data = validate(memberInput, input);
+      const first = firstByUser.get(data.userId);
+      if (first !== undefined) throw conflict(`The same user as item ${first} of this call`);
+      firstByUser.set(data.userId, index);
+      return { index, userId: data.userId, role: data.role ?? ('MEMBER' as const) };
+    });
+    return item ? [item] : [];
+  });
+  return scope.write(async (tx) => {
+    await assertCanManageMembers(tx, actor, organizationId);
+    if (!valid.length) return results;
+    const known = new Set((await tx.select({ id: users.id }).from(users).where(inArray(users.id, valid.map((v) => v.userId)))).map((u) => u.id));
+    for (const v of valid) if (!known.has(v.userId)) results[v.index]!.error = notFound('User');
+    const toAdd = valid.filter((v) => known.has(v.userId));
+    if (!toAdd.length) return results;
+    const inserted = await tx
+      .insert(organizationMemberships)
+      .values(toAdd.map((v) => ({ tenantId: actor.tenantId, organizationId, userId: v.userId, role: v.role })))
+      .onConflictDoNothing()
+      .returning();
+    const byUser = new Map(inserted.map((m) => [m.userId, m]));
+    for (const v of toAdd) {
+      const row = byUser.get(v.userId);
+      if (row) results[v.index]!.record = row;
+      else results[v.index]!.error = conflict('The user is already a member of this organization');
+    }
+    return results;
   });
 }
 

@@ -3,6 +3,7 @@ import { connectionResolvers } from '../../graphql/connection.js';
 import { notFound } from '../../errors.js';
 import type { UserRow } from '../../db/schema.js';
 import * as users from './service.js';
+import { itemErrorOf } from '../bulk.js';
 
 export const userResolvers: Resolvers = {
   Query: {
@@ -15,6 +16,8 @@ export const userResolvers: Resolvers = {
   },
   Mutation: {
     createUser: async (_, { input }, ctx) => users.createUser(ctx.scope!, await ctx.actor(), input),
+    createUsers: async (_, { inputs }, ctx) => users.createUsers(ctx.scope!, await ctx.actor(), inputs),
+    updateUsers: async (_, { inputs }, ctx) => users.updateUsers(ctx.scope!, await ctx.actor(), inputs),
     updateUser: async (_, { id, input }, ctx) => users.updateUser(ctx.scope!, await ctx.actor(), id, input),
     changeUserRole: async (_, { id, role }, ctx) => users.changeUserRole(ctx.scope!, await ctx.actor(), id, role),
     deactivateUser: async (_, { id }, ctx) => users.setUserStatus(ctx.scope!, await ctx.actor(), id, 'DEACTIVATED'),
@@ -26,4 +29,10 @@ export const userResolvers: Resolvers = {
     memberships: (user, _, ctx) => ctx.loaders.membershipsByUserId.load(user.id),
   },
   UserConnection: connectionResolvers<UserRow>(),
+  UsersPayload: {
+    results: (results) => results,
+    succeeded: (results) => results.filter((r) => r.record).length,
+    failed: (results) => results.filter((r) => r.error).length,
+  },
+  UserResult: { user: (r) => r.record, error: (r) => itemErrorOf(r.error) },
 };

@@ -1,4 +1,4 @@
-import { and, count, eq, ilike, ne, or, sql } from 'drizzle-orm';
+import { and, count, eq, ilike, inArray, ne, or, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { hashPassword } from '../../auth/passwords.js';
 import { assertCanManage, assertKeyMayGrant, atLeast, type Actor } from '../../auth/roles.js';
@@ -10,10 +10,13 @@ import { conflict, forbidden, notFound } from '../../errors.js';
 import { containsPattern } from '../../db/like.js';
 import { decodeCursor, pageSize, toPage, type Page } from '../../db/pagination.js';
 import { userPage } from './queries.js';
-import { pushUserChange } from '../../integrations/push.js';
+import { pushUserChange, pushUserChanges } from '../../integrations/push.js';
+import { assertBulkSize, emptyResults, tryItem, type ItemResult } from '../bulk.js';
 import { fields, validate } from '../../validation.js';
 
 type UserStatus = UserRow['status'];
+export type UserItemResult = ItemResult<UserRow>;
+export type UserResults = UserItemResult[];
 
 const listInput = z.object({
   first: z.number().nullish(),
@@ -42,20 +45,133 @@ export async function listUsers(scope: Scope, input: z.input<typeof listInput>):
 
 const createInput = z.object({ email: fields.email, name: fields.name, role: z.enum(['OWNER', 'ADMIN', 'MEMBER', 'VIEWER']).nullish(), password: fields.password.nullish() });
 
-/** Creates an ACTIVE user (with a password) or invites one (without). Nobody may create a user above their own role. */
+/** Creates an ACTIVE user (with a password) or invites one (without): createUsers with one item. */
 export async function createUser(scope: Scope, actor: Actor, input: z.input<typeof createInput>): Promise<UserRow> {
-  const data = validate(createInput, input);
-  const role = data.role ?? 'MEMBER';
-  assertCanManage(actor, { role }, role);
-  assertKeyMayGrant(actor, role);
-  const passwordHash = data.password ? await hashPassword(data.password) : null;
-  return scope.write(async (tx) => {
-    const [row] = await tx
+  const [result] = await createUsers(scope, actor, [input]);
+  if (result!.error) throw result!.error;
+  return result!.record!;
+}
+
+/**
+ * The one way users are created (createUser is this with one item; src/modules/bulk.ts has the
+ * semantics): 1. each item is validated, and its role checked (nobody creates a user above their own
+ * role; API keys never create OWNERs); 2. an email twice in the call fails the later item;
+ * 3. passwords are hashed (in parallel, on libuv's pool); 4. one INSERT … ON CONFLICT DO NOTHING
+ * writes every valid item: an email the tenant already has fails its item with CONFLICT; 5. the
+ * pushes to the tenant's user service are enqueued for all of them at once.
+ */
+export async function createUsers(scope: Scope, actor: Actor, inputs: z.input<typeof createInput>[]): Promise<UserResults> {
+  assertBulkSize(inputs.length, 'inputs');
+  const results = emptyResults<UserRow>(inputs.length);
+  const firstByEmail = new Map<string, number>();
+  const valid = inputs.flatMap((input, index) => {
+    const item = tryItem(results, index, () => {
+      const data = validate(createInput, input);
+      const role = data.role ?? 'MEMBER';
+      assertCanManage(actor, { role }, role);
+      assertKeyMayGrant(actor, role);
+      const first = firstByEmail.get(data.email);
+      if (first !== undefined) throw conflict(`The same email as item ${first} of this call`);
+      firstByEmail.set(data.email, index);
+      return { index, data, role };
+    });
+    return item ? [item] : [];
+  });
+  if (!valid.length) return results;
+  const hashes = await Promise.all(valid.map((v) => (v.data.password ? hashPassword(v.data.password) : null)));
+  const rows = await scope.write(async (tx) => {
+    const inserted = await tx
       .insert(users)
-      .values({ tenantId: actor.tenantId, email: data.email, name: data.name, role, status: passwordHash ? 'ACTIVE' : 'INVITED', passwordHash })
+      .values(valid.map((v, i) => ({ tenantId: actor.tenantId, email: v.data.email, name: v.data.name, role: v.role, status: hashes[i] ? ('ACTIVE' as const) : ('INVITED' as const), passwordHash: hashes[i] })))
+      .onConflictDoNothing()
       .returning();
-    await pushUserChange(tx, scope, null, row!);
-    return row!;
+    await pushUserChanges(tx, scope, inserted.map((after) => ({ before: null, after })));
+    return inserted;
+  });
+  const byEmail = new Map(rows.map((r) => [r.email.toLowerCase(), r]));
+  for (const v of valid) {
+    const row = byEmail.get(v.data.email.toLowerCase());
+    if (row) results[v.index]!.record = row;
+    else results[v.index]!.error = conflict('A user with this email already exists in this tenant');
+  }
+  return results;
+}
+
+const bulkUpdateInput = z
+  .object({
+    id: z.string().uuid('Not a UUID'),
+    name: fields.name.nullish(),
+    role: z.enum(['OWNER', 'ADMIN', 'MEMBER', 'VIEWER']).nullish(),
+    status: z.enum(['ACTIVE', 'DEACTIVATED']).nullish(),
+  })
+  .refine((v) => v.name != null || v.role != null || v.status != null, { message: 'Give at least one of name, role, status', path: ['input'] });
+
+/**
+ * Changes the name, role and/or status of many users (bulk.ts has the semantics). The rules of the
+ * single mutations hold per item, in item order: not above your own role (target and new role), no
+ * raising your own role, no changing your own status, API keys never make OWNERs, and the tenant
+ * keeps an active OWNER (the item that would remove the last one fails with CONFLICT). Deactivation
+ * ends the user's sessions; reactivating a user without a password makes them INVITED.
+ * Statements: the targets and the active OWNERs (one read each, locked), one UPDATE for all items,
+ * one for the sessions ended, and the pushes.
+ */
+export async function updateUsers(scope: Scope, actor: Actor, inputs: (Omit<z.input<typeof bulkUpdateInput>, 'status'> & { status?: string | null })[]): Promise<UserResults> {
+  assertBulkSize(inputs.length, 'inputs');
+  const results = emptyResults<UserRow>(inputs.length);
+  const firstById = new Map<string, number>();
+  const valid = inputs.flatMap((input, index) => {
+    const item = tryItem(results, index, () => {
+      const data = validate(bulkUpdateInput, input);
+      const first = firstById.get(data.id);
+      if (first !== undefined) throw conflict(`The same user as item ${first} of this call`);
+      firstById.set(data.id, index);
+      return { index, data };
+    });
+    return item ? [item] : [];
+  });
+  if (!valid.length) return results;
+  return scope.write(async (tx) => {
+    const targets = new Map((await tx.select().from(users).where(inArray(users.id, valid.map((v) => v.data.id))).for('update')).map((u) => [u.id, u]));
+    const touchesOwners = valid.some((v) => v.data.role != null || v.data.status != null);
+    const activeOwners = new Set(
+      touchesOwners ? (await tx.select({ id: users.id }).from(users).where(and(eq(users.role, 'OWNER'), eq(users.status, 'ACTIVE'))).for('update')).map((o) => o.id) : [],
+    );
+    const changes = valid.flatMap(({ index, data }) => {
+      const change = tryItem(results, index, () => {
+        const target = targets.get(data.id);
+        if (!target) throw notFound('User');
+        const self = target.id === actor.userId;
+        if (!self) assertCanManage(actor, target, data.role ?? undefined);
+        if (data.role) {
+          if (self && atLeast(data.role, actor.role) && data.role !== actor.role) throw forbidden('You cannot raise your own role');
+          assertCanManage(actor, { role: self ? actor.role : target.role }, data.role);
+          assertKeyMayGrant(actor, data.role);
+        }
+        if (data.status && self) throw forbidden('You cannot change your own status');
+        const role = data.role ?? target.role;
+        const status: UserStatus = data.status === 'ACTIVE' && !target.passwordHash ? 'INVITED' : (data.status ?? target.status);
+        const wasOwner = activeOwners.has(target.id);
+        const isOwner = role === 'OWNER' && status === 'ACTIVE';
+        if (wasOwner && !isOwner) {
+          if (activeOwners.size <= 1) throw conflict('The tenant must keep at least one active OWNER');
+          activeOwners.delete(target.id);
+        } else if (isOwner) activeOwners.add(target.id);
+        return { index, target, name: data.name ?? target.name, role, status };
+      });
+      return change ? [change] : [];
+    });
+    if (!changes.length) return results;
+    const values = changes.map((c) => ({ id: c.target.id, name: c.name, role: c.role, status: c.status }));
+    await tx.execute(sql`
+      update users u set name = v.name, role = v.role::tenant_role, status = v.status::user_status, updated_at = now()
+      from json_to_recordset(${JSON.stringify(values)}::text::json) as v(id uuid, name text, role text, status text)
+      where u.id = v.id`);
+    const ended = changes.filter((c) => c.status === 'DEACTIVATED' && c.target.status !== 'DEACTIVATED').map((c) => c.target.id);
+    if (ended.length) await tx.update(refreshTokens).set({ revokedAt: new Date() }).where(and(inArray(refreshTokens.userId, ended), sql`${refreshTokens.revokedAt} is null`));
+    const after = new Map((await tx.select().from(users).where(inArray(users.id, values.map((v) => v.id)))).map((u) => [u.id, u]));
+    await pushUserChanges(tx, scope, changes.map((c) => ({ before: c.target, after: after.get(c.target.id)! })));
+    for (const c of changes) results[c.index]!.record = after.get(c.target.id)!;
+    return results;
   });
 }
 

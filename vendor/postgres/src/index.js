@@ -239,11 +239,21 @@ function Postgres(a, b) {
     let savepoints = 0
       , connection
       , prepare = null
+      , beginPending = true
 
     try {
-      await sql.unsafe('begin ' + options.replace(/[^a-z ]/ig, ''), [], { onexecute }).execute()
+      // tessera patch (pipelined BEGIN): the transaction's statements are written behind BEGIN as soon
+      // as it has a connection, instead of after BEGIN's answer: one round trip and one socket write
+      // less per transaction. If BEGIN itself fails the transaction fails with it.
+      // The connection stays out of the pool (full) as before; the transaction's own statements go
+      // straight onto it while BEGIN is pending (see handler).
+      let assigned
+      const onConnection = new Promise(resolve => assigned = resolve)
+      const begun = sql.unsafe('begin ' + options.replace(/[^a-z ]/ig, ''), [], { onexecute: c => (assigned(), onexecute(c)) }).execute()
+      begun.then(() => beginPending = false, () => beginPending = false)
+      await Promise.race([onConnection, begun])
       return await Promise.race([
-        scope(connection, fn),
+        Promise.all([begun, scope(connection, fn)]).then(([, result]) => result),
         new Promise((_, reject) => connection.onclose = reject)
       ])
     } catch (error) {
@@ -292,7 +302,7 @@ function Postgres(a, b) {
 
       function handler(q) {
         q.catch(e => uncaughtError || (uncaughtError = e))
-        c.queue === full
+        c.queue === full && !beginPending // tessera patch: behind a pending BEGIN, pipelined
           ? queries.push(q)
           : c.execute(q) || move(c, full)
       }
