@@ -190,6 +190,7 @@ async function run(s: Record<Setting, number>, deployment: Deployment) {
   let finished = false;
   const chaos: Promise<unknown>[] = [];
   const events = { kills: 0, terminated: 0, terminateRounds: 0 };
+  const startFailures: number[] = [];
 
   // The records: one provider user each, its version rising with every delivery about it.
   const base = Date.now() - 3_600_000;
@@ -228,7 +229,11 @@ async function run(s: Record<Setting, number>, deployment: Deployment) {
         await deployment.worker.kill('SIGKILL');
         events.kills++;
         log(`worker killed with SIGKILL (#${events.kills}); starting it again`);
-        await deployment.worker.start().catch((err: unknown) => log(`worker start failed: ${String(err)}`));
+        // A start that fails needed a hand too: counted, and started again.
+        for (let tries = 0; tries < 3; tries++) {
+          if (await deployment.worker.start().then(() => true, (err: unknown) => (log(`worker start failed: ${String(err)}`), false))) break;
+          startFailures.push(Date.now());
+        }
       }
     })(),
   );
@@ -369,7 +374,7 @@ async function run(s: Record<Setting, number>, deployment: Deployment) {
   const recoveredForGood = !!lastProbe && lastProbe.graphql === 200 && lastProbe.ready === 200;
   const webhook2xxDuring = [...outage.webhooksDuringOutage].filter(([st]) => st.startsWith('2')).reduce((n, [, c]) => n + c, 0);
 
-  const hands = deployment.hands();
+  const hands = [...deployment.hands(), ...startFailures.map((at) => ({ process: 'worker (start after a kill failed)', at, code: 1, signal: null }))];
   const lost = missingEvents.length + missingEffects;
   const duplicated = storedTwice + appliedTwice!.n;
   const undelivered = deliveries.length - accepted.length;
