@@ -15,6 +15,7 @@ import type { OutboundPolicy } from '../../integrations/outbound-policy.js';
 import type { SecretBox } from '../../integrations/secrets.js';
 import { fields } from '../../validation.js';
 import { roleFor, ssoSecretBinding } from './connections.js';
+import { domainVerified, emailDomain } from './domains.js';
 
 /**
  * Sign-in through an OpenID Connect provider (openid-client 6: authorization code + PKCE S256,
@@ -109,10 +110,18 @@ export function oidcConfiguration(deps: Pick<SsoDeps, 'secrets' | 'policy' | 'al
 /** Step 1. Returns where to send the browser and the state for its cookie. */
 export async function startOidcSignIn(
   deps: SsoDeps,
-  input: { tenantSlug?: unknown; connectionId?: unknown; loginHint?: unknown },
+  input: { tenantSlug?: unknown; connectionId?: unknown; loginHint?: unknown; email?: unknown },
   request: RequestInfo,
 ): Promise<{ redirectTo: string; state: string }> {
-  if (typeof input.tenantSlug !== 'string' || input.tenantSlug.length > 40) throw new SsoRefusal('SSO_BAD_REQUEST', 'tenant is required');
+  // "Sign in with your work email": the tenant that verified the email's domain; the email becomes the hint.
+  if (input.tenantSlug === undefined && input.email !== undefined) {
+    const email = typeof input.email === 'string' ? fields.email.safeParse(input.email).data : undefined;
+    if (!email) throw new SsoRefusal('SSO_BAD_REQUEST', 'email must be an email address');
+    const [found] = (await deps.db.execute(sql`select slug from platform.sso_tenant_by_domain(${emailDomain(email)})`)) as unknown as { slug: string }[];
+    if (!found) throw new SsoRefusal('SSO_CONNECTION_NOT_FOUND', 'No single sign-on for this email domain');
+    input = { ...input, tenantSlug: found.slug, loginHint: input.loginHint ?? email };
+  }
+  if (typeof input.tenantSlug !== 'string' || input.tenantSlug.length > 40) throw new SsoRefusal('SSO_BAD_REQUEST', 'tenant (or email) is required');
   if (input.connectionId !== undefined && (typeof input.connectionId !== 'string' || !UUID.test(input.connectionId))) throw new SsoRefusal('SSO_CONNECTION_NOT_FOUND', 'Unknown connection');
   const hint = typeof input.loginHint === 'string' ? fields.email.safeParse(input.loginHint).data : undefined;
   const [tenant] = (await deps.db.execute(sql`select id, status from platform.tenant_by_slug(${input.tenantSlug})`)) as unknown as { id: string; status: string }[];
@@ -217,8 +226,8 @@ async function resolveUser(tx: Tx, conn: SsoConnectionRow, claims: Record<string
   } else {
     const email = typeof claims.email === 'string' ? fields.email.safeParse(claims.email).data : undefined;
     if (!email) throw new SsoRefusal('SSO_EMAIL_MISSING', 'The identity provider gave no email address');
-    // Linking (and creating) trusts the email only when the IdP asserts it verified.
-    if (claims.email_verified !== true) throw new SsoRefusal('SSO_EMAIL_NOT_VERIFIED', 'The identity provider does not assert this email address as verified');
+    // Linking (and creating) trusts the email only when the IdP asserts it verified, or the tenant verified its domain.
+    if (claims.email_verified !== true && !(await domainVerified(tx, email))) throw new SsoRefusal('SSO_EMAIL_NOT_VERIFIED', 'The identity provider does not assert this email address as verified');
     [user] = await tx.select().from(users).where(sql`lower(${users.email}) = ${email}`);
     if (!user) {
       const name = fields.name.safeParse(claims.name).data ?? email.split('@')[0]!;
@@ -226,6 +235,8 @@ async function resolveUser(tx: Tx, conn: SsoConnectionRow, claims: Record<string
     }
     await tx.insert(ssoIdentities).values({ tenantId: conn.tenantId, connectionId: conn.id, subject, userId: user!.id });
   }
+  // An invited person who signs in through the tenant's identity provider has accepted: ACTIVE.
+  if (user?.status === 'INVITED') [user] = await tx.update(users).set({ status: 'ACTIVE', updatedAt: new Date() }).where(eq(users.id, user.id)).returning();
   if (!user || user.status !== 'ACTIVE') throw new SsoRefusal('SSO_USER_NOT_ACTIVE', 'This account is not active');
   return user;
 }
