@@ -18,7 +18,7 @@ import type { App } from '../../app.js';
 import { recordAuthEvent } from '../../auth/events.js';
 import { hashPassword, verifyPassword } from '../../auth/passwords.js';
 import type { Actor } from '../../auth/roles.js';
-import { endSessions, requireTenantSlug } from '../../auth/session-service.js';
+import { endSessions, passwordLoginAllowed, requireTenantSlug } from '../../auth/session-service.js';
 import type { TenantAddress } from '../../auth/tenant-address.js';
 import { invalidUserToken, parseUserToken, type UserTokenPurpose } from '../../auth/user-tokens.js';
 import type { Tx } from '../../db/client.js';
@@ -74,6 +74,8 @@ export async function processPasswordResetRequest(app: AccountApp, job: JobOf<Pa
     if (session.tenantStatus !== 'ACTIVE') return 'tenant-inactive';
     const [user] = await tx.select().from(users).where(sql`lower(${users.email}) = lower(${email})`).for('update');
     if (!user || user.status === 'DEACTIVATED') return 'no-account';
+    // A tenant that enforces SSO has no passwords to reset (break-glass OWNERs excepted): nothing is sent.
+    if (!(await passwordLoginAllowed(tx, user))) return 'sso-enforced';
     // Invited but never joined (the invitation lost or expired): what they need is a fresh invitation.
     const purpose = user.status === 'INVITED' ? 'INVITATION' : 'PASSWORD_RESET';
     const issued = await issueUserLink(tx, linkDeps(app), { user, purpose, createdBy: null, tenantName: await tenantName(tx) });
