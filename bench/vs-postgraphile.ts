@@ -204,10 +204,16 @@ async function benchmark(cleanups: (() => Promise<unknown>)[]): Promise<string> 
   log(`idle RSS: Tessera ${idleRss.Tessera.toFixed(0)} MB, PostGraphile ${idleRss.PostGraphile.toFixed(0)} MB`);
 
   // 5. Interleaved phases.
+  /** Calls per statement text by tessera_app so far (pg_stat_statements, top-level statements only). */
   const statements = async () => {
     if (!statsAvailable) return undefined;
-    const [r] = await owner<{ n: string }[]>`select coalesce(sum(calls), 0)::text as n from pg_stat_statements where userid = ${DB_ROLES.app}::regrole`;
-    return Number(r!.n);
+    const rows = await owner<{ query: string; calls: string }[]>`select query, calls::text from pg_stat_statements where userid = ${DB_ROLES.app}::regrole and toplevel`;
+    return new Map(rows.map((r) => [r.query, Number(r.calls)]));
+  };
+  const perRequest = (before: Map<string, number> | undefined, after: Map<string, number> | undefined, n: number) => {
+    if (!before || !after) return undefined;
+    const delta = [...after].map(([q, c]) => [q, c - (before.get(q) ?? 0)] as const).filter(([, d]) => d > 0);
+    return { total: delta.reduce((s, [, d]) => s + d, 0) / n, each: delta.map(([q, d]) => `${(d / n).toFixed(1)}× ${q.replace(/\s+/g, ' ').slice(0, 80)}`) };
   };
   const phases: Phase[] = [];
   const only = process.env.BENCH_QUERIES; // 'list' or 'single': one of the two (quicker runs while working)
@@ -249,9 +255,9 @@ async function benchmark(cleanups: (() => Promise<unknown>)[]): Promise<string> 
     for (const server of ['Tessera', 'PostGraphile'] as const) {
       const before = await statements();
       for (let i = 0; i < 20; i++) await ask(server, q.body[server]);
-      const after = await statements();
-      const per = before !== undefined && after !== undefined ? (after - before) / 20 : undefined; // the count runs as the owner: not counted
-      for (const p of phases) if (p.query === q.name && p.server === server) p.statementsPerRequest = per;
+      const per = perRequest(before, await statements(), 20); // the count runs as the owner: not counted
+      if (per) log(`${q.name}, ${server}: ${per.total.toFixed(1)} statements per request: ${per.each.join(' | ')}`);
+      for (const p of phases) if (p.query === q.name && p.server === server) p.statementsPerRequest = per?.total;
     }
   }
 
