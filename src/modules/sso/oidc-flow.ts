@@ -1,5 +1,5 @@
 import crypto from 'node:crypto';
-import { and, asc, eq, gt, isNull, sql } from 'drizzle-orm';
+import { and, asc, eq, gt, isNull, lt, sql } from 'drizzle-orm';
 import * as oidc from 'openid-client';
 import { fetch as undiciFetch } from 'undici';
 import type { App } from '../../app.js';
@@ -102,6 +102,8 @@ export function oidcConfiguration(deps: Pick<SsoDeps, 'secrets' | 'policy' | 'al
       c.timeout = 5;
       return c;
     });
+  // One entry per connection: an older version's (before an update) goes.
+  for (const k of configs.keys()) if (k.startsWith(`${conn.tenantId}/${conn.id}/`)) configs.delete(k);
   configs.set(key, { at: Date.now(), config });
   config.catch(() => configs.delete(key));
   return config;
@@ -145,9 +147,10 @@ export async function startOidcSignIn(
   const state = `${tenant.id}.${oidc.randomState()}`;
   const nonce = oidc.randomNonce();
   const codeVerifier = oidc.randomPKCECodeVerifier();
-  await inTenant(deps.db, actors.system('sso', tenant.id, request), (tx) =>
-    tx.insert(ssoLoginAttempts).values({ tenantId: tenant.id, connectionId: conn.id, stateHash: sha256(state), nonce, codeVerifier, expiresAt: new Date(Date.now() + ATTEMPT_TTL_MS) }),
-  );
+  await inTenant(deps.db, actors.system('sso', tenant.id, request), async (tx) => {
+    await tx.insert(ssoLoginAttempts).values({ tenantId: tenant.id, connectionId: conn.id, stateHash: sha256(state), nonce, codeVerifier, expiresAt: new Date(Date.now() + ATTEMPT_TTL_MS) });
+    await pruneFlowState(tx);
+  });
   const url = oidc.buildAuthorizationUrl(config, {
     redirect_uri: oidcRedirectUri(deps.publicUrl),
     scope: conn.oidcScopes,
@@ -211,6 +214,13 @@ export async function finishOidcSignIn(deps: SsoDeps, query: string, cookieState
     }
     throw err;
   }
+}
+
+/** Flow state of this tenant that expired over an hour ago (RLS keeps it to the tenant). */
+async function pruneFlowState(tx: Tx): Promise<void> {
+  const before = new Date(Date.now() - 3_600_000);
+  await tx.delete(ssoLoginAttempts).where(lt(ssoLoginAttempts.expiresAt, before));
+  await tx.delete(ssoLoginCodes).where(lt(ssoLoginCodes.expiresAt, before));
 }
 
 /** Step 3: who signed in, by the verified claims. Throws SsoRefusal. */
