@@ -46,6 +46,7 @@ const config: CodegenConfig = {
           Session: '../../modules/sessions/service.js#SessionView',
           ScimToken: '../../db/schema.js#ScimTokenRow',
           SsoConnection: '../../db/schema.js#SsoConnectionRow',
+          TenantDomain: '../../db/schema.js#TenantDomainRow',
           ScimTokenSecretPayload: '../../modules/scim/tokens.js#ScimTokenWithSecret',
         },
       },

@@ -146,6 +146,26 @@ describe('password reset', () => {
   });
 });
 
+describe('password reset for someone invited who never joined', () => {
+  it('sends a fresh invitation instead (the old one dies); a deactivated account gets nothing', async () => {
+    const INVITE = `mutation ($input: InviteUserInput!) { inviteUser(input: $input) { invitation { id } } }`;
+    const to = `invited-${Date.now()}@example.com`;
+    await server.gql(INVITE, { input: { email: to, name: 'Ivy Invited' } }, { token: t.owner.token });
+    const first = tokenOf(await waitForMail(mock, to, 1));
+    expect((await server.gql(REQUEST, { slug: t.tenant.slug, email: to })).data).toEqual({ requestPasswordReset: true });
+    const mail = await waitForMail(mock, to, 2);
+    expect(mail.links[0]).toMatch(/\/accept-invitation\?token=inv_/);
+    expect(errorCode(await server.gql(`mutation ($t: String!) { acceptInvitation(token: $t, password: "first-link-pw") { accessToken } }`, { t: first }))).toBe('INVALID_TOKEN');
+    expect((await server.gql(`mutation ($t: String!) { acceptInvitation(token: $t, password: "second-link-pw") { user { status } } }`, { t: tokenOf(mail) })).data.acceptInvitation.user.status).toBe('ACTIVE');
+
+    const gone = await t.user('MEMBER');
+    await server.gql(`mutation ($id: UUID!) { deactivateUser(id: $id) { id } }`, { id: gone.user.id }, { token: t.owner.token });
+    expect((await server.gql(REQUEST, { slug: t.tenant.slug, email: gone.user.email })).data).toEqual({ requestPasswordReset: true });
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(await mailbox(mock, gone.user.email)).toHaveLength(0);
+  });
+});
+
 describe('email change', () => {
   const CHANGE = `mutation ($e: EmailAddress!, $p: String!) { requestEmailChange(newEmail: $e, currentPassword: $p) }`;
   const CONFIRM = `mutation ($token: String!) { confirmEmailChange(token: $token) }`;

@@ -192,6 +192,10 @@ describe('delivery status and provider failures', () => {
     const [row] = await server.ownerSql`select body_encrypted from outbound_messages where id = ${invited.invitation.message.id}`;
     expect(row!.body_encrypted).toBeNull(); // a dead message keeps no link
     expect(await mailbox(mock, to)).toHaveLength(0);
+    // A dead message is a dead letter in the integration's health.
+    const health = await server.gql(`query ($id: UUID!) { integrationHealth(integrationId: $id) { signals { deadLetterCount } } }`, { id: integrationId }, { token: t.owner.token });
+    expect(health.errors).toBeUndefined();
+    expect(health.data.integrationHealth.signals.deadLetterCount).toBeGreaterThanOrEqual(1);
 
     await control.clearFaults();
     const resent = await server.gql(`mutation ($userId: UUID!) { resendInvitation(userId: $userId) { invitation { id } } }`, { userId: invited.invitation.user.id }, { token: t.owner.token });

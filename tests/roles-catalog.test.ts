@@ -34,6 +34,7 @@ const EXECUTE: Record<DbPath, Record<string, string>> = {
   app: {
     'public.app_begin(settings json)': 'starts every tenant transaction (tenant from the verified token, or a job\'s confirmed row)',
     'platform.tenant_by_slug(p_slug text)': 'the login lookup: which tenant a slug names',
+    'platform.sso_tenant_by_domain(p_domain text)': '"sign in with your work email": which tenant verified the email\'s domain',
     'audit.record_event(p_action text, p_entity_type text, p_entity_id text, p_details jsonb)': 'auth events (login, refresh, logout) into the transaction\'s tenant',
     'audit.verify_chain(p_from bigint)': 'auditIntegrity: verifies the transaction\'s own tenant\'s chain',
     'audit.entry_hash(e audit_logs)': 'used by verify_chain, under the caller\'s RLS',
@@ -92,13 +93,14 @@ const TABLES: Record<DbPath, Record<string, string[]>> = {
     'public.scim_tokens': ['SELECT', 'INSERT', 'UPDATE'],
     'public.sso_connections': ALL,
     'public.sso_identities': ['SELECT', 'INSERT', 'DELETE'],
-    'public.sso_login_attempts': ['SELECT', 'INSERT', 'UPDATE'],
-    'public.sso_login_codes': ['SELECT', 'INSERT', 'UPDATE'],
+    'public.sso_login_attempts': ALL,
+    'public.sso_login_codes': ALL,
     'public.subscriptions': ['SELECT', 'INSERT', 'UPDATE'],
     'public.sync_checkpoints': ['SELECT', 'INSERT', 'UPDATE'],
     'public.sync_runs': ['SELECT', 'INSERT', 'UPDATE'],
     'public.sync_seen_records': ['SELECT', 'INSERT', 'DELETE'],
-    'public.tenants': ['SELECT', 'UPDATE(audit_retention_days,name,updated_at)'],
+    'public.tenant_domains': ALL,
+    'public.tenants': ['SELECT', 'UPDATE(audit_retention_days,name,sso_enforced,updated_at)'],
     'public.user_tokens': ['SELECT', 'INSERT', 'UPDATE'],
     'public.users': ALL,
     'public.webhook_events': ['SELECT', 'INSERT', 'UPDATE'],
@@ -121,6 +123,7 @@ const CROSS_TENANT: Record<string, string> = {
   'app:public.app_begin(settings json)': 'sets the transaction\'s tenant to the one it is given: how every request and job begins (tenant from a verified token or a confirmed row)',
   'ingest:public.app_begin(settings json)': 'as for the app: the storing transaction begins under the looked-up integration\'s tenant',
   'app:platform.tenant_by_slug(p_slug text)': 'login: a slug (what a user types) → its tenant id and status',
+  'app:platform.sso_tenant_by_domain(p_domain text)': 'SSO discovery: an email domain (what a user types) → the slug of the ACTIVE tenant that verified it, nothing else',
   'ingest:platform.webhook_integration(p_id uuid)': 'a delivery names only the integration: its tenant, provider, and secrets as AES-GCM ciphertext (key held by app processes only)',
   'platform:platform.create_tenant(p_slug text, p_name text, p_plan tenant_plan, p_owner_email text, p_owner_name text, p_owner_password_hash text)': 'the operator',
   'platform:platform.list_tenants()': 'the operator',
@@ -141,12 +144,15 @@ interface TenantB {
   email: string;
   integrationId: string;
   eventId: string;
+  /** An email domain B verified. */
+  domain: string;
 }
 
 /** How each function is called with tenant B's ids (a new function needs a probe here). */
 const PROBES: Record<string, (b: TenantB) => [string, unknown[]]> = {
   'public.app_begin(settings json)': (b) => ['select * from app_begin($1::json)', [JSON.stringify({ tenant_id: b.tenantId, user_id: b.userId, actor_type: 'SYSTEM' })]],
   'platform.tenant_by_slug(p_slug text)': (b) => ['select * from platform.tenant_by_slug($1)', [b.slug]],
+  'platform.sso_tenant_by_domain(p_domain text)': (b) => ['select * from platform.sso_tenant_by_domain($1)', [b.domain]],
   'audit.record_event(p_action text, p_entity_type text, p_entity_id text, p_details jsonb)': (b) => ['select audit.record_event($1, $2, $3, $4::jsonb)', ['LOGIN_FAILED', 'users', b.userId, JSON.stringify({ tenantId: b.tenantId })]],
   'audit.verify_chain(p_from bigint)': () => ['select * from audit.verify_chain(1)', []],
   'audit.entry_hash(e audit_logs)': () => ['select audit.entry_hash(l) from audit_logs l', []],
@@ -184,7 +190,9 @@ beforeAll(async () => {
   const sent = await postWebhook(`${server.url}/webhooks/${bIntegration.row.id}`, bIntegration.secret, JSON.stringify(event('user.created')));
   expect(sent.status).toBe(202);
   await server.gql('mutation ($s: String!, $e: String!) { login(input: { tenantSlug: $s, email: $e, password: "wrong-password-1" }) { accessToken } }', { s: b.tenant.slug, e: b.owner.user.email });
-  bIds = { tenantId: b.tenant.id, slug: b.tenant.slug, userId: b.owner.user.id, email: b.owner.user.email, integrationId: bIntegration.row.id, eventId: sent.body.id };
+  const domain = `${b.tenant.slug}.example`;
+  await server.ownerSql`insert into tenant_domains (tenant_id, domain, verified_at) values (${b.tenant.id}, ${domain}, now())`;
+  bIds = { tenantId: b.tenant.id, slug: b.tenant.slug, userId: b.owner.user.id, email: b.owner.user.email, integrationId: bIntegration.row.id, eventId: sent.body.id, domain };
   // B settles before the probes take its snapshot: its event processed by its own job.
   await waitFor(async () => (await server.ownerSql`select status from webhook_events where id = ${bIds.eventId}`)[0]?.status === 'PROCESSED', { timeoutMs: 15_000, message: 'B\'s event' });
   const [secrets] = await server.ownerSql<{ w: string; c: string }[]>`select webhook_secret_encrypted as w, credentials_encrypted as c from integrations where id = ${bIds.integrationId}`;
@@ -328,7 +336,7 @@ describe('from a tenant-A session of each role, nothing of tenant B is reachable
     expect(found).toEqual([]);
     expect(await snapshotOfB()).toEqual(before);
     // The probe does see B where a door opens onto it by design, so it would see a leak elsewhere.
-    expect(byDesignReachedB.sort()).toEqual(['app:platform.tenant_by_slug(p_slug text)', 'ingest:platform.webhook_integration(p_id uuid)', 'platform:platform.list_tenants()', 'platform:platform.set_tenant_plan(p_id uuid, p_plan tenant_plan)', 'platform:platform.set_tenant_status(p_id uuid, p_status tenant_status)', 'system:platform.enabled_integrations()'].sort());
+    expect(byDesignReachedB.sort()).toEqual(['app:platform.sso_tenant_by_domain(p_domain text)', 'app:platform.tenant_by_slug(p_slug text)', 'ingest:platform.webhook_integration(p_id uuid)', 'platform:platform.list_tenants()', 'platform:platform.set_tenant_plan(p_id uuid, p_plan tenant_plan)', 'platform:platform.set_tenant_status(p_id uuid, p_status tenant_status)', 'system:platform.enabled_integrations()'].sort());
   });
 
   it('the webhook receiver\'s in-transaction check refuses an integration of another tenant (TS404)', async () => {

@@ -300,6 +300,19 @@ describe('OIDC attacks, each refused', () => {
     expect(bConn.id).not.toBe(connId);
   });
 
+  it('flow state that expired over an hour ago is deleted by the tenant’s next sign-in, and only the tenant’s', async () => {
+    const other = await server.seed.tenant();
+    const { conn: otherConn } = await connect(other);
+    const old = new Date(Date.now() - 2 * 3_600_000);
+    const insertOld = (tenantId: string, connectionId: string) =>
+      server.ownerSql`insert into sso_login_attempts (tenant_id, connection_id, state_hash, nonce, code_verifier, expires_at) values (${tenantId}, ${connectionId}, ${crypto.randomUUID()}, 'n', 'v', ${old}) returning id`;
+    const [mine] = await insertOld(t.tenant.id, connId);
+    const [theirs] = await insertOld(other.tenant.id, otherConn.id);
+    await new Browser().go(startUrl(t.tenant.slug, connId, email), (u) => u.includes('/oidc/'));
+    const left = await server.ownerSql`select id from sso_login_attempts where id in (${mine!.id}, ${theirs!.id})`;
+    expect(left.map((r) => r.id)).toEqual([theirs!.id]);
+  });
+
   it('malformed codes are UNAUTHENTICATED, never another error', async () => {
     for (const c of ['', 'ssoc_x', `ssoc_${t.tenant.id}_${'a'.repeat(43)}`, 'x'.repeat(5000)]) {
       expect((await exchange(c)).errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');

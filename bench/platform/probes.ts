@@ -69,8 +69,8 @@ export async function explainMainQuery(ownerUrl: string, appPassword: string, te
 
 
 /**
- * CPU time (ms) used so far by the embedded Postgres: the postmaster and its live children, from
- * /proc (Linux). undefined when Postgres is not ours (DATABASE_URL) or /proc is not there.
+ * CPU time (ms) used so far by the embedded Postgres: the postmaster, its live children and its
+ * exited (reaped) children, from /proc (Linux). undefined when Postgres is not ours (DATABASE_URL) or /proc is not there.
  */
 export function postgresCpuMs(pgDir: string | undefined): number | undefined {
   if (!pgDir) return undefined;
@@ -89,6 +89,9 @@ export function postgresCpuMs(pgDir: string | undefined): number | undefined {
       const pid = Number(entry);
       if (pid !== postmaster && Number(f[1]) !== postmaster) continue;
       ticks += Number(f[11]) + Number(f[12]); // utime + stime
+      // Backends that exited (a client's pool closing idle connections) count in the postmaster's
+      // cutime + cstime once reaped; without them a phase could show negative Postgres CPU.
+      if (pid === postmaster) ticks += Number(f[13]) + Number(f[14]);
     }
     return (ticks * 1000) / CLK_TCK;
   } catch {

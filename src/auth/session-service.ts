@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import { and, eq, isNull, ne, sql } from 'drizzle-orm';
 import type { AppDb, Tx } from '../db/client.js';
-import { refreshTokens, sessions, users, type UserRow } from '../db/schema.js';
+import { refreshTokens, sessions, tenants, users, type UserRow } from '../db/schema.js';
 import { actors, inTenant, type RequestInfo } from '../db/tenant-transaction.js';
 import { AppError, unauthenticated } from '../errors.js';
 import { recordAuthEvent } from './events.js';
@@ -60,13 +60,30 @@ export async function login(deps: SessionDeps, raw: { tenantSlug?: string | null
   const input = validate(loginInput, raw);
   const tenantSlug = requireTenantSlug(deps, address, input.tenantSlug);
   const [tenant] = (await deps.db.execute(sql`select id, status from platform.tenant_by_slug(${tenantSlug})`)) as unknown as { id: string; status: string }[];
-  const user = tenant
+  // The user, and whether the tenant enforces SSO (then only break-glass OWNERs may use a password), in one statement.
+  const [found] = tenant
     ? await inTenant(deps.db, actors.system('auth', tenant.id, req), (tx) =>
-        tx.query.users.findFirst({ where: sql`lower(${users.email}) = lower(${input.email})` }),
+        tx
+          .select({ user: users, ssoEnforced: tenants.ssoEnforced })
+          .from(users)
+          .innerJoin(tenants, eq(tenants.id, users.tenantId))
+          .where(sql`lower(${users.email}) = lower(${input.email})`),
       )
-    : undefined;
+    : [];
+  const user = found?.user;
+  const passwordAllowed = !found?.ssoEnforced || (user?.role === 'OWNER' && user.ssoBreakGlass);
   const passwordOk = await verifyPassword(input.password, user?.passwordHash);
-  const failure = !user ? 'UNKNOWN_EMAIL' : !passwordOk ? 'WRONG_PASSWORD' : tenant!.status !== 'ACTIVE' ? 'TENANT_SUSPENDED' : user.status !== 'ACTIVE' ? 'USER_NOT_ACTIVE' : null;
+  const failure = !user
+    ? 'UNKNOWN_EMAIL'
+    : !passwordOk
+      ? 'WRONG_PASSWORD'
+      : tenant!.status !== 'ACTIVE'
+        ? 'TENANT_SUSPENDED'
+        : user.status !== 'ACTIVE'
+          ? 'USER_NOT_ACTIVE'
+          : !passwordAllowed
+            ? 'SSO_REQUIRED'
+            : null;
   if (!tenant) throw unauthenticated(INVALID_LOGIN); // no tenant, no chain to record it in
   if (failure) {
     // Recorded in the tenant's own chain; the attempted email is kept (it is what an investigator needs).
@@ -74,6 +91,8 @@ export async function login(deps: SessionDeps, raw: { tenantSlug?: string | null
       recordAuthEvent(tx, 'LOGIN_FAILED', { type: 'USER', id: user?.id ?? null }, { email: input.email.slice(0, 254), reason: failure }),
     );
     if (failure === 'TENANT_SUSPENDED') throw new AppError('FORBIDDEN', 'This tenant is suspended', { reason: 'TENANT_SUSPENDED' });
+    // Told only to someone who knows the password: this tenant signs in through its identity provider.
+    if (failure === 'SSO_REQUIRED') throw ssoRequired();
     throw unauthenticated(INVALID_LOGIN);
   }
   return issueSession(deps, user!, crypto.randomUUID(), req, 'LOGIN_SUCCEEDED');
@@ -123,6 +142,18 @@ export async function logout(deps: SessionDeps, refreshToken: string, req: Reque
   });
   return true;
 }
+
+/**
+ * SSO enforcement (issue 14) for password paths other than login (accepting an invitation): may this
+ * user start a session with a password now? Only break-glass OWNERs may while the tenant enforces SSO.
+ */
+export async function passwordLoginAllowed(tx: Tx, user: Pick<UserRow, 'tenantId' | 'role' | 'ssoBreakGlass'>): Promise<boolean> {
+  const [t] = await tx.select({ enforced: tenants.ssoEnforced }).from(tenants).where(eq(tenants.id, user.tenantId));
+  return !t?.enforced || (user.role === 'OWNER' && user.ssoBreakGlass);
+}
+
+/** What a password path answers while the tenant enforces SSO. */
+export const ssoRequired = () => new AppError('FORBIDDEN', 'This tenant requires single sign-on', { reason: 'SSO_REQUIRED' });
 
 /**
  * A session for a user an identity provider signed in (src/modules/sso): the caller has checked the

@@ -53,6 +53,8 @@ export const tenants = pgTable(
     plan: tenantPlan('plan').notNull().default('FREE'),
     /** Audit entries older than this are pruned by the scheduled audit-prune job. */
     auditRetentionDays: integer('audit_retention_days').notNull().default(365),
+    /** Single sign-on enforced: password logins are refused except for break-glass OWNERs (users.sso_break_glass). */
+    ssoEnforced: boolean('sso_enforced').notNull().default(false),
     ...timestamps,
   },
   (t) => [
@@ -79,6 +81,8 @@ export const users = pgTable(
     externalUpdatedAt: timestamp('external_updated_at', { withTimezone: true, precision: 3 }),
     /** The tenant's directory's id for this user, set and matched by SCIM (`externalId`). */
     scimExternalId: text('scim_external_id'),
+    /** An OWNER who may still sign in with a password while SSO is enforced (the way back in when the IdP is down). */
+    ssoBreakGlass: boolean('sso_break_glass').notNull().default(false),
     ...timestamps,
   },
   (t) => [
@@ -903,6 +907,31 @@ export const ssoLoginCodes = pgTable(
 ).enableRLS();
 
 export type SsoConnectionRow = typeof ssoConnections.$inferSelect;
+
+/**
+ * Email domains a tenant claims: verified by an OWNER, and then the tenant's alone (a verified domain
+ * is unique across tenants — the one cross-tenant unique index, on purpose: a second tenant can't
+ * verify it). Verified domains drive "sign in with your work email" and let SSO link existing users.
+ */
+export const tenantDomains = pgTable(
+  'tenant_domains',
+  {
+    tenantId: uuid('tenant_id').notNull().references(() => tenants.id, { onDelete: 'cascade' }),
+    id: uuid('id').notNull().defaultRandom(),
+    domain: text('domain').notNull(),
+    verifiedAt: timestamp('verified_at', { withTimezone: true, precision: 3 }),
+    verifiedBy: uuid('verified_by'),
+    createdAt: timestamp('created_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.tenantId, t.id] }),
+    uniqueIndex('tenant_domains_tenant_domain_key').on(t.tenantId, t.domain),
+    uniqueIndex('tenant_domains_verified_key').on(t.domain).where(sql`verified_at is not null`),
+    tenantIsolation(),
+  ],
+).enableRLS();
+
+export type TenantDomainRow = typeof tenantDomains.$inferSelect;
 
 /**
  * User imports (issue 15): a CSV or NDJSON file streamed in, validated row by row into import_rows

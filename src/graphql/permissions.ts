@@ -69,6 +69,7 @@ export const permissionMap = {
     // Identity (SSO, domains, SCIM): people only, never API keys — see identityAdmin.
     scimTokens: identityQuery('ADMIN'),
     ssoConnections: identityQuery('ADMIN'),
+    tenantDomains: identityQuery('ADMIN'),
   },
   Mutation: {
     _noop: deny, // a placeholder so `extend type Mutation` has a type to extend
@@ -129,6 +130,11 @@ export const permissionMap = {
     updateSsoConnection: identityAdmin('ADMIN'),
     deleteSsoConnection: identityAdmin('ADMIN'),
     testSsoConnection: identityAdmin('ADMIN'),
+    addTenantDomain: identityAdmin('ADMIN'),
+    verifyTenantDomain: identityAdmin('OWNER'),
+    removeTenantDomain: identityAdmin('OWNER'),
+    setSsoEnforcement: identityAdmin('OWNER'),
+    setSsoBreakGlass: identityAdmin('OWNER'),
     exchangeSsoCode: rateLimit('REFRESH'), // anyone holding a code: single use, 60 s, 256 bits
   },
   Subscription: {
@@ -192,6 +198,7 @@ export const permissionMap = {
   SsoConnection: allow,
   SsoRoleMapping: allow,
   SsoConnectionTestResult: allow,
+  TenantDomain: allow,
 } satisfies PermissionMap;
 
 export const permissions = shield(permissionMap, {

@@ -7,7 +7,8 @@ const STATE_COOKIE = 'tessera_sso_state';
 
 /**
  * The browser's side of single sign-on (README "Single sign-on"): redirects, never JSON.
- *  - GET /auth/sso/start?tenant=<slug>[&connection=<id>][&login_hint=<email>] → 302 to the identity
+ *  - GET /auth/sso/start?tenant=<slug>[&connection=<id>][&login_hint=<email>], or ?email=<work email>
+ *    (the tenant that verified its domain) → 302 to the identity
  *    provider, with the sign-in's state in an HttpOnly cookie (path /auth/sso, 10 minutes);
  *  - GET /auth/sso/oidc/callback → 302 to `${APP_URL}/sso/callback?code=…` (exchangeSsoCode turns
  *    it into a session), or `?error=<SSO_… code>` — never a stack trace, never a JSON error page.
@@ -29,7 +30,7 @@ export function ssoRoutes(app: App): FastifyPluginAsync {
     instance.get<{ Querystring: Record<string, unknown> }>('/auth/sso/start', async (req, reply) => {
       const request = { requestId: req.id, clientIp: req.ip, userAgent: req.headers['user-agent'] };
       try {
-        const { redirectTo, state } = await startOidcSignIn(deps, { tenantSlug: req.query.tenant, connectionId: req.query.connection, loginHint: req.query.login_hint }, request);
+        const { redirectTo, state } = await startOidcSignIn(deps, { tenantSlug: req.query.tenant, connectionId: req.query.connection, loginHint: req.query.login_hint, email: req.query.email }, request);
         reply.setCookie(STATE_COOKIE, state, { path: '/auth/sso', httpOnly: true, sameSite: 'lax', secure, maxAge: 600 });
         return reply.header('cache-control', 'no-store').redirect(redirectTo, 302);
       } catch (err) {

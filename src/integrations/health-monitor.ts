@@ -13,6 +13,7 @@ import {
   integrationHealth,
   integrationHealthChanges,
   integrationPushes,
+  outboundMessages,
   syncRuns,
   webhookEvents,
   type IntegrationHealthRow,
@@ -145,7 +146,7 @@ export async function evaluateInTx(tx: Tx, tenantId: string, integrationId: stri
  * The signals other parts of the engine record, read in one statement:
  *  - webhook failure ratio: of the events received in the window that have been attempted, the share
  *    now FAILED or DEAD (a retry that later succeeded is PROCESSED and no longer counts);
- *  - dead letters: webhook events and pushes that went DEAD within DEAD_LETTER_WINDOW_MS (a replayed
+ *  - dead letters: webhook events, pushes and outbound messages that went DEAD within DEAD_LETTER_WINDOW_MS (a replayed
  *    event leaves DEAD and stops counting);
  *  - the last successful sync: when the newest SUCCEEDED sync run finished.
  */
@@ -161,6 +162,8 @@ async function readRecordedSignals(tx: Tx, integrationId: string, now: Date) {
       (select count(*)::int from ${webhookEvents}
         where integration_id = ${integrationId} and status = 'DEAD' and updated_at >= ${deadSince}::timestamptz)
       + (select count(*)::int from ${integrationPushes}
+        where integration_id = ${integrationId} and status = 'DEAD' and updated_at >= ${deadSince}::timestamptz)
+      + (select count(*)::int from ${outboundMessages}
         where integration_id = ${integrationId} and status = 'DEAD' and updated_at >= ${deadSince}::timestamptz) as dead_letters,
       (select max(finished_at) from ${syncRuns} where integration_id = ${integrationId} and status = 'SUCCEEDED') as last_sync`)) as unknown as {
     webhook_failed: number;

@@ -27,7 +27,10 @@ const sendMessageSchema = z.object({
 
 const endpointSchema = z.object({
   url: z.url(),
-  secret: z.string().refine(isValidSecret, 'must look like whsec_<base64>'),
+  secret: z
+    .string()
+    .regex(/^whsec_[A-Za-z0-9+/]{22,}={0,2}$/, 'must look like whsec_<base64>')
+    .refine(isValidSecret, 'must look like whsec_<base64>'),
 });
 
 /** Attempts (first + retries) to deliver one status webhook, and the wait before each retry. */

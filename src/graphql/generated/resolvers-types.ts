@@ -1,5 +1,5 @@
 import type { GraphQLResolveInfo, GraphQLScalarType, GraphQLScalarTypeConfig } from 'graphql';
-import type { TenantRow, UserRow, OrganizationRow, MembershipRow, AuditLogRow, IntegrationRow, SyncRunRow, IntegrationPushRow, ImportJobRow, ImportErrorRow, OutboundMessageRow, ScimTokenRow, SsoConnectionRow } from '../../db/schema.js';
+import type { TenantRow, UserRow, OrganizationRow, MembershipRow, AuditLogRow, IntegrationRow, SyncRunRow, IntegrationPushRow, ImportJobRow, ImportErrorRow, OutboundMessageRow, ScimTokenRow, SsoConnectionRow, TenantDomainRow } from '../../db/schema.js';
 import type { UserConnectionResult, OrganizationConnectionResult } from '../connection.js';
 import type { AuditLogPage } from '../../modules/audit/service.js';
 import type { SessionTokens } from '../../auth/session-service.js';
@@ -544,6 +544,8 @@ export type Mutation = {
   addOrganizationMember: OrganizationMember;
   /** Adds up to 500 users to one organization. Tenant ADMIN+ or the organization's ADMINs. */
   addOrganizationMembers: MembersPayload;
+  /** Claims an email domain (ADMIN+); an OWNER verifies it. Public mail providers can't be claimed. */
+  addTenantDomain: TenantDomain;
   changeOrganizationMemberRole: OrganizationMember;
   changeTenantPlan: Tenant;
   changeUserRole: User;
@@ -591,6 +593,7 @@ export type Mutation = {
   reactivateUser: User;
   refreshSession: AuthPayload;
   removeOrganizationMember: DeletePayload;
+  removeTenantDomain: DeletePayload;
   /** Queues a FAILED, DEAD or PROCESSED event again (applying is idempotent). CONFLICT while it is queued or running. */
   replayWebhookEvent: WebhookEvent;
   /** Queues again every FAILED or DEAD event matching the filter (status defaults to DEAD), at most `limit` (1–1000). */
@@ -632,6 +635,10 @@ export type Mutation = {
   revokeUserSessions: Scalars['Int']['output'];
   /** A new signing secret; the previous one keeps verifying for `overlapHours` (default from configuration, 0 = stop at once). */
   rotateWebhookSecret: IntegrationSecretPayload;
+  /** OWNER: let an OWNER keep signing in with a password while SSO is enforced (or not). */
+  setSsoBreakGlass: User;
+  /** OWNER: enforce SSO (needs an enabled connection) or stop enforcing it. */
+  setSsoEnforcement: Tenant;
   suspendTenant: Tenant;
   /** Reads the provider's discovery document with the stored settings. */
   testSsoConnection: SsoConnectionTestResult;
@@ -649,6 +656,8 @@ export type Mutation = {
   updateUser: User;
   /** Changes name, role and/or status of up to 500 users, in item order. ADMIN+; the rules of the single mutations hold per item. */
   updateUsers: UsersPayload;
+  /** The OWNER attests the tenant owns the domain. CONFLICT if another tenant verified it. */
+  verifyTenantDomain: TenantDomain;
 };
 
 
@@ -669,6 +678,11 @@ export type MutationAddOrganizationMemberArgs = {
 export type MutationAddOrganizationMembersArgs = {
   members: Array<OrganizationMemberInput>;
   organizationId: Scalars['UUID']['input'];
+};
+
+
+export type MutationAddTenantDomainArgs = {
+  domain: Scalars['String']['input'];
 };
 
 
@@ -814,6 +828,11 @@ export type MutationRemoveOrganizationMemberArgs = {
 };
 
 
+export type MutationRemoveTenantDomainArgs = {
+  id: Scalars['UUID']['input'];
+};
+
+
 export type MutationReplayWebhookEventArgs = {
   id: Scalars['UUID']['input'];
 };
@@ -889,6 +908,17 @@ export type MutationRotateWebhookSecretArgs = {
 };
 
 
+export type MutationSetSsoBreakGlassArgs = {
+  enabled: Scalars['Boolean']['input'];
+  userId: Scalars['UUID']['input'];
+};
+
+
+export type MutationSetSsoEnforcementArgs = {
+  enforced: Scalars['Boolean']['input'];
+};
+
+
 export type MutationSuspendTenantArgs = {
   id: Scalars['UUID']['input'];
 };
@@ -936,6 +966,11 @@ export type MutationUpdateUserArgs = {
 
 export type MutationUpdateUsersArgs = {
   inputs: Array<UpdateUsersItem>;
+};
+
+
+export type MutationVerifyTenantDomainArgs = {
+  id: Scalars['UUID']['input'];
 };
 
 export type Organization = {
@@ -1074,6 +1109,8 @@ export type Query = {
   syncRuns: SyncRunConnection;
   /** The viewer's own tenant. */
   tenant: Tenant;
+  /** The tenant's email domains (ADMIN+). */
+  tenantDomains: Array<TenantDomain>;
   tenantHealthSummary: TenantHealthSummary;
   user?: Maybe<User>;
   /** Ordered by creation time, oldest first (stable under inserts). `first` is 1–100. */
@@ -1376,8 +1413,21 @@ export type Tenant = {
   plan: TenantPlan;
   /** Lower-case, used at login and in URLs. */
   slug: Scalars['String']['output'];
+  /** Password logins are refused except for break-glass OWNERs (setSsoEnforcement). */
+  ssoEnforced: Scalars['Boolean']['output'];
   status: TenantStatus;
   updatedAt: Scalars['DateTime']['output'];
+};
+
+/** An email domain the tenant claims. Verified by an OWNER; a verified domain belongs to one tenant only. */
+export type TenantDomain = {
+  __typename?: 'TenantDomain';
+  createdAt: Scalars['DateTime']['output'];
+  /** Lower-case, e.g. example.com. */
+  domain: Scalars['String']['output'];
+  id: Scalars['UUID']['output'];
+  verified: Scalars['Boolean']['output'];
+  verifiedAt?: Maybe<Scalars['DateTime']['output']>;
 };
 
 /** How many of the tenant's integrations are in each status. */
@@ -1467,6 +1517,8 @@ export type User = {
   /** Organizations this user belongs to, by name. */
   organizations: Array<Organization>;
   role: Role;
+  /** An OWNER who may still sign in with a password while SSO is enforced. */
+  ssoBreakGlass: Scalars['Boolean']['output'];
   status: UserStatus;
   updatedAt: Scalars['DateTime']['output'];
 };
@@ -1730,6 +1782,7 @@ export type ResolversTypes = {
   SyncRunStatus: SyncRunStatus;
   SyncTrigger: SyncTrigger;
   Tenant: ResolverTypeWrapper<TenantRow>;
+  TenantDomain: ResolverTypeWrapper<TenantDomainRow>;
   TenantHealthSummary: ResolverTypeWrapper<TenantHealthSummary>;
   TenantPlan: TenantPlan;
   TenantStatus: TenantStatus;
@@ -1826,6 +1879,7 @@ export type ResolversParentTypes = {
   SyncRunConnection: SyncRunConnectionResult;
   SyncRunEdge: Omit<SyncRunEdge, 'node'> & { node: ResolversParentTypes['SyncRun'] };
   Tenant: TenantRow;
+  TenantDomain: TenantDomainRow;
   TenantHealthSummary: TenantHealthSummary;
   TriggerSyncPayload: Omit<TriggerSyncPayload, 'run'> & { run: ResolversParentTypes['SyncRun'] };
   UUID: Scalars['UUID']['output'];
@@ -2089,6 +2143,7 @@ export type MutationResolvers<ContextType = Context, ParentType extends Resolver
   acceptInvitation?: Resolver<ResolversTypes['AuthPayload'], ParentType, ContextType, RequireFields<MutationAcceptInvitationArgs, 'password' | 'token'>>;
   addOrganizationMember?: Resolver<ResolversTypes['OrganizationMember'], ParentType, ContextType, RequireFields<MutationAddOrganizationMemberArgs, 'organizationId' | 'role' | 'userId'>>;
   addOrganizationMembers?: Resolver<ResolversTypes['MembersPayload'], ParentType, ContextType, RequireFields<MutationAddOrganizationMembersArgs, 'members' | 'organizationId'>>;
+  addTenantDomain?: Resolver<ResolversTypes['TenantDomain'], ParentType, ContextType, RequireFields<MutationAddTenantDomainArgs, 'domain'>>;
   changeOrganizationMemberRole?: Resolver<ResolversTypes['OrganizationMember'], ParentType, ContextType, RequireFields<MutationChangeOrganizationMemberRoleArgs, 'organizationId' | 'role' | 'userId'>>;
   changeTenantPlan?: Resolver<ResolversTypes['Tenant'], ParentType, ContextType, RequireFields<MutationChangeTenantPlanArgs, 'id' | 'plan'>>;
   changeUserRole?: Resolver<ResolversTypes['User'], ParentType, ContextType, RequireFields<MutationChangeUserRoleArgs, 'id' | 'role'>>;
@@ -2117,6 +2172,7 @@ export type MutationResolvers<ContextType = Context, ParentType extends Resolver
   reactivateUser?: Resolver<ResolversTypes['User'], ParentType, ContextType, RequireFields<MutationReactivateUserArgs, 'id'>>;
   refreshSession?: Resolver<ResolversTypes['AuthPayload'], ParentType, ContextType, RequireFields<MutationRefreshSessionArgs, 'refreshToken'>>;
   removeOrganizationMember?: Resolver<ResolversTypes['DeletePayload'], ParentType, ContextType, RequireFields<MutationRemoveOrganizationMemberArgs, 'organizationId' | 'userId'>>;
+  removeTenantDomain?: Resolver<ResolversTypes['DeletePayload'], ParentType, ContextType, RequireFields<MutationRemoveTenantDomainArgs, 'id'>>;
   replayWebhookEvent?: Resolver<ResolversTypes['WebhookEvent'], ParentType, ContextType, RequireFields<MutationReplayWebhookEventArgs, 'id'>>;
   replayWebhookEvents?: Resolver<ResolversTypes['ReplayWebhookEventsPayload'], ParentType, ContextType, RequireFields<MutationReplayWebhookEventsArgs, 'filter' | 'limit'>>;
   requestEmailChange?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationRequestEmailChangeArgs, 'currentPassword' | 'newEmail'>>;
@@ -2132,6 +2188,8 @@ export type MutationResolvers<ContextType = Context, ParentType extends Resolver
   revokeSession?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationRevokeSessionArgs, 'id'>>;
   revokeUserSessions?: Resolver<ResolversTypes['Int'], ParentType, ContextType, RequireFields<MutationRevokeUserSessionsArgs, 'userId'>>;
   rotateWebhookSecret?: Resolver<ResolversTypes['IntegrationSecretPayload'], ParentType, ContextType, RequireFields<MutationRotateWebhookSecretArgs, 'id'>>;
+  setSsoBreakGlass?: Resolver<ResolversTypes['User'], ParentType, ContextType, RequireFields<MutationSetSsoBreakGlassArgs, 'enabled' | 'userId'>>;
+  setSsoEnforcement?: Resolver<ResolversTypes['Tenant'], ParentType, ContextType, RequireFields<MutationSetSsoEnforcementArgs, 'enforced'>>;
   suspendTenant?: Resolver<ResolversTypes['Tenant'], ParentType, ContextType, RequireFields<MutationSuspendTenantArgs, 'id'>>;
   testSsoConnection?: Resolver<ResolversTypes['SsoConnectionTestResult'], ParentType, ContextType, RequireFields<MutationTestSsoConnectionArgs, 'id'>>;
   triggerSync?: Resolver<ResolversTypes['TriggerSyncPayload'], ParentType, ContextType, RequireFields<MutationTriggerSyncArgs, 'integrationId' | 'mode'>>;
@@ -2141,6 +2199,7 @@ export type MutationResolvers<ContextType = Context, ParentType extends Resolver
   updateTenant?: Resolver<ResolversTypes['Tenant'], ParentType, ContextType, RequireFields<MutationUpdateTenantArgs, 'input'>>;
   updateUser?: Resolver<ResolversTypes['User'], ParentType, ContextType, RequireFields<MutationUpdateUserArgs, 'id' | 'input'>>;
   updateUsers?: Resolver<ResolversTypes['UsersPayload'], ParentType, ContextType, RequireFields<MutationUpdateUsersArgs, 'inputs'>>;
+  verifyTenantDomain?: Resolver<ResolversTypes['TenantDomain'], ParentType, ContextType, RequireFields<MutationVerifyTenantDomainArgs, 'id'>>;
 };
 
 export type OrganizationResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Organization'] = ResolversParentTypes['Organization']> = {
@@ -2221,6 +2280,7 @@ export type QueryResolvers<ContextType = Context, ParentType extends ResolversPa
   syncRun?: Resolver<Maybe<ResolversTypes['SyncRun']>, ParentType, ContextType, RequireFields<QuerySyncRunArgs, 'id'>>;
   syncRuns?: Resolver<ResolversTypes['SyncRunConnection'], ParentType, ContextType, RequireFields<QuerySyncRunsArgs, 'first' | 'integrationId'>>;
   tenant?: Resolver<ResolversTypes['Tenant'], ParentType, ContextType>;
+  tenantDomains?: Resolver<Array<ResolversTypes['TenantDomain']>, ParentType, ContextType>;
   tenantHealthSummary?: Resolver<ResolversTypes['TenantHealthSummary'], ParentType, ContextType>;
   user?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType, RequireFields<QueryUserArgs, 'id'>>;
   users?: Resolver<ResolversTypes['UserConnection'], ParentType, ContextType, RequireFields<QueryUsersArgs, 'first'>>;
@@ -2326,8 +2386,17 @@ export type TenantResolvers<ContextType = Context, ParentType extends ResolversP
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   plan?: Resolver<ResolversTypes['TenantPlan'], ParentType, ContextType>;
   slug?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  ssoEnforced?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   status?: Resolver<ResolversTypes['TenantStatus'], ParentType, ContextType>;
   updatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+};
+
+export type TenantDomainResolvers<ContextType = Context, ParentType extends ResolversParentTypes['TenantDomain'] = ResolversParentTypes['TenantDomain']> = {
+  createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  domain?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['UUID'], ParentType, ContextType>;
+  verified?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  verifiedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
 };
 
 export type TenantHealthSummaryResolvers<ContextType = Context, ParentType extends ResolversParentTypes['TenantHealthSummary'] = ResolversParentTypes['TenantHealthSummary']> = {
@@ -2354,6 +2423,7 @@ export type UserResolvers<ContextType = Context, ParentType extends ResolversPar
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   organizations?: Resolver<Array<ResolversTypes['Organization']>, ParentType, ContextType>;
   role?: Resolver<ResolversTypes['Role'], ParentType, ContextType>;
+  ssoBreakGlass?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   status?: Resolver<ResolversTypes['UserStatus'], ParentType, ContextType>;
   updatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
 };
@@ -2461,6 +2531,7 @@ export type Resolvers<ContextType = Context> = {
   SyncRunConnection?: SyncRunConnectionResolvers<ContextType>;
   SyncRunEdge?: SyncRunEdgeResolvers<ContextType>;
   Tenant?: TenantResolvers<ContextType>;
+  TenantDomain?: TenantDomainResolvers<ContextType>;
   TenantHealthSummary?: TenantHealthSummaryResolvers<ContextType>;
   TriggerSyncPayload?: TriggerSyncPayloadResolvers<ContextType>;
   UUID?: GraphQLScalarType;

@@ -11,13 +11,14 @@
  * Email change: the new address must confirm a token sent to it; only then does the email change,
  * and the old address is told.
  */
+import crypto from 'node:crypto';
 import { and, eq, ne, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import type { App } from '../../app.js';
 import { recordAuthEvent } from '../../auth/events.js';
 import { hashPassword, verifyPassword } from '../../auth/passwords.js';
 import type { Actor } from '../../auth/roles.js';
-import { endSessions, requireTenantSlug } from '../../auth/session-service.js';
+import { endSessions, passwordLoginAllowed, requireTenantSlug } from '../../auth/session-service.js';
 import type { TenantAddress } from '../../auth/tenant-address.js';
 import { invalidUserToken, parseUserToken, type UserTokenPurpose } from '../../auth/user-tokens.js';
 import type { Tx } from '../../db/client.js';
@@ -47,17 +48,24 @@ export async function requestPasswordReset(app: AccountApp, raw: z.input<typeof 
   const slug = requireTenantSlug({ tenantBaseDomain: app.config.TENANT_BASE_DOMAIN }, address, input.tenantSlug);
   const [tenant] = (await app.db.execute(sql`select id, status from platform.tenant_by_slug(${slug})`)) as unknown as { id: string; status: string }[];
   if (!tenant || tenant.status !== 'ACTIVE') return true;
+  // A random start 1–3 s later: the work a known address causes (lookup, message, provider call)
+  // never lines up with this request or the caller's next one, so timing can't tell them apart.
   await inTenant(app.db, actors.system('auth', tenant.id, req), (tx) =>
-    app.jobs.enqueue<PasswordResetRequestData>(tx, QUEUES.passwordResetRequest, [
-      { tenantId: tenant.id, email: input.email, clientIp: req.clientIp ?? null, userAgent: req.userAgent?.slice(0, 256) ?? null, requestId: req.requestId ?? null },
-    ]),
+    app.jobs.enqueue<PasswordResetRequestData>(
+      tx,
+      QUEUES.passwordResetRequest,
+      [{ tenantId: tenant.id, email: input.email, clientIp: req.clientIp ?? null, userAgent: req.userAgent?.slice(0, 256) ?? null, requestId: req.requestId ?? null }],
+      { startAfterSeconds: crypto.randomInt(1, 4) },
+    ),
   );
   return true;
 }
 
 /**
  * The job behind requestPasswordReset: for an ACTIVE user with that email, a new reset link (the
- * previous one dies) and its message, with the request's IP and user agent on the audit entries.
+ * previous one dies) and its message; for an INVITED one, a new invitation instead (they have no
+ * password to reset); deactivated users get nothing. The request's IP and user agent are on the
+ * audit entries.
  */
 export async function processPasswordResetRequest(app: AccountApp, job: JobOf<PasswordResetRequestData>): Promise<string> {
   const { tenantId, email } = job.data;
@@ -65,8 +73,12 @@ export async function processPasswordResetRequest(app: AccountApp, job: JobOf<Pa
   return inTenant(app.db, actors.system('password-reset', tenantId, req), async (tx, session) => {
     if (session.tenantStatus !== 'ACTIVE') return 'tenant-inactive';
     const [user] = await tx.select().from(users).where(sql`lower(${users.email}) = lower(${email})`).for('update');
-    if (!user || user.status !== 'ACTIVE') return 'no-account';
-    const issued = await issueUserLink(tx, linkDeps(app), { user, purpose: 'PASSWORD_RESET', createdBy: null, tenantName: await tenantName(tx) });
+    if (!user || user.status === 'DEACTIVATED') return 'no-account';
+    // A tenant that enforces SSO has no passwords to reset (break-glass OWNERs excepted): nothing is sent.
+    if (!(await passwordLoginAllowed(tx, user))) return 'sso-enforced';
+    // Invited but never joined (the invitation lost or expired): what they need is a fresh invitation.
+    const purpose = user.status === 'INVITED' ? 'INVITATION' : 'PASSWORD_RESET';
+    const issued = await issueUserLink(tx, linkDeps(app), { user, purpose, createdBy: null, tenantName: await tenantName(tx) });
     await recordAuthEvent(tx, 'PASSWORD_RESET_REQUESTED', { type: 'USER', id: user.id }, { tokenId: issued.token.id, messageId: issued.message?.id ?? null });
     if (!issued.message) app.log.warn({ tenantId }, 'password reset requested, but the tenant has no communication integration to send it');
     return issued.message ? 'sent' : 'no-provider';

@@ -9,7 +9,7 @@ import { z } from 'zod';
 import type { App } from '../../app.js';
 import { hashPassword } from '../../auth/passwords.js';
 import { assertCanManage, type Actor } from '../../auth/roles.js';
-import { issueSession, type SessionTokens } from '../../auth/session-service.js';
+import { issueSession, passwordLoginAllowed, ssoRequired, type SessionTokens } from '../../auth/session-service.js';
 import { recordAuthEvent } from '../../auth/events.js';
 import { tenantSlugFrom, type TenantAddress } from '../../auth/tenant-address.js';
 import { invalidUserToken, parseUserToken } from '../../auth/user-tokens.js';
@@ -219,6 +219,8 @@ export async function acceptInvitation(
     if (!token || invitationStatus(token) !== 'PENDING') return null;
     const [current] = await tx.select().from(users).where(eq(users.id, token.userId)).for('update');
     if (!current || current.status !== 'INVITED') return null;
+    // SSO enforced: people join by signing in through the identity provider (which activates them), not with a password.
+    if (!(await passwordLoginAllowed(tx, current))) throw ssoRequired();
     await tx.update(userTokens).set({ usedAt: new Date(), updatedAt: new Date() }).where(eq(userTokens.id, token.id));
     const [activated] = await tx
       .update(users)

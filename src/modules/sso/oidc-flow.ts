@@ -1,5 +1,5 @@
 import crypto from 'node:crypto';
-import { and, asc, eq, gt, isNull, sql } from 'drizzle-orm';
+import { and, asc, eq, gt, isNull, lt, sql } from 'drizzle-orm';
 import * as oidc from 'openid-client';
 import { fetch as undiciFetch } from 'undici';
 import type { App } from '../../app.js';
@@ -15,6 +15,7 @@ import type { OutboundPolicy } from '../../integrations/outbound-policy.js';
 import type { SecretBox } from '../../integrations/secrets.js';
 import { fields } from '../../validation.js';
 import { roleFor, ssoSecretBinding } from './connections.js';
+import { domainVerified, emailDomain } from './domains.js';
 
 /**
  * Sign-in through an OpenID Connect provider (openid-client 6: authorization code + PKCE S256,
@@ -101,6 +102,8 @@ export function oidcConfiguration(deps: Pick<SsoDeps, 'secrets' | 'policy' | 'al
       c.timeout = 5;
       return c;
     });
+  // One entry per connection: an older version's (before an update) goes.
+  for (const k of configs.keys()) if (k.startsWith(`${conn.tenantId}/${conn.id}/`)) configs.delete(k);
   configs.set(key, { at: Date.now(), config });
   config.catch(() => configs.delete(key));
   return config;
@@ -109,10 +112,18 @@ export function oidcConfiguration(deps: Pick<SsoDeps, 'secrets' | 'policy' | 'al
 /** Step 1. Returns where to send the browser and the state for its cookie. */
 export async function startOidcSignIn(
   deps: SsoDeps,
-  input: { tenantSlug?: unknown; connectionId?: unknown; loginHint?: unknown },
+  input: { tenantSlug?: unknown; connectionId?: unknown; loginHint?: unknown; email?: unknown },
   request: RequestInfo,
 ): Promise<{ redirectTo: string; state: string }> {
-  if (typeof input.tenantSlug !== 'string' || input.tenantSlug.length > 40) throw new SsoRefusal('SSO_BAD_REQUEST', 'tenant is required');
+  // "Sign in with your work email": the tenant that verified the email's domain; the email becomes the hint.
+  if (input.tenantSlug === undefined && input.email !== undefined) {
+    const email = typeof input.email === 'string' ? fields.email.safeParse(input.email).data : undefined;
+    if (!email) throw new SsoRefusal('SSO_BAD_REQUEST', 'email must be an email address');
+    const [found] = (await deps.db.execute(sql`select slug from platform.sso_tenant_by_domain(${emailDomain(email)})`)) as unknown as { slug: string }[];
+    if (!found) throw new SsoRefusal('SSO_CONNECTION_NOT_FOUND', 'No single sign-on for this email domain');
+    input = { ...input, tenantSlug: found.slug, loginHint: input.loginHint ?? email };
+  }
+  if (typeof input.tenantSlug !== 'string' || input.tenantSlug.length > 40) throw new SsoRefusal('SSO_BAD_REQUEST', 'tenant (or email) is required');
   if (input.connectionId !== undefined && (typeof input.connectionId !== 'string' || !UUID.test(input.connectionId))) throw new SsoRefusal('SSO_CONNECTION_NOT_FOUND', 'Unknown connection');
   const hint = typeof input.loginHint === 'string' ? fields.email.safeParse(input.loginHint).data : undefined;
   const [tenant] = (await deps.db.execute(sql`select id, status from platform.tenant_by_slug(${input.tenantSlug})`)) as unknown as { id: string; status: string }[];
@@ -136,9 +147,10 @@ export async function startOidcSignIn(
   const state = `${tenant.id}.${oidc.randomState()}`;
   const nonce = oidc.randomNonce();
   const codeVerifier = oidc.randomPKCECodeVerifier();
-  await inTenant(deps.db, actors.system('sso', tenant.id, request), (tx) =>
-    tx.insert(ssoLoginAttempts).values({ tenantId: tenant.id, connectionId: conn.id, stateHash: sha256(state), nonce, codeVerifier, expiresAt: new Date(Date.now() + ATTEMPT_TTL_MS) }),
-  );
+  await inTenant(deps.db, actors.system('sso', tenant.id, request), async (tx) => {
+    await tx.insert(ssoLoginAttempts).values({ tenantId: tenant.id, connectionId: conn.id, stateHash: sha256(state), nonce, codeVerifier, expiresAt: new Date(Date.now() + ATTEMPT_TTL_MS) });
+    await pruneFlowState(tx);
+  });
   const url = oidc.buildAuthorizationUrl(config, {
     redirect_uri: oidcRedirectUri(deps.publicUrl),
     scope: conn.oidcScopes,
@@ -204,6 +216,13 @@ export async function finishOidcSignIn(deps: SsoDeps, query: string, cookieState
   }
 }
 
+/** Flow state of this tenant that expired over an hour ago (RLS keeps it to the tenant). */
+async function pruneFlowState(tx: Tx): Promise<void> {
+  const before = new Date(Date.now() - 3_600_000);
+  await tx.delete(ssoLoginAttempts).where(lt(ssoLoginAttempts.expiresAt, before));
+  await tx.delete(ssoLoginCodes).where(lt(ssoLoginCodes.expiresAt, before));
+}
+
 /** Step 3: who signed in, by the verified claims. Throws SsoRefusal. */
 async function resolveUser(tx: Tx, conn: SsoConnectionRow, claims: Record<string, unknown>): Promise<UserRow> {
   const subject = typeof claims.sub === 'string' ? claims.sub : '';
@@ -217,8 +236,8 @@ async function resolveUser(tx: Tx, conn: SsoConnectionRow, claims: Record<string
   } else {
     const email = typeof claims.email === 'string' ? fields.email.safeParse(claims.email).data : undefined;
     if (!email) throw new SsoRefusal('SSO_EMAIL_MISSING', 'The identity provider gave no email address');
-    // Linking (and creating) trusts the email only when the IdP asserts it verified.
-    if (claims.email_verified !== true) throw new SsoRefusal('SSO_EMAIL_NOT_VERIFIED', 'The identity provider does not assert this email address as verified');
+    // Linking (and creating) trusts the email only when the IdP asserts it verified, or the tenant verified its domain.
+    if (claims.email_verified !== true && !(await domainVerified(tx, email))) throw new SsoRefusal('SSO_EMAIL_NOT_VERIFIED', 'The identity provider does not assert this email address as verified');
     [user] = await tx.select().from(users).where(sql`lower(${users.email}) = ${email}`);
     if (!user) {
       const name = fields.name.safeParse(claims.name).data ?? email.split('@')[0]!;
@@ -226,6 +245,8 @@ async function resolveUser(tx: Tx, conn: SsoConnectionRow, claims: Record<string
     }
     await tx.insert(ssoIdentities).values({ tenantId: conn.tenantId, connectionId: conn.id, subject, userId: user!.id });
   }
+  // An invited person who signs in through the tenant's identity provider has accepted: ACTIVE.
+  if (user?.status === 'INVITED') [user] = await tx.update(users).set({ status: 'ACTIVE', updatedAt: new Date() }).where(eq(users.id, user.id)).returning();
   if (!user || user.status !== 'ACTIVE') throw new SsoRefusal('SSO_USER_NOT_ACTIVE', 'This account is not active');
   return user;
 }

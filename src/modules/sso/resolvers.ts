@@ -3,6 +3,7 @@ import type { Context } from '../../graphql/context.js';
 import { eq } from 'drizzle-orm';
 import { tenants } from '../../db/schema.js';
 import * as connections from './connections.js';
+import * as domains from './domains.js';
 import { exchangeSsoCode, oidcConfiguration, oidcRedirectUri, ssoDepsOf } from './oidc-flow.js';
 
 const secretDeps = (ctx: Context) => ({ secrets: ctx.app.secrets, policy: ctx.app.integrations.policy });
@@ -10,6 +11,7 @@ const secretDeps = (ctx: Context) => ({ secrets: ctx.app.secrets, policy: ctx.ap
 export const ssoResolvers: Resolvers = {
   Query: {
     ssoConnections: (_, __, ctx) => connections.listSsoConnections(ctx.scope!),
+    tenantDomains: (_, __, ctx) => domains.listTenantDomains(ctx.scope!),
   },
   Mutation: {
     createOidcConnection: async (_, { input }, ctx) => connections.createOidcConnection(ctx.scope!, await ctx.actor(), secretDeps(ctx), input),
@@ -25,6 +27,14 @@ export const ssoResolvers: Resolvers = {
       }
     },
     exchangeSsoCode: (_, { code }, ctx) => exchangeSsoCode(ssoDepsOf(ctx.app), code, ctx.request),
+    addTenantDomain: async (_, { domain }, ctx) => domains.addTenantDomain(ctx.scope!, await ctx.actor(), domain),
+    verifyTenantDomain: async (_, { id }, ctx) => domains.verifyTenantDomain(ctx.scope!, await ctx.actor(), id),
+    removeTenantDomain: (_, { id }, ctx) => domains.removeTenantDomain(ctx.scope!, id),
+    setSsoEnforcement: async (_, { enforced }, ctx) => domains.setSsoEnforcement(ctx.scope!, await ctx.actor(), enforced),
+    setSsoBreakGlass: (_, { userId, enabled }, ctx) => domains.setSsoBreakGlass(ctx.scope!, userId, enabled),
+  },
+  TenantDomain: {
+    verified: (d) => d.verifiedAt !== null,
   },
   SsoConnection: {
     issuer: (c) => c.oidcIssuer,

@@ -74,6 +74,7 @@ function toTenantRow(r: Record<string, unknown> | undefined): TenantRow {
     status: r.status as TenantRow['status'],
     plan: r.plan as Plan,
     auditRetentionDays: Number(r.audit_retention_days),
+    ssoEnforced: r.sso_enforced === true,
     createdAt: new Date(r.created_at as string),
     updatedAt: new Date(r.updated_at as string),
   };

@@ -9,7 +9,7 @@ import { runStatement, toDate, toDateOrNull, toNumberOrNull } from '../../db/sta
 import type { Tx } from '../../db/client.js';
 import type { CursorKey } from '../../db/pagination.js';
 
-const COLUMNS = 'tenant_id, id, email, name, role, status, password_hash, external_source, external_id, external_version, external_updated_at, scim_external_id, created_at, updated_at';
+const COLUMNS = 'tenant_id, id, email, name, role, status, password_hash, external_source, external_id, external_version, external_updated_at, scim_external_id, sso_break_glass, created_at, updated_at';
 
 interface UserRecord {
   tenant_id: string;
@@ -24,6 +24,7 @@ interface UserRecord {
   external_version: string | null;
   external_updated_at: string | null;
   scim_external_id: string | null;
+  sso_break_glass: boolean;
   created_at: string;
   updated_at: string;
 }
@@ -42,6 +43,7 @@ function toUserRow(r: UserRecord): UserRow {
     externalVersion: toNumberOrNull(r.external_version),
     externalUpdatedAt: toDateOrNull(r.external_updated_at),
     scimExternalId: r.scim_external_id,
+    ssoBreakGlass: r.sso_break_glass === true,
     createdAt: toDate(r.created_at),
     updatedAt: toDate(r.updated_at),
   };
