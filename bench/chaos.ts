@@ -15,7 +15,7 @@
  * When everything sent is answered and the queue drained, it counts:
  *  - lost:       a delivery answered 2xx whose event row or effect is missing;
  *  - duplicated: an event stored twice, or one record version applied twice (audit trail);
- *  - unexpected: a record whose final state is not the highest version accepted;
+ *  - unexpected: a record whose final state is not the highest version stored;
  *  - stuck:      events not PROCESSED after the queue drained;
  *  - undelivered: deliveries the sender gave up on (refused, or no 2xx within GIVE_UP seconds);
  *  - hands:      processes that exited by themselves (restarted by this script, as an operator would);
@@ -190,6 +190,7 @@ async function run(s: Record<Setting, number>, deployment: Deployment) {
   let finished = false;
   const chaos: Promise<unknown>[] = [];
   const events = { kills: 0, terminated: 0, terminateRounds: 0 };
+  const startFailures: number[] = [];
 
   // The records: one provider user each, its version rising with every delivery about it.
   const base = Date.now() - 3_600_000;
@@ -228,7 +229,11 @@ async function run(s: Record<Setting, number>, deployment: Deployment) {
         await deployment.worker.kill('SIGKILL');
         events.kills++;
         log(`worker killed with SIGKILL (#${events.kills}); starting it again`);
-        await deployment.worker.start().catch((err: unknown) => log(`worker start failed: ${String(err)}`));
+        // A start that fails needed a hand too: counted, and started again.
+        for (let tries = 0; tries < 3; tries++) {
+          if (await deployment.worker.start().then(() => true, (err: unknown) => (log(`worker start failed: ${String(err)}`), false))) break;
+          startFailures.push(Date.now());
+        }
       }
     })(),
   );
@@ -331,9 +336,14 @@ async function run(s: Record<Setting, number>, deployment: Deployment) {
   const storedTwice = [...stored.values()].filter((r) => r.n > 1).length;
   const stuck = [...stored.values()].filter((r) => r.status !== 'PROCESSED').length;
 
-  // Expected final state per record: the highest version accepted.
+  // Expected final state per record: the highest version stored (accepted, or stored although the
+  // answer came after the sender had stopped waiting); every accepted event is stored (lost, above).
   const expected = new Map<string, number>();
   for (const d of accepted) expected.set(records[d.record]!.id, Math.max(expected.get(records[d.record]!.id) ?? 0, d.version));
+  for (const row of await owner<{ id: string; version: number }[]>`
+    select payload -> 'data' ->> 'id' as id, max((payload -> 'data' ->> 'version')::int) as version
+    from webhook_events where integration_id = ${integrationId} and payload -> 'data' ->> 'id' is not null group by 1`)
+    expected.set(row.id, Math.max(expected.get(row.id) ?? 0, row.version));
   const finalRows = await owner<{ external_id: string; external_version: number; name: string }[]>`
     select external_id, external_version::int as external_version, name from users where external_source = ${integrationId}`;
   const final = new Map(finalRows.map((r) => [r.external_id, r]));
@@ -369,7 +379,7 @@ async function run(s: Record<Setting, number>, deployment: Deployment) {
   const recoveredForGood = !!lastProbe && lastProbe.graphql === 200 && lastProbe.ready === 200;
   const webhook2xxDuring = [...outage.webhooksDuringOutage].filter(([st]) => st.startsWith('2')).reduce((n, [, c]) => n + c, 0);
 
-  const hands = deployment.hands();
+  const hands = [...deployment.hands(), ...startFailures.map((at) => ({ process: 'worker (start after a kill failed)', at, code: 1, signal: null }))];
   const lost = missingEvents.length + missingEffects;
   const duplicated = storedTwice + appliedTwice!.n;
   const undelivered = deliveries.length - accepted.length;
@@ -402,7 +412,7 @@ async function run(s: Record<Setting, number>, deployment: Deployment) {
     '|---|---:|',
     `| **lost** (2xx but event or effect missing) | ${lost} |`,
     `| **duplicated** (stored twice or a version applied twice) | ${duplicated} |`,
-    `| **unexpected** (final state not the highest version accepted) | ${unexpected} |`,
+    `| **unexpected** (final state not the highest version stored) | ${unexpected} |`,
     `| **stuck** (not PROCESSED after the drain) | ${stuck} |`,
     `| undelivered (refused or given up by the sender) | ${undelivered}${undelivered ? ` e.g. ${deliveries.find((d) => d.outcome !== 'accepted')?.refusal ?? 'gave up'}` : ''} |`,
     `| processes that needed a hand | ${hands.length}${hands.length ? ` ${JSON.stringify(hands)}` : ''} |`,

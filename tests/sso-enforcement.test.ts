@@ -176,3 +176,22 @@ describe('SSO enforcement', () => {
     expect(session.data.exchangeSsoCode.user).toEqual({ id: invited.data.createUser.id, status: 'ACTIVE' });
   });
 });
+
+describe('SSO routes are rate limited per client IP', () => {
+  it('past RATE_LIMIT_LOGIN_MAX starts, the next one redirects with SSO_RATE_LIMITED and writes nothing', async () => {
+    const limited = await startTestServer({ env: { RATE_LIMIT_LOGIN_MAX: '3', APP_URL: 'http://app.tessera.test' } });
+    try {
+      const t = await limited.seed.tenant();
+      const start = `${limited.url}/auth/sso/start?tenant=${t.tenant.slug}`;
+      for (let i = 0; i < 3; i++) {
+        const res = await fetch(start, { redirect: 'manual' });
+        expect(new URL(res.headers.get('location')!).searchParams.get('error')).toBe('SSO_CONNECTION_NOT_FOUND');
+      }
+      const res = await fetch(start, { redirect: 'manual' });
+      expect(res.status).toBe(302);
+      expect(new URL(res.headers.get('location')!).searchParams.get('error')).toBe('SSO_RATE_LIMITED');
+    } finally {
+      await limited.close();
+    }
+  });
+});

@@ -103,6 +103,19 @@ export class RateLimits {
     };
   }
 
+  /**
+   * For REST routes without a GraphQL context (the SSO start and callback, which write flow state for
+   * anonymous callers): counts one call of `route` by client IP in the auth window, at most
+   * RATE_LIMIT_LOGIN_MAX. Shares the TOKEN limiter's store under its own identity.
+   */
+  async checkIp(route: string, clientIp: string | undefined): Promise<true | AppError> {
+    if (!this.enabled) return true;
+    const store = this.limiters.TOKEN.store;
+    const hits = await store.hit(`rest:${route}|ip:${clientIp ?? ''}`);
+    if (hits <= this.config.RATE_LIMIT_LOGIN_MAX) return true;
+    return new AppError('RATE_LIMITED', `Too many requests: at most ${this.config.RATE_LIMIT_LOGIN_MAX} per ${this.config.RATE_LIMIT_AUTH_WINDOW_SECONDS} s`, { retryAfter: store.retryAfterSeconds() });
+  }
+
   close(): Promise<void> {
     return this.client.end({ timeout: 5 });
   }

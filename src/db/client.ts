@@ -142,10 +142,16 @@ function isRetryableBeforeSend(err: unknown): boolean {
   return ['CONNECTION_CLOSED', 'ECONNRESET', 'EPIPE', '57P01', '57P02', '57P03'].includes(code);
 }
 
-/** Whether a failure before sending means the database could not be reached. */
+/**
+ * Whether a failure before sending means the database could not be reached. Not DB_ACQUIRE_TIMEOUT:
+ * a caller that waited long for a pooled connection met a busy pool (every connection in a slow
+ * transaction, a lock queue), not an unreachable database; taking it for an outage failed every
+ * caller at once until a probe got through that same busy pool (`npm run bench -- soak` on a loaded
+ * machine: thousands of 503s with Postgres up). An unreachable database fails the connect itself.
+ */
 function isUnreachable(err: unknown): boolean {
   const code = String((err as { code?: unknown } | undefined)?.code ?? '');
-  return isRetryableBeforeSend(err) || ['ECONNREFUSED', 'CONNECT_TIMEOUT', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', DB_ACQUIRE_TIMEOUT].includes(code) || code.startsWith('08');
+  return isRetryableBeforeSend(err) || ['ECONNREFUSED', 'CONNECT_TIMEOUT', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN'].includes(code) || code.startsWith('08');
 }
 
 /** How long a background probe of a database that is down may take before the next one starts. */

@@ -30,6 +30,8 @@ export function ssoRoutes(app: App): FastifyPluginAsync {
     instance.get<{ Querystring: Record<string, unknown> }>('/auth/sso/start', async (req, reply) => {
       const request = { requestId: req.id, clientIp: req.ip, userAgent: req.headers['user-agent'] };
       try {
+        // Each start writes a sign-in attempt for an anonymous caller: bounded per client IP.
+        if ((await app.rateLimits.checkIp('sso-start', req.ip)) !== true) return toApp(reply, { error: 'SSO_RATE_LIMITED' });
         const { redirectTo, state } = await startOidcSignIn(deps, { tenantSlug: req.query.tenant, connectionId: req.query.connection, loginHint: req.query.login_hint, email: req.query.email }, request);
         reply.setCookie(STATE_COOKIE, state, { path: '/auth/sso', httpOnly: true, sameSite: 'lax', secure, maxAge: 600 });
         return reply.header('cache-control', 'no-store').redirect(redirectTo, 302);
@@ -42,6 +44,7 @@ export function ssoRoutes(app: App): FastifyPluginAsync {
       const request = { requestId: req.id, clientIp: req.ip, userAgent: req.headers['user-agent'] };
       reply.clearCookie(STATE_COOKIE, { path: '/auth/sso' });
       try {
+        if ((await app.rateLimits.checkIp('sso-callback', req.ip)) !== true) return toApp(reply, { error: 'SSO_RATE_LIMITED' });
         const query = req.url.includes('?') ? req.url.slice(req.url.indexOf('?') + 1) : '';
         const { code } = await finishOidcSignIn(deps, query, req.cookies[STATE_COOKIE], request);
         return toApp(reply, { code });
