@@ -31,6 +31,8 @@ const config: CodegenConfig = {
           SyncRunConnection: '../../modules/sync/service.js#SyncRunConnectionResult',
           IntegrationPush: '../../db/schema.js#IntegrationPushRow',
           ApiKey: '../../modules/api-keys/service.js#ApiKeyView',
+          ImportJob: '../../db/schema.js#ImportJobRow',
+          ImportRowError: '../../db/schema.js#ImportErrorRow',
           UserResult: '../../modules/users/service.js#UserItemResult',
           UsersPayload: '../../modules/users/service.js#UserResults',
           MemberResult: '../../modules/organizations/service.js#MemberItemResult',

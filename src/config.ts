@@ -190,6 +190,13 @@ const schema = z.object({
   RATE_LIMIT_TENANT_ENTERPRISE_PER_MINUTE: z.coerce.number().int().min(1).max(100_000_000).default(60_000),
   /** How long the response of a mutation sent with an `Idempotency-Key` is kept and replayed (default 24 h). */
   IDEMPOTENCY_TTL_SECONDS: z.coerce.number().int().min(1).max(30 * 86_400).default(86_400),
+  /** User imports (POST /imports/users): the largest file and the most rows one import may hold. */
+  IMPORT_MAX_BYTES: z.coerce.number().int().min(1024).default(100 * 1024 * 1024),
+  IMPORT_MAX_ROWS: z.coerce.number().int().min(1).default(1_000_000),
+  /** Rows applied per batch (one transaction, with the job's progress). At most 500 (a bulk call). */
+  IMPORT_BATCH_ROWS: z.coerce.number().int().min(1).max(500).default(500),
+  /** pg-boss expiry of an import job: a job works for at most half of it; a crashed worker's job resumes after it. */
+  IMPORT_JOB_EXPIRE_SECONDS: z.coerce.number().int().min(2).max(86_400).default(300),
   /** Audit retention prune (pg-boss cron, UTC; `off` disables): removes entries past each tenant's auditRetentionDays. */
   AUDIT_PRUNE_CRON: z.string().default('17 3 * * *'),
   /**

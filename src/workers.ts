@@ -6,6 +6,7 @@ import { startAuditPruneJobs } from './modules/audit/prune-job.js';
 import { startSyncJobs } from './modules/sync/jobs.js';
 import { startCommunicationWorkers } from './integrations/communication/outbox.js';
 import { startAccountJobs } from './modules/account/jobs.js';
+import { startImportJobs } from './modules/imports/jobs.js';
 
 /**
  * Which handler runs on which queue: every worker this process runs (none when PROCESS_ROLE=api).
@@ -20,4 +21,5 @@ export async function startJobWorkers(app: App): Promise<void> {
   await startAuditPruneJobs(app);
   await startCommunicationWorkers(app);
   await startAccountJobs(app);
+  await startImportJobs(app);
 }

@@ -44,6 +44,15 @@ const NESTED = 5;
 /** Object levels below the list field; deep enough for webhookEvents → edges → node → integration → syncRuns → edges → node. */
 const MAX_DEPTH = 8;
 
+/** List fields no list query reaches, and where their statements are bounded instead. */
+const NOT_UNDER_A_LIST_QUERY: Record<string, string> = {
+  'UsersPayload.results': 'bulk mutation results (in memory); tests/bulk.test.ts compares the statements of 5 and 500 items',
+  'MembersPayload.results': 'the same, for addOrganizationMembers',
+  'ItemError.fields': 'the refused fields of one item, held in its error (no query)',
+  'ImportJob.errors': 'under importJob(id), a single object: one query, paged by first (1–100)',
+  'ImportRowError.fields': 'the refused fields of one row, a column of its error row (no query)',
+};
+
 let server: TestServer;
 let largeWorld: World;
 const schema = buildSchema();
@@ -284,7 +293,7 @@ describe('every list query costs the same statements for 5 rows as for 50, neste
       // Lists of records (a list of scalars, like webhookAllowedSources, is one column's value).
       .flatMap((t) => Object.values(t.getFields()).filter((f) => (unwrapList(f) && isObjectType(getNamedType(f.type))) || isConnection(getNamedType(f.type))).map((f) => `${t.name}.${f.name}`));
     expect(listFields.length).toBeGreaterThan(3);
-    expect(listFields.filter((f) => !reached.has(f))).toEqual([]);
+    expect(listFields.filter((f) => !reached.has(f) && !NOT_UNDER_A_LIST_QUERY[f])).toEqual([]);
   });
 
   it.each(listQueries.map((f) => f.name))('%s', (name) => {

@@ -932,3 +932,73 @@ export const tenantDomains = pgTable(
 ).enableRLS();
 
 export type TenantDomainRow = typeof tenantDomains.$inferSelect;
+
+/**
+ * User imports (issue 15): a CSV or NDJSON file streamed in, validated row by row into import_rows
+ * (and import_errors), then applied by the `user-import` job in batches, each batch committed with
+ * the job's progress, so a worker that dies resumes after the last committed batch.
+ */
+export const importStatus = pgEnum('import_status', ['UPLOADING', 'QUEUED', 'RUNNING', 'SUCCEEDED', 'FAILED']);
+
+export const importJobs = pgTable(
+  'import_jobs',
+  {
+    tenantId: uuid('tenant_id').notNull().references(() => tenants.id, { onDelete: 'cascade' }),
+    id: uuid('id').notNull().defaultRandom(),
+    format: text('format').notNull(),
+    /** SHA-256 of the file's bytes: uploading the same file again answers this job. Set when the upload ends. */
+    fileHash: text('file_hash'),
+    status: importStatus('status').notNull().default('UPLOADING'),
+    totalRows: integer('total_rows').notNull().default(0),
+    /** Valid rows staged for applying. */
+    validRows: integer('valid_rows').notNull().default(0),
+    /** The last row number applied: where a resumed job continues. */
+    appliedThrough: integer('applied_through').notNull().default(0),
+    createdRows: integer('created_rows').notNull().default(0),
+    failedRows: integer('failed_rows').notNull().default(0),
+    /** Who uploaded it (a user, or an API key when byApiKey), with the role they had: the job acts for them. */
+    createdBy: uuid('created_by').notNull(),
+    byApiKey: boolean('by_api_key').notNull().default(false),
+    role: tenantRole('role').notNull(),
+    requestId: text('request_id'),
+    error: text('error'),
+    ...timestamps,
+    finishedAt: timestamp('finished_at', { withTimezone: true, precision: 3 }),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.id] }), uniqueIndex('import_jobs_file_key').on(t.tenantId, t.fileHash), tenantIsolation()],
+).enableRLS();
+
+export const importRows = pgTable(
+  'import_rows',
+  {
+    tenantId: uuid('tenant_id').notNull(),
+    importJobId: uuid('import_job_id').notNull(),
+    rowNumber: integer('row_number').notNull(),
+    data: jsonb('data').notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.tenantId, t.importJobId, t.rowNumber] }),
+    foreignKey({ columns: [t.tenantId, t.importJobId], foreignColumns: [importJobs.tenantId, importJobs.id] }).onDelete('cascade'),
+    tenantIsolation(),
+  ],
+).enableRLS();
+
+export const importErrors = pgTable(
+  'import_errors',
+  {
+    tenantId: uuid('tenant_id').notNull(),
+    importJobId: uuid('import_job_id').notNull(),
+    rowNumber: integer('row_number').notNull(),
+    code: text('code').notNull(),
+    message: text('message').notNull(),
+    fields: jsonb('fields'),
+  },
+  (t) => [
+    primaryKey({ columns: [t.tenantId, t.importJobId, t.rowNumber] }),
+    foreignKey({ columns: [t.tenantId, t.importJobId], foreignColumns: [importJobs.tenantId, importJobs.id] }).onDelete('cascade'),
+    tenantIsolation(),
+  ],
+).enableRLS();
+
+export type ImportJobRow = typeof importJobs.$inferSelect;
+export type ImportErrorRow = typeof importErrors.$inferSelect;

@@ -26,6 +26,7 @@ export type PermissionMap = {
 export const SUBSCRIPTION_ROLES = {
   heartbeat: 'VIEWER',
   integrationHealthChanged: 'ADMIN',
+  importJobProgress: 'ADMIN',
 } as const satisfies Record<string, TenantRole>;
 
 /**
@@ -64,6 +65,7 @@ export const permissionMap = {
     invitations: tenantQuery('ADMIN'),
     mySessions: tenantQuery('VIEWER'),
     apiKeys: tenantQuery('ADMIN'),
+    importJob: tenantQuery('ADMIN'),
     // Identity (SSO, domains, SCIM): people only, never API keys — see identityAdmin.
     scimTokens: identityQuery('ADMIN'),
     ssoConnections: identityQuery('ADMIN'),
@@ -138,6 +140,7 @@ export const permissionMap = {
   Subscription: {
     heartbeat: ROLE[SUBSCRIPTION_ROLES.heartbeat],
     integrationHealthChanged: ROLE[SUBSCRIPTION_ROLES.integrationHealthChanged],
+    importJobProgress: ROLE[SUBSCRIPTION_ROLES.importJobProgress],
   },
   // Object types: reachable only through a root field above, which already decided.
   Tenant: allow,
@@ -182,6 +185,8 @@ export const permissionMap = {
   Session: allow,
   ApiKey: allow,
   ItemFieldError: allow,
+  ImportJob: allow,
+  ImportRowError: allow,
   ItemError: allow,
   UserResult: allow,
   UsersPayload: allow,

@@ -26,6 +26,7 @@ import { invitationResolvers } from '../modules/invitations/resolvers.js';
 import { accountResolvers } from '../modules/account/resolvers.js';
 import { sessionResolvers } from '../modules/sessions/resolvers.js';
 import { apiKeyResolvers } from '../modules/api-keys/resolvers.js';
+import { importResolvers } from '../modules/imports/resolvers.js';
 import { scimResolvers } from '../modules/scim/resolvers.js';
 import { ssoResolvers } from '../modules/sso/resolvers.js';
 
@@ -59,7 +60,7 @@ const root: Resolvers = { Query: { health: () => 'ok' } };
  * server refuses to start) when the map leaves a field of the schema without a rule.
  */
 export function buildSchema(typeDefs: string[] = loadTypeDefs()): GraphQLSchema {
-  const resolvers = mergeResolvers([scalars, root, heartbeatResolvers, authResolvers, tenantResolvers, userResolvers, organizationResolvers, integrationHealthResolvers, integrationResolvers, webhookResolvers, syncResolvers, pushResolvers, auditResolvers, scimResolvers, apiKeyResolvers, invitationResolvers, accountResolvers, sessionResolvers, ssoResolvers]);
+  const resolvers = mergeResolvers([scalars, root, heartbeatResolvers, authResolvers, tenantResolvers, userResolvers, organizationResolvers, integrationHealthResolvers, integrationResolvers, webhookResolvers, syncResolvers, pushResolvers, auditResolvers, scimResolvers, apiKeyResolvers, invitationResolvers, accountResolvers, sessionResolvers, ssoResolvers, importResolvers]);
   const schema = makeExecutableSchema({ typeDefs, resolvers: resolvers as never });
   assertAllRulesAssigned(schema, permissionMap);
   return applyMiddleware(schema, onlyDecidingRules(permissions));

@@ -19,6 +19,7 @@ import { serveGraphQLOverWebSocket } from './graphql-ws.js';
 import { registerMetricsRoute, startMetricsListener } from './metrics-endpoint.js';
 import { registerExplorer } from './explorer.js';
 import { idempotencyPlugin, recordIdempotentResponse } from './idempotency.js';
+import { registerImportRoutes } from './imports.js';
 
 
 export interface HttpServer {
@@ -115,6 +116,7 @@ export async function startHttpServer(app: App, opts: { host: string; port: numb
   fastify.route({ url: '/graphql', method: ['GET', 'POST', 'OPTIONS'], handler });
 
   await fastify.register(webhookRoutes(app));
+  await fastify.register(registerImportRoutes(app));
   await fastify.register(scimRoutes(app));
   await fastify.register(ssoRoutes(app));
 

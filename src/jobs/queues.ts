@@ -7,6 +7,12 @@
 import type { Config } from '../config.js';
 import { PROVIDERS, PROVIDER_SLUG, type Provider } from '../db/providers.js';
 
+/** A user import to apply (or continue applying). */
+export interface ImportJobData {
+  tenantId: string;
+  importJobId: string;
+}
+
 /** Queue names: one webhook queue and one dead-letter queue per provider, plus health checks. */
 export const QUEUES = {
   /** Webhook events of one provider; job data: WebhookJobData. */
@@ -32,6 +38,8 @@ export const QUEUES = {
   communicationSendDead: 'communication-send-dead',
   /** A password reset asked for by email: looked up and sent off the request path (same answer and timing for unknown addresses). */
   passwordResetRequest: 'password-reset-request',
+  /** One user import (src/modules/imports/service.ts); job data: ImportJobData. Re-enqueues itself to continue a large import. */
+  userImport: 'user-import',
   /** Daily audit retention prune (src/modules/audit/prune-job.ts). */
   auditPrune: 'audit-prune',
 } as const;
@@ -131,6 +139,9 @@ export function queuePolicies(c: Config): [string, QueuePolicy][] {
       deadLetter: QUEUES.communicationSendDead,
     },
   ]);
+  // An import job works for at most half its expiry, then continues in a new job; a crashed worker's
+  // job comes back after expiry + maintenance and resumes after the last committed batch.
+  queues.push([QUEUES.userImport, { retryLimit: 5, retryDelay: 2, retryBackoff: true, expireInSeconds: c.IMPORT_JOB_EXPIRE_SECONDS }]);
   queues.push([QUEUES.passwordResetRequest, { retryLimit: 3, retryDelay: 2, retryBackoff: true, expireInSeconds: 60 }]);
   return queues;
 }

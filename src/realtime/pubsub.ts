@@ -58,7 +58,14 @@ export interface CircuitChangedEvent {
   resetLocal: boolean;
 }
 
-export type RealtimeEvent = HealthChangedEvent | CircuitChangedEvent;
+/** A user import's progress (src/modules/imports/service.ts), after each committed batch. */
+export interface ImportProgressEvent {
+  topic: 'import_job_progress';
+  tenantId: string;
+  importJobId: string;
+}
+
+export type RealtimeEvent = HealthChangedEvent | CircuitChangedEvent | ImportProgressEvent;
 
 /** How old a sealed payload may be when it arrives (commit and delivery follow the publish within this). */
 const MAX_SEAL_AGE_MS = 120_000;

@@ -1,5 +1,5 @@
 import type { GraphQLResolveInfo, GraphQLScalarType, GraphQLScalarTypeConfig } from 'graphql';
-import type { TenantRow, UserRow, OrganizationRow, MembershipRow, AuditLogRow, IntegrationRow, SyncRunRow, IntegrationPushRow, OutboundMessageRow, ScimTokenRow, SsoConnectionRow, TenantDomainRow } from '../../db/schema.js';
+import type { TenantRow, UserRow, OrganizationRow, MembershipRow, AuditLogRow, IntegrationRow, SyncRunRow, IntegrationPushRow, ImportJobRow, ImportErrorRow, OutboundMessageRow, ScimTokenRow, SsoConnectionRow, TenantDomainRow } from '../../db/schema.js';
 import type { UserConnectionResult, OrganizationConnectionResult } from '../connection.js';
 import type { AuditLogPage } from '../../modules/audit/service.js';
 import type { SessionTokens } from '../../auth/session-service.js';
@@ -217,6 +217,51 @@ export type DeletePayload = {
   __typename?: 'DeletePayload';
   id: Scalars['UUID']['output'];
 };
+
+export type ImportJob = {
+  __typename?: 'ImportJob';
+  /** Rows applied so far (by row number): where a resumed job continues. */
+  appliedThrough: Scalars['Int']['output'];
+  createdAt: Scalars['DateTime']['output'];
+  createdRows: Scalars['Int']['output'];
+  error?: Maybe<Scalars['String']['output']>;
+  /** Per-row errors by row number; `first` is 1–100. */
+  errors: Array<ImportRowError>;
+  /** Rows refused at upload or when applied (e.g. an email the tenant has). */
+  failedRows: Scalars['Int']['output'];
+  /** SHA-256 of the file: uploading the same bytes again answers this import. */
+  fileHash?: Maybe<Scalars['String']['output']>;
+  finishedAt?: Maybe<Scalars['DateTime']['output']>;
+  format: Scalars['String']['output'];
+  id: Scalars['UUID']['output'];
+  status: ImportStatus;
+  totalRows: Scalars['Int']['output'];
+  /** Rows that passed validation at upload. */
+  validRows: Scalars['Int']['output'];
+};
+
+
+export type ImportJobErrorsArgs = {
+  afterRow?: InputMaybe<Scalars['Int']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+export type ImportRowError = {
+  __typename?: 'ImportRowError';
+  code: Scalars['String']['output'];
+  fields?: Maybe<Array<ItemFieldError>>;
+  message: Scalars['String']['output'];
+  /** 1 = the first data row (CSV: the line after the header). */
+  row: Scalars['Int']['output'];
+};
+
+export type ImportStatus =
+  | 'FAILED'
+  | 'QUEUED'
+  | 'RUNNING'
+  | 'SUCCEEDED'
+  /** The file is still being received. */
+  | 'UPLOADING';
 
 /** One connection to an external provider. Credentials are stored encrypted and never returned. */
 export type Integration = {
@@ -1036,6 +1081,8 @@ export type Query = {
   auditLogs: AuditLogConnection;
   /** Liveness of the GraphQL layer itself; needs no authentication. */
   health: Scalars['String']['output'];
+  /** ADMIN+. */
+  importJob?: Maybe<ImportJob>;
   integration?: Maybe<Integration>;
   integrationCircuit: IntegrationCircuit;
   integrationHealth: IntegrationHealth;
@@ -1088,6 +1135,11 @@ export type QueryAuditLogsArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   filter?: InputMaybe<AuditLogFilter>;
   first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
+export type QueryImportJobArgs = {
+  id: Scalars['UUID']['input'];
 };
 
 
@@ -1278,6 +1330,8 @@ export type Subscription = {
   __typename?: 'Subscription';
   /** Emits the server time every `intervalSeconds` (1–60). Proves the WebSocket path and its authentication. */
   heartbeat: Scalars['DateTime']['output'];
+  /** The import as it progresses (after every applied batch), until it ends. ADMIN+. */
+  importJobProgress: ImportJob;
   /** Health status changes of one integration, or of all the tenant's integrations when no id is given. */
   integrationHealthChanged: IntegrationHealthChange;
 };
@@ -1285,6 +1339,11 @@ export type Subscription = {
 
 export type SubscriptionHeartbeatArgs = {
   intervalSeconds?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
+export type SubscriptionImportJobProgressArgs = {
+  id: Scalars['UUID']['input'];
 };
 
 
@@ -1661,6 +1720,9 @@ export type ResolversTypes = {
   EmailAddress: ResolverTypeWrapper<Scalars['EmailAddress']['output']>;
   Float: ResolverTypeWrapper<Scalars['Float']['output']>;
   ID: ResolverTypeWrapper<Scalars['ID']['output']>;
+  ImportJob: ResolverTypeWrapper<ImportJobRow>;
+  ImportRowError: ResolverTypeWrapper<ImportErrorRow>;
+  ImportStatus: ImportStatus;
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
   Integration: ResolverTypeWrapper<IntegrationRow>;
   IntegrationCircuit: ResolverTypeWrapper<IntegrationCircuit>;
@@ -1768,6 +1830,8 @@ export type ResolversParentTypes = {
   EmailAddress: Scalars['EmailAddress']['output'];
   Float: Scalars['Float']['output'];
   ID: Scalars['ID']['output'];
+  ImportJob: ImportJobRow;
+  ImportRowError: ImportErrorRow;
   Int: Scalars['Int']['output'];
   Integration: IntegrationRow;
   IntegrationCircuit: IntegrationCircuit;
@@ -1906,6 +1970,29 @@ export type DeletePayloadResolvers<ContextType = Context, ParentType extends Res
 export interface EmailAddressScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['EmailAddress'], any> {
   name: 'EmailAddress';
 }
+
+export type ImportJobResolvers<ContextType = Context, ParentType extends ResolversParentTypes['ImportJob'] = ResolversParentTypes['ImportJob']> = {
+  appliedThrough?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  createdRows?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  error?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  errors?: Resolver<Array<ResolversTypes['ImportRowError']>, ParentType, ContextType, RequireFields<ImportJobErrorsArgs, 'afterRow' | 'first'>>;
+  failedRows?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  fileHash?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  finishedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  format?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['UUID'], ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['ImportStatus'], ParentType, ContextType>;
+  totalRows?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  validRows?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
+export type ImportRowErrorResolvers<ContextType = Context, ParentType extends ResolversParentTypes['ImportRowError'] = ResolversParentTypes['ImportRowError']> = {
+  code?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  fields?: Resolver<Maybe<Array<ResolversTypes['ItemFieldError']>>, ParentType, ContextType>;
+  message?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  row?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
 
 export type IntegrationResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Integration'] = ResolversParentTypes['Integration']> = {
   baseUrl?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
@@ -2175,6 +2262,7 @@ export type QueryResolvers<ContextType = Context, ParentType extends ResolversPa
   auditIntegrity?: Resolver<ResolversTypes['AuditIntegrityReport'], ParentType, ContextType, Partial<QueryAuditIntegrityArgs>>;
   auditLogs?: Resolver<ResolversTypes['AuditLogConnection'], ParentType, ContextType, RequireFields<QueryAuditLogsArgs, 'first'>>;
   health?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  importJob?: Resolver<Maybe<ResolversTypes['ImportJob']>, ParentType, ContextType, RequireFields<QueryImportJobArgs, 'id'>>;
   integration?: Resolver<Maybe<ResolversTypes['Integration']>, ParentType, ContextType, RequireFields<QueryIntegrationArgs, 'id'>>;
   integrationCircuit?: Resolver<ResolversTypes['IntegrationCircuit'], ParentType, ContextType, RequireFields<QueryIntegrationCircuitArgs, 'integrationId'>>;
   integrationHealth?: Resolver<ResolversTypes['IntegrationHealth'], ParentType, ContextType, RequireFields<QueryIntegrationHealthArgs, 'integrationId'>>;
@@ -2258,6 +2346,7 @@ export type SsoRoleMappingResolvers<ContextType = Context, ParentType extends Re
 
 export type SubscriptionResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Subscription'] = ResolversParentTypes['Subscription']> = {
   heartbeat?: SubscriptionResolver<ResolversTypes['DateTime'], "heartbeat", ParentType, ContextType, RequireFields<SubscriptionHeartbeatArgs, 'intervalSeconds'>>;
+  importJobProgress?: SubscriptionResolver<ResolversTypes['ImportJob'], "importJobProgress", ParentType, ContextType, RequireFields<SubscriptionImportJobProgressArgs, 'id'>>;
   integrationHealthChanged?: SubscriptionResolver<ResolversTypes['IntegrationHealthChange'], "integrationHealthChanged", ParentType, ContextType, Partial<SubscriptionIntegrationHealthChangedArgs>>;
 };
 
@@ -2401,6 +2490,8 @@ export type Resolvers<ContextType = Context> = {
   DateTime?: GraphQLScalarType;
   DeletePayload?: DeletePayloadResolvers<ContextType>;
   EmailAddress?: GraphQLScalarType;
+  ImportJob?: ImportJobResolvers<ContextType>;
+  ImportRowError?: ImportRowErrorResolvers<ContextType>;
   Integration?: IntegrationResolvers<ContextType>;
   IntegrationCircuit?: IntegrationCircuitResolvers<ContextType>;
   IntegrationHealth?: IntegrationHealthResolvers<ContextType>;
