@@ -5,6 +5,8 @@ import {
   apiKeys,
   apiKeyUsage,
   scimTokens,
+  ssoConnections,
+  tenantDomains,
   integrationCircuits,
   integrationHealth,
   integrationHealthChanges,
@@ -238,6 +240,9 @@ async function seedWorld(n: number, operatorToken: string): Promise<World> {
       .returning({ id: apiKeys.id });
     await tx.insert(apiKeyUsage).values(keys.map((k) => ({ tenantId, apiKeyId: k.id, lastUsedAt: new Date(), lastUsedIp: '127.0.0.1' })));
     await tx.insert(scimTokens).values(us.map((u, i) => ({ tenantId, name: `SCIM ${i}`, tokenHash: crypto.randomBytes(32).toString('hex'), createdBy: u.id })));
+    // SSO connections and claimed (unverified: a verified domain is unique across tenants) email domains.
+    await tx.insert(ssoConnections).values(us.map((_, i) => ({ tenantId, protocol: 'OIDC' as const, name: `SSO ${i}`, oidcIssuer: `https://idp${i}.rt.test`, oidcClientId: `client-${i}`, roleClaim: 'groups', roleMapping: { [`group-${i}`]: 'MEMBER' as const } })));
+    await tx.insert(tenantDomains).values(us.map((_, i) => ({ tenantId, domain: `d${i}.${tenantId.slice(0, 8)}.rt.test` })));
     return ints.map((x) => x.id);
   });
   return { n, tenant, integrationId: integrationIds[0]!, operatorToken };

@@ -8,6 +8,17 @@ import { exchangeSsoCode, oidcConfiguration, oidcRedirectUri, ssoDepsOf } from '
 
 const secretDeps = (ctx: Context) => ({ secrets: ctx.app.secrets, policy: ctx.app.integrations.policy });
 
+/** The tenant's slug, read once per operation: every connection listed is of the caller's tenant (RLS). */
+const tenantSlugs = new WeakMap<Context, Promise<string>>();
+function tenantSlugOf(ctx: Context, tenantId: string): Promise<string> {
+  let slug = tenantSlugs.get(ctx);
+  if (!slug) {
+    slug = ctx.scope!.read((tx) => tx.select({ slug: tenants.slug }).from(tenants).where(eq(tenants.id, tenantId))).then(([t]) => t!.slug);
+    tenantSlugs.set(ctx, slug);
+  }
+  return slug;
+}
+
 export const ssoResolvers: Resolvers = {
   Query: {
     ssoConnections: (_, __, ctx) => connections.listSsoConnections(ctx.scope!),
@@ -42,9 +53,6 @@ export const ssoResolvers: Resolvers = {
     scopes: (c) => c.oidcScopes,
     roleMapping: (c) => Object.entries(c.roleMapping).map(([value, role]) => ({ value, role })),
     redirectUri: (_, __, ctx) => oidcRedirectUri(ctx.app.config.publicUrl),
-    startUrl: async (c, _, ctx) => {
-      const [tenant] = await ctx.scope!.read((tx) => tx.select({ slug: tenants.slug }).from(tenants).where(eq(tenants.id, c.tenantId)));
-      return `${ctx.app.config.publicUrl}/auth/sso/start?tenant=${encodeURIComponent(tenant!.slug)}&connection=${c.id}`;
-    },
+    startUrl: async (c, _, ctx) => `${ctx.app.config.publicUrl}/auth/sso/start?tenant=${encodeURIComponent(await tenantSlugOf(ctx, c.tenantId))}&connection=${c.id}`,
   },
 };
