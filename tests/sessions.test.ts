@@ -11,6 +11,7 @@ let server: TestServer;
 let t: SeededTenant;
 const SESSIONS = `{ mySessions { id createdAt lastUsedAt expiresAt userAgent ipAddress current } }`;
 const REFRESH = `mutation ($r: String!) { refreshSession(refreshToken: $r) { accessToken refreshToken } }`;
+const ME = '{ me { id } }';
 
 beforeAll(async () => {
   server = await startTestServer();
@@ -61,6 +62,9 @@ describe('ending sessions', () => {
     expect(errorCode(await server.gql(`mutation ($id: UUID!) { revokeSession(id: $id) }`, { id: aId }, { token: t.owner.token }))).toBe('NOT_FOUND');
     expect((await server.gql(`mutation ($id: UUID!) { revokeSession(id: $id) }`, { id: aId }, { token: b.accessToken })).data).toEqual({ revokeSession: true });
     expect(errorCode(await server.gql(REFRESH, { r: a.refreshToken }))).toBe('UNAUTHENTICATED');
+    // Its access token dies at once over HTTP too, not at its expiry; the other session's lives.
+    expect(errorCode(await server.gql(ME, {}, { token: a.accessToken }))).toBe('UNAUTHENTICATED');
+    expect((await server.gql(ME, {}, { token: b.accessToken })).data).toEqual({ me: { id: u.user.id } });
     expect((await server.gql(REFRESH, { r: b.refreshToken })).errors).toBeUndefined();
     await waitFor(() => closed, { timeoutMs: 5000, message: 'the socket to close' });
     expect(closed).toBe(4403);
@@ -69,12 +73,33 @@ describe('ending sessions', () => {
     expect(errorCode(await server.gql(`mutation ($id: UUID!) { revokeSession(id: $id) }`, { id: 'not-a-uuid' }, { token: b.accessToken }))).toBe('BAD_USER_INPUT');
   });
 
+  it('logout ends the session’s access token at once (HTTP and a new socket), not the user’s other sessions; a refresh keeps the session alive', async () => {
+    const u = await t.user('MEMBER');
+    const a = await login(u.user.email);
+    const b = await login(u.user.email);
+    const refreshed = (await server.gql(REFRESH, { r: a.refreshToken })).data.refreshSession;
+    // Rotation keeps the session: both the old and the new access token of session a still work.
+    for (const token of [a.accessToken, refreshed.accessToken]) expect((await server.gql(ME, {}, { token })).data).toEqual({ me: { id: u.user.id } });
+    expect((await server.gql(`mutation ($r: String!) { logout(refreshToken: $r) }`, { r: refreshed.refreshToken })).data).toEqual({ logout: true });
+    for (const token of [a.accessToken, refreshed.accessToken]) expect(errorCode(await server.gql(ME, {}, { token }))).toBe('UNAUTHENTICATED');
+    let closed: number | undefined;
+    const client = connectWs(server.url, refreshed.accessToken, { onClosed: (code) => (closed = code) });
+    subscribe(client, 'subscription { heartbeat(intervalSeconds: 1) }'); // connects (graphql-ws connects lazily)
+    await waitFor(() => closed, { timeoutMs: 5000, message: 'the socket to be refused' });
+    expect(closed).toBe(4403);
+    await client.dispose();
+    expect((await server.gql(ME, {}, { token: b.accessToken })).data).toEqual({ me: { id: u.user.id } });
+  });
+
   it('revokeOtherSessions keeps only the current one', async () => {
     const u = await t.user('MEMBER');
     const sessions = [await login(u.user.email), await login(u.user.email), await login(u.user.email)];
     const current = sessions[2]!;
     expect((await server.gql('mutation { revokeOtherSessions }', {}, { token: current.accessToken })).data).toEqual({ revokeOtherSessions: 2 });
-    for (const s of sessions.slice(0, 2)) expect(errorCode(await server.gql(REFRESH, { r: s.refreshToken }))).toBe('UNAUTHENTICATED');
+    for (const s of sessions.slice(0, 2)) {
+      expect(errorCode(await server.gql(REFRESH, { r: s.refreshToken }))).toBe('UNAUTHENTICATED');
+      expect(errorCode(await server.gql(ME, {}, { token: s.accessToken }))).toBe('UNAUTHENTICATED');
+    }
     expect((await server.gql(SESSIONS, {}, { token: current.accessToken })).data.mySessions).toHaveLength(1);
     expect((await server.gql(REFRESH, { r: current.refreshToken })).errors).toBeUndefined();
     // A token made outside a session can't say which to keep.
@@ -93,7 +118,10 @@ describe('ending sessions', () => {
     expect(errorCode(await server.gql(END, { id: other.owner.user.id }, { token: admin.token }))).toBe('NOT_FOUND');
     expect(errorCode(await server.gql(END, { id: crypto.randomUUID() }, { token: admin.token }))).toBe('NOT_FOUND');
     expect((await server.gql(END, { id: member.user.id }, { token: admin.token })).data).toEqual({ revokeUserSessions: 2 });
-    for (const s of [s1, s2]) expect(errorCode(await server.gql(REFRESH, { r: s.refreshToken }))).toBe('UNAUTHENTICATED');
+    for (const s of [s1, s2]) {
+      expect(errorCode(await server.gql(REFRESH, { r: s.refreshToken }))).toBe('UNAUTHENTICATED');
+      expect(errorCode(await server.gql(ME, {}, { token: s.accessToken }))).toBe('UNAUTHENTICATED');
+    }
     const audit = await server.gql(`{ auditLogs(first: 10, filter: { action: "SESSION_REVOKED" }) { edges { node { actorType actorId entityId } } } }`, {}, { token: t.owner.token });
     expect(audit.data.auditLogs.edges.map((e: any) => e.node)).toContainEqual({ actorType: 'USER', actorId: admin.user.id, entityId: member.user.id });
   });

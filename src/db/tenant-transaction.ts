@@ -49,6 +49,8 @@ export interface TenantActor extends RequestInfo {
   readonly actorId: string;
   /** The tenant user, for USER actors: app_begin reports their status and role. */
   readonly userId?: string;
+  /** The session an access token was issued for (claim sid): app_begin reports no user once it has ended. */
+  readonly sessionId?: string;
   /** An API key: app_begin reports its standing and role in the user columns (instead of a user's). */
   readonly apiKeyId?: string;
   /** The key's SHA-256, for API_KEY actors: app_begin answers "unknown" unless it matches. */
@@ -64,7 +66,7 @@ export interface PlatformActor {
 /** The actor builders: the only place an actor type is named. */
 export const actors = {
   /** A tenant user acting through a request (GraphQL, login, refresh). */
-  user: (userId: string, tenantId: string, request: RequestInfo = {}): TenantActor => ({ ...request, tenantId, actorType: 'USER', actorId: userId, userId }),
+  user: (userId: string, tenantId: string, request: RequestInfo = {}, sessionId?: string): TenantActor => ({ ...request, tenantId, actorType: 'USER', actorId: userId, userId, ...(sessionId ? { sessionId } : {}) }),
   /** A request authenticated by an API key (`tsk_…`, src/auth/api-keys.ts); the audit trail names the key. */
   apiKey: (keyId: string, keyHash: string, tenantId: string, request: RequestInfo = {}): TenantActor => ({ ...request, tenantId, actorType: 'API_KEY', actorId: keyId, apiKeyId: keyId, apiKeyHash: keyHash }),
   /** An integration's webhooks, sync or pushes; `request.requestId` names the delivery or job. */
@@ -94,6 +96,7 @@ function appBeginSettings(a: TenantActor): string {
     client_ip: a.clientIp ?? null,
     user_agent: a.userAgent?.slice(0, 256) ?? null,
     ...(a.apiKeyId ? { api_key_id: a.apiKeyId, api_key_hash: a.apiKeyHash ?? null } : {}),
+    ...(a.sessionId ? { session_id: a.sessionId } : {}),
   });
 }
 

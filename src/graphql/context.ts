@@ -48,7 +48,7 @@ export async function createContext(app: App, input: ContextInput): Promise<Cont
   const request = { requestId, clientIp: input.clientIp, userAgent: input.userAgent };
   const claims = await verifyBearer(app, input.authorization);
   const actor =
-    claims?.kind !== 'user' ? null : claims.apiKey ? actors.apiKey(claims.apiKey.id, claims.apiKey.hash, claims.tenantId, request) : actors.user(claims.userId, claims.tenantId, request);
+    claims?.kind !== 'user' ? null : claims.apiKey ? actors.apiKey(claims.apiKey.id, claims.apiKey.hash, claims.tenantId, request) : actors.user(claims.userId, claims.tenantId, request, claims.sessionId);
   const scope = actor ? (input.transactions === 'short' ? new ShortTransactionScope(app.db, actor, app.jobs) : new OperationScope(app.db, actor, app.jobs)) : null;
   let viewer: Promise<Viewer> | undefined;
   const ctx: Context = {
@@ -101,7 +101,7 @@ async function resolveViewer(claims: AccessClaims | null, scope: RequestScope | 
   const session = await scope!.session();
   if (!session.tenantStatus) throw unauthenticated('Unknown tenant');
   if (session.tenantStatus !== 'ACTIVE') throw new AppError('FORBIDDEN', 'This tenant is suspended', { reason: 'TENANT_SUSPENDED' });
-  if (session.userStatus !== 'ACTIVE' || !session.userRole) throw unauthenticated(claims.apiKey ? 'Invalid API key (unknown, revoked or expired)' : 'This account is not active');
+  if (session.userStatus !== 'ACTIVE' || !session.userRole) throw unauthenticated(claims.apiKey ? 'Invalid API key (unknown, revoked or expired)' : 'This session has ended or the account is not active');
   // The role is read now, not taken from the token, so a demotion takes effect at once.
   return { kind: 'user', userId: claims.userId, tenantId: claims.tenantId, role: session.userRole, ...(claims.apiKey ? { apiKeyId: claims.apiKey.id } : {}) };
 }
