@@ -51,6 +51,30 @@ describe('Idempotency-Key on a mutation', () => {
     expect(n).toBe(1);
   });
 
+  it('a stored response is sealed: a secret shown once (an API key) is replayed to its caller but never kept in plain text', async () => {
+    const t = await server.seed.tenant();
+    const key = crypto.randomUUID();
+    const CREATE_KEY = 'mutation { createApiKey(input: { name: "ci", role: VIEWER }) { key apiKey { id } } }';
+    const first = await post(server.url, t.owner.token, key, CREATE_KEY, {});
+    expect(first.body.errors).toBeUndefined();
+    const secret = first.body.data.createApiKey.key as string;
+    const again = await post(server.url, t.owner.token, key, CREATE_KEY, {});
+    expect(again.replayed).toBe('true');
+    expect(again.body.data.createApiKey.key).toBe(secret);
+    const rows = (await server.ownerSql`select response::text as r from idempotency_records where tenant_id = ${t.tenant.id} and key = ${key}`) as unknown as { r: string }[];
+    expect(rows).toHaveLength(1);
+    expect(rows[0]!.r).not.toContain(secret);
+    expect(rows[0]!.r).not.toContain(first.body.data.createApiKey.apiKey.id);
+    // Moved to another caller's record, it does not open: the seal is bound to tenant + principal + key.
+    const other = crypto.randomUUID();
+    await post(server.url, t.owner.token, other, CREATE_ORG, { name: 'Other' });
+    await server.ownerSql`update idempotency_records set response = (select response from idempotency_records where tenant_id = ${t.tenant.id} and key = ${key}) where tenant_id = ${t.tenant.id} and key = ${other}`;
+    const moved = await post(server.url, t.owner.token, other, CREATE_ORG, { name: 'Other' });
+    expect(moved.status).toBe(422);
+    expect(moved.body.errors?.[0]?.extensions?.code).toBe('IDEMPOTENCY_KEY_REUSED');
+    expect(JSON.stringify(moved.body)).not.toContain(secret);
+  });
+
   it('50 concurrent repeats → one effect; every answer is the one response or IDEMPOTENCY_KEY_IN_USE (409)', async () => {
     const t = await server.seed.tenant();
     const key = crypto.randomUUID();

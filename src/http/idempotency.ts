@@ -58,7 +58,7 @@ export function idempotencyPlugin(): ApolloServerPlugin<Context> {
           try {
             // The viewer first: a revoked key or suspended tenant must not read stored responses.
             await contextValue.viewer();
-            const stored = await claimIdempotencyKey(contextValue.scope, claim);
+            const stored = await claimIdempotencyKey(contextValue.scope, claim, contextValue.app.secrets);
             if (!stored) {
               claims.set(contextValue, claim);
               return null;
@@ -79,5 +79,5 @@ export function idempotencyPlugin(): ApolloServerPlugin<Context> {
 export async function recordIdempotentResponse(ctx: Context, status: number | undefined, body: unknown, ttlSeconds: number): Promise<void> {
   const claim = claims.get(ctx);
   if (!claim || claim.replayed || !ctx.scope) return;
-  await storeIdempotentResponse(ctx.scope, claim, { status: status ?? 200, body }, ttlSeconds);
+  await storeIdempotentResponse(ctx.scope, claim, { status: status ?? 200, body }, ttlSeconds, ctx.app.secrets);
 }
