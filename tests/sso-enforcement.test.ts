@@ -7,24 +7,19 @@
  */
 import crypto from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../src/db/embedded.js';
-import { startMockServices, type MockServices } from '../src/mock-services/server.js';
+import type { MockServices } from '../src/mock-services/server.js';
 import { PASSWORD, type SeededTenant } from './helpers/seed.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
+import { startSsoServers } from './helpers/sso.js';
 
 let server: TestServer;
 let mock: MockServices;
 let appUrl: string;
+let close: (() => Promise<void>) | undefined;
 beforeAll(async () => {
-  mock = await startMockServices({ seedUsers: 1 });
-  const port = await freePort();
-  server = await startTestServer({ port, env: { PUBLIC_URL: `http://127.0.0.1:${port}`, APP_URL: 'http://app.tessera.test' } });
-  appUrl = server.app.config.appUrl;
+  ({ server, mock, appUrl, close } = await startSsoServers());
 });
-afterAll(async () => {
-  await server?.close();
-  await mock?.close();
-});
+afterAll(() => close?.());
 
 const LOGIN = 'mutation($s: String!, $e: EmailAddress!, $p: String!) { login(input: { tenantSlug: $s, email: $e, password: $p }) { accessToken } }';
 const ADD = 'mutation($d: String!) { addTenantDomain(domain: $d) { id domain verified verifiedAt } }';

@@ -8,25 +8,20 @@
  */
 import crypto from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../src/db/embedded.js';
-import { startMockServices, type MockServices } from '../src/mock-services/server.js';
+import type { MockServices } from '../src/mock-services/server.js';
 import type { OidcTamper } from '../src/mock-services/oidc-idp.js';
 import type { SeededTenant } from './helpers/seed.js';
-import { startTestServer, type TestServer } from './helpers/server.js';
+import type { TestServer } from './helpers/server.js';
+import { startSsoServers } from './helpers/sso.js';
 
 let server: TestServer;
 let mock: MockServices;
 let appUrl: string;
+let close: (() => Promise<void>) | undefined;
 beforeAll(async () => {
-  mock = await startMockServices({ seedUsers: 1 });
-  const port = await freePort();
-  server = await startTestServer({ port, env: { PUBLIC_URL: `http://127.0.0.1:${port}`, APP_URL: 'http://app.tessera.test' } });
-  appUrl = server.app.config.appUrl;
+  ({ server, mock, appUrl, close } = await startSsoServers());
 });
-afterAll(async () => {
-  await server?.close();
-  await mock?.close();
-});
+afterAll(() => close?.());
 
 const CREATE = `mutation($i: CreateOidcConnectionInput!) { createOidcConnection(input: $i) { id name issuer clientId scopes defaultRole roleClaim roleMapping { value role } redirectUri startUrl enabled } }`;
 const EXCHANGE = 'mutation($c: String!) { exchangeSsoCode(code: $c) { accessToken refreshToken user { id email role } } }';

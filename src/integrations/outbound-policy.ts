@@ -23,6 +23,7 @@ import dns from 'node:dns';
 import net from 'node:net';
 import ipaddr from 'ipaddr.js';
 import { Agent, buildConnector } from 'undici';
+import { z } from 'zod';
 import { parseNetwork } from '../validation.js';
 
 type Address = ipaddr.IPv4 | ipaddr.IPv6;
@@ -126,3 +127,15 @@ export class OutboundPolicy {
 function hostOf(url: URL): string {
   return url.hostname.replace(/^\[|\]$/g, '').replace(/\.$/, '').toLowerCase();
 }
+
+/** An outbound URL as an input field: the policy's refusal as the field's message, no trailing slash. It is checked again at connect time. */
+export const outboundUrlSchema = (policy: OutboundPolicy) =>
+  z
+    .string()
+    .trim()
+    .max(2000, 'At most 2000 characters')
+    .superRefine((u, ctx) => {
+      const refused = policy.checkUrl(u);
+      if (refused) ctx.addIssue({ code: 'custom', message: refused });
+    })
+    .transform((u) => u.replace(/\/+$/, ''));

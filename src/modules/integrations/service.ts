@@ -14,20 +14,9 @@ import { notFound } from '../../errors.js';
 import { generateWebhookSecret, secretBinding, type SecretBox } from '../../integrations/secrets.js';
 import type { Credentials } from '../../integrations/targets.js';
 import { fields, isNetwork, parseNetwork, validate } from '../../validation.js';
-import type { OutboundPolicy } from '../../integrations/outbound-policy.js';
+import { outboundUrlSchema, type OutboundPolicy } from '../../integrations/outbound-policy.js';
 import type { IntegrationDeps } from '../../integrations/deps.js';
 
-/** Where outbound calls may go is the operator's policy (src/integrations/outbound-policy.ts); it is checked again at connect time. */
-const baseUrlFor = (policy: OutboundPolicy) =>
-  z
-    .string()
-    .trim()
-    .max(2000, 'At most 2000 characters')
-    .superRefine((u, ctx) => {
-      const refused = policy.checkUrl(u);
-      if (refused) ctx.addIssue({ code: 'custom', message: refused });
-    })
-    .transform((u) => u.replace(/\/+$/, ''));
 /** Webhook senders allowed (CIDRs or addresses); empty: any. Stored in canonical form (network address). */
 const allowedSources = z
   .array(z.string().trim().max(64, 'At most 64 characters').refine(isNetwork, 'Not an IP address or CIDR'), { error: 'A list of CIDRs' })
@@ -60,7 +49,7 @@ const createInput = (policy: OutboundPolicy) =>
   z.object({
     provider: z.enum(PROVIDERS),
     name: fields.name,
-    baseUrl: baseUrlFor(policy),
+    baseUrl: outboundUrlSchema(policy),
     apiKey,
     enabled: z.boolean().nullish(),
     webhookAllowedSources: allowedSources.nullish(),
@@ -109,7 +98,7 @@ export async function createIntegration(scope: Scope, deps: IntegrationInputDeps
 const updateInput = (policy: OutboundPolicy) =>
   z.object({
     name: fields.name.nullish(),
-    baseUrl: baseUrlFor(policy).nullish(),
+    baseUrl: outboundUrlSchema(policy).nullish(),
     apiKey: apiKey.nullish(),
     enabled: z.boolean().nullish(),
     webhookAllowedSources: allowedSources.nullish(),

@@ -5,7 +5,7 @@ import type { TenantRole } from '../../auth/tokens.js';
 import { ssoConnections, type SsoConnectionRow } from '../../db/schema.js';
 import type { Scope } from '../../db/tenant-transaction.js';
 import { notFound } from '../../errors.js';
-import type { OutboundPolicy } from '../../integrations/outbound-policy.js';
+import { outboundUrlSchema, type OutboundPolicy } from '../../integrations/outbound-policy.js';
 import type { SecretBox } from '../../integrations/secrets.js';
 import { fields, validate } from '../../validation.js';
 
@@ -21,16 +21,6 @@ const ROLES = ['OWNER', 'ADMIN', 'MEMBER', 'VIEWER'] as const;
 /** What the client secret of a connection is bound to (AES-GCM additional data). */
 export const ssoSecretBinding = (tenantId: string, connectionId: string) => `${tenantId}/sso/${connectionId}/client-secret`;
 
-const issuerFor = (policy: OutboundPolicy) =>
-  z
-    .string()
-    .trim()
-    .max(2000, 'At most 2000 characters')
-    .superRefine((u, ctx) => {
-      const refused = policy.checkUrl(u);
-      if (refused) ctx.addIssue({ code: 'custom', message: refused });
-    })
-    .transform((u) => u.replace(/\/+$/, ''));
 
 const mapping = z
   .array(z.object({ value: z.string().trim().min(1, 'Must not be empty').max(200, 'At most 200 characters'), role: z.enum(ROLES) }))
@@ -48,7 +38,7 @@ const claimName = z.string().trim().min(1).max(100, 'At most 100 characters').re
 const createInput = (policy: OutboundPolicy) =>
   z.object({
     name: fields.name,
-    issuer: issuerFor(policy),
+    issuer: outboundUrlSchema(policy),
     clientId,
     clientSecret: secret,
     scopes: scopes.nullish(),
@@ -60,7 +50,7 @@ const createInput = (policy: OutboundPolicy) =>
 const updateInput = (policy: OutboundPolicy) =>
   z.object({
     name: fields.name.nullish(),
-    issuer: issuerFor(policy).nullish(),
+    issuer: outboundUrlSchema(policy).nullish(),
     clientId: clientId.nullish(),
     clientSecret: secret.nullish(),
     scopes: scopes.nullish(),
