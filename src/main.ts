@@ -6,7 +6,7 @@ import { withStartupLock } from './db/startup-lock.js';
 import { startHttpServer } from './http/server.js';
 import { seedDemo, seedDemoIntegrations, seedDemoSso, type DemoIntegration } from './seed.js';
 import { scheduleHealthChecks } from './integrations/health-checks.js';
-import { startMockServices, type MockServices } from './mock-services/server.js';
+import type { MockServices } from './mock-services/server.js';
 
 /**
  * The one entry point, for every process role (PROCESS_ROLE):
@@ -73,6 +73,8 @@ async function main() {
     const mockEnabled = config.PROCESS_ROLE === 'all' && (config.MOCK_SERVICES ? config.MOCK_SERVICES === 'true' : config.NODE_ENV === 'development');
     let mock: MockServices | undefined;
     if (mockEnabled) {
+      // Loaded only here: API and worker processes never load the mocks (an OpenID provider among them, ~1 s and tens of MB).
+      const { startMockServices } = await import('./mock-services/server.js');
       mock = await step(() => startMockServices({ port: config.MOCK_SERVICES_PORT, host: '127.0.0.1' }));
       onStop('mock services', mock.close);
     }
