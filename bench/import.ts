@@ -24,6 +24,7 @@ import { createLogger } from '../src/logger.js';
 import { QUEUES } from '../src/jobs/queues.js';
 import { createSeed } from '../tests/helpers/seed.js';
 import { freshBenchDatabase } from './lib/database.js';
+import { sampleMemory } from './lib/memory.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const DATA_DIR = path.join(ROOT, '.data/bench-import');
@@ -58,15 +59,8 @@ async function main() {
   const owner = postgres(ownerUrl, { max: 1, onnotice: () => {} });
   log(`${ROWS} rows; batch ${config.IMPORT_BATCH_ROWS}; Node ${process.version}; load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')} on ${os.cpus().length} cores`);
 
-  global.gc?.();
-  const base = process.memoryUsage();
-  let peakRss = base.rss;
-  let peakHeap = base.heapUsed;
-  const sampler = setInterval(() => {
-    const m = process.memoryUsage();
-    peakRss = Math.max(peakRss, m.rss);
-    peakHeap = Math.max(peakHeap, m.heapUsed);
-  }, 50);
+  const memory = sampleMemory();
+  const { base, peaks } = memory;
   const t0 = performance.now();
   const res = await fetch(`${http.url}/imports/users`, {
     method: 'POST',
@@ -88,12 +82,12 @@ async function main() {
     await new Promise((r) => setTimeout(r, 50));
   }
   const tDone = performance.now();
-  clearInterval(sampler);
+  memory.stop();
   const upload = (tUpload - t0) / 1000;
   const apply = (tDone - tUpload) / 1000;
   const total = (tDone - t0) / 1000;
   const load = os.loadavg().map((l) => l.toFixed(2)).join(' ');
-  log(`${final.status}: created ${final.created_rows}, failed ${final.failed_rows}; upload ${upload.toFixed(1)} s, apply ${apply.toFixed(1)} s, total ${total.toFixed(1)} s = ${Math.round(ROWS / total)} rows/s; RSS ${mb(base.rss)} → peak ${mb(peakRss)} MB, heap ${mb(base.heapUsed)} → peak ${mb(peakHeap)} MB; load ${load}`);
+  log(`${final.status}: created ${final.created_rows}, failed ${final.failed_rows}; upload ${upload.toFixed(1)} s, apply ${apply.toFixed(1)} s, total ${total.toFixed(1)} s = ${Math.round(ROWS / total)} rows/s; RSS ${mb(base.rss)} → peak ${mb(peaks.rss)} MB, heap ${mb(base.heapUsed)} → peak ${mb(peaks.heapUsed)} MB; load ${load}`);
   const md = [
     `# Import benchmark: ${ROWS} rows (CSV over HTTP → staged → user-import job, batches of ${config.IMPORT_BATCH_ROWS}), Node ${process.version}`,
     '',
@@ -101,7 +95,7 @@ async function main() {
     '',
     '| status | created / failed | upload (stream, validate, stage) | apply (job) | total | rows/s | RSS MB (start → peak) | heap MB (start → peak) |',
     '|---|---|---:|---:|---:|---:|---|---|',
-    `| ${final.status} | ${final.created_rows} / ${final.failed_rows} | ${upload.toFixed(1)} s | ${apply.toFixed(1)} s | ${total.toFixed(1)} s | ${Math.round(ROWS / total)} | ${mb(base.rss)} → ${mb(peakRss)} | ${mb(base.heapUsed)} → ${mb(peakHeap)} |`,
+    `| ${final.status} | ${final.created_rows} / ${final.failed_rows} | ${upload.toFixed(1)} s | ${apply.toFixed(1)} s | ${total.toFixed(1)} s | ${Math.round(ROWS / total)} | ${mb(base.rss)} → ${mb(peaks.rss)} | ${mb(base.heapUsed)} → ${mb(peaks.heapUsed)} |`,
     '',
   ].join('\n');
   fs.mkdirSync(path.dirname(OUT_FILE), { recursive: true });

@@ -22,6 +22,7 @@ import { closeApp, createApp } from '../src/bootstrap.js';
 import { loadConfig } from '../src/config.js';
 import { freePort } from '../src/db/embedded.js';
 import { freshBenchDatabase } from './lib/database.js';
+import { sampleMemory } from './lib/memory.js';
 import { deriveAppUrl, migrateDatabase } from '../src/db/migrate.js';
 import { rolePasswords } from '../src/db/roles.js';
 import { actors, inTenant, ShortTransactionScope } from '../src/db/tenant-transaction.js';
@@ -71,15 +72,8 @@ async function main() {
   log(`${USERS} users at the provider; page size ${config.SYNC_PAGE_SIZE}; Node ${process.version}`);
 
   const phase = async (name: string, mode: 'FULL' | 'INCREMENTAL') => {
-    global.gc?.();
-    const base = process.memoryUsage();
-    let peakRss = base.rss;
-    let peakHeap = base.heapUsed;
-    const sampler = setInterval(() => {
-      const m = process.memoryUsage();
-      peakRss = Math.max(peakRss, m.rss);
-      peakHeap = Math.max(peakHeap, m.heapUsed);
-    }, 50);
+    const memory = sampleMemory();
+    const { base, peaks } = memory;
     const t0 = performance.now();
     const { run } = await inTenant(app.db, actors.system('bench', tenantId), (tx) => requestSync(app, tx, tenantId, { integrationId: integration.id, mode, trigger: 'MANUAL' }));
     app.jobs.wake(QUEUES.sync);
@@ -93,16 +87,16 @@ async function main() {
       await new Promise((r) => setTimeout(r, 20));
     }
     const seconds = (performance.now() - t0) / 1000;
-    clearInterval(sampler);
+    memory.stop();
     const rows = final.created + final.updated + final.deleted + final.unchanged + final.failed;
     results.push(
-      `| ${name} | ${final.status} | ${seconds.toFixed(2)} s | ${Math.round(rows / seconds)} | ${final.created} / ${final.updated} / ${final.deleted} / ${final.unchanged} / ${final.failed} | ${mb(base.rss)} → ${mb(peakRss)} | ${mb(base.heapUsed)} → ${mb(peakHeap)} |`,
+      `| ${name} | ${final.status} | ${seconds.toFixed(2)} s | ${Math.round(rows / seconds)} | ${final.created} / ${final.updated} / ${final.deleted} / ${final.unchanged} / ${final.failed} | ${mb(base.rss)} → ${mb(peaks.rss)} | ${mb(base.heapUsed)} → ${mb(peaks.heapUsed)} |`,
     );
     log(
       `${name.padEnd(28)} ${final.status}  ${seconds.toFixed(2)} s  ${Math.round(rows / seconds)} rows/s  (created ${final.created}, updated ${final.updated}, deleted ${final.deleted}, unchanged ${final.unchanged}, failed ${final.failed})  ` +
-        `RSS ${mb(base.rss)} → peak ${mb(peakRss)} MB  heap ${mb(base.heapUsed)} → peak ${mb(peakHeap)} MB`,
+        `RSS ${mb(base.rss)} → peak ${mb(peaks.rss)} MB  heap ${mb(base.heapUsed)} → peak ${mb(peaks.heapUsed)} MB`,
     );
-    return { name, seconds, rows, peakRss, peakHeap };
+    return { name, seconds, rows, peakRss: peaks.rss, peakHeap: peaks.heapUsed };
   };
 
   const results: string[] = [];
