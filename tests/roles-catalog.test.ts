@@ -467,8 +467,10 @@ describe('realtime: a NOTIFY from any database session reaches no subscriber', (
     const genuine = await sub.waitFor((e) => e.integrationId === one!.row.id, 10_000);
     expect(sub.events).toEqual([genuine]);
     // What a listening session heard: sealed payloads with no tenant's ids in them.
-    await waitFor(() => heard.some((h) => h.length > 60), { timeoutMs: 5000, message: 'the sealed payload' });
-    const sealed = heard.filter((h) => h.startsWith('v1.') && h.length > 60);
+    // (The forged JSON payloads are heard too, and first: wait for a sealed one itself.)
+    const isSealed = (h: string) => h.startsWith('v1.') && h.length > 60;
+    await waitFor(() => heard.some(isSealed), { timeoutMs: 10_000, message: 'the sealed payload' });
+    const sealed = heard.filter(isSealed);
     expect(sealed.length).toBeGreaterThan(0);
     for (const h of sealed) for (const id of [a.tenant.id, one!.row.id, genuine.id]) expect(h).not.toContain(id);
     // Replaying the captured genuine payloads delivers nothing again; the next genuine change (the sentinel) arrives alone.
