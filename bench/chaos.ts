@@ -295,7 +295,7 @@ async function run(s: Record<Setting, number>, deployment: Deployment) {
           events.terminated += rows.length;
         } catch (err) {
           // Postgres is down: nothing to terminate.
-          if (!outage.downAt || outage.upAt) log(`terminating backends failed: ${String(err)}`);
+          if (!outage.downAt || outage.readyAt) log(`terminating backends failed: ${String(err)}`);
         }
       }
     })(),
@@ -310,11 +310,11 @@ async function run(s: Record<Setting, number>, deployment: Deployment) {
       log(`Postgres crash-stopped (immediate shutdown); down for ${s['pg-down']} s`);
       await sleep(s['pg-down'] * 1000);
       outage.upAt = Date.now();
-      await deployment.postgres.start({
+      const { readyAt } = await deployment.postgres.start({
         recoverySeconds: s['pg-recovery'],
         onRecovering: () => log(`Postgres started, held in recovery (57P03) for ${s['pg-recovery']} s`),
       });
-      outage.readyAt = Date.now();
+      outage.readyAt = readyAt;
       log(`Postgres accepting connections again (${sec(outage.upAt, outage.readyAt)} s after its start began)`);
     })(),
   );

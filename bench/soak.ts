@@ -35,12 +35,19 @@ const t0 = Date.now();
 const log = (msg: string) => console.log(`[soak ${((Date.now() - t0) / 1000).toFixed(0).padStart(4)}s] ${msg}`);
 
 const counts = { graphql: 0, webhooks: 0, subscriptionEvents: 0, healthEvents: 0, healthChanges: 0 };
-/** Every error counted; the first thousand kept for the report. */
-const errors: string[] = [];
+/** Every error counted, by kind (its text without ids and numbers), with the second of the run each kind was first and last seen. */
+const errorKinds = new Map<string, { n: number; first: number; last: number; example: string }>();
 let errorCount = 0;
 const error = (what: string) => {
   errorCount++;
-  if (errors.length < 1000) errors.push(what);
+  const at = Math.round((Date.now() - t0) / 1000);
+  const kind = what.replace(/[0-9a-f]{8}-[0-9a-f-]{27}/gi, '<id>').replace(/\d+/g, '#').slice(0, 160);
+  const k = errorKinds.get(kind);
+  if (k) (k.n++, (k.last = at));
+  else {
+    errorKinds.set(kind, { n: 1, first: at, last: at, example: what.slice(0, 300) });
+    log(`error (new kind): ${what.slice(0, 300)}`);
+  }
 };
 
 function rssMb(pid: number | undefined): number | undefined {
@@ -243,7 +250,8 @@ async function run(deployment: Deployment) {
     ...samples.map((s) => `| ${s.minute} | ${s.api ?? '?'} | ${s.worker ?? '?'} | ${s.graphql} | ${s.webhooks} | ${s.events} | ${s.errors} |`),
     '',
     `RSS growth minute 2 → ${MINUTES}: API ${growth('api').toFixed(1)} %, worker ${growth('worker').toFixed(1)} % (aim < 10 %)`,
-    `errors: ${errorCount}${errorCount ? ` (first: ${[...new Set(errors)].slice(0, 5).join(' | ')})` : ''}`,
+    `errors: ${errorCount}`,
+    ...[...errorKinds.values()].sort((a, b) => b.n - a.n).map((k) => `- ${k.n}× (s ${k.first}–${k.last}) ${k.example}`),
     `health changes caused: ${counts.healthChanges}; health events received by the ${SUBSCRIBERS} subscribers: ${counts.healthEvents} (at least ${expectedEvents} expected); all subscription events ${counts.subscriptionEvents}`,
     `processes that exited by themselves: ${hands.length}; readyz at the end: ${JSON.stringify(backlog)}`,
   ];

@@ -45,9 +45,10 @@ export interface Deployment {
     /**
      * Starts it again on the same port and data; resolves when it accepts connections. With
      * `recoverySeconds`, it is held in recovery that long first (every connection refused with 57P03,
-     * as during a slow crash recovery), `onRecovering` told when that phase begins.
+     * as during a slow crash recovery), `onRecovering` told when that phase begins. `readyAt` is
+     * when Postgres itself logged it accepts connections (this process's own clock may lag).
      */
-    start(opts?: { recoverySeconds?: number; onRecovering?: () => void }): Promise<void>;
+    start(opts?: { recoverySeconds?: number; onRecovering?: () => void }): Promise<{ readyAt: number }>;
   };
   /** Every unexpected exit of every process. */
   hands(): { process: string; at: number; code: number | null; signal: string | null }[];
@@ -181,10 +182,12 @@ export async function startDeployment(opts: DeploymentOptions): Promise<Deployme
         async start({ recoverySeconds = 0, onRecovering }: { recoverySeconds?: number; onRecovering?: () => void } = {}) {
           // Crash recovery under load can outlast pg_ctl's default 60 s.
           pg = await startEmbeddedPostgres(pgDir, { port: pgPort, holdInRecovery: recoverySeconds > 0, startTimeoutSeconds: 600 });
-          if (!recoverySeconds) return;
-          onRecovering?.();
-          await sleep(recoverySeconds * 1000);
-          await promoteEmbeddedPostgres(pgDir);
+          if (recoverySeconds) {
+            onRecovering?.();
+            await sleep(recoverySeconds * 1000);
+            await promoteEmbeddedPostgres(pgDir);
+          }
+          return { readyAt: readyInLog(path.join(pgDir, 'pg', 'postgres.log')) ?? Date.now() };
         },
       },
       hands: () => processes.flatMap((p) => p.unexpectedExits.map((e) => ({ process: p.name, ...e }))),
@@ -271,6 +274,13 @@ async function freePortBelowEphemeral(): Promise<number> {
     });
     if (free) return port;
   }
+}
+
+/** When Postgres last logged that it accepts connections (its log's default prefix: "2026-12-01 16:23:13.185 UTC [pid] LOG: ..."). */
+function readyInLog(logFile: string): number | undefined {
+  const lines = fs.readFileSync(logFile, 'utf8').split('\n').filter((l) => l.includes('database system is ready to accept connections'));
+  const m = /^(\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d\.\d{3}) UTC/.exec(lines.at(-1) ?? '');
+  return m ? Date.parse(`${m[1]}T${m[2]}Z`) : undefined;
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
