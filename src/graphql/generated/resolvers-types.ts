@@ -1363,7 +1363,7 @@ export type SsoConnectionTestResult = {
   __typename?: 'SsoConnectionTestResult';
   /** The issuer the provider reported (SAML: its entity id). */
   issuer?: Maybe<Scalars['String']['output']>;
-  /** What failed, when ok is false. */
+  /** What failed, when ok is false (SAML: also certificates expired or expiring within 30 days). */
   message?: Maybe<Scalars['String']['output']>;
   ok: Scalars['Boolean']['output'];
 };
