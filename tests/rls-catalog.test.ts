@@ -172,6 +172,8 @@ const AUDIT_ALLOWLIST: Record<string, string> = {
   import_errors: 'the per-row errors of an import, its own record',
   idempotency_records: 'stored responses of idempotent mutations, committed with (and audited through) the changes they record',
   sso_login_attempts: 'SSO sign-ins in flight (state hash, nonce, PKCE verifier), single use and short-lived; the sign-in is an auth event',
+  sso_saml_requests: 'SAML AuthnRequest ids in flight (InResponseTo), single use and short-lived; the sign-in is an auth event',
+  sso_saml_assertions: 'SAML assertion ids already accepted (the replay store), kept until the assertion expires; the sign-in is an auth event',
   sso_login_codes: 'one-time codes a finished SSO sign-in hands to the frontend, single use, 60 s; the session it starts is an auth event',
   integration_pushes: 'an outbox with its own lifecycle; the change that caused the push is audited on its table',
   sessions: 'a login and its refreshes (last used, IP, user agent): recorded as auth events (LOGIN_SUCCEEDED, SESSION_REFRESHED, SESSION_REVOKED, LOGOUT)',

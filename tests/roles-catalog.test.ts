@@ -97,6 +97,8 @@ const TABLES: Record<DbPath, Record<string, string[]>> = {
     'public.sso_identities': ['SELECT', 'INSERT', 'DELETE'],
     'public.sso_login_attempts': ALL,
     'public.sso_login_codes': ALL,
+    'public.sso_saml_assertions': ['SELECT', 'INSERT', 'DELETE'], // the replay store: an accepted id is never changed, only pruned
+    'public.sso_saml_requests': ALL,
     'public.subscriptions': ['SELECT', 'INSERT', 'UPDATE'],
     'public.sync_checkpoints': ['SELECT', 'INSERT', 'UPDATE'],
     'public.sync_runs': ['SELECT', 'INSERT', 'UPDATE'],
