@@ -136,6 +136,17 @@ describe('SAML connections (GraphQL)', () => {
     const updated = await server.gql(UPDATE, { id: conn.id, i: { idpCertificates: [cert, other.cert] } }, { token: t.owner.token });
     expect(updated.errors).toBeUndefined();
     expect(updated.data.updateSsoConnection.idpCertificates).toHaveLength(2);
+    // test-connection: an expired certificate alone fails; beside a valid one it is a warning.
+    const expired = await otherSigningKey({ notBeforeDate: new Date(Date.now() - 2 * 86_400_000), notAfterDate: new Date(Date.now() - 86_400_000) });
+    const TEST = 'mutation($id: UUID!) { testSsoConnection(id: $id) { ok issuer message } }';
+    await server.gql(UPDATE, { id: conn.id, i: { idpCertificates: [expired.cert] } }, { token: t.owner.token });
+    const failed = (await server.gql(TEST, { id: conn.id }, { token: t.owner.token })).data.testSsoConnection;
+    expect(failed).toMatchObject({ ok: false, issuer: mock.saml.entityId });
+    expect(failed.message).toMatch(/No certificate is valid now.*expired on/);
+    await server.gql(UPDATE, { id: conn.id, i: { idpCertificates: [cert, expired.cert] } }, { token: t.owner.token });
+    const warned = (await server.gql(TEST, { id: conn.id }, { token: t.owner.token })).data.testSsoConnection;
+    expect(warned.ok).toBe(true);
+    expect(warned.message).toMatch(/expired on/);
   });
 
   it('bad input is BAD_USER_INPUT by field, never a 500: malformed metadata, a bad certificate, missing settings, OIDC settings on a SAML connection', async () => {

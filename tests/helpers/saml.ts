@@ -37,8 +37,8 @@ export function authnRequestId(redirect: string): string {
 export const decode = (samlResponse: string) => Buffer.from(samlResponse, 'base64').toString('utf8');
 export const encode = (xml: string) => Buffer.from(xml, 'utf8').toString('base64');
 
-export async function otherSigningKey(): Promise<{ privateKey: string; cert: string }> {
-  const pems = await generate([{ name: 'commonName', value: 'Not the IdP' }], { keySize: 2048, days: 365, algorithm: 'sha256' } as never);
+export async function otherSigningKey(validity: { notBeforeDate?: Date; notAfterDate?: Date } = {}): Promise<{ privateKey: string; cert: string }> {
+  const pems = await generate([{ name: 'commonName', value: 'Not the IdP' }], { keySize: 2048, algorithm: 'sha256', ...validity } as never);
   return { privateKey: pems.private, cert: pems.cert };
 }
 

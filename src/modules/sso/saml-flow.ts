@@ -172,7 +172,8 @@ function checkAssertion(profile: Profile, conn: SsoConnectionRow, urls: SamlUrls
   const invalid = (why: string) => new SsoRefusal('SSO_INVALID_RESPONSE', why);
   const assertion = (profile.getAssertion?.() as X | undefined)?.Assertion as X | undefined;
   const assertionId = assertion?.$?.ID;
-  if (typeof assertionId !== 'string' || !assertionId || assertionId.length > 256) throw invalid('The assertion has no ID');
+  // xsd:ID is an NCName; anything else (or a huge one) is not an assertion id we store.
+  if (!assertion || typeof assertionId !== 'string' || assertionId.length > 256 || !/^[A-Za-z_][\w.-]*$/.test(assertionId)) throw invalid('The assertion has no valid ID');
   if (profile.issuer !== conn.samlIdpEntityId) throw invalid('The assertion is from another issuer');
   const skewMs = conn.samlClockSkewSeconds * 1000;
   const now = Date.now();
