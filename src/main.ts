@@ -140,7 +140,12 @@ function printBanner(
       `  Demo login:        tenantSlug "${demo.tenantSlug}", email "${demo.email}", password "${demo.password}"`,
       `  Platform operator: email "${operator.email}", password "${operator.password}"`,
       ...(mock ? [`  Mock providers:    ${mock.url} (/_control for faults and webhooks)`] : []),
-      ...(demoSso ? [`  Single sign-on:    ${demoSso}  (mock IdP at ${mock!.url}/oidc: alice@demo.test, bob@demo.test → ADMIN)`] : []),
+      ...(demoSso
+        ? [
+            `  Single sign-on:    ${demoSso}  (mock IdP at ${mock!.url}/oidc: alice@demo.test, bob@demo.test → ADMIN)`,
+            `                     ${demoSso.replace('protocol=oidc', 'protocol=saml')}  (mock SAML IdP at ${mock!.url}/saml)`,
+          ]
+        : []),
       // Secrets only on the start that created them (shown once, like the API does).
       ...demoIntegrations.map((i) => `  ${i.name}: ${config.publicUrl}/webhooks/${i.id}  ${i.webhookSecret ? `secret ${i.webhookSecret}` : '(secret shown at first start; rotateWebhookSecret for a new one)'}`),
       ...(demoIntegrations[0] && mock

@@ -6,7 +6,7 @@ import { createTenant } from './modules/tenants/service.js';
 import { createUser } from './modules/users/service.js';
 import { addMember, createOrganization } from './modules/organizations/service.js';
 import { integrations, ssoConnections, users } from './db/schema.js';
-import { createOidcConnection, updateSsoConnection } from './modules/sso/connections.js';
+import { createOidcConnection, createSamlConnection, updateSsoConnection } from './modules/sso/connections.js';
 import { oidcRedirectUri } from './modules/sso/oidc-flow.js';
 import { PROVIDER_SLUG, type Provider } from './db/providers.js';
 import { createIntegration } from './modules/integrations/service.js';
@@ -110,9 +110,10 @@ async function connectDemoCommunication(app: App, mockUrl: string, rows: (typeof
 
 /**
  * The demo's single sign-on: a connection "Mock IdP" to the OpenID provider of the mock services
- * (groups claim `tessera-admins` → ADMIN). The mock provider forgets its clients when it stops, so
- * every start registers Tessera again (dynamic registration) and points the connection at the new
- * client. Returns the start URL.
+ * and one "Mock SAML IdP" to their SAML identity provider (groups `tessera-admins` → ADMIN in both).
+ * The mock providers forget their clients and keys when they stop, so every start registers Tessera
+ * again (dynamic registration) and reads the SAML IdP's metadata (a new signing certificate) anew.
+ * Returns the start URL (the tenant has one connection of each protocol: `protocol` picks one).
  */
 export async function seedDemoSso(app: App, tenantSlug: string, mockUrl: string): Promise<string | undefined> {
   const [tenant] = (await app.db.execute(sql`select id from platform.tenant_by_slug(${tenantSlug})`)) as unknown as { id: string }[];
@@ -132,5 +133,11 @@ export async function seedDemoSso(app: App, tenantSlug: string, mockUrl: string)
   const [existing] = await scope.read((tx) => tx.select().from(ssoConnections).where(eq(ssoConnections.name, 'Mock IdP')));
   if (existing) await updateSsoConnection(scope, actor, deps, existing.id, settings);
   else await createOidcConnection(scope, actor, deps, { name: 'Mock IdP', ...settings, scopes: 'openid email profile groups', roleClaim: 'groups', roleMapping: [{ value: 'tessera-admins', role: 'ADMIN' }] });
-  return `${app.config.publicUrl}/auth/sso/start?tenant=${tenantSlug}`;
+  const metadata = await fetch(`${mockUrl}/saml/metadata`);
+  if (!metadata.ok) throw new Error(`the mock SAML identity provider's metadata answered ${metadata.status}`);
+  const saml = { idpMetadataXml: await metadata.text() };
+  const [existingSaml] = await scope.read((tx) => tx.select().from(ssoConnections).where(eq(ssoConnections.name, 'Mock SAML IdP')));
+  if (existingSaml) await updateSsoConnection(scope, actor, deps, existingSaml.id, saml);
+  else await createSamlConnection(scope, actor, { name: 'Mock SAML IdP', ...saml, roleClaim: 'groups', roleMapping: [{ value: 'tessera-admins', role: 'ADMIN' }] });
+  return `${app.config.publicUrl}/auth/sso/start?tenant=${tenantSlug}&protocol=oidc`;
 }

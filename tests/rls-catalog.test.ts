@@ -156,7 +156,8 @@ describe('RLS catalog (ARCHITECTURE invariant 1)', () => {
  */
 const AUDIT_ALLOWLIST: Record<string, string> = {
   audit_logs: 'the audit trail itself (append-only, hash-chained)',
-  audit_chain_heads: 'the chain bookkeeping, written only by the appender',
+  audit_chain_heads: 'the chain bookkeeping, written only by the sealer',
+  audit_pending: 'entries waiting to be sealed into the chain: written by the trigger, moved into audit_logs by the sealer',
   refresh_tokens: 'sessions are audited as auth events (login, refresh, reuse, logout) instead of token rows',
   integration_call_stats: 'per-minute call counters, high churn, no user-made change',
   integration_health: 'derived health, rewritten on every evaluation; its changes are in integration_health_changes',
@@ -171,6 +172,8 @@ const AUDIT_ALLOWLIST: Record<string, string> = {
   import_errors: 'the per-row errors of an import, its own record',
   idempotency_records: 'stored responses of idempotent mutations, committed with (and audited through) the changes they record',
   sso_login_attempts: 'SSO sign-ins in flight (state hash, nonce, PKCE verifier), single use and short-lived; the sign-in is an auth event',
+  sso_saml_requests: 'SAML AuthnRequest ids in flight (InResponseTo), single use and short-lived; the sign-in is an auth event',
+  sso_saml_assertions: 'SAML assertion ids already accepted (the replay store), kept until the assertion expires; the sign-in is an auth event',
   sso_login_codes: 'one-time codes a finished SSO sign-in hands to the frontend, single use, 60 s; the session it starts is an auth event',
   integration_pushes: 'an outbox with its own lifecycle; the change that caused the push is audited on its table',
   sessions: 'a login and its refreshes (last used, IP, user agent): recorded as auth events (LOGIN_SUCCEEDED, SESSION_REFRESHED, SESSION_REVOKED, LOGOUT)',
@@ -204,16 +207,16 @@ describe('audit catalog (ARCHITECTURE invariant 5)', () => {
     const fns = await server.ownerSql<{ name: string; owner: string; definer: boolean }[]>`
       select p.proname as name, r.rolname as owner, p.prosecdef as definer from pg_proc p
       join pg_namespace n on n.oid = p.pronamespace and n.nspname = 'audit' join pg_roles r on r.oid = p.proowner
-      where p.proname in ('append', 'row_change', 'record_event', 'prune_expired')`;
-    expect(fns).toHaveLength(4);
+      where p.proname in ('append', 'row_change', 'record_event', 'prune_expired', 'seal_tenant', 'seal', 'seal_all')`;
+    expect(fns).toHaveLength(7);
     expect(fns.every((f) => f.owner === 'tessera_audit')).toBe(true);
-    // The entry points run as the audit role; append runs only inside them.
-    expect(fns.filter((f) => f.definer).map((f) => f.name).sort()).toEqual(['prune_expired', 'record_event', 'row_change']);
+    // The entry points run as the audit role; append and seal_tenant run only inside them.
+    expect(fns.filter((f) => f.definer).map((f) => f.name).sort()).toEqual(['prune_expired', 'record_event', 'row_change', 'seal', 'seal_all']);
     const [{ can }] = (await server.ownerSql`select has_function_privilege('tessera_app', 'audit.append(uuid, text, text, text, jsonb)', 'execute') as can`) as unknown as [{ can: boolean }];
     expect(can).toBe(false);
     const grants = await server.ownerSql<{ table: string; privilege: string }[]>`
       select table_name as table, privilege_type as privilege from information_schema.role_table_grants
-      where grantee = 'tessera_app' and table_name in ('audit_logs', 'audit_chain_heads')`;
+      where grantee = 'tessera_app' and table_name in ('audit_logs', 'audit_chain_heads', 'audit_pending')`;
     expect(grants.map((g) => `${g.table}:${g.privilege}`).sort()).toEqual(['audit_chain_heads:SELECT', 'audit_logs:SELECT']);
   });
 });

@@ -26,6 +26,7 @@ import { actors, ShortTransactionScope } from '../src/db/tenant-transaction.js';
 import { createContext } from '../src/graphql/context.js';
 import { buildSchema } from '../src/graphql/schema.js';
 import { createTenant } from '../src/modules/tenants/service.js';
+import { otherSigningKey } from './helpers/saml.js';
 import type { SeededTenant } from './helpers/seed.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 
@@ -57,6 +58,7 @@ const NOT_UNDER_A_LIST_QUERY: Record<string, string> = {
 
 let server: TestServer;
 let largeWorld: World;
+let samlCert: string;
 const schema = buildSchema();
 
 interface World {
@@ -241,7 +243,18 @@ async function seedWorld(n: number, operatorToken: string): Promise<World> {
     await tx.insert(apiKeyUsage).values(keys.map((k) => ({ tenantId, apiKeyId: k.id, lastUsedAt: new Date(), lastUsedIp: '127.0.0.1' })));
     await tx.insert(scimTokens).values(us.map((u, i) => ({ tenantId, name: `SCIM ${i}`, tokenHash: crypto.randomBytes(32).toString('hex'), createdBy: u.id })));
     // SSO connections and claimed (unverified: a verified domain is unique across tenants) email domains.
-    await tx.insert(ssoConnections).values(us.map((_, i) => ({ tenantId, protocol: 'OIDC' as const, name: `SSO ${i}`, oidcIssuer: `https://idp${i}.rt.test`, oidcClientId: `client-${i}`, roleClaim: 'groups', roleMapping: { [`group-${i}`]: 'MEMBER' as const } })));
+    // Every other one SAML, with a certificate (its fields are read from the row and the PEM, no statement).
+    await tx.insert(ssoConnections).values(
+      us.map((_, i) => ({
+        tenantId,
+        name: `SSO ${i}`,
+        roleClaim: 'groups',
+        roleMapping: { [`group-${i}`]: 'MEMBER' as const },
+        ...(i % 2
+          ? { protocol: 'SAML' as const, samlIdpEntityId: `https://idp${i}.rt.test/saml`, samlIdpSsoUrl: `https://idp${i}.rt.test/saml/sso`, samlIdpCertificates: [samlCert] }
+          : { protocol: 'OIDC' as const, oidcIssuer: `https://idp${i}.rt.test`, oidcClientId: `client-${i}` }),
+      })),
+    );
     await tx.insert(tenantDomains).values(us.map((_, i) => ({ tenantId, domain: `d${i}.${tenantId.slice(0, 8)}.rt.test` })));
     return ints.map((x) => x.id);
   });
@@ -276,6 +289,7 @@ async function measureAll(label: 'small' | 'large', w: World) {
 
 beforeAll(async () => {
   server = await startTestServer();
+  samlCert = (await otherSigningKey()).cert;
   const operatorToken = (await server.app.tokens.signPlatformToken('operator:round-trips@test')).token;
   const small = await seedWorld(SMALL, operatorToken);
   await tenantsUpTo(SMALL);

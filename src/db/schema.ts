@@ -829,6 +829,14 @@ export const ssoConnections = pgTable(
     defaultRole: tenantRole('default_role').notNull().default('MEMBER'),
     roleClaim: text('role_claim'),
     roleMapping: jsonb('role_mapping').$type<Record<string, 'OWNER' | 'ADMIN' | 'MEMBER' | 'VIEWER'>>().notNull().default({}),
+    samlIdpEntityId: text('saml_idp_entity_id'),
+    samlIdpSsoUrl: text('saml_idp_sso_url'),
+    /** PEM certificates whose keys may sign the IdP's assertions (several during a key rollover). */
+    samlIdpCertificates: text('saml_idp_certificates').array(),
+    /** IdP-initiated sign-ins (a Response answering no request of ours): off unless the tenant turns them on. */
+    samlAllowIdpInitiated: boolean('saml_allow_idp_initiated').notNull().default(false),
+    /** Tolerated clock difference for NotBefore / NotOnOrAfter. */
+    samlClockSkewSeconds: integer('saml_clock_skew_seconds').notNull().default(60),
     ...timestamps,
   },
   (t) => [
@@ -902,6 +910,48 @@ export const ssoLoginCodes = pgTable(
     uniqueIndex('sso_login_codes_hash_key').on(t.tenantId, t.codeHash),
     foreignKey({ name: 'sso_login_codes_user_fk', columns: [t.tenantId, t.userId], foreignColumns: [users.tenantId, users.id] }).onDelete('cascade'),
     foreignKey({ name: 'sso_login_codes_connection_fk', columns: [t.tenantId, t.connectionId], foreignColumns: [ssoConnections.tenantId, ssoConnections.id] }).onDelete('cascade'),
+    tenantIsolation(),
+  ],
+).enableRLS();
+
+/**
+ * SAML AuthnRequests we sent and not yet answered: an assertion's InResponseTo must name one of
+ * them, of the same connection, unexpired and unused (consumed in the transaction that signs in).
+ */
+export const ssoSamlRequests = pgTable(
+  'sso_saml_requests',
+  {
+    tenantId: uuid('tenant_id').notNull().references(() => tenants.id, { onDelete: 'cascade' }),
+    id: uuid('id').notNull().defaultRandom(),
+    connectionId: uuid('connection_id').notNull(),
+    requestId: text('request_id').notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+    expiresAt: timestamp('expires_at', { withTimezone: true, precision: 3 }).notNull(),
+    consumedAt: timestamp('consumed_at', { withTimezone: true, precision: 3 }),
+  },
+  (t) => [
+    primaryKey({ columns: [t.tenantId, t.id] }),
+    uniqueIndex('sso_saml_requests_request_key').on(t.tenantId, t.connectionId, t.requestId),
+    foreignKey({ name: 'sso_saml_requests_connection_fk', columns: [t.tenantId, t.connectionId], foreignColumns: [ssoConnections.tenantId, ssoConnections.id] }).onDelete('cascade'),
+    tenantIsolation(),
+  ],
+).enableRLS();
+
+/** SAML assertion ids already accepted (replay store), kept until the assertion itself expires. */
+export const ssoSamlAssertions = pgTable(
+  'sso_saml_assertions',
+  {
+    tenantId: uuid('tenant_id').notNull().references(() => tenants.id, { onDelete: 'cascade' }),
+    id: uuid('id').notNull().defaultRandom(),
+    connectionId: uuid('connection_id').notNull(),
+    assertionId: text('assertion_id').notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+    expiresAt: timestamp('expires_at', { withTimezone: true, precision: 3 }).notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.tenantId, t.id] }),
+    uniqueIndex('sso_saml_assertions_assertion_key').on(t.tenantId, t.connectionId, t.assertionId),
+    foreignKey({ name: 'sso_saml_assertions_connection_fk', columns: [t.tenantId, t.connectionId], foreignColumns: [ssoConnections.tenantId, ssoConnections.id] }).onDelete('cascade'),
     tenantIsolation(),
   ],
 ).enableRLS();

@@ -127,6 +127,7 @@ export const permissionMap = {
     createScimToken: identityAdmin('ADMIN'),
     revokeScimToken: identityAdmin('ADMIN'),
     createOidcConnection: identityAdmin('ADMIN'), // roles above the actor's are refused in the service
+    createSamlConnection: identityAdmin('ADMIN'),
     updateSsoConnection: identityAdmin('ADMIN'),
     deleteSsoConnection: identityAdmin('ADMIN'),
     testSsoConnection: identityAdmin('ADMIN'),
@@ -198,6 +199,7 @@ export const permissionMap = {
   SsoConnection: allow,
   SsoRoleMapping: allow,
   SsoConnectionTestResult: allow,
+  SamlCertificate: allow,
   TenantDomain: allow,
 } satisfies PermissionMap;
 

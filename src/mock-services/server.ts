@@ -9,9 +9,11 @@ import { providerPlugin } from './provider.js';
 import { MockState } from './state.js';
 import { userServiceRoutes } from './user-service.js';
 import { MockOidcIdp, oidcIdpRoutes } from './oidc-idp.js';
+import { MockSamlIdp, samlIdpRoutes } from './saml-idp.js';
 
 export { MockState } from './state.js';
 export { MockOidcIdp } from './oidc-idp.js';
+export { MockSamlIdp } from './saml-idp.js';
 
 export interface MockServicesOptions {
   /** 0 (the default) picks a free port. */
@@ -30,6 +32,8 @@ export interface MockServices {
   state: MockState;
   /** The OpenID Connect provider at /oidc (issuer `${url}/oidc`). */
   oidc: MockOidcIdp;
+  /** The SAML identity provider at /saml (entity id `${url}/saml`, metadata at /saml/metadata). */
+  saml: MockSamlIdp;
 }
 
 export async function startMockServices(opts: MockServicesOptions = {}): Promise<MockServices> {
@@ -48,11 +52,14 @@ export async function startMockServices(opts: MockServicesOptions = {}): Promise
   await app.register(controlRoutes(state), { prefix: '/_control' });
   const oidc = new MockOidcIdp();
   await app.register(oidcIdpRoutes(oidc));
+  const saml = new MockSamlIdp();
+  await app.register(samlIdpRoutes(saml));
 
   await app.listen({ port: opts.port ?? 0, host });
   const { port } = app.server.address() as AddressInfo;
   const url = `http://${urlHost(host)}:${port}`;
   oidc.issuer = `${url}/oidc`;
+  saml.baseUrl = `${url}/saml`;
   return {
     url,
     port,
@@ -62,6 +69,7 @@ export async function startMockServices(opts: MockServicesOptions = {}): Promise
     },
     state,
     oidc,
+    saml,
   };
 }
 

@@ -193,6 +193,31 @@ export type CreateOrganizationInput = {
   name: Scalars['String']['input'];
 };
 
+/**
+ * A SAML 2.0 identity provider: its metadata XML, or its three fields (entity id, SSO URL, signing
+ * certificates); fields given beside the metadata override what it says.
+ */
+export type CreateSamlConnectionInput = {
+  /** Default false. */
+  allowIdpInitiated?: InputMaybe<Scalars['Boolean']['input']>;
+  /** 0–300, default 60. */
+  clockSkewSeconds?: InputMaybe<Scalars['Int']['input']>;
+  /** Default MEMBER. Nobody may configure a role above their own (only an OWNER can give OWNER). */
+  defaultRole?: InputMaybe<Role>;
+  enabled?: InputMaybe<Scalars['Boolean']['input']>;
+  /** PEM (or base64 DER) certificates; up to 5. */
+  idpCertificates?: InputMaybe<Array<Scalars['String']['input']>>;
+  idpEntityId?: InputMaybe<Scalars['String']['input']>;
+  /** The identity provider's metadata (an EntityDescriptor with an IDPSSODescriptor). */
+  idpMetadataXml?: InputMaybe<Scalars['String']['input']>;
+  /** HTTP-Redirect binding endpoint of the identity provider. */
+  idpSsoUrl?: InputMaybe<Scalars['String']['input']>;
+  name: Scalars['String']['input'];
+  /** The attribute whose values the role mapping reads (e.g. groups). */
+  roleClaim?: InputMaybe<Scalars['String']['input']>;
+  roleMapping?: InputMaybe<Array<SsoRoleMappingInput>>;
+};
+
 export type CreateTenantInput = {
   name: Scalars['String']['input'];
   ownerEmail: Scalars['EmailAddress']['input'];
@@ -556,6 +581,7 @@ export type Mutation = {
   createIntegration: IntegrationSecretPayload;
   createOidcConnection: SsoConnection;
   createOrganization: Organization;
+  createSamlConnection: SsoConnection;
   /** Creates a SCIM token (ADMIN+). The token is in the payload, once. */
   createScimToken: ScimTokenSecretPayload;
   /** Platform operators only. */
@@ -640,7 +666,7 @@ export type Mutation = {
   /** OWNER: enforce SSO (needs an enabled connection) or stop enforcing it. */
   setSsoEnforcement: Tenant;
   suspendTenant: Tenant;
-  /** Reads the provider's discovery document with the stored settings. */
+  /** OIDC: reads the provider's discovery document with the stored settings. SAML: checks the settings and that a certificate is valid now. */
   testSsoConnection: SsoConnectionTestResult;
   /**
    * Starts a sync now. One sync per integration at a time: if one of the same mode is queued or
@@ -727,6 +753,11 @@ export type MutationCreateOidcConnectionArgs = {
 
 export type MutationCreateOrganizationArgs = {
   input: CreateOrganizationInput;
+};
+
+
+export type MutationCreateSamlConnectionArgs = {
+  input: CreateSamlConnectionInput;
 };
 
 
@@ -1239,6 +1270,17 @@ export type Role =
   | 'OWNER'
   | 'VIEWER';
 
+/** An X.509 certificate of a SAML identity provider (read from its PEM). */
+export type SamlCertificate = {
+  __typename?: 'SamlCertificate';
+  /** SHA-256 of the DER, hex with colons (as identity providers show it). */
+  fingerprintSha256: Scalars['String']['output'];
+  notAfter: Scalars['DateTime']['output'];
+  notBefore: Scalars['DateTime']['output'];
+  pem: Scalars['String']['output'];
+  subject: Scalars['String']['output'];
+};
+
 /** A bearer token of the tenant's SCIM endpoint. The token itself is shown once, when created. */
 export type ScimToken = {
   __typename?: 'ScimToken';
@@ -1278,34 +1320,50 @@ export type Session = {
 /** An identity provider the tenant's people sign in with. The client secret is stored encrypted and never returned. */
 export type SsoConnection = {
   __typename?: 'SsoConnection';
+  /** SAML: our assertion consumer service (HTTP-POST binding), where the identity provider posts its Response. */
+  acsUrl?: Maybe<Scalars['String']['output']>;
+  /** SAML: accept sign-ins the identity provider starts (a Response to no request of ours). Off by default. */
+  allowIdpInitiated: Scalars['Boolean']['output'];
   clientId?: Maybe<Scalars['String']['output']>;
+  /** SAML: tolerated clock difference for NotBefore / NotOnOrAfter, in seconds. */
+  clockSkewSeconds: Scalars['Int']['output'];
   createdAt: Scalars['DateTime']['output'];
   /** The role of people created on their first sign-in, unless the role mapping gives one. */
   defaultRole: Role;
   /** Disabled connections refuse sign-ins. */
   enabled: Scalars['Boolean']['output'];
   id: Scalars['UUID']['output'];
+  /** SAML: the certificates whose keys may sign the identity provider's assertions. */
+  idpCertificates?: Maybe<Array<SamlCertificate>>;
+  /** SAML: the identity provider's entity id (the Issuer of its assertions). */
+  idpEntityId?: Maybe<Scalars['String']['output']>;
+  /** SAML: where AuthnRequests go (HTTP-Redirect binding). */
+  idpSsoUrl?: Maybe<Scalars['String']['output']>;
   /** OIDC: the issuer URL (its /.well-known/openid-configuration is read). */
   issuer?: Maybe<Scalars['String']['output']>;
   name: Scalars['String']['output'];
   protocol: SsoProtocol;
-  /** OIDC: the redirect URI to register at the identity provider. */
+  /** What to register at the identity provider: OIDC, the redirect URI; SAML, the assertion consumer service URL (acsUrl). */
   redirectUri: Scalars['String']['output'];
   /** The claim whose values the role mapping reads (e.g. groups). */
   roleClaim?: Maybe<Scalars['String']['output']>;
   roleMapping: Array<SsoRoleMapping>;
   scopes: Scalars['String']['output'];
+  /** SAML: our service provider entity id, the Audience the identity provider must assert (it is also our metadata's URL). */
+  spEntityId?: Maybe<Scalars['String']['output']>;
+  /** SAML: our service provider metadata (XML), to give the identity provider. */
+  spMetadataUrl?: Maybe<Scalars['String']['output']>;
   /** Where a browser starts a sign-in with this connection. */
   startUrl: Scalars['String']['output'];
   updatedAt: Scalars['DateTime']['output'];
 };
 
-/** The outcome of testSsoConnection: whether the identity provider's discovery document and keys could be read. */
+/** The outcome of testSsoConnection: OIDC, whether the identity provider's discovery document and keys could be read; SAML, whether its settings and certificates are usable now. */
 export type SsoConnectionTestResult = {
   __typename?: 'SsoConnectionTestResult';
-  /** The issuer the provider reported. */
+  /** The issuer the provider reported (SAML: its entity id). */
   issuer?: Maybe<Scalars['String']['output']>;
-  /** What failed, when ok is false. */
+  /** What failed, when ok is false (SAML: also certificates expired or expiring within 30 days). */
   message?: Maybe<Scalars['String']['output']>;
   ok: Scalars['Boolean']['output'];
 };
@@ -1473,11 +1531,18 @@ export type UpdateOrganizationInput = {
 };
 
 export type UpdateSsoConnectionInput = {
+  allowIdpInitiated?: InputMaybe<Scalars['Boolean']['input']>;
   clientId?: InputMaybe<Scalars['String']['input']>;
   /** A new client secret (rotation). */
   clientSecret?: InputMaybe<Scalars['String']['input']>;
+  clockSkewSeconds?: InputMaybe<Scalars['Int']['input']>;
   defaultRole?: InputMaybe<Role>;
   enabled?: InputMaybe<Scalars['Boolean']['input']>;
+  idpCertificates?: InputMaybe<Array<Scalars['String']['input']>>;
+  idpEntityId?: InputMaybe<Scalars['String']['input']>;
+  /** SAML only: new metadata, or any of the fields below. */
+  idpMetadataXml?: InputMaybe<Scalars['String']['input']>;
+  idpSsoUrl?: InputMaybe<Scalars['String']['input']>;
   issuer?: InputMaybe<Scalars['String']['input']>;
   name?: InputMaybe<Scalars['String']['input']>;
   /** null removes the role claim (everyone gets the default role). */
@@ -1713,6 +1778,7 @@ export type ResolversTypes = {
   CreateIntegrationInput: CreateIntegrationInput;
   CreateOidcConnectionInput: CreateOidcConnectionInput;
   CreateOrganizationInput: CreateOrganizationInput;
+  CreateSamlConnectionInput: CreateSamlConnectionInput;
   CreateTenantInput: CreateTenantInput;
   CreateUserInput: CreateUserInput;
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
@@ -1765,6 +1831,7 @@ export type ResolversTypes = {
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   ReplayWebhookEventsPayload: ResolverTypeWrapper<ReplayWebhookEventsPayload>;
   Role: Role;
+  SamlCertificate: ResolverTypeWrapper<SamlCertificate>;
   ScimToken: ResolverTypeWrapper<ScimTokenRow>;
   ScimTokenSecretPayload: ResolverTypeWrapper<ScimTokenWithSecret>;
   Session: ResolverTypeWrapper<SessionView>;
@@ -1823,6 +1890,7 @@ export type ResolversParentTypes = {
   CreateIntegrationInput: CreateIntegrationInput;
   CreateOidcConnectionInput: CreateOidcConnectionInput;
   CreateOrganizationInput: CreateOrganizationInput;
+  CreateSamlConnectionInput: CreateSamlConnectionInput;
   CreateTenantInput: CreateTenantInput;
   CreateUserInput: CreateUserInput;
   DateTime: Scalars['DateTime']['output'];
@@ -1866,6 +1934,7 @@ export type ResolversParentTypes = {
   PlatformAuthPayload: PlatformAuthPayload;
   Query: Record<PropertyKey, never>;
   ReplayWebhookEventsPayload: ReplayWebhookEventsPayload;
+  SamlCertificate: SamlCertificate;
   ScimToken: ScimTokenRow;
   ScimTokenSecretPayload: ScimTokenWithSecret;
   Session: SessionView;
@@ -2152,6 +2221,7 @@ export type MutationResolvers<ContextType = Context, ParentType extends Resolver
   createIntegration?: Resolver<ResolversTypes['IntegrationSecretPayload'], ParentType, ContextType, RequireFields<MutationCreateIntegrationArgs, 'input'>>;
   createOidcConnection?: Resolver<ResolversTypes['SsoConnection'], ParentType, ContextType, RequireFields<MutationCreateOidcConnectionArgs, 'input'>>;
   createOrganization?: Resolver<ResolversTypes['Organization'], ParentType, ContextType, RequireFields<MutationCreateOrganizationArgs, 'input'>>;
+  createSamlConnection?: Resolver<ResolversTypes['SsoConnection'], ParentType, ContextType, RequireFields<MutationCreateSamlConnectionArgs, 'input'>>;
   createScimToken?: Resolver<ResolversTypes['ScimTokenSecretPayload'], ParentType, ContextType, RequireFields<MutationCreateScimTokenArgs, 'name'>>;
   createTenant?: Resolver<ResolversTypes['Tenant'], ParentType, ContextType, RequireFields<MutationCreateTenantArgs, 'input'>>;
   createUser?: Resolver<ResolversTypes['User'], ParentType, ContextType, RequireFields<MutationCreateUserArgs, 'input'>>;
@@ -2292,6 +2362,14 @@ export type ReplayWebhookEventsPayloadResolvers<ContextType = Context, ParentTyp
   count?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
 };
 
+export type SamlCertificateResolvers<ContextType = Context, ParentType extends ResolversParentTypes['SamlCertificate'] = ResolversParentTypes['SamlCertificate']> = {
+  fingerprintSha256?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  notAfter?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  notBefore?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  pem?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  subject?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
 export type ScimTokenResolvers<ContextType = Context, ParentType extends ResolversParentTypes['ScimToken'] = ResolversParentTypes['ScimToken']> = {
   createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   createdBy?: Resolver<Maybe<ResolversTypes['UUID']>, ParentType, ContextType>;
@@ -2317,11 +2395,17 @@ export type SessionResolvers<ContextType = Context, ParentType extends Resolvers
 };
 
 export type SsoConnectionResolvers<ContextType = Context, ParentType extends ResolversParentTypes['SsoConnection'] = ResolversParentTypes['SsoConnection']> = {
+  acsUrl?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  allowIdpInitiated?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   clientId?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  clockSkewSeconds?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   defaultRole?: Resolver<ResolversTypes['Role'], ParentType, ContextType>;
   enabled?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   id?: Resolver<ResolversTypes['UUID'], ParentType, ContextType>;
+  idpCertificates?: Resolver<Maybe<Array<ResolversTypes['SamlCertificate']>>, ParentType, ContextType>;
+  idpEntityId?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  idpSsoUrl?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   issuer?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   protocol?: Resolver<ResolversTypes['SsoProtocol'], ParentType, ContextType>;
@@ -2329,6 +2413,8 @@ export type SsoConnectionResolvers<ContextType = Context, ParentType extends Res
   roleClaim?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   roleMapping?: Resolver<Array<ResolversTypes['SsoRoleMapping']>, ParentType, ContextType>;
   scopes?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  spEntityId?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  spMetadataUrl?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   startUrl?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   updatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
 };
@@ -2520,6 +2606,7 @@ export type Resolvers<ContextType = Context> = {
   PlatformAuthPayload?: PlatformAuthPayloadResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
   ReplayWebhookEventsPayload?: ReplayWebhookEventsPayloadResolvers<ContextType>;
+  SamlCertificate?: SamlCertificateResolvers<ContextType>;
   ScimToken?: ScimTokenResolvers<ContextType>;
   ScimTokenSecretPayload?: ScimTokenSecretPayloadResolvers<ContextType>;
   Session?: SessionResolvers<ContextType>;

@@ -4,10 +4,11 @@ import { assertCanManage, ROLE_RANK, type Actor } from '../../auth/roles.js';
 import type { TenantRole } from '../../auth/tokens.js';
 import { ssoConnections, type SsoConnectionRow } from '../../db/schema.js';
 import type { Scope } from '../../db/tenant-transaction.js';
-import { notFound } from '../../errors.js';
+import { badInput, notFound, type FieldError } from '../../errors.js';
 import { outboundUrlSchema, type OutboundPolicy } from '../../integrations/outbound-policy.js';
 import type { SecretBox } from '../../integrations/secrets.js';
 import { fields, validate } from '../../validation.js';
+import { certificateInfo, normalizeCertificate, parseIdpMetadata, SamlInputError } from './saml-metadata.js';
 
 /**
  * SSO connections: the identity providers a tenant's people sign in with (OWNER/ADMIN configure
@@ -58,7 +59,81 @@ const updateInput = (policy: OutboundPolicy) =>
     roleClaim: claimName.nullable().optional(),
     roleMapping: mapping.nullish(),
     enabled: z.boolean().nullish(),
+    ...samlFields,
   });
+
+// SAML: the identity provider's settings, as metadata XML or as fields (fields win).
+const samlUrl = z
+  .string()
+  .trim()
+  .max(2000, 'At most 2000 characters')
+  .refine((u) => URL.canParse(u) && /^https?:$/.test(new URL(u).protocol), 'An http(s) URL');
+const samlFields = {
+  idpMetadataXml: z.string().min(1, 'Must not be empty').max(200_000, 'At most 200000 characters').nullish(),
+  idpEntityId: z.string().trim().min(1, 'Must not be empty').max(1000, 'At most 1000 characters').nullish(),
+  idpSsoUrl: samlUrl.nullish(),
+  idpCertificates: z.array(z.string().max(20_000, 'At most 20000 characters')).min(1, 'At least one certificate').max(5, 'At most 5 certificates').nullish(),
+  allowIdpInitiated: z.boolean().nullish(),
+  clockSkewSeconds: z.number().int().min(0, 'At least 0').max(300, 'At most 300').nullish(),
+};
+const createSamlInput = z.object({
+  name: fields.name,
+  ...samlFields,
+  defaultRole: z.enum(ROLES).nullish(),
+  roleClaim: claimName.nullish(),
+  roleMapping: mapping.nullish(),
+  enabled: z.boolean().nullish(),
+});
+
+interface SamlSettings {
+  samlIdpEntityId: string;
+  samlIdpSsoUrl: string;
+  samlIdpCertificates: string[];
+}
+
+type SamlFieldsInput = { [K in keyof typeof samlFields]?: z.infer<(typeof samlFields)[K]> };
+
+/**
+ * The IdP settings from metadata and/or fields, merged over `current` (an update). Malformed
+ * metadata, a bad certificate or a missing setting is BAD_USER_INPUT naming the field.
+ */
+function samlSettings(input: SamlFieldsInput, current?: Partial<SamlSettings>): SamlSettings {
+  const errors: FieldError[] = [];
+  let fromMetadata: { entityId?: string; ssoUrl?: string; certificates?: string[] } = {};
+  if (input.idpMetadataXml) {
+    try {
+      const md = parseIdpMetadata(input.idpMetadataXml);
+      fromMetadata = { entityId: md.entityId, ssoUrl: md.ssoUrl, certificates: md.certificates.length ? md.certificates : undefined };
+      if (md.ssoUrl && !samlUrl.safeParse(md.ssoUrl).success) errors.push({ field: 'idpMetadataXml', message: 'Its HTTP-Redirect SingleSignOnService Location is not an http(s) URL' });
+      if (md.entityId.length > 1000) errors.push({ field: 'idpMetadataXml', message: 'Its entityID is longer than 1000 characters' });
+    } catch (err) {
+      if (!(err instanceof SamlInputError)) throw err;
+      errors.push({ field: 'idpMetadataXml', message: err.message });
+    }
+  }
+  const entityId = input.idpEntityId ?? fromMetadata.entityId ?? current?.samlIdpEntityId;
+  const ssoUrl = input.idpSsoUrl ?? fromMetadata.ssoUrl ?? current?.samlIdpSsoUrl;
+  const rawCerts = input.idpCertificates ?? fromMetadata.certificates ?? current?.samlIdpCertificates;
+  const certField = input.idpCertificates ? 'idpCertificates' : 'idpMetadataXml';
+  const certificates: string[] = [];
+  (rawCerts ?? []).forEach((c, i) => {
+    try {
+      certificates.push(normalizeCertificate(c).pem);
+    } catch (err) {
+      if (!(err instanceof SamlInputError)) throw err;
+      errors.push({ field: input.idpCertificates ? `idpCertificates.${i}` : certField, message: err.message });
+    }
+  });
+  if (errors.length === 0) {
+    const missing = ' (or give idpMetadataXml with it)';
+    if (!entityId) errors.push({ field: 'idpEntityId', message: `Required${missing}` });
+    if (!ssoUrl) errors.push({ field: 'idpSsoUrl', message: `Required: an HTTP-Redirect SingleSignOnService${missing}` });
+    if (!rawCerts?.length) errors.push({ field: 'idpCertificates', message: `Required: the IdP's signing certificate${missing}` });
+    if (certificates.length > 5) errors.push({ field: certField, message: 'At most 5 certificates' });
+  }
+  if (errors.length) throw badInput(errors);
+  return { samlIdpEntityId: entityId!, samlIdpSsoUrl: ssoUrl!, samlIdpCertificates: certificates };
+}
 
 const toMap = (list: { value: string; role: TenantRole }[]) => Object.fromEntries(list.map((m) => [m.value, m.role])) as Record<string, TenantRole>;
 
@@ -103,6 +178,32 @@ export async function createOidcConnection(scope: Scope, actor: Actor, deps: { s
   });
 }
 
+export async function createSamlConnection(scope: Scope, actor: Actor, raw: unknown): Promise<SsoConnectionRow> {
+  const input = validate(createSamlInput, raw);
+  const settings = samlSettings(input);
+  const roleMapping = toMap(input.roleMapping ?? []);
+  const defaultRole = input.defaultRole ?? 'MEMBER';
+  assertMayGrant(actor, defaultRole, roleMapping);
+  return scope.write(async (tx) => {
+    const [row] = await tx
+      .insert(ssoConnections)
+      .values({
+        tenantId: actor.tenantId,
+        protocol: 'SAML',
+        name: input.name,
+        enabled: input.enabled ?? true,
+        ...settings,
+        samlAllowIdpInitiated: input.allowIdpInitiated ?? false,
+        samlClockSkewSeconds: input.clockSkewSeconds ?? 60,
+        defaultRole,
+        roleClaim: input.roleClaim ?? null,
+        roleMapping,
+      })
+      .returning();
+    return row!;
+  });
+}
+
 export async function updateSsoConnection(scope: Scope, actor: Actor, deps: { secrets: SecretBox; policy: OutboundPolicy }, id: string, raw: unknown): Promise<SsoConnectionRow> {
   const input = validate(updateInput(deps.policy), raw);
   return scope.write(async (tx) => {
@@ -113,6 +214,15 @@ export async function updateSsoConnection(scope: Scope, actor: Actor, deps: { se
     const roleMapping = input.roleMapping ? toMap(input.roleMapping) : current.roleMapping;
     const defaultRole = input.defaultRole ?? current.defaultRole;
     assertMayGrant(actor, defaultRole, roleMapping);
+    // Each protocol's settings only on its own connections.
+    const oidcOnly = (['issuer', 'clientId', 'clientSecret', 'scopes'] as const).filter((k) => input[k] != null);
+    const samlOnly = (['idpMetadataXml', 'idpEntityId', 'idpSsoUrl', 'idpCertificates', 'allowIdpInitiated', 'clockSkewSeconds'] as const).filter((k) => input[k] != null);
+    const misplaced = current.protocol === 'SAML' ? oidcOnly : samlOnly;
+    if (misplaced.length) throw badInput(misplaced.map((field) => ({ field, message: `Not a setting of ${current.protocol} connections` })));
+    const saml =
+      current.protocol === 'SAML' && (input.idpMetadataXml || input.idpEntityId || input.idpSsoUrl || input.idpCertificates)
+        ? samlSettings(input, { samlIdpEntityId: current.samlIdpEntityId ?? undefined, samlIdpSsoUrl: current.samlIdpSsoUrl ?? undefined, samlIdpCertificates: current.samlIdpCertificates ?? undefined })
+        : {};
     const [row] = await tx
       .update(ssoConnections)
       .set({
@@ -125,6 +235,9 @@ export async function updateSsoConnection(scope: Scope, actor: Actor, deps: { se
         defaultRole,
         roleClaim: input.roleClaim === undefined ? undefined : input.roleClaim,
         roleMapping,
+        ...saml,
+        samlAllowIdpInitiated: input.allowIdpInitiated ?? undefined,
+        samlClockSkewSeconds: input.clockSkewSeconds ?? undefined,
         updatedAt: new Date(),
       })
       .where(eq(ssoConnections.id, id))
@@ -156,4 +269,26 @@ export function roleFor(connection: Pick<SsoConnectionRow, 'defaultRole' | 'role
   const values = (Array.isArray(raw) ? raw : [raw]).filter((v): v is string => typeof v === 'string');
   const mapped = values.filter((v) => Object.hasOwn(connection.roleMapping, v)).map((v) => connection.roleMapping[v]!);
   return mapped.length ? mapped.reduce((a, b) => (ROLE_RANK[b] > ROLE_RANK[a] ? b : a)) : connection.defaultRole;
+}
+
+/**
+ * test-connection for SAML (nothing to call: the browser carries every message): the settings are
+ * complete and at least one certificate is valid now. Certificates that expired, aren't valid yet or
+ * expire within 30 days are named in the message (a warning when another one is valid).
+ */
+export function testSamlConnection(conn: SsoConnectionRow): { ok: boolean; message: string | null; issuer: string | null } {
+  const now = Date.now();
+  const certs = (conn.samlIdpCertificates ?? []).map((pem) => certificateInfo(pem));
+  const failures: string[] = [];
+  const warnings: string[] = [];
+  if (!conn.samlIdpEntityId || !conn.samlIdpSsoUrl) failures.push('The identity provider’s entity id or SSO URL is missing');
+  if (!certs.some((c) => c.notBefore.getTime() <= now && now < c.notAfter.getTime())) failures.push(certs.length ? 'No certificate is valid now' : 'No signing certificate');
+  for (const c of certs) {
+    const name = `Certificate ${c.fingerprintSha256.slice(0, 23)}…`;
+    if (c.notAfter.getTime() <= now) warnings.push(`${name} expired on ${c.notAfter.toISOString()}`);
+    else if (c.notBefore.getTime() > now) warnings.push(`${name} is valid only from ${c.notBefore.toISOString()}`);
+    else if (c.notAfter.getTime() - now < 30 * 86_400_000) warnings.push(`${name} expires on ${c.notAfter.toISOString()}`);
+  }
+  const message = [...failures, ...warnings].join('; ');
+  return { ok: failures.length === 0, message: message || null, issuer: conn.samlIdpEntityId };
 }

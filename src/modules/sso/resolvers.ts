@@ -4,7 +4,10 @@ import { eq } from 'drizzle-orm';
 import { tenants } from '../../db/schema.js';
 import * as connections from './connections.js';
 import * as domains from './domains.js';
-import { exchangeSsoCode, oidcConfiguration, oidcRedirectUri, ssoDepsOf } from './oidc-flow.js';
+import { oidcConfiguration, oidcRedirectUri } from './oidc-flow.js';
+import { samlUrls } from './saml-flow.js';
+import { certificateInfo } from './saml-metadata.js';
+import { exchangeSsoCode, ssoDepsOf } from './sign-in.js';
 
 const secretDeps = (ctx: Context) => ({ secrets: ctx.app.secrets, policy: ctx.app.integrations.policy });
 
@@ -26,10 +29,12 @@ export const ssoResolvers: Resolvers = {
   },
   Mutation: {
     createOidcConnection: async (_, { input }, ctx) => connections.createOidcConnection(ctx.scope!, await ctx.actor(), secretDeps(ctx), input),
+    createSamlConnection: async (_, { input }, ctx) => connections.createSamlConnection(ctx.scope!, await ctx.actor(), input),
     updateSsoConnection: async (_, { id, input }, ctx) => connections.updateSsoConnection(ctx.scope!, await ctx.actor(), secretDeps(ctx), id, input),
     deleteSsoConnection: async (_, { id }, ctx) => connections.deleteSsoConnection(ctx.scope!, await ctx.actor(), id),
     testSsoConnection: async (_, { id }, ctx) => {
       const conn = await connections.getSsoConnection(ctx.scope!, id);
+      if (conn.protocol === 'SAML') return connections.testSamlConnection(conn);
       try {
         const config = await oidcConfiguration(ssoDepsOf(ctx.app), conn);
         return { ok: true, message: null, issuer: config.serverMetadata().issuer };
@@ -52,7 +57,15 @@ export const ssoResolvers: Resolvers = {
     clientId: (c) => c.oidcClientId,
     scopes: (c) => c.oidcScopes,
     roleMapping: (c) => Object.entries(c.roleMapping).map(([value, role]) => ({ value, role })),
-    redirectUri: (_, __, ctx) => oidcRedirectUri(ctx.app.config.publicUrl),
+    redirectUri: (c, _, ctx) => (c.protocol === 'SAML' ? samlUrls(ctx.app.config.publicUrl, c).acsUrl : oidcRedirectUri(ctx.app.config.publicUrl)),
+    spEntityId: (c, _, ctx) => (c.protocol === 'SAML' ? samlUrls(ctx.app.config.publicUrl, c).entityId : null),
+    acsUrl: (c, _, ctx) => (c.protocol === 'SAML' ? samlUrls(ctx.app.config.publicUrl, c).acsUrl : null),
+    spMetadataUrl: (c, _, ctx) => (c.protocol === 'SAML' ? samlUrls(ctx.app.config.publicUrl, c).metadataUrl : null),
+    idpEntityId: (c) => c.samlIdpEntityId,
+    idpSsoUrl: (c) => c.samlIdpSsoUrl,
+    idpCertificates: (c) => c.samlIdpCertificates?.map((pem) => certificateInfo(pem)) ?? null,
+    allowIdpInitiated: (c) => c.samlAllowIdpInitiated,
+    clockSkewSeconds: (c) => c.samlClockSkewSeconds,
     startUrl: async (c, _, ctx) => `${ctx.app.config.publicUrl}/auth/sso/start?tenant=${encodeURIComponent(await tenantSlugOf(ctx, c.tenantId))}&connection=${c.id}`,
   },
 };
