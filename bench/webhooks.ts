@@ -13,6 +13,7 @@
  * Results: stdout and .bench/webhooks.md.
  */
 import { fork } from 'node:child_process';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -140,12 +141,20 @@ async function benchmark(cleanups: (() => Promise<unknown>)[]): Promise<string> 
     return counts;
   };
   let before!: Promise<Map<string, number>>;
-  const half = await runWebhookLoad({ ...spec, overallRate: Math.round(max.requestsPerSecond / 2), warmupSeconds: 1 }, () => (before = acceptBuckets()));
+  // The server's own event-loop delay during the half-rate run (this process): its stalls.
+  const serverLoop = monitorEventLoopDelay({ resolution: 5 });
+  const half = await runWebhookLoad({ ...spec, overallRate: Math.round(max.requestsPerSecond / 2), warmupSeconds: 1 }, () => {
+    before = acceptBuckets();
+    serverLoop.enable();
+  });
+  serverLoop.disable();
+  const serverLoopDelay = `p99 ${Math.round(serverLoop.percentile(99) / 1e6)} ms, max ${Math.round(serverLoop.max / 1e6)} ms`;
+  const generator = `sent late by p99 ${half.sendLateP99} ms (max ${half.sendLateMax}); written → answered p99 ${half.afterSendP99} ms; the generator's event-loop delay p99 ${half.loopDelayP99} ms, max ${half.loopDelayMax} ms`;
   const after = await acceptBuckets();
   const start = await before;
   const within = (le: string) => ((after.get(le)! - start.get(le)!) / (after.get('+Inf')! - start.get('+Inf')!)) * 100;
   const serverSide = `${within('0.025').toFixed(2)} % within 25 ms, ${within('0.1').toFixed(2)} % within 100 ms`;
-  log(`webhooks at half rate: ${half.requestsPerSecond.toFixed(0)}/s, p50 ${half.p50} ms, p99 ${half.p99} ms`);
+  log(`webhooks at half rate: ${half.requestsPerSecond.toFixed(0)}/s, p50 ${half.p50} ms, p99 ${half.p99} ms; inside the server ${serverSide}; server event-loop delay ${serverLoopDelay}; ${generator}`);
   await http.close(); // waits for requests still in flight
   await closeApp(app);
   const [{ stored, jobs }] = (await owner`
@@ -220,6 +229,8 @@ async function benchmark(cleanups: (() => Promise<unknown>)[]): Promise<string> 
     `| accept latency at max rate | p50 ${max.p50} ms, p99 ${max.p99} ms | |`,
     `| accept latency at half rate (${half.requestsPerSecond.toFixed(0)}/s) | p50 ${half.p50} ms, p99 ${half.p99} ms | p99 < 25 ms |`,
     `| ⤷ the same requests inside the server (request-duration histogram) | ${serverSide} | |`,
+    `| ⤷ the server's event-loop delay meanwhile | ${serverLoopDelay} | |`,
+    `| ⤷ the load generator | ${generator} | |`,
     `| refused or failed during the runs | ${max.non2xx + max.errors + max.timeouts + half.non2xx + half.errors + half.timeouts} | 0 |`,
     `| events stored / jobs enqueued after phase 1 | ${stored} / ${jobs} | equal |`,
     `| 202 → change visible, steady ${STEADY_RATE}/s for ${STEADY_S} s (${lat.length} of ${sent} events) | p50 ${pct(lat, 50)} ms, p99 ${pct(lat, 99)} ms, max ${lat[lat.length - 1]} ms | p99 < 1 s |`,

@@ -101,7 +101,10 @@ export async function createApp(config: Config, appUrl: string, log: Logger, opt
   // The base of the other roles' URLs: DATABASE_URL where this process has it (development, tests), else the app's.
   const base = config.DATABASE_URL ?? appUrl;
   const urlOf = (p: DbPath) => (p === 'app' ? appUrl : used.has(p) ? roleUrl(config, p, base) : withRole(base, DB_ROLES[p], 'not-held-by-this-process'));
-  const pool = (p: DbPath, max: number) => createAppDb({ url: urlOf(p), max, statementTimeoutMs: config.STATEMENT_TIMEOUT_MS, onQuery: opts.onQuery, applicationName: p === 'app' ? 'tessera' : `tessera-${p}` });
+  // onQuery counts what requests and jobs send; the system pool's background passes (audit sealing
+  // every AUDIT_SEAL_INTERVAL_MS) run on their own clock and would make the counts random.
+  const pool = (p: DbPath, max: number) =>
+    createAppDb({ url: urlOf(p), max, statementTimeoutMs: config.STATEMENT_TIMEOUT_MS, onQuery: p === 'system' ? undefined : opts.onQuery, applicationName: p === 'app' ? 'tessera' : `tessera-${p}` });
   const db = pool('app', config.DATABASE_POOL_SIZE);
   const processId = `${process.pid}-${crypto.randomBytes(4).toString('hex')}`;
   const metrics = createMetrics();

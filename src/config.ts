@@ -199,6 +199,8 @@ const schema = z.object({
   IMPORT_JOB_EXPIRE_SECONDS: z.coerce.number().int().min(2).max(86_400).default(300),
   /** Audit retention prune (pg-boss cron, UTC; `off` disables): removes entries past each tenant's auditRetentionDays. */
   AUDIT_PRUNE_CRON: z.string().default('17 3 * * *'),
+  /** How often worker processes seal committed audit entries into each tenant's hash chain (readers seal before reading anyway). */
+  AUDIT_SEAL_INTERVAL_MS: z.coerce.number().int().min(10).max(3_600_000).default(250),
   /**
    * Port of the embedded Postgres (development only). Below Linux's ephemeral range (32768–60999):
    * there, a client reconnecting while Postgres is down can be given the port as its own local port

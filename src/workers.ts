@@ -3,6 +3,7 @@ import { startHealthCheckJobs } from './integrations/health-checks.js';
 import { startPushWorkers } from './integrations/push.js';
 import { startWebhookWorkers } from './integrations/webhooks/process.js';
 import { startAuditPruneJobs } from './modules/audit/prune-job.js';
+import { startAuditSealer } from './modules/audit/seal-job.js';
 import { startSyncJobs } from './modules/sync/jobs.js';
 import { startCommunicationWorkers } from './integrations/communication/outbox.js';
 import { startAccountJobs } from './modules/account/jobs.js';
@@ -19,6 +20,7 @@ export async function startJobWorkers(app: App): Promise<void> {
   await startSyncJobs(app);
   await startPushWorkers(app);
   await startAuditPruneJobs(app);
+  startAuditSealer(app);
   await startCommunicationWorkers(app);
   await startAccountJobs(app);
   await startImportJobs(app);

@@ -68,6 +68,7 @@ describe('a key authenticates like a token, as itself', () => {
     const { key, apiKey } = await createKey(t, 'ADMIN');
     const res = await server.gql('mutation { createUser(input: { email: "bot-made@x.test", name: "By a bot", role: MEMBER }) { id } }', {}, { token: key, headers: { 'x-request-id': 'req-by-key-1' } });
     expect(res.errors).toBeUndefined();
+    await server.sealAudit();
     const [entry] = await server.ownerSql`select actor_type, actor_id, request_id from audit_logs where tenant_id = ${t.tenant.id} and entity_type = 'users' and entity_id = ${res.data.createUser.id}`;
     expect(entry).toEqual({ actor_type: 'API_KEY', actor_id: apiKey.id, request_id: 'req-by-key-1' });
     const audit = await server.gql(`{ auditLogs(first: 5, filter: { actorType: API_KEY }) { edges { node { actorType actorId } } } }`, {}, { token: key });

@@ -3,6 +3,7 @@ import { actors, appBegin } from '../src/db/tenant-transaction.js';
 import { pruneAuditLogs } from '../src/modules/audit/service.js';
 import { PASSWORD, type SeededTenant } from './helpers/seed.js';
 import { errorCode, startTestServer, type TestServer } from './helpers/server.js';
+import { waitFor } from './helpers/wait.js';
 
 let server: TestServer;
 let t: SeededTenant;
@@ -128,6 +129,12 @@ describe('audit rows from raw SQL as the app role', () => {
       'truncate audit_logs',
       `select audit.append('${t.tenant.id}', 'FORGED', 'users', null, '{}')`,
       `select audit.record_event('UPDATE', 'users', null, '{}')`,
+      // Entries waiting to be sealed: out of the app role's reach too.
+      `insert into audit_pending (tenant_id, occurred_at, actor_type, action, entity_type, changes) values ('${t.tenant.id}', now(), 'USER', 'FORGED', 'users', '{}')`,
+      'select * from audit_pending',
+      'delete from audit_pending',
+      `select audit.seal_tenant('${t.tenant.id}')`,
+      'select audit.seal_all()',
     ];
     for (const statement of attempts) {
       const attempt = server.appSql.begin(async (tx) => {
@@ -136,6 +143,7 @@ describe('audit rows from raw SQL as the app role', () => {
       });
       await expect(attempt, statement).rejects.toMatchObject({ code: expect.stringMatching(/^(42501|22023)$/) });
     }
+    await server.sealAudit();
     const [{ n }] = (await server.ownerSql`select count(*)::int as n from audit_logs where action = 'FORGED'`) as unknown as [{ n: number }];
     expect(n).toBe(0);
     expect((await integrity()).ok).toBe(true);
@@ -240,6 +248,7 @@ describe('tamper evidence', () => {
     const tenant = await server.seed.tenant();
     for (let i = 0; i < 5; i++) await tenant.user('MEMBER');
     expect(await integrity(tenant)).toMatchObject({ ok: true, firstBrokenId: null });
+    await server.sealAudit();
     const [{ seq }] = (await server.ownerSql`select seq from audit_logs where tenant_id = ${tenant.tenant.id} order by seq limit 1 offset 3`) as unknown as [{ seq: string }];
 
     await server.ownerSql`update audit_logs set changes = jsonb_set(changes, '{name,new}', '"Mallory"') where tenant_id = ${tenant.tenant.id} and seq = ${seq}`;
@@ -256,10 +265,12 @@ describe('tamper evidence', () => {
 
     const other = await server.seed.tenant();
     await other.user('MEMBER');
+    await server.sealAudit();
     await server.ownerSql`delete from audit_logs where tenant_id = ${other.tenant.id} and seq = 2`;
     expect(await integrity(other)).toMatchObject({ ok: false, firstBrokenId: '3', reason: 'ENTRY_MISSING' });
     const third = await server.seed.tenant();
     await third.user('MEMBER');
+    await server.sealAudit();
     await server.ownerSql`delete from audit_logs where tenant_id = ${third.tenant.id} and seq = (select max(seq) from audit_logs where tenant_id = ${third.tenant.id})`;
     expect(await integrity(third)).toMatchObject({ ok: false, reason: 'TAIL_MISMATCH' });
   });
@@ -273,6 +284,42 @@ describe('tamper evidence', () => {
     expect(await integrity(tenant)).toMatchObject({ ok: true });
     const rows = await server.ownerSql<{ seq: string }[]>`select seq from audit_logs where tenant_id = ${tenant.tenant.id} order by seq`;
     expect(rows.map((r) => Number(r.seq))).toEqual(rows.map((_, i) => i + 1));
+    expect(rows.length).toBeGreaterThanOrEqual(22); // the tenant, its owner and ADMIN, 20 organizations
+  });
+});
+
+describe('sealing (entries join the chain after commit)', () => {
+  it('a change waits in audit_pending until sealed; a read of the trail seals it first, in order', async () => {
+    // Its own database and a worker that seals only once an hour, so only the read can seal here.
+    const slow = await startTestServer({ env: { AUDIT_SEAL_INTERVAL_MS: '3600000' } });
+    try {
+      const tenant = await slow.seed.tenant();
+      const target = await tenant.user('MEMBER', 'Before');
+      await slow.sealAudit();
+      for (const name of ['One', 'Two', 'Three']) {
+        const res = await slow.gql('mutation($id: UUID!, $n: String!) { updateUser(id: $id, input: { name: $n }) { id } }', { id: target.user.id, n: name }, { token: tenant.owner.token });
+        expect(res.errors).toBeUndefined();
+      }
+      const pending = await slow.ownerSql<{ action: string }[]>`select action from audit_pending where tenant_id = ${tenant.tenant.id}`;
+      expect(pending.map((p) => p.action)).toEqual(['UPDATE', 'UPDATE', 'UPDATE']);
+      const res = await slow.gql(LOGS, { filter: { entityType: 'users', entityId: target.user.id, action: 'UPDATE' }, first: 10 }, { token: tenant.owner.token });
+      expect(res.errors).toBeUndefined();
+      expect(res.data.auditLogs.edges.map((e: any) => e.node.changes.name.new)).toEqual(['Three', 'Two', 'One']);
+      expect(await slow.ownerSql`select 1 from audit_pending where tenant_id = ${tenant.tenant.id}`).toHaveLength(0);
+      const integrityRes = await slow.gql(INTEGRITY, {}, { token: tenant.owner.token });
+      expect(integrityRes.data.auditIntegrity).toMatchObject({ ok: true, firstBrokenId: null });
+    } finally {
+      await slow.close();
+    }
+  });
+
+  it('the worker seals committed entries without any reader', async () => {
+    const tenant = await server.seed.tenant();
+    const created = await tenant.user('MEMBER');
+    const sealed = async () =>
+      (await server.ownerSql`select 1 from audit_logs where tenant_id = ${tenant.tenant.id} and entity_type = 'users' and entity_id = ${created.user.id} and action = 'INSERT'`).length === 1;
+    await waitFor(sealed, { timeoutMs: 15_000 });
+    expect(await server.ownerSql`select 1 from audit_pending where tenant_id = ${tenant.tenant.id}`).toHaveLength(0);
   });
 });
 
@@ -292,6 +339,7 @@ describe('retention', () => {
       await long.user('MEMBER');
     }
     await server.ownerSql`update tenants set audit_retention_days = 0 where id = ${short.tenant.id}`;
+    await server.sealAudit();
     const count = async (id: string) => Number(((await server.ownerSql`select count(*) as n from audit_logs where tenant_id = ${id}`) as unknown as [{ n: string }])[0].n);
     const longBefore = await count(long.tenant.id);
     const removed = await pruneAuditLogs(server.app.systemDb);

@@ -197,6 +197,7 @@ describe('auditIntegrity(fromId:)', () => {
   it('an id that does not exist, or is another tenant\'s, is NOT_FOUND (not a broken chain)', async () => {
     const owner = { token: t.owner.token };
     await t.user('MEMBER');
+    await server.sealAudit();
     const maxSeq = async (tenantId: string) => Number(((await server.ownerSql`select max(seq) as seq from audit_logs where tenant_id = ${tenantId}`) as unknown as [{ seq: string }])[0].seq);
     while ((await maxSeq(other.tenant.id)) <= (await maxSeq(t.tenant.id))) await other.user('MEMBER');
     const theirs = String(await maxSeq(other.tenant.id)); // an entry of theirs, beyond our chain

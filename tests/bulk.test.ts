@@ -58,6 +58,7 @@ describe('createUsers', () => {
     expect(results[11].error.code).toBe('FORBIDDEN');
     expect(results[12].user.status).toBe('ACTIVE');
     expect(results[0].user.status).toBe('INVITED');
+    await server.sealAudit();
     const audit = (await server.ownerSql`select count(*)::int as n, count(distinct request_id)::int as ids, min(request_id) as id from audit_logs where tenant_id = ${t.tenant.id} and entity_type = 'users' and action = 'INSERT' and request_id = ${requestId}`)[0]!;
     expect(audit).toEqual({ n: 496, ids: 1, id: requestId });
   });

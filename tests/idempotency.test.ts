@@ -47,6 +47,7 @@ describe('Idempotency-Key on a mutation', () => {
     const spaced = await post(server.url, t.owner.token, key, `mutation($name: String!) {\n  createOrganization(input: { name: $name }) { id name }\n}`, { name: 'Once' });
     expect(spaced.replayed).toBe('true');
     expect(await orgsNamed(t, 'Once')).toBe(1);
+    await server.sealAudit();
     const [{ n }] = (await server.ownerSql`select count(*)::int as n from audit_logs where tenant_id = ${t.tenant.id} and entity_type = 'organizations'`) as unknown as [{ n: number }];
     expect(n).toBe(1);
   });

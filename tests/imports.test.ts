@@ -53,6 +53,7 @@ describe('POST /imports/users', () => {
     ]);
     const [{ n }] = (await server.ownerSql`select count(*)::int as n from users where tenant_id = ${t.tenant.id} and email like ${`imp-${tag}-%`}`) as unknown as [{ n: number }];
     expect(n).toBe(350);
+    await server.sealAudit();
     const [audit] = await server.ownerSql`select actor_type, actor_id, count(*)::int as n from audit_logs where tenant_id = ${t.tenant.id} and entity_type = 'users' and action = 'INSERT' and request_id = ${`import:${id}`} group by 1, 2`;
     expect(audit).toEqual({ actor_type: 'USER', actor_id: admin.user.id, n: 350 });
     expect((await server.ownerSql`select count(*)::int as n from import_rows where import_job_id = ${id}`)[0]!.n).toBe(0); // staging cleared
@@ -75,6 +76,7 @@ describe('POST /imports/users', () => {
     const last = await sub.waitFor((e) => e.status === 'SUCCEEDED', 60_000);
     expect(last.createdRows).toBe(250);
     await ws.dispose();
+    await server.sealAudit();
     const [audit] = await server.ownerSql`select distinct actor_type from audit_logs where tenant_id = ${t.tenant.id} and request_id = ${`import:${res.body.id}`}`;
     expect(audit).toEqual({ actor_type: 'API_KEY' });
 

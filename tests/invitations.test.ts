@@ -295,6 +295,7 @@ describe('users mirrored from a USER_SERVICE', () => {
     const res = await sendUserWebhook(server, us.target.id, us.secret, 'user.created', { id: `usr_${crypto.randomUUID()}`, email: hooked, name: 'Hooked', status: 'active', version: 1, updated_at: new Date().toISOString() });
     expect(res.status).toBe(202);
     const token = tokenOf(await waitForMail(mock, hooked));
+    await server.sealAudit();
     const [inv] = await server.ownerSql`select ut.created_by, a.actor_type, a.actor_id from user_tokens ut join users u on u.id = ut.user_id
       join audit_logs a on a.entity_type = 'user_tokens' and a.entity_id = ut.id::text and a.action = 'INSERT' where u.email = ${hooked}`;
     expect(inv).toMatchObject({ created_by: null, actor_type: 'INTEGRATION', actor_id: us.target.id });

@@ -60,6 +60,7 @@ describe('login and refresh limits (per client IP + tenant + email)', () => {
     const fields = Array.from({ length: 8 }, (_, i) => `a${i}: login(input: { tenantSlug: $s, email: $e, password: $p }) { accessToken }`);
     const res = await server.gql(`mutation($s: String!, $e: EmailAddress!, $p: String!) { ${fields.join('\n')} }`, { s: t.tenant.slug, e: t.owner.user.email, p: PASSWORD });
     expect(res.errors!.map((e) => [e.path?.[0], e.extensions?.code])).toEqual([['a5', 'RATE_LIMITED']]);
+    await server.sealAudit();
     const [{ n }] = (await server.ownerSql`select count(*)::int as n from audit_logs where tenant_id = ${t.tenant.id} and action = 'LOGIN_SUCCEEDED'`) as unknown as [{ n: number }];
     expect(n).toBe(5);
   });
@@ -189,6 +190,7 @@ describe('client IP behind a proxy (TRUST_PROXY)', () => {
       const fromA = codes([await loginFrom(trusted, t, '203.0.113.1'), await loginFrom(trusted, t, '203.0.113.1'), await loginFrom(trusted, t, '203.0.113.1')]);
       expect(fromA).toEqual(['UNAUTHENTICATED', 'UNAUTHENTICATED', 'RATE_LIMITED']);
       expect(errorCode(await loginFrom(trusted, t, '203.0.113.2'))).toBe('UNAUTHENTICATED'); // another client, its own counter
+      await trusted.sealAudit();
       const ips = await trusted.ownerSql<{ client_ip: string }[]>`select client_ip from audit_logs where tenant_id = ${t.tenant.id} and action = 'LOGIN_FAILED' order by seq`;
       expect(ips.map((r) => r.client_ip)).toEqual(['203.0.113.1', '203.0.113.1', '203.0.113.2']);
     } finally {

@@ -156,7 +156,8 @@ describe('RLS catalog (ARCHITECTURE invariant 1)', () => {
  */
 const AUDIT_ALLOWLIST: Record<string, string> = {
   audit_logs: 'the audit trail itself (append-only, hash-chained)',
-  audit_chain_heads: 'the chain bookkeeping, written only by the appender',
+  audit_chain_heads: 'the chain bookkeeping, written only by the sealer',
+  audit_pending: 'entries waiting to be sealed into the chain: written by the trigger, moved into audit_logs by the sealer',
   refresh_tokens: 'sessions are audited as auth events (login, refresh, reuse, logout) instead of token rows',
   integration_call_stats: 'per-minute call counters, high churn, no user-made change',
   integration_health: 'derived health, rewritten on every evaluation; its changes are in integration_health_changes',
@@ -206,16 +207,16 @@ describe('audit catalog (ARCHITECTURE invariant 5)', () => {
     const fns = await server.ownerSql<{ name: string; owner: string; definer: boolean }[]>`
       select p.proname as name, r.rolname as owner, p.prosecdef as definer from pg_proc p
       join pg_namespace n on n.oid = p.pronamespace and n.nspname = 'audit' join pg_roles r on r.oid = p.proowner
-      where p.proname in ('append', 'row_change', 'record_event', 'prune_expired')`;
-    expect(fns).toHaveLength(4);
+      where p.proname in ('append', 'row_change', 'record_event', 'prune_expired', 'seal_tenant', 'seal', 'seal_all')`;
+    expect(fns).toHaveLength(7);
     expect(fns.every((f) => f.owner === 'tessera_audit')).toBe(true);
-    // The entry points run as the audit role; append runs only inside them.
-    expect(fns.filter((f) => f.definer).map((f) => f.name).sort()).toEqual(['prune_expired', 'record_event', 'row_change']);
+    // The entry points run as the audit role; append and seal_tenant run only inside them.
+    expect(fns.filter((f) => f.definer).map((f) => f.name).sort()).toEqual(['prune_expired', 'record_event', 'row_change', 'seal', 'seal_all']);
     const [{ can }] = (await server.ownerSql`select has_function_privilege('tessera_app', 'audit.append(uuid, text, text, text, jsonb)', 'execute') as can`) as unknown as [{ can: boolean }];
     expect(can).toBe(false);
     const grants = await server.ownerSql<{ table: string; privilege: string }[]>`
       select table_name as table, privilege_type as privilege from information_schema.role_table_grants
-      where grantee = 'tessera_app' and table_name in ('audit_logs', 'audit_chain_heads')`;
+      where grantee = 'tessera_app' and table_name in ('audit_logs', 'audit_chain_heads', 'audit_pending')`;
     expect(grants.map((g) => `${g.table}:${g.privilege}`).sort()).toEqual(['audit_chain_heads:SELECT', 'audit_logs:SELECT']);
   });
 });

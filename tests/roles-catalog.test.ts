@@ -38,6 +38,7 @@ const EXECUTE: Record<DbPath, Record<string, string>> = {
     'audit.record_event(p_action text, p_entity_type text, p_entity_id text, p_details jsonb)': 'auth events (login, refresh, logout) into the transaction\'s tenant',
     'audit.verify_chain(p_from bigint)': 'auditIntegrity: verifies the transaction\'s own tenant\'s chain',
     'audit.entry_hash(e audit_logs)': 'used by verify_chain, under the caller\'s RLS',
+    'audit.seal()': 'every read of the trail first seals the transaction\'s own tenant\'s committed entries into its chain',
   },
   ingest: {
     'public.app_begin(settings json)': 'the storing transaction runs under the integration\'s tenant',
@@ -53,6 +54,7 @@ const EXECUTE: Record<DbPath, Record<string, string>> = {
   system: {
     'platform.enabled_integrations()': 'the health-check and sync cron fan-outs',
     'audit.prune_expired()': 'the daily audit retention prune',
+    'audit.seal_all(p_limit integer)': 'the workers\' sealing pass (every AUDIT_SEAL_INTERVAL_MS)',
   },
   queue: {
     'pgboss.create_queue(queue_name text, options json)': 'pg-boss\'s own (owner of its schema)',
@@ -133,6 +135,7 @@ const CROSS_TENANT: Record<string, string> = {
   'platform:platform.set_tenant_plan(p_id uuid, p_plan tenant_plan)': 'the operator',
   'system:platform.enabled_integrations()': 'the cron fan-outs: (tenant id, integration id) of every enabled integration',
   'system:audit.prune_expired()': 'retention for every tenant (each prune is appended to that tenant\'s chain)',
+  'system:audit.seal_all(p_limit integer)': 'seals every tenant\'s committed entries into that tenant\'s own chain; returns only a count',
   'queue:pgboss.create_queue(queue_name text, options json)': 'pg-boss: the queue holds every tenant\'s jobs (ids only)',
   'queue:pgboss.delete_queue(queue_name text)': 'pg-boss: the queue holds every tenant\'s jobs (ids only)',
   'queue:tables': 'pg-boss owns its schema: jobs of every tenant (tenant, integration and row ids, no content)',
@@ -169,6 +172,8 @@ const PROBES: Record<string, (b: TenantB) => [string, unknown[]]> = {
   'platform.set_tenant_plan(p_id uuid, p_plan tenant_plan)': (b) => ['select * from platform.set_tenant_plan($1::uuid, \'ENTERPRISE\')', [b.tenantId]],
   'platform.enabled_integrations()': () => ['select * from platform.enabled_integrations()', []],
   'audit.prune_expired()': () => ['select audit.prune_expired()', []],
+  'audit.seal()': () => ['select audit.seal()', []],
+  'audit.seal_all(p_limit integer)': () => ['select audit.seal_all()', []],
   'pgboss.create_queue(queue_name text, options json)': () => ['select pgboss.create_queue($1, \'{}\'::json)', [`probe-${Date.now()}`]],
   'pgboss.delete_queue(queue_name text)': () => ['select pgboss.delete_queue($1)', ['probe-no-such-queue']],
 };
@@ -198,6 +203,7 @@ beforeAll(async () => {
   // B settles before the probes take its snapshot: its event processed by its own job.
   await waitFor(async () => (await server.ownerSql`select status from webhook_events where id = ${bIds.eventId}`)[0]?.status === 'PROCESSED', { timeoutMs: 15_000, message: 'B\'s event' });
   const [secrets] = await server.ownerSql<{ w: string; c: string }[]>`select webhook_secret_encrypted as w, credentials_encrypted as c from integrations where id = ${bIds.integrationId}`;
+  await server.sealAudit();
   const hashes = await server.ownerSql<{ hash: string }[]>`select hash from audit_logs where tenant_id = ${bIds.tenantId}`;
   expect(hashes.length).toBeGreaterThan(0);
   bMarkers = [bIds.tenantId, bIds.slug, bIds.userId, bIds.email, bIds.integrationId, bIds.eventId, secrets!.w, secrets!.c, ...hashes.map((h) => h.hash)];
@@ -228,6 +234,7 @@ const leaks = (output: unknown) => {
 async function snapshotOfB() {
   const o = server.ownerSql;
   const t = bIds.tenantId;
+  await server.sealAudit(); // the worker may seal between two snapshots: compare sealed trails
   return {
     tenant: await o`select status, plan, name, audit_retention_days from tenants where id = ${t}`,
     users: await o`select id, email, status, role from users where tenant_id = ${t} order by id`,

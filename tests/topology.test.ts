@@ -223,6 +223,7 @@ describe('two API processes and a worker on one database', () => {
     expect(stored!.n).toBe(ids.length);
     const [mirrored] = await owner<{ n: number; distinct: number }[]>`select count(*)::int as n, count(distinct external_id)::int as distinct from users where external_source = ${hook.id}`;
     expect(mirrored).toEqual({ n: ids.length, distinct: ids.length });
+    await owner`select audit.seal_all()`;
     const [inserts] = await owner<{ n: number }[]>`
       select count(*)::int as n from audit_logs a join users u on u.tenant_id = a.tenant_id and a.entity_id = u.id::text
       where a.entity_type = 'users' and a.action = 'INSERT' and u.external_source = ${hook.id}`;

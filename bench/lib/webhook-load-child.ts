@@ -11,6 +11,7 @@
 import crypto from 'node:crypto';
 import http from 'node:http';
 import { createRequire } from 'node:module';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { Autocannon } from './load-child.js';
 
 export interface WebhookLoadSpec {
@@ -37,6 +38,14 @@ export interface LoadResult {
   errors: number;
   timeouts: number;
   durationSeconds: number;
+  /** Paced runs: how late this process sent requests (ms after they were due), p99 and max. */
+  sendLateP99?: number;
+  sendLateMax?: number;
+  /** Paced runs: from the request being written to its response (what the server and the network add), p99. */
+  afterSendP99?: number;
+  /** This process's own event-loop delay during the run (ms), p99 and max: the generator's stalls. */
+  loopDelayP99?: number;
+  loopDelayMax?: number;
 }
 
 process.once('message', (spec: WebhookLoadSpec) => {
@@ -61,6 +70,10 @@ process.once('message', (spec: WebhookLoadSpec) => {
     const agent = new http.Agent({ keepAlive: true, maxSockets: spec.connections });
     const url = new URL(spec.url);
     const latencies: number[] = [];
+    const lateness: number[] = [];
+    const afterSend: number[] = [];
+    const loop = monitorEventLoopDelay({ resolution: 5 });
+    loop.enable();
     let ok2xx = 0;
     let non2xx = 0;
     let errors = 0;
@@ -68,10 +81,14 @@ process.once('message', (spec: WebhookLoadSpec) => {
     const send = (due: number) =>
       new Promise<void>((resolve) => {
         const d = delivery();
+        const sent = performance.now();
+        lateness.push(sent - due);
         const req = http.request({ host: url.hostname, port: url.port, path: url.pathname, method: 'POST', agent, headers: { ...d.headers, 'content-length': Buffer.byteLength(d.body) } }, (res) => {
           res.resume();
           res.on('end', () => {
-            latencies.push(performance.now() - due);
+            const now = performance.now();
+            latencies.push(now - due);
+            afterSend.push(now - sent);
             if (res.statusCode! >= 200 && res.statusCode! < 300) ok2xx++;
             else non2xx++;
             resolve();
@@ -96,9 +113,28 @@ process.once('message', (spec: WebhookLoadSpec) => {
     await Promise.all(inflight);
     agent.destroy();
     const elapsed = (performance.now() - start) / 1000;
-    latencies.sort((a, b) => a - b);
-    const at = (q: number) => Math.round(latencies[Math.min(latencies.length - 1, Math.ceil(q * latencies.length) - 1)] ?? NaN);
-    return { requestsPerSecond: ok2xx / elapsed, totalRequests: latencies.length, p50: at(0.5), p99: at(0.99), latencyMax: at(1), ok2xx, non2xx, errors, timeouts: 0, durationSeconds: elapsed };
+    loop.disable();
+    const q = (xs: number[], p: number) => {
+      const sorted = [...xs].sort((a, b) => a - b);
+      return Math.round(sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)] ?? NaN);
+    };
+    return {
+      requestsPerSecond: ok2xx / elapsed,
+      totalRequests: latencies.length,
+      p50: q(latencies, 0.5),
+      p99: q(latencies, 0.99),
+      latencyMax: q(latencies, 1),
+      ok2xx,
+      non2xx,
+      errors,
+      timeouts: 0,
+      durationSeconds: elapsed,
+      sendLateP99: q(lateness, 0.99),
+      sendLateMax: q(lateness, 1),
+      afterSendP99: q(afterSend, 0.99),
+      loopDelayP99: Math.round(loop.percentile(99) / 1e6),
+      loopDelayMax: Math.round(loop.max / 1e6),
+    };
   };
 
   const run = (duration: number) =>

@@ -41,6 +41,7 @@ export class Jobs implements JobEnqueuer {
   private readonly queueNames = new Set<string>();
   private readonly runsWorkers: boolean;
   private started = false;
+  private readonly loops = new Set<{ stop: () => Promise<void> }>();
 
   constructor(
     private readonly config: Config,
@@ -257,8 +258,37 @@ export class Jobs implements JobEnqueuer {
     return this.boss.getQueueSize(queue);
   }
 
-  /** Stops fetching, lets running jobs finish (up to timeoutMs), then closes the pool. */
+  /**
+   * A background task run where workers do, every `intervalMs` after the previous run ended (never two
+   * at once in one process), until stop(). For work too frequent for a cron (pg-boss's finest is a
+   * minute) that is safe to run in several processes at once. A failed run is logged and retried.
+   */
+  every(name: string, intervalMs: number, task: () => Promise<unknown>): void {
+    if (!this.runsWorkers) return;
+    let timer: NodeJS.Timeout | undefined;
+    let running: Promise<void> | undefined;
+    let stopped = false;
+    const run = () => {
+      running = task()
+        .then(() => undefined, (err: unknown) => this.log.warn({ err, task: name }, 'background task failed; retrying'))
+        .finally(() => {
+          if (!stopped) timer = setTimeout(run, intervalMs).unref();
+        });
+    };
+    timer = setTimeout(run, intervalMs).unref();
+    this.loops.add({
+      stop: async () => {
+        stopped = true;
+        clearTimeout(timer);
+        await running;
+      },
+    });
+  }
+
+  /** Stops the background tasks and fetching, lets running jobs finish (up to timeoutMs), then closes the pool. */
   async stop(timeoutMs = 10_000): Promise<void> {
+    for (const loop of this.loops) await loop.stop();
+    this.loops.clear();
     if (!this.started) return;
     this.started = false;
     await new Promise<void>((resolve) => {

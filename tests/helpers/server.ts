@@ -32,6 +32,12 @@ export interface TestServer {
   appSql: postgres.Sql;
   databaseUrl: { owner: string; app: string };
   seed: Seed;
+  /**
+   * Seals every committed audit entry into its tenant's chain (what the worker does every
+   * AUDIT_SEAL_INTERVAL_MS, and every GraphQL read of the trail first): call it before reading or
+   * tampering with audit_logs directly.
+   */
+  sealAudit(): Promise<void>;
   /** Round trips (statements) the app's pool has sent so far. */
   queryCount(): number;
   gql<T = any>(query: string, variables?: Record<string, unknown>, opts?: { token?: string; headers?: Record<string, string> }): Promise<GraphQLResult<T>>;
@@ -107,6 +113,7 @@ export async function startTestServer(opts: { env?: Record<string, string>; data
     appSql,
     databaseUrl: { owner: ownerUrl, app: appUrl },
     seed: createSeed(app),
+    sealAudit: async () => void (await ownerSql`select audit.seal_all()`),
     queryCount: () => queries,
     gql,
     close: async () => {

@@ -1,6 +1,6 @@
 import { and, desc, eq, gt, lt, sql, type SQL } from 'drizzle-orm';
 import { z } from 'zod';
-import type { AppDb } from '../../db/client.js';
+import type { AppDb, Tx } from '../../db/client.js';
 import type { Scope } from '../../db/tenant-transaction.js';
 import { auditLogs, type AuditLogRow } from '../../db/schema.js';
 import { badInput, notFound } from '../../errors.js';
@@ -58,14 +58,19 @@ export async function listAuditLogs(scope: Scope, input: z.input<typeof listInpu
   const { first, after, filter } = validate(listInput, input);
   const limit = pageSize(first);
   const before = decodeSeqCursor(after);
-  const rows = await scope.read((tx) =>
-    tx
-      .select()
-      .from(auditLogs)
-      .where(and(...filterConditions(filter), before !== undefined ? lt(auditLogs.seq, before) : undefined))
-      .orderBy(desc(auditLogs.seq))
-      .limit(limit + 1),
-  );
+  const rows = await scope.read(async (tx) => {
+    // Sealing and the page leave in one write (pipelined), the page reads after the seal.
+    const [, page] = await Promise.all([
+      sealStatement(tx),
+      tx
+        .select()
+        .from(auditLogs)
+        .where(and(...filterConditions(filter), before !== undefined ? lt(auditLogs.seq, before) : undefined))
+        .orderBy(desc(auditLogs.seq))
+        .limit(limit + 1),
+    ]);
+    return page;
+  });
   return { rows: rows.slice(0, limit), hasNextPage: rows.length > limit };
 }
 
@@ -89,11 +94,14 @@ export interface IntegrityReport {
 export async function verifyIntegrity(scope: Scope, input: { fromId?: string | null } = {}): Promise<IntegrityReport> {
   const { fromId } = validate(z.object({ fromId: z.string().regex(/^\d{1,15}$/, 'An audit entry id').nullish() }), input);
   // An id that is not an entry of this tenant (RLS) is NOT_FOUND, not a broken chain.
-  const rows = await scope.read((tx) =>
-    tx.execute(sql`
+  const [, rows] = await scope.read((tx) =>
+    Promise.all([
+      sealStatement(tx),
+      tx.execute(sql`
       select v.ok, v.checked_entries, v.first_broken_seq, v.reason,
              (${fromId ?? null}::bigint is null or exists (select 1 from audit_logs e where e.seq = ${fromId ?? null}::bigint)) as found
       from audit.verify_chain(${fromId ?? null}::bigint) v`),
+    ]),
   );
   const r = rows[0] as { ok: boolean; checked_entries: string | number; first_broken_seq: string | number | null; reason: string | null; found: boolean };
   if (!r.found) throw notFound('Audit entry');
@@ -110,6 +118,7 @@ export async function* exportAuditLogs(scope: Scope, query: unknown, batchSize =
   const { from, to } = validate(exportInput, query);
   const range = filterConditions({ from, to: to ?? null });
   let lastSeq = 0;
+  await scope.read((tx) => sealStatement(tx));
   for (;;) {
     const rows = await scope.read((tx) =>
       tx
@@ -128,6 +137,21 @@ export async function* exportAuditLogs(scope: Scope, query: unknown, batchSize =
 /** Checks the export's query before the response starts (a stream can't change its status later). */
 export function validateExportQuery(query: unknown): void {
   validate(exportInput, query);
+}
+
+/**
+ * Seals the scope's tenant's committed entries into its chain (audit.seal()): every read of the trail
+ * starts with it, so a reader sees every committed change although the worker seals only every
+ * AUDIT_SEAL_INTERVAL_MS.
+ */
+function sealStatement(tx: Tx) {
+  return tx.execute(sql`select audit.seal()`);
+}
+
+/** The worker's sealing pass over every tenant (audit.seal_all()); returns how many entries it sealed. */
+export async function sealAllAuditLogs(db: AppDb): Promise<number> {
+  const [row] = (await db.execute(sql`select audit.seal_all() as n`)) as unknown as [{ n: string | number }];
+  return Number(row.n);
 }
 
 /** Deletes every tenant's entries past its retention (audit.prune_expired); returns how many. */
