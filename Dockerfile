@@ -12,8 +12,10 @@ RUN npm run build
 # Runtime stage: production dependencies and the built JavaScript, run by node itself (no TypeScript,
 # no npm in between: SIGTERM reaches the server, which drains and exits 0).
 FROM node:20-bookworm-slim
+# --max-semi-space-size=2 (MB): a smaller young generation keeps an API process's peak RSS under load
+# at ~240-250 MB instead of 260-290 MB, with no measurable CPU cost per request (README, Benchmarks).
 ENV NODE_ENV=production \
-    NODE_OPTIONS=--enable-source-maps \
+    NODE_OPTIONS="--enable-source-maps --max-semi-space-size=2" \
     HOST=0.0.0.0 \
     PORT=4000
 WORKDIR /app

@@ -19,7 +19,8 @@
  * Results: stdout and .bench/vs-postgraphile.md. BENCH_DURATION=<s> changes the phase length (10 s),
  * BENCH_PAIRS=<n> the number of T/PG pairs (3), BENCH_QUERIES=list|single runs one query only,
  * BENCH_CPU_PROFILE=1 writes a CPU profile of the Tessera process and prints where its time went,
- * BENCH_NODE_FLAGS='--max-semi-space-size=4' runs the Tessera process with those V8 flags.
+ * BENCH_NODE_FLAGS='--max-semi-space-size=4' runs the Tessera process with those flags instead of the
+ * production image's (the Dockerfile's NODE_OPTIONS).
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import crypto from 'node:crypto';
@@ -124,9 +125,11 @@ async function benchmark(cleanups: (() => Promise<unknown>)[]): Promise<string> 
   const appUrl = deriveAppUrl(ownerUrl, passwords.APP_DATABASE_PASSWORD!);
   const tPort = await freePort();
   const profileDir = process.env.BENCH_CPU_PROFILE === '1' ? fs.mkdtempSync(path.join(os.tmpdir(), 'tessera-cpu-')) : undefined;
-  // BENCH_NODE_FLAGS: V8 flags for the Tessera process only (e.g. --max-semi-space-size=4), to measure their effect.
-  const nodeFlags = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
-  if (nodeFlags.length) log(`Tessera runs with ${nodeFlags.join(' ')}`);
+  // Node's flags as the production image sets them (the Dockerfile's NODE_OPTIONS), unless
+  // BENCH_NODE_FLAGS replaces them (e.g. '--max-semi-space-size=4') to measure their effect.
+  const imageFlags = /NODE_OPTIONS="([^"]*)"/.exec(fs.readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8'))?.[1] ?? '';
+  const nodeFlags = (process.env.BENCH_NODE_FLAGS ?? imageFlags).split(' ').filter(Boolean);
+  log(`Tessera runs with node ${nodeFlags.join(' ') || '(no flags)'}`);
   const tessera = await startServer('Tessera', [...nodeFlags, ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), 'dist/main.js'], {
     NODE_ENV: 'production',
     PROCESS_ROLE: 'api',
