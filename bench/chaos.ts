@@ -399,7 +399,9 @@ async function run(s: Record<Setting, number>, deployment: Deployment) {
     if (!row) missingEffects++;
     else if (row.external_version !== version || !row.name.endsWith(` v${version}`)) unexpected++;
   }
-  // A record version applied twice would leave two audit entries setting that version.
+  // A record version applied twice would leave two audit entries setting that version. Entries
+  // reach audit_logs when sealed (the workers seal every few seconds): seal what is pending first.
+  await owner`select audit.seal_all(1000000)`;
   const [appliedTwice] = await owner<{ n: number }[]>`
     select count(*)::int as n from (
       select a.entity_id, a.changes -> 'external_version' ->> 'new' as version from audit_logs a
