@@ -381,6 +381,23 @@ describe('SAML attacks, each refused with a stable code and nothing written', ()
     expect(linked!.n).toBe(1);
   });
 
+  it('an empty NameID is refused, so people without one never share an identity; a transient NameID is not kept (each sign-in links by email)', async () => {
+    const first = await t.user('MEMBER');
+    const second = await t.user('MEMBER');
+    for (const nameId of ['', '   ']) {
+      await refused(await forged({ nameId, email: first.user.email }), 'SSO_INVALID_RESPONSE');
+      await refused(await forged({ nameId, email: second.user.email }), 'SSO_INVALID_RESPONSE');
+    }
+    const transient = 'urn:oasis:names:tc:SAML:2.0:nameid-format:transient';
+    for (const who of [first, second, first]) {
+      const { code, error } = await postToAcs(await forged({ nameId: `_${crypto.randomUUID()}`, nameIdFormat: transient, email: who.user.email }));
+      expect(error).toBeNull();
+      expect((await server.gql(EXCHANGE, { c: code })).data.exchangeSsoCode.user.id).toBe(who.user.id);
+    }
+    const [kept] = await server.ownerSql`select count(*)::int as n from sso_identities where user_id in (${first.user.id}, ${second.user.id})`;
+    expect(kept!.n).toBe(0);
+  });
+
   it('a replayed Response: the second post is refused (the request was answered); an IdP-initiated one by its assertion id, across two server processes at once', async () => {
     const genuine = await idpForm(startUrl(t.tenant.slug, conn.id, email));
     expect((await postToAcs(genuine)).code).toMatch(/^ssoc_/);
