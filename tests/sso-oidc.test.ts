@@ -158,6 +158,18 @@ describe('OIDC sign-in', () => {
     expect(entries).toContainEqual(expect.objectContaining({ action: 'LOGIN_SUCCEEDED', changes: expect.objectContaining({ method: 'sso', connectionId: connId }) }));
   });
 
+  it('the one-time code, exchanged eight times at once, gives exactly one session', async () => {
+    const email = `race-${crypto.randomBytes(3).toString('hex')}@${t.tenant.slug}.test`;
+    account(email);
+    const { code } = await signIn(t.tenant.slug, connId, email);
+    const results = await Promise.all(Array.from({ length: 8 }, () => exchange(code!)));
+    const won = results.filter((r) => r.data?.exchangeSsoCode?.accessToken);
+    expect(won).toHaveLength(1);
+    for (const r of results.filter((x) => !x.data?.exchangeSsoCode)) expect(r.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+    const [sessions] = await server.ownerSql`select count(*)::int as n from sessions where user_id = ${won[0]!.data.exchangeSsoCode.user.id}`;
+    expect(sessions!.n).toBe(1);
+  });
+
   it('an existing user is linked when the email is verified, and keeps their role', async () => {
     const existing = await t.user('VIEWER');
     account(existing.user.email, { groups: ['tessera-admins'] });
