@@ -353,6 +353,22 @@ describe('OIDC attacks, each refused', () => {
     expect(left.map((r) => r.id)).toEqual([theirs!.id]);
   });
 
+  it('an expired one-time code is refused, and so is a callback for an expired sign-in (nothing issued)', async () => {
+    const email = `late-${crypto.randomBytes(3).toString('hex')}@${t.tenant.slug}.test`;
+    account(email);
+    const { code } = await signIn(t.tenant.slug, connId, email);
+    await server.ownerSql`update sso_login_codes set expires_at = now() - interval '1 second' where tenant_id = ${t.tenant.id} and code_hash = encode(sha256(convert_to(${code!}, 'UTF8')), 'hex')`;
+    expect((await exchange(code!)).errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+    // A sign-in left at the IdP past its 10 minutes: the callback finds nothing to finish.
+    const browser = new Browser();
+    const callback = await browser.go(startUrl(t.tenant.slug, connId, email), (u) => u.includes('/auth/sso/oidc/callback'));
+    const state = callback.searchParams.get('state')!;
+    await server.ownerSql`update sso_login_attempts set expires_at = now() - interval '1 second' where tenant_id = ${t.tenant.id} and state_hash = encode(sha256(convert_to(${state}, 'UTF8')), 'hex')`;
+    const landed = await browser.go(callback.href);
+    expect(landed.searchParams.get('error')).toBe('SSO_STATE_MISMATCH');
+    expect(landed.searchParams.get('code')).toBeNull();
+  });
+
   it('malformed codes are UNAUTHENTICATED, never another error', async () => {
     for (const c of ['', 'ssoc_x', `ssoc_${t.tenant.id}_${'a'.repeat(43)}`, 'x'.repeat(5000)]) {
       expect((await exchange(c)).errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
