@@ -6,7 +6,10 @@
  * real provider delivers signed user webhooks for RECORDS records with rising versions at RATE new
  * deliveries per second for DURATION seconds; a tenth are delivered again later with the same
  * webhook-id (a provider that lost our answer). It retries 5xx, 429 and connection errors with
- * backoff, same webhook-id, fresh signature. Meanwhile:
+ * exponential backoff (0.25 s doubling to 30 s, never sooner than Retry-After), same webhook-id,
+ * fresh signature, and like a provider's dispatcher it has at most IN_FLIGHT requests open to the
+ * endpoint (a run with no such bound spent its own CPU on thousands of retries per second during a
+ * long outage, and its late timers then counted as the API's silence). Meanwhile:
  *  - the worker is killed with SIGKILL every KILL_EVERY seconds and started again;
  *  - backends of storing transactions (webhook ingest on the API, event processing on the worker)
  *    are terminated with pg_terminate_backend every TERMINATE_EVERY seconds;
@@ -32,6 +35,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { spawn } from 'node:child_process';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { generateEvent, signPayload } from '../src/mock-services/send-webhooks.js';
 import { ownerClient, sleep, startDeployment, type Deployment } from './lib/deployment.js';
 
@@ -46,6 +51,7 @@ const SETTINGS = {
   'kill-every': { env: 'CHAOS_KILL_EVERY', default: 20, help: 'seconds between worker SIGKILLs' },
   'terminate-every': { env: 'CHAOS_TERMINATE_EVERY', default: 3, help: 'seconds between pg_terminate_backend rounds' },
   'pg-down': { env: 'CHAOS_PG_DOWN', default: 6, help: 'seconds Postgres stays down' },
+  'pg-recovery': { env: 'CHAOS_PG_RECOVERY', default: 0, help: 'seconds Postgres is then held in recovery (answering 57P03 "starting up") before it accepts connections' },
   'give-up': { env: 'CHAOS_GIVE_UP', default: 300, help: 'seconds a sender retries one delivery' },
   drain: { env: 'CHAOS_DRAIN', default: 300, help: 'seconds to wait for the queue to drain' },
 } as const;
@@ -83,6 +89,21 @@ interface Delivery {
 const counters = { attempts: 0, retries: 0, byStatus: new Map<string, number>(), duplicatesSent: 0, duplicatesAnswered: new Map<string, number>() };
 const bump = (m: Map<string, number>, k: string) => m.set(k, (m.get(k) ?? 0) + 1);
 
+/** Requests open to the endpoint at most (a provider's dispatcher); the rest wait their turn. */
+const IN_FLIGHT = 256;
+const slots = { free: IN_FLIGHT, waiting: [] as (() => void)[] };
+async function inSlot<T>(fn: () => Promise<T>): Promise<T> {
+  if (slots.free > 0) slots.free--;
+  else await new Promise<void>((r) => slots.waiting.push(r));
+  try {
+    return await fn();
+  } finally {
+    const next = slots.waiting.shift();
+    if (next) next();
+    else slots.free++;
+  }
+}
+
 /** One delivery as a provider makes it: retried on 5xx, 429 and connection errors, same webhook-id, fresh signature. */
 async function deliver(url: string, secret: string, d: Delivery, giveUpMs: number, outage: Outage): Promise<number | undefined> {
   const deadline = Date.now() + giveUpMs;
@@ -90,32 +111,35 @@ async function deliver(url: string, secret: string, d: Delivery, giveUpMs: numbe
     d.attempts++;
     counters.attempts++;
     if (attempt > 0) counters.retries++;
-    const sentAt = Date.now();
+    let sentAt = Date.now();
     let status = 0;
     let retryAfter = 0;
-    try {
-      const res = await fetch(url, { method: 'POST', headers: signPayload(secret, d.msgId, d.body), body: d.body, signal: AbortSignal.timeout(15_000) });
-      status = res.status;
-      retryAfter = Number(res.headers.get('retry-after')) || 0;
-      const text = await res.text();
-      if (status >= 400 && status < 500 && status !== 429) d.refusal = `${status} ${text.slice(0, 200)}`;
-    } catch (err) {
-      bump(counters.byStatus, `error ${(err as Error).name === 'TimeoutError' ? 'timeout' : String((err as { cause?: { code?: string } }).cause?.code ?? (err as Error).name)}`);
-    }
+    await inSlot(async () => {
+      sentAt = Date.now();
+      try {
+        const res = await fetch(url, { method: 'POST', headers: signPayload(secret, d.msgId, d.body), body: d.body, signal: AbortSignal.timeout(15_000) });
+        status = res.status;
+        retryAfter = Number(res.headers.get('retry-after')) || 0;
+        const text = await res.text();
+        if (status >= 400 && status < 500 && status !== 429) d.refusal = `${status} ${text.slice(0, 200)}`;
+      } catch (err) {
+        bump(counters.byStatus, `error ${(err as Error).name === 'TimeoutError' ? 'timeout' : String((err as { cause?: { code?: string } }).cause?.code ?? (err as Error).name)}`);
+      }
+    });
     if (status) bump(counters.byStatus, String(status));
     outage.noteWebhook(sentAt, status);
     if (status >= 200 && status < 300) return status;
     if (d.refusal) return undefined;
     if (Date.now() > deadline) return undefined;
-    // Exponential backoff with jitter, 0.25 s → 8 s; Retry-After when given.
-    const backoff = Math.min(8000, 250 * 2 ** Math.min(attempt, 5)) * (0.5 + Math.random());
-    await sleep(retryAfter ? retryAfter * 1000 : backoff);
+    // Exponential backoff with jitter, 0.25 s doubling to 30 s, and never sooner than Retry-After.
+    const backoff = Math.min(30_000, 250 * 2 ** Math.min(attempt, 7)) * (0.5 + Math.random());
+    await sleep(Math.max(retryAfter * 1000, backoff));
   }
 }
 
 /** What the API answered while Postgres was down, and how soon it answered again afterwards. */
 class Outage {
-  /** Crash begun, Postgres gone, start begun, Postgres accepting connections again. */
+  /** Crash begun, Postgres gone, start begun, Postgres accepting connections again (after its crash recovery). */
   downAt?: number;
   goneAt?: number;
   upAt?: number;
@@ -126,40 +150,58 @@ class Outage {
   firstAcceptedAfter?: number;
   noteWebhook(sentAt: number, status: number) {
     if (this.readyAt && status >= 200 && status < 300 && !this.firstAcceptedAfter) this.firstAcceptedAfter = Date.now();
-    if (this.downAt && sentAt >= this.downAt + 500 && (!this.upAt || sentAt < this.upAt)) bump(this.webhooksDuringOutage, String(status));
+    if (this.downAt && sentAt >= this.downAt + 500 && (!this.readyAt || sentAt < this.readyAt)) bump(this.webhooksDuringOutage, String(status));
   }
 }
 
-/** GraphQL (`me`) and /readyz every 250 ms, each on its own (a slow answer doesn't delay the next probe). */
-async function probe(deployment: Deployment, outage: Outage, stop: () => boolean) {
-  const url = deployment.apiUrls[0]!;
-  const status = (p: Promise<Response>) =>
-    p.then(
-      async (r) => (await r.text(), r.status),
-      () => 0, // no answer within 20 s, or the connection failed
-    );
-  const inFlight = new Set<Promise<void>>();
-  while (!stop()) {
-    const at = Date.now();
-    const one = Promise.all([
-      status(
-        fetch(`${url}/graphql`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', authorization: `Bearer ${deployment.tenant.token}` },
-          body: JSON.stringify({ query: '{ me { id } }' }),
-          signal: AbortSignal.timeout(20_000),
-        }),
-      ),
-      status(fetch(`${url}/readyz`, { signal: AbortSignal.timeout(20_000) })),
-    ]).then(([graphql, ready]) => void outage.probes.push({ at, ms: Date.now() - at, graphql, ready }));
-    inFlight.add(one);
-    void one.finally(() => inFlight.delete(one));
-    await sleep(250);
-  }
-  await Promise.all(inFlight);
+/**
+ * GraphQL (`me`) and /readyz every 250 ms, each on its own (a slow answer doesn't delay the next
+ * probe), from a process of its own: the sender's load on this process's event loop must not delay
+ * the probes' clocks (a late timer would count as the API's silence).
+ */
+const PROBE_SCRIPT = `
+  const { URL: url, TOKEN: token } = process.env;
+  const status = (p) => p.then(async (r) => (await r.text(), r.status), () => 0);
+  const inFlight = new Set();
+  let stopping = false;
+  process.stdin.on('end', () => (stopping = true)).resume();
+  (async () => {
+    while (!stopping) {
+      const at = Date.now();
+      const one = Promise.all([
+        status(fetch(url + '/graphql', { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer ' + token }, body: JSON.stringify({ query: '{ me { id } }' }), signal: AbortSignal.timeout(20000) })),
+        status(fetch(url + '/readyz', { signal: AbortSignal.timeout(20000) })),
+      ]).then(([graphql, ready]) => console.log(JSON.stringify({ at, ms: Date.now() - at, graphql, ready })));
+      inFlight.add(one);
+      one.finally(() => inFlight.delete(one));
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    await Promise.all(inFlight);
+  })();
+`;
+
+function startProbe(deployment: Deployment, outage: Outage): { stop(): Promise<void> } {
+  const child = spawn(process.execPath, ['-e', PROBE_SCRIPT], { env: { PATH: process.env.PATH ?? '', URL: deployment.apiUrls[0]!, TOKEN: deployment.tenant.token }, stdio: ['pipe', 'pipe', 'inherit'] });
+  let buffered = '';
+  child.stdout!.on('data', (d: Buffer) => {
+    const lines = (buffered + d.toString()).split('\n');
+    buffered = lines.pop()!;
+    for (const line of lines) if (line.trim()) outage.probes.push(JSON.parse(line) as Outage['probes'][number]);
+  });
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  return {
+    stop: () => {
+      child.stdin!.end();
+      return exited;
+    },
+  };
 }
+
+/** This process's own lag (the sender's), reported beside the API's figures. */
+const loopDelay = monitorEventLoopDelay({ resolution: 20 });
 
 async function main() {
+  loopDelay.enable();
   const s = settings();
   log(`settings ${JSON.stringify(s)}`);
   const deployment = await startDeployment({
@@ -253,7 +295,7 @@ async function run(s: Record<Setting, number>, deployment: Deployment) {
           events.terminated += rows.length;
         } catch (err) {
           // Postgres is down: nothing to terminate.
-          if (!outage.downAt || outage.upAt) log(`terminating backends failed: ${String(err)}`);
+          if (!outage.downAt || outage.readyAt) log(`terminating backends failed: ${String(err)}`);
         }
       }
     })(),
@@ -268,12 +310,15 @@ async function run(s: Record<Setting, number>, deployment: Deployment) {
       log(`Postgres crash-stopped (immediate shutdown); down for ${s['pg-down']} s`);
       await sleep(s['pg-down'] * 1000);
       outage.upAt = Date.now();
-      await deployment.postgres.start();
-      outage.readyAt = Date.now();
-      log('Postgres started again');
+      const { readyAt } = await deployment.postgres.start({
+        recoverySeconds: s['pg-recovery'],
+        onRecovering: () => log(`Postgres started, held in recovery (57P03) for ${s['pg-recovery']} s`),
+      });
+      outage.readyAt = readyAt;
+      log(`Postgres accepting connections again (${sec(outage.upAt, outage.readyAt)} s after its start began)`);
     })(),
   );
-  const probing = probe(deployment, outage, () => finished);
+  const probing = startProbe(deployment, outage);
 
   // The sender: paced open loop, every 20 ms its share of the rate.
   log(`sending ${Math.round(s.rate * s.duration)} deliveries about ${s.records} records at ${s.rate}/s`);
@@ -306,7 +351,7 @@ async function run(s: Record<Setting, number>, deployment: Deployment) {
   }
   finished = true;
   await Promise.all(chaos);
-  await probing;
+  await probing.stop();
 
   // Drain: every stored event processed (or given up on), the webhook queue empty.
   log('every delivery answered; waiting for the queue to drain');
@@ -366,10 +411,11 @@ async function run(s: Record<Setting, number>, deployment: Deployment) {
     where a.entity_type = 'users' and u.external_source = ${integrationId} and a.changes ? 'external_version'`;
 
   // The outage, seen from outside.
-  // Probes started while Postgres was down (from 0.5 s after the crash began to the start of Postgres):
+  // Probes started while Postgres was down or recovering (from 0.5 s after the crash began until it accepted connections again):
   // each must be answered 503, or 200 once Postgres is back (held until then), never anything else.
   outage.probes.sort((a, b) => a.at - b.at);
-  const during = outage.probes.filter((p) => outage.downAt && outage.upAt && p.at >= outage.downAt + 500 && p.at < outage.upAt);
+  // Until Postgres accepts connections again: stopped, then in crash recovery (57P03, "starting up").
+  const during = outage.probes.filter((p) => outage.downAt && outage.readyAt && p.at >= outage.downAt + 500 && p.at < outage.readyAt);
   const heldUntilBack = (p: Outage['probes'][number]) => outage.readyAt !== undefined && p.at + p.ms >= outage.readyAt && p.graphql === 200 && p.ready === 200;
   const badDuring = during.filter((p) => !(p.graphql === 503 && p.ready === 503) && !heldUntilBack(p));
   const duringMs = during.filter((p) => p.graphql === 503).map((p) => p.ms).sort((a, b) => a - b);
@@ -401,11 +447,12 @@ async function run(s: Record<Setting, number>, deployment: Deployment) {
     `| worker SIGKILLs | ${events.kills} |`,
     `| storing transactions terminated (pg_terminate_backend) | ${events.terminated} in ${events.terminateRounds} rounds |`,
     `| Postgres crash-stop, down, restart (crash recovery) | ${sec(outage.downAt, outage.goneAt)}, ${sec(outage.goneAt, outage.upAt)}, ${sec(outage.upAt, outage.readyAt)} s |`,
-    `| probes started while Postgres was down (GraphQL \`me\` + readyz, every 250 ms) | ${during.length}: ${during.filter((p) => p.graphql === 503).length} answered 503 (p50 ${duringMs[Math.floor(duringMs.length / 2)] ?? '-'} ms, max ${duringMs.at(-1) ?? '-'} ms), ${during.filter(heldUntilBack).length} held and answered 200 once it was back, ${badDuring.length} other${badDuring.length ? ` ${JSON.stringify(badDuring.slice(0, 5))}` : ''} |`,
+    `| probes started while Postgres was down or recovering (GraphQL \`me\` + readyz, every 250 ms) | ${during.length}: ${during.filter((p) => p.graphql === 503).length} answered 503 (p50 ${duringMs[Math.floor(duringMs.length / 2)] ?? '-'} ms, max ${duringMs.at(-1) ?? '-'} ms), ${during.filter(heldUntilBack).length} held and answered 200 once it was back, ${badDuring.length} other${badDuring.length ? ` ${JSON.stringify(badDuring.slice(0, 5))}` : ''} |`,
     `| webhook answers during the outage | ${[...outage.webhooksDuringOutage].map(([k, v]) => `${k}: ${v}`).join(', ') || 'none'} (2xx: ${webhook2xxDuring}) |`,
     `| API answering again after Postgres accepts connections: first webhook 2xx, first probe with GraphQL and readyz 200 | ${sec(outage.readyAt, outage.firstAcceptedAfter)} s, ${recoverMs === undefined ? 'never' : `${(recoverMs / 1000).toFixed(1)} s`} (by itself, no restart) |`,
     `| events stored, audit entries of record versions | ${stored.size}, ${audited!.n} |`,
     `| drain after the last answer | ${(drainMs / 1000).toFixed(1)} s |`,
+    `| the sender's own event-loop delay (p99, max) | ${(loopDelay.percentile(99) / 1e6).toFixed(0)} ms, ${(loopDelay.max / 1e6).toFixed(0)} ms |`,
     `| error-level log lines | ${JSON.stringify(errorLines)}${errorMessages.length ? ` (${errorMessages.slice(0, 5).join('; ')})` : ''} |`,
     '',
     '| check | count |',

@@ -12,6 +12,7 @@ import { migrateDatabase, waitForMigrations } from './db/migrate.js';
 import { DB_ROLES, pathsOf, rolePasswords, roleUrl, withRole, type DbPath } from './db/roles.js';
 import { withStartupLock } from './db/startup-lock.js';
 import type { Logger } from './logger.js';
+import { isDatabaseUnavailable } from './errors.js';
 import { CallStatsRecorder } from './integrations/call-stats.js';
 import { CircuitRegistry } from './integrations/circuit-registry.js';
 import { OutboundClients } from './integrations/http-client.js';
@@ -40,7 +41,7 @@ export interface DatabaseUrls {
  *    credentials: APP_DATABASE_URL (and the other roles' passwords) is enough. Without either URL
  *    (development) they join the embedded Postgres that `npm start` runs on the same DATA_DIR.
  */
-export async function prepareDatabase(config: Config, log: Logger): Promise<DatabaseUrls> {
+export async function prepareDatabase(config: Config, log: Logger, opts: { signal?: AbortSignal } = {}): Promise<DatabaseUrls> {
   const migrates = config.PROCESS_ROLE === 'all' || config.PROCESS_ROLE === 'migrate';
   let ownerUrl = config.DATABASE_URL;
   let embedded: EmbeddedDatabase | undefined;
@@ -69,8 +70,11 @@ export async function prepareDatabase(config: Config, log: Logger): Promise<Data
   try {
     if (migrates) await migrateDatabase(ownerUrl!, rolePasswords(config)); // migrating always has one (above)
     else
-      await waitForMigrations(appUrl, config.MIGRATIONS_WAIT_SECONDS, (unreachable) =>
-        log.info(unreachable ? 'waiting for the database (unreachable), then for the migrate step' : 'waiting for the migrate step (npm run db:migrate, or PROCESS_ROLE=migrate)'),
+      await waitForMigrations(
+        appUrl,
+        config.MIGRATIONS_WAIT_SECONDS,
+        (unreachable) => log.info(unreachable ? 'waiting for the database (unreachable), then for the migrate step' : 'waiting for the migrate step (npm run db:migrate, or PROCESS_ROLE=migrate)'),
+        opts,
       );
   } catch (err) {
     await embedded?.stop().catch(() => undefined);
@@ -104,15 +108,13 @@ export async function createApp(config: Config, appUrl: string, log: Logger, opt
   // onQuery counts what requests and jobs send; the system pool's background passes (audit sealing
   // every AUDIT_SEAL_INTERVAL_MS) run on their own clock and would make the counts random.
   const pool = (p: DbPath, max: number) =>
-    createAppDb({ url: urlOf(p), max, statementTimeoutMs: config.STATEMENT_TIMEOUT_MS, onQuery: p === 'system' ? undefined : opts.onQuery, applicationName: p === 'app' ? 'tessera' : `tessera-${p}` });
+    createAppDb({ url: urlOf(p), max, ...poolTimeouts(config), onQuery: p === 'system' ? undefined : opts.onQuery, applicationName: p === 'app' ? 'tessera' : `tessera-${p}` });
   const db = pool('app', config.DATABASE_POOL_SIZE);
   const processId = `${process.pid}-${crypto.randomBytes(4).toString('hex')}`;
   const metrics = createMetrics();
   const secrets = loadSecretBox(config);
   const pubsub = new PubSub((handlers) => createNotificationConnection(appUrl, handlers), log, secrets.deriveKey('realtime-notify/v1'));
-  await pubsub.start();
   const principals = new PrincipalWatch(db, log, pubsub);
-  await principals.start();
   // Every process's health gauge follows the shared history, whichever process made the change.
   pubsub.on((e) => {
     if (e.topic === 'integration_health_changed') metrics.integrationHealth.set({ integration_id: e.integrationId }, HEALTH_VALUES[e.status]);
@@ -167,11 +169,38 @@ export async function createApp(config: Config, appUrl: string, log: Logger, opt
     rateLimits: new RateLimits(config, createRateLimitClient(config, urlOf('rateLimit'))),
   };
   circuits.onChanged = async (tenantId, integrationId) => void (await reevaluateHealth(app, tenantId, integrationId));
-  // Queue set-up from processes started together would deadlock in pg-boss's createQueue: take turns.
-  await withStartupLock(urlOf('queue'), () => app.jobs.start());
-  metrics.setQueueDepthSource(() => app.jobs.queueDepths());
-  await startJobWorkers(app);
+  try {
+    await pubsub.start();
+    await principals.start();
+    // Queue set-up from processes started together would deadlock in pg-boss's createQueue: take turns.
+    await withStartupLock(urlOf('queue'), () => app.jobs.start());
+    metrics.setQueueDepthSource(() => app.jobs.queueDepths());
+    await startJobWorkers(app);
+  } catch (err) {
+    // Nothing of a failed start keeps running (pools, LISTEN, pg-boss): the caller may start again.
+    await closeApp(app).catch((e: unknown) => log.warn({ err: e }, 'closing a failed start failed'));
+    throw err;
+  }
   return app;
+}
+
+/**
+ * createApp for `api` and `worker` processes, which Postgres may leave while they start (a restart,
+ * a failover, a long crash recovery): if the database goes away during start-up, what was started
+ * is closed, the process waits for the database as it waits at first (waitForMigrations: without
+ * limit while it is unreachable), and starts again. It never exits for an outage. `signal` ends the
+ * wait (SIGTERM).
+ */
+export async function createAppWhenReachable(config: Config, appUrl: string, log: Logger, opts: { signal?: AbortSignal } = {}): Promise<App> {
+  for (;;) {
+    try {
+      return await createApp(config, appUrl, log);
+    } catch (err) {
+      if (!isDatabaseUnavailable(err) || opts.signal?.aborted) throw err;
+      log.warn({ err }, 'the database went away during start-up; starting again once it is back');
+      await waitForMigrations(appUrl, config.MIGRATIONS_WAIT_SECONDS, (unreachable) => unreachable && log.info('waiting for the database (unreachable)'), opts);
+    }
+  }
 }
 
 /**
@@ -181,8 +210,14 @@ export async function createApp(config: Config, appUrl: string, log: Logger, opt
  * statement is one autocommit upsert, so a few connections serve many requests.
  */
 function createRateLimitClient(config: Config, url: string): postgres.Sql {
-  return createPool({ url, max: Math.max(2, Math.ceil(config.DATABASE_POOL_SIZE / 2)), statementTimeoutMs: config.STATEMENT_TIMEOUT_MS, applicationName: 'tessera-rate-limit' });
+  return createPool({ url, max: Math.max(2, Math.ceil(config.DATABASE_POOL_SIZE / 2)), ...poolTimeouts(config), applicationName: 'tessera-rate-limit' });
 }
+
+const poolTimeouts = (config: Config) => ({
+  statementTimeoutMs: config.STATEMENT_TIMEOUT_MS,
+  connectTimeoutMs: config.DATABASE_CONNECT_TIMEOUT_MS,
+  acquireTimeoutMs: config.DATABASE_ACQUIRE_TIMEOUT_MS,
+});
 
 /** Stops what createApp started: job workers (running jobs finish), pending circuit writes, buffered stats, LISTEN, then the pool. */
 export async function closeApp(app: App): Promise<void> {

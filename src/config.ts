@@ -38,6 +38,10 @@ const schema = z.object({
   RATE_LIMIT_DATABASE_URL: z.string().url().optional(),
   RATE_LIMIT_DATABASE_PASSWORD: z.string().min(8).default('tessera_rate_limit_dev_password'),
   DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
+  /** How long opening a database connection may take before the caller gets a 503 (src/db/client.ts). */
+  DATABASE_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(2000),
+  /** How long a statement or transaction may wait for a busy pool's connection before it fails with a 503. */
+  DATABASE_ACQUIRE_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(10_000),
   DATA_DIR: z.string().default('.data'),
   PUBLIC_URL: z.string().url().optional(),
   /**

@@ -118,11 +118,18 @@ const CONNECTION_FAILURES = new Set([
   '57P01', '57P02', '57P03', '53300',
 ]);
 
+/**
+ * node-postgres (under pg-boss) throws its connection failures without a code: these messages
+ * (pg/lib/client.js, pg-pool) are its only mark.
+ */
+const PG_CONNECTION_FAILURES = /^(Connection terminated( unexpectedly| due to connection timeout)?|timeout exceeded when trying to connect|Client has encountered a connection error and is not queryable)$/;
+
 /** The database is unreachable or refusing connections: the client should retry later. */
 export function isDatabaseUnavailable(err: unknown): boolean {
   for (let e = err, depth = 0; e && typeof e === 'object' && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
     const code = String((e as { code?: unknown }).code);
     if (CONNECTION_FAILURES.has(code) || /^08[0-9A-Z]{3}$/.test(code)) return true;
+    if ((e as { code?: unknown }).code === undefined && PG_CONNECTION_FAILURES.test(String((e as { message?: unknown }).message))) return true;
   }
   return false;
 }

@@ -1,7 +1,7 @@
 import { loadConfig, type Config } from './config.js';
 import { createLogger, type Logger } from './logger.js';
 import { installProcessGuards } from './process-guards.js';
-import { closeApp, createApp, prepareDatabase } from './bootstrap.js';
+import { closeApp, createAppWhenReachable, prepareDatabase } from './bootstrap.js';
 import { withStartupLock } from './db/startup-lock.js';
 import { startHttpServer } from './http/server.js';
 import { seedDemo, seedDemoIntegrations, seedDemoSso, type DemoIntegration } from './seed.js';
@@ -48,12 +48,15 @@ async function main() {
     })());
   let ready = false;
   let signalled: string | undefined;
+  // Ends start-up's waits for the database (which last as long as an outage does).
+  const aborted = new AbortController();
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     process.on(signal, () => {
       if (stopping) return void log.info({ signal }, 'already shutting down');
       signalled = signal;
-      // During start-up the start sequence notices and stops at its next step.
+      // During start-up the start sequence notices and stops at its next step, or ends its wait.
       if (ready) void stop(signal, 0);
+      else aborted.abort(new StartAborted(signal));
     });
   }
   const step = async <T>(run: () => Promise<T>): Promise<T> => {
@@ -62,7 +65,7 @@ async function main() {
   };
 
   try {
-    const db = await step(() => prepareDatabase(config, log));
+    const db = await step(() => prepareDatabase(config, log, { signal: aborted.signal }));
     if (db.embedded) onStop('embedded Postgres', db.embedded.stop);
     if (config.PROCESS_ROLE === 'migrate') {
       log.info({ ms: Date.now() - started }, 'migrations applied');
@@ -78,7 +81,7 @@ async function main() {
       mock = await step(() => startMockServices({ port: config.MOCK_SERVICES_PORT, host: '127.0.0.1' }));
       onStop('mock services', mock.close);
     }
-    const app = await step(() => createApp(config, db.appUrl, log));
+    const app = await step(() => createAppWhenReachable(config, db.appUrl, log, { signal: aborted.signal }));
     onStop('app', () => closeApp(app));
     const seedDemoData = config.SEED_DEMO ? config.SEED_DEMO === 'true' : !config.isProduction;
     // Processes started together take turns, so one of them seeds and the others find the seed.
@@ -104,6 +107,7 @@ async function main() {
     if (demo && http) printBanner(config, app.platformOperator, demo, mock, demoIntegrations, demoSso);
   } catch (err) {
     if (err instanceof StartAborted) return void (await stop(err.signal, 0));
+    if (signalled) return void (await stop(signalled, 0)); // a step that failed because it was interrupted
     reportStartFailure(log, err);
     await stop('start failed', 1);
   }

@@ -262,6 +262,101 @@ describe('SCIM Users', () => {
   });
 });
 
+describe('SCIM: what directories send', () => {
+  it('core attributes Tessera does not store (Entra ID’s default mapping: title, addresses, phoneNumbers…) are ignored in PATCH as in POST; unknown ones are still invalidPath', async () => {
+    const t = await server.seed.tenant();
+    const { token } = await scimToken(t);
+    const email = `entra-${crypto.randomBytes(3).toString('hex')}@${t.tenant.slug}.test`;
+    const created = await scim(token, 'POST', '/Users', newUser(email, { title: 'Engineer', preferredLanguage: 'en-GB', addresses: [{ type: 'work', streetAddress: '1 Main St' }] }));
+    expect(created.status).toBe(201);
+    const patched = await scim(token, 'PATCH', `/Users/${created.body.id}`, {
+      schemas: [PATCH],
+      Operations: [
+        { op: 'Add', path: 'title', value: 'Staff Engineer' },
+        { op: 'Add', path: 'addresses[type eq "work"].streetAddress', value: '2 Main St' },
+        { op: 'Replace', path: 'phoneNumbers[type eq "mobile"].value', value: '+44 20 0000 0000' },
+        { op: 'Replace', path: 'preferredLanguage', value: 'en-US' },
+        { op: 'Add', path: 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department', value: 'R&D' },
+        { op: 'Replace', value: { title: 'Principal', locale: 'en-US', displayName: 'Ada Entra' } },
+      ],
+    });
+    expect(patched.status).toBe(200);
+    expect(patched.body).toMatchObject({ id: created.body.id, userName: email, displayName: 'Ada Entra', active: true });
+    expectScimError(await scim(token, 'PATCH', `/Users/${created.body.id}`, { schemas: [PATCH], Operations: [{ op: 'replace', path: 'titles', value: 'x' }] }), 400, 'invalidPath');
+    expectScimError(await scim(token, 'PATCH', `/Users/${created.body.id}`, { schemas: [PATCH], Operations: [{ op: 'replace', value: { bogus: 'x' } }] }), 400, 'invalidPath');
+  });
+
+  it('a group member added as one object (not an array of one)', async () => {
+    const t = await server.seed.tenant();
+    const { token } = await scimToken(t);
+    const uid = (await scim(token, 'POST', '/Users', newUser(`one@${t.tenant.slug}.test`))).body.id;
+    const gid = (await scim(token, 'POST', '/Groups', { schemas: [GROUP], displayName: 'Solo' })).body.id;
+    const added = await scim(token, 'PATCH', `/Groups/${gid}`, { schemas: [PATCH], Operations: [{ op: 'add', path: 'members', value: { value: uid } }] });
+    expect(added.status).toBe(200);
+    expect(added.body.members.map((m: { value: string }) => m.value)).toEqual([uid]);
+  });
+
+  it('discovery: ServiceProviderConfig, ResourceTypes and Schemas (RFC 7644 §4), behind the token; anything else under /scim/v2 is a SCIM 404', async () => {
+    const t = await server.seed.tenant();
+    const { token } = await scimToken(t);
+    const config = await scim(token, 'GET', '/ServiceProviderConfig');
+    expect(config.status).toBe(200);
+    expect(config.body).toMatchObject({ schemas: ['urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig'], patch: { supported: true }, filter: { supported: true }, bulk: { supported: false } });
+    const types = await scim(token, 'GET', '/ResourceTypes');
+    expect(types.status).toBe(200);
+    expect(types.body).toMatchObject({ schemas: ['urn:ietf:params:scim:api:messages:2.0:ListResponse'], totalResults: 2 });
+    expect(types.body.Resources.map((r: any) => [r.id, r.endpoint, r.schema])).toEqual([
+      ['User', '/Users', USER],
+      ['Group', '/Groups', GROUP],
+    ]);
+    expect((await scim(token, 'GET', '/ResourceTypes/User')).body).toMatchObject({ id: 'User', schemas: ['urn:ietf:params:scim:schemas:core:2.0:ResourceType'] });
+    const all = await scim(token, 'GET', '/Schemas');
+    expect(all.body.Resources.map((r: any) => r.id)).toEqual([USER, GROUP]);
+    const user = await scim(token, 'GET', `/Schemas/${USER}`);
+    expect(user.status).toBe(200);
+    const userName = user.body.attributes.find((a: any) => a.name === 'userName');
+    expect(userName).toMatchObject({ type: 'string', required: true, uniqueness: 'server', multiValued: false });
+    expect(user.body.attributes.map((a: any) => a.name)).toEqual(expect.arrayContaining(['userName', 'externalId', 'name', 'emails', 'active']));
+    expectScimError(await scim(token, 'GET', '/Schemas/urn:example:nope'), 404);
+    expectScimError(await scim(token, 'GET', '/ResourceTypes/Widget'), 404);
+    expectScimError(await scim(undefined, 'GET', '/Schemas'), 401);
+    expectScimError(await scim(token, 'GET', '/Widgets'), 404);
+    expectScimError(await scim(token, 'POST', `/Users/${crypto.randomUUID()}`, newUser(`x@${t.tenant.slug}.test`)), 404);
+    expectScimError(await scim(token, 'GET', '/Bulk'), 404);
+  });
+
+  it('no body makes a 500: wrong JSON types everywhere, deep nesting, huge and odd bodies, on every write', async () => {
+    const t = await server.seed.tenant();
+    const { token } = await scimToken(t);
+    const uid = (await scim(token, 'POST', '/Users', newUser(`fuzz@${t.tenant.slug}.test`))).body.id;
+    const gid = (await scim(token, 'POST', '/Groups', { schemas: [GROUP], displayName: 'Fuzz' })).body.id;
+    const odd: unknown[] = [null, 0, -1, 1e308, true, 'x', [], [[]], {}, { schemas: 'x' }, { schemas: [PATCH], Operations: {} }, { schemas: [PATCH], Operations: [[]] }];
+    const wrongTypes = [null, 5, [], {}, [{ value: 5 }], [null], 'x'.repeat(10_000)];
+    const attributes = ['userName', 'externalId', 'displayName', 'name', 'emails', 'active', 'members', 'schemas', 'Operations', 'name.givenName', 'emails[type eq "work"].value'];
+    const resources = attributes.flatMap((a) => wrongTypes.map((v) => ({ schemas: [USER, GROUP], userName: `fuzz@${t.tenant.slug}.test`, displayName: 'Fuzz', [a]: v })));
+    // Each path with null under every op, and the other wrong types under replace.
+    const patches = [...attributes, 'members[value eq "x"]', 'members[value eq', '[', '', ' ', 'a'.repeat(600)].flatMap((path) => [
+      ...(['add', 'replace', 'remove'] as const).map((op) => ({ schemas: [PATCH], Operations: [{ op, path, value: null }] })),
+      ...wrongTypes.slice(1, 4).map((value) => ({ schemas: [PATCH], Operations: [{ op: 'replace', path, value }] })),
+    ]);
+    const hostile = ['['.repeat(20_000) + ']'.repeat(20_000), '{"a":'.repeat(10_000) + '1' + '}'.repeat(10_000), '{"a": "\\ud800"}', '{"userName": "a@b.test", "userName": 5}'];
+    const statuses = new Map<number, number>();
+    const check = async (method: string, path: string, body: unknown) => {
+      const r = await scim(token, method, path, typeof body === 'string' ? body : JSON.stringify(body));
+      statuses.set(r.status, (statuses.get(r.status) ?? 0) + 1);
+      if (r.status >= 500 || (r.status >= 400 && r.body?.schemas?.[0] !== ERROR)) throw new Error(`${method} ${path} ${JSON.stringify(body)?.slice(0, 200)} → ${r.status} ${JSON.stringify(r.body).slice(0, 300)}`);
+    };
+    const calls: [string, string, unknown][] = [];
+    for (const [method, path] of [['POST', '/Users'], ['PUT', `/Users/${uid}`], ['POST', '/Groups'], ['PUT', `/Groups/${gid}`]] as const) {
+      for (const body of [...odd, ...(method === 'PUT' ? resources : []), ...hostile]) calls.push([method, path, body]);
+    }
+    for (const path of [`/Users/${uid}`, `/Groups/${gid}`]) for (const body of [...odd, ...patches, ...hostile]) calls.push(['PATCH', path, body]);
+    // Ten at a time (the same rows: their locks serialise the writes, as a directory's retries would).
+    for (let i = 0; i < calls.length; i += 10) await Promise.all(calls.slice(i, i + 10).map(([m, p, b]) => check(m, p, b)));
+    expect(statuses.get(400)).toBeGreaterThan(200);
+  }, 180_000);
+});
+
 describe('SCIM Groups (organizations)', () => {
   it('create with members, find by displayName, PATCH add/remove (both remove forms), PUT, DELETE', async () => {
     const t = await server.seed.tenant();

@@ -189,6 +189,39 @@ describe('OIDC sign-in', () => {
     expect((await signIn(t.tenant.slug, connId, gone.user.email)).error).toBe('SSO_USER_NOT_ACTIVE');
   });
 
+  it('an ADMIN’s connection signs in no OWNER, by link or by a known identity (SSO_ROLE_NOT_ALLOWED, nothing linked); an ADMIN changing an OWNER’s connection lowers it until an OWNER saves it again', async () => {
+    const s = await server.seed.tenant();
+    const ownerEmail = s.owner.user.email;
+    account(ownerEmail);
+    const admin = await s.user('ADMIN');
+    const UPDATE = 'mutation($id: UUID!, $i: UpdateSsoConnectionInput!) { updateSsoConnection(id: $id, input: $i) { configuredByRole } }';
+    // An ADMIN points a connection at an identity provider that asserts the OWNER's (verified) email.
+    const { conn: adminConn } = await connect(s, {}, admin.token);
+    expect(adminConn.id).toBeTruthy();
+    const refused = await signIn(s.tenant.slug, adminConn.id, ownerEmail);
+    expect(refused).toMatchObject({ code: null, error: 'SSO_ROLE_NOT_ALLOWED' });
+    const [linked] = await server.ownerSql`select count(*)::int as n from sso_identities where user_id = ${s.owner.user.id}`;
+    expect(linked!.n).toBe(0);
+    // The same connection links people up to the ADMIN's role.
+    const member = await s.user('MEMBER');
+    account(member.user.email);
+    expect((await exchange((await signIn(s.tenant.slug, adminConn.id, member.user.email)).code!)).data.exchangeSsoCode.user.id).toBe(member.user.id);
+
+    // The OWNER's own connection signs the OWNER in (and links them).
+    const { conn: ownerConn } = await connect(s);
+    expect((await exchange((await signIn(s.tenant.slug, ownerConn.id, ownerEmail)).code!)).data.exchangeSsoCode.user).toMatchObject({ id: s.owner.user.id, role: 'OWNER' });
+    // An ADMIN renaming it changes nothing it trusts; changing its settings does: the known identity is refused.
+    expect((await server.gql(UPDATE, { id: ownerConn.id, i: { name: `renamed ${ownerConn.id.slice(0, 6)}` } }, { token: admin.token })).data.updateSsoConnection.configuredByRole).toBe('OWNER');
+    expect((await signIn(s.tenant.slug, ownerConn.id, ownerEmail)).error).toBeNull();
+    expect((await server.gql(UPDATE, { id: ownerConn.id, i: { scopes: 'openid email' } }, { token: admin.token })).data.updateSsoConnection.configuredByRole).toBe('ADMIN');
+    expect(await signIn(s.tenant.slug, ownerConn.id, ownerEmail)).toMatchObject({ code: null, error: 'SSO_ROLE_NOT_ALLOWED' });
+    // The OWNER reviews and saves it: OWNERs sign in through it again.
+    expect((await server.gql(UPDATE, { id: ownerConn.id, i: { scopes: 'openid email profile' } }, { token: s.owner.token })).data.updateSsoConnection.configuredByRole).toBe('OWNER');
+    expect((await signIn(s.tenant.slug, ownerConn.id, ownerEmail)).error).toBeNull();
+    const logs = await server.gql('{ auditLogs(first: 50, filter: { action: "LOGIN_FAILED" }) { edges { node { changes } } } }', {}, { token: s.owner.token });
+    expect(logs.data.auditLogs.edges.map((e: any) => e.node.changes.reason)).toContain('SSO_ROLE_NOT_ALLOWED');
+  });
+
   it('the person picks their account on the IdP’s page when no hint is given (a browser can finish it)', async () => {
     const email = `picker-${crypto.randomBytes(3).toString('hex')}@${t.tenant.slug}.test`;
     account(email);

@@ -158,7 +158,7 @@ describe('two API processes and a worker on one database', () => {
     await waitFor(async () => (await eventStatuses([e.id]))[0]?.status === 'PROCESSED', { timeoutMs: 30_000, message: 'the worker to process the event' });
     const users = await api[1].gql(`query($s: String!) { users(first: 5, filter: { search: $s }) { edges { node { email } } } }`, { s: e.data.email }, token);
     expect(users.data.users.edges.map((x: { node: { email: string } }) => x.node.email)).toEqual([e.data.email]);
-  });
+  }, 90_000);
 
   it('a subscriber on one API sees a health change caused through the other', async () => {
     const hook = await createIntegration(api[0]);
@@ -228,7 +228,7 @@ describe('two API processes and a worker on one database', () => {
       select count(*)::int as n from audit_logs a join users u on u.tenant_id = a.tenant_id and a.entity_id = u.id::text
       where a.entity_type = 'users' and a.action = 'INSERT' and u.external_source = ${hook.id}`;
     expect(inserts!.n).toBe(ids.length);
-  });
+  }, 300_000); // a worker restart and 500 events on a loaded CI machine: minutes, not the default 30 s
 
   it('every process stops cleanly on SIGTERM, with nothing logged at error level', async () => {
     const all = [...api.map((a) => a.process), worker];
@@ -236,5 +236,5 @@ describe('two API processes and a worker on one database', () => {
     const exits = await Promise.all(all.map((p) => p.exited));
     expect(exits.map((e) => e.code)).toEqual([0, 0, 0]);
     for (const p of all) expect(p.errorLines()).toEqual([]);
-  });
+  }, 90_000);
 });

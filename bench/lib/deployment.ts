@@ -13,7 +13,7 @@ import net from 'node:net';
 import path from 'node:path';
 import postgres from 'postgres';
 import { ensureDatabase } from '../../src/bootstrap.js';
-import { freePort, postmasterOf, startEmbeddedPostgres, type EmbeddedDatabase } from '../../src/db/embedded.js';
+import { freePort, postmasterOf, promoteEmbeddedPostgres, startEmbeddedPostgres, type EmbeddedDatabase } from '../../src/db/embedded.js';
 
 export interface ManagedProcess {
   readonly name: string;
@@ -42,8 +42,13 @@ export interface Deployment {
   postgres: {
     /** Crash-stops Postgres (immediate shutdown, like a failover or an OOM kill); resolves when it is gone. */
     crash(): Promise<void>;
-    /** Starts it again on the same port and data; resolves when it accepts connections. */
-    start(): Promise<void>;
+    /**
+     * Starts it again on the same port and data; resolves when it accepts connections. With
+     * `recoverySeconds`, it is held in recovery that long first (every connection refused with 57P03,
+     * as during a slow crash recovery), `onRecovering` told when that phase begins. `readyAt` is
+     * when Postgres itself logged it accepts connections (this process's own clock may lag).
+     */
+    start(opts?: { recoverySeconds?: number; onRecovering?: () => void }): Promise<{ readyAt: number }>;
   };
   /** Every unexpected exit of every process. */
   hands(): { process: string; at: number; code: number | null; signal: string | null }[];
@@ -174,8 +179,15 @@ export async function startDeployment(opts: DeploymentOptions): Promise<Deployme
           const deadline = Date.now() + 30_000;
           while (postmasterOf(path.join(pgDir, 'pg')) && Date.now() < deadline) await sleep(50);
         },
-        async start() {
-          pg = await startEmbeddedPostgres(pgDir, { port: pgPort });
+        async start({ recoverySeconds = 0, onRecovering }: { recoverySeconds?: number; onRecovering?: () => void } = {}) {
+          // Crash recovery under load can outlast pg_ctl's default 60 s.
+          pg = await startEmbeddedPostgres(pgDir, { port: pgPort, holdInRecovery: recoverySeconds > 0, startTimeoutSeconds: 600 });
+          if (recoverySeconds) {
+            onRecovering?.();
+            await sleep(recoverySeconds * 1000);
+            await promoteEmbeddedPostgres(pgDir);
+          }
+          return { readyAt: readyInLog(path.join(pgDir, 'pg', 'postgres.log')) ?? Date.now() };
         },
       },
       hands: () => processes.flatMap((p) => p.unexpectedExits.map((e) => ({ process: p.name, ...e }))),
@@ -262,6 +274,13 @@ async function freePortBelowEphemeral(): Promise<number> {
     });
     if (free) return port;
   }
+}
+
+/** When Postgres last logged that it accepts connections (its log's default prefix: "2026-12-01 16:23:13.185 UTC [pid] LOG: ..."). */
+function readyInLog(logFile: string): number | undefined {
+  const lines = fs.readFileSync(logFile, 'utf8').split('\n').filter((l) => l.includes('database system is ready to accept connections'));
+  const m = /^(\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d\.\d{3}) UTC/.exec(lines.at(-1) ?? '');
+  return m ? Date.parse(`${m[1]}T${m[2]}Z`) : undefined;
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -40,6 +40,14 @@ export interface EmbeddedOptions {
   onRecover?: (info: { postmasterPid: number; ownerPid?: number }) => void;
   /** More server settings (`-c name=value`), e.g. a benchmark's shared_preload_libraries. */
   settings?: string[];
+  /**
+   * Starts the server in recovery (standby.signal, hot_standby off) and leaves it there until
+   * promoteEmbeddedPostgres: every connection meanwhile is refused with 57P03, as during a long
+   * crash recovery or before a standby is promoted (the fault runs hold Postgres "starting up").
+   */
+  holdInRecovery?: boolean;
+  /** How long pg_ctl waits for the server to accept connections (default 60 s; crash recovery under load can take longer). */
+  startTimeoutSeconds?: number;
 }
 
 export async function startEmbeddedPostgres(dataDir: string, opts: EmbeddedOptions = {}): Promise<EmbeddedDatabase> {
@@ -72,7 +80,9 @@ export async function startEmbeddedPostgres(dataDir: string, opts: EmbeddedOptio
   try {
     // Postgres (not root) writes the log; the folder is its own. Each start begins a fresh log.
     fs.rmSync(logFile, { force: true });
-    await execFileAsync(bin.pg_ctl, ['start', '-D', databaseDir, '-w', '-t', '60', '-l', logFile, '-o', [`-p ${port}`, ...POSTGRES_FLAGS, ...(opts.settings ?? []).map((s) => `-c ${s}`)].join(' ')], {
+    const settings = [...(opts.settings ?? []), ...(opts.holdInRecovery ? ['hot_standby=off'] : [])];
+    if (opts.holdInRecovery) fs.writeFileSync(path.join(databaseDir, 'standby.signal'), '');
+    await execFileAsync(bin.pg_ctl, ['start', '-D', databaseDir, '-w', '-t', String(opts.startTimeoutSeconds ?? 60), '-l', logFile, '-o', [`-p ${port}`, ...POSTGRES_FLAGS, ...settings.map((s) => `-c ${s}`)].join(' ')], {
       ...runAs,
       env: { ...process.env, LC_MESSAGES: 'C' },
     });
@@ -104,6 +114,12 @@ export async function startEmbeddedPostgres(dataDir: string, opts: EmbeddedOptio
         },
       )),
   };
+}
+
+/** Ends the recovery a start with `holdInRecovery` began: Postgres accepts connections once this resolves. */
+export async function promoteEmbeddedPostgres(dataDir: string): Promise<void> {
+  const bin = await binaries();
+  await execFileAsync(bin.pg_ctl, ['promote', '-D', path.resolve(dataDir, 'pg'), '-w', '-t', '120'], postgresUser());
 }
 
 /**

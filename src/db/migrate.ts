@@ -71,16 +71,24 @@ export async function migrationsApplied(url: string): Promise<boolean> {
 }
 
 /**
- * Waits (polling each second, up to timeoutSeconds) until the migrate step has run; `onWait` is told
- * once. A database that is unreachable meanwhile (starting, restarting, failing over) is waited for
- * too: a process started during an outage comes up when it ends, with no one to restart it.
+ * Waits (polling each second) until the migrate step has run; `onWait` is told whenever what it
+ * waits for changes (the database unreachable, or the migrate step). While the database is
+ * unreachable (stopped, restarting, in crash recovery answering 57P03 "starting up", failing over)
+ * it waits without limit: a process started during an outage comes up when it ends, with no one to
+ * restart it, however long Postgres' recovery takes. `timeoutSeconds` bounds only the wait for the
+ * migrate step on a database that answers. `signal` ends the wait (SIGTERM during start-up).
  */
-export async function waitForMigrations(url: string, timeoutSeconds: number, onWait: (unreachable: boolean) => void): Promise<void> {
-  const deadline = Date.now() + timeoutSeconds * 1000;
-  let told = false;
-  let lastError: unknown;
+export async function waitForMigrations(
+  url: string,
+  timeoutSeconds: number,
+  onWait: (unreachable: boolean, lastError?: unknown) => void,
+  opts: { signal?: AbortSignal } = {},
+): Promise<void> {
+  let notMigratedSince: number | undefined;
+  let told: boolean | undefined;
   for (;;) {
-    lastError = undefined;
+    opts.signal?.throwIfAborted();
+    let lastError: unknown;
     try {
       if (await migrationsApplied(url)) return;
     } catch (err) {
@@ -88,13 +96,31 @@ export async function waitForMigrations(url: string, timeoutSeconds: number, onW
       if ((err as { code?: string }).code !== '28P01' && !isDatabaseUnavailable(err)) throw err;
       lastError = err;
     }
-    if (Date.now() >= deadline) {
+    const unreachable = isDatabaseUnavailable(lastError);
+    if (unreachable) notMigratedSince = undefined;
+    else notMigratedSince ??= Date.now();
+    if (notMigratedSince !== undefined && Date.now() - notMigratedSince >= timeoutSeconds * 1000) {
       const cause = lastError ? ` (last error: ${(lastError as Error).message})` : '';
-      if (isDatabaseUnavailable(lastError)) throw new Error(`The database is unreachable (waited ${timeoutSeconds} s, MIGRATIONS_WAIT_SECONDS)${cause}`);
-      throw new Error(`The database is not migrated (waited ${timeoutSeconds} s): run the migrate step first (npm run db:migrate, or PROCESS_ROLE=migrate) with the owner's credentials${cause}`);
+      throw new Error(`The database is not migrated (waited ${timeoutSeconds} s, MIGRATIONS_WAIT_SECONDS): run the migrate step first (npm run db:migrate, or PROCESS_ROLE=migrate) with the owner's credentials${cause}`);
     }
-    if (!told) onWait(isDatabaseUnavailable(lastError));
-    told = true;
-    await new Promise((r) => setTimeout(r, 1000));
+    if (told !== unreachable) onWait(unreachable, lastError);
+    told = unreachable;
+    await sleep(1000, opts.signal);
   }
+}
+
+/** setTimeout as a promise that an abort ends early (rejecting with the signal's reason). */
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      signal?.removeEventListener('abort', aborted);
+      resolve();
+    }
+    function aborted() {
+      clearTimeout(timer);
+      reject(signal!.reason);
+    }
+    signal?.addEventListener('abort', aborted, { once: true });
+  });
 }

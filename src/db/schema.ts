@@ -837,6 +837,8 @@ export const ssoConnections = pgTable(
     samlAllowIdpInitiated: boolean('saml_allow_idp_initiated').notNull().default(false),
     /** Tolerated clock difference for NotBefore / NotOnOrAfter. */
     samlClockSkewSeconds: integer('saml_clock_skew_seconds').notNull().default(60),
+    /** The role of whoever last changed what the connection trusts: it signs in no account above it (migration 0027). */
+    configuredByRole: tenantRole('configured_by_role').notNull().default('ADMIN'),
     ...timestamps,
   },
   (t) => [

@@ -1,9 +1,10 @@
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { App } from '../app.js';
 import { actors, ShortTransactionScope, type Scope } from '../db/tenant-transaction.js';
-import { badInput, ErrorCode, toAppError } from '../errors.js';
+import { AppError, badInput, ErrorCode, notFound, toAppError } from '../errors.js';
+import { listResourceTypes, listSchemas, resourceTypes, schemas, serviceProviderConfig } from '../modules/scim/discovery.js';
 import { createScimGroup, deleteScimGroup, getScimGroup, listScimGroups, patchScimGroup, replaceScimGroup } from '../modules/scim/groups.js';
-import { SCHEMAS, MAX_COUNT } from '../modules/scim/protocol.js';
+import { SCHEMAS } from '../modules/scim/protocol.js';
 import { authenticateScim } from '../modules/scim/tokens.js';
 import { createScimUser, deleteScimUser, getScimUser, listScimUsers, patchScimUser, replaceScimUser } from '../modules/scim/users.js';
 import { unstorableText } from '../validation.js';
@@ -60,16 +61,15 @@ export function scimRoutes(app: App): FastifyPluginAsync {
     route('DELETE', '/scim/v2/Groups/:id', 204, (scope, req) => deleteScimGroup(scope, req.params.id));
 
     // What identity providers read to learn what this endpoint supports (RFC 7644 §4); also behind the token.
-    route('GET', '/scim/v2/ServiceProviderConfig', 200, async () => ({
-      schemas: ['urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig'],
-      patch: { supported: true },
-      bulk: { supported: false, maxOperations: 0, maxPayloadSize: 0 },
-      filter: { supported: true, maxResults: MAX_COUNT },
-      changePassword: { supported: false },
-      sort: { supported: false },
-      etag: { supported: false },
-      authenticationSchemes: [{ type: 'oauthbearertoken', name: 'Bearer token', description: 'A SCIM token created by a tenant ADMIN (createScimToken)', primary: true }],
-    }));
+    route('GET', '/scim/v2/ServiceProviderConfig', 200, async (_scope, _req, base) => serviceProviderConfig(base));
+    route('GET', '/scim/v2/ResourceTypes', 200, async (_scope, _req, base) => listResourceTypes(base));
+    route('GET', '/scim/v2/ResourceTypes/:id', 200, async (_scope, req, base) => resourceTypes(base).find((r) => r.id === req.params.id) ?? Promise.reject(notFound('ResourceType')));
+    route('GET', '/scim/v2/Schemas', 200, async (_scope, _req, base) => listSchemas(base));
+    route('GET', '/scim/v2/Schemas/:id', 200, async (_scope, req, base) => schemas(base).find((r) => r.id === req.params.id) ?? Promise.reject(notFound('Schema')));
+    // Anything else under /scim/v2 (another path, or a method a resource does not have) answers in the SCIM error schema too.
+    instance.all('/scim/v2/*', async (req) => {
+      throw new AppError('NOT_FOUND', `No SCIM endpoint ${req.method} ${req.url.split('?')[0]!.slice(0, 200)}`);
+    });
   };
 }
 

@@ -36,6 +36,16 @@ export interface HttpServer {
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
+/** How long each /readyz check may take before it counts as unreachable. */
+const READY_CHECK_MS = 2000;
+
+function withinBound<T>(work: Promise<T>, ms = READY_CHECK_MS): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const bound = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms)));
+  work.catch(() => undefined); // settles after the bound: nobody waits for it any more
+  return Promise.race([work, bound]).finally(() => clearTimeout(timer));
+}
+
 /** Fastify with Apollo on POST/GET /graphql, graphql-ws on the same path, health and JWKS routes. */
 export async function startHttpServer(app: App, opts: { host: string; port: number }): Promise<HttpServer> {
   const fastify = Fastify({
@@ -129,12 +139,14 @@ export async function startHttpServer(app: App, opts: { host: string; port: numb
   // and not shutting down (a load balancer then sends new requests elsewhere).
   fastify.get('/readyz', async (_req, reply) => {
     if (draining) return reply.code(503).send({ status: 'shutting_down' });
+    // Each check within READY_CHECK_MS: a probe must get its answer before the orchestrator's own
+    // timeout (the Dockerfile's HEALTHCHECK allows 3 s), also from a connection that never answers.
     const [database, queue] = await Promise.all([
-      app.db.execute(sql`select 1`).then(
+      withinBound(app.db.execute(sql`select 1`)).then(
         () => 'ok',
         () => 'unreachable',
       ),
-      app.jobs.ping().then(
+      withinBound(app.jobs.ping()).then(
         (backlog) => ({ status: 'ok', backlog }),
         () => ({ status: 'unreachable' }),
       ),

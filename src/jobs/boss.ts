@@ -85,7 +85,15 @@ export class Jobs implements JobEnqueuer {
 
   /** Starts pg-boss and creates every queue (idempotent). */
   async start(): Promise<void> {
-    await this.boss.start();
+    try {
+      await this.boss.start();
+    } catch (err) {
+      // pg-boss 10 can neither finish nor stop a start that failed half-way (its stop() is a no-op
+      // until a start completed, a second start() returns at once): close its pool, and let the
+      // caller drop this instance and build another (createAppWhenReachable does).
+      await (this.boss.getDb() as { close?: () => Promise<void> }).close?.().catch(() => undefined);
+      throw err;
+    }
     this.started = true;
     for (const [name, policy] of queuePolicies(this.config)) await this.createQueue(name, policy);
   }

@@ -1327,6 +1327,8 @@ export type SsoConnection = {
   clientId?: Maybe<Scalars['String']['output']>;
   /** SAML: tolerated clock difference for NotBefore / NotOnOrAfter, in seconds. */
   clockSkewSeconds: Scalars['Int']['output'];
+  /** The role of whoever last changed what this connection trusts (its identity provider, roles, IdP-initiated sign-ins): it signs in no account above this role, so only a connection an OWNER configured can sign in an OWNER. */
+  configuredByRole: Role;
   createdAt: Scalars['DateTime']['output'];
   /** The role of people created on their first sign-in, unless the role mapping gives one. */
   defaultRole: Role;
@@ -2399,6 +2401,7 @@ export type SsoConnectionResolvers<ContextType = Context, ParentType extends Res
   allowIdpInitiated?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   clientId?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   clockSkewSeconds?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  configuredByRole?: Resolver<ResolversTypes['Role'], ParentType, ContextType>;
   createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   defaultRole?: Resolver<ResolversTypes['Role'], ParentType, ContextType>;
   enabled?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;

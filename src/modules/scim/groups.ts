@@ -138,7 +138,9 @@ export async function patchScimGroup(scope: Scope, baseUrl: string, id: string, 
       } else if (lower === 'externalid') {
         externalId = op.op === 'remove' ? null : validate(z.string().trim().max(256).nullable(), op.value) || null;
       } else if (lower === 'members') {
-        const ids = op.value === undefined && op.op === 'remove' ? [...members] : memberIds(validate(memberList, op.value));
+        // One member as an object instead of an array of one: some directories send it so.
+        const value = op.value && typeof op.value === 'object' && !Array.isArray(op.value) ? [op.value] : op.value;
+        const ids = value === undefined && op.op === 'remove' ? [...members] : memberIds(validate(memberList, value));
         if (op.op === 'replace') members = new Set(ids);
         else if (op.op === 'add') for (const m of ids) members.add(m);
         else for (const m of ids) members.delete(m);

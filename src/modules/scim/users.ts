@@ -75,6 +75,9 @@ function userData(body: unknown): UserData {
   return { email, name, externalId: r.externalId || null, active: r.active === undefined ? true : scimBoolean(r.active, 'active') };
 }
 
+/** RFC 7643 §4.1 User attributes Tessera does not store (lower-cased), with their sub-attributes and filters. */
+const UNSTORED = new Set(['nickname', 'profileurl', 'title', 'usertype', 'preferredlanguage', 'locale', 'timezone', 'phonenumbers', 'ims', 'photos', 'addresses', 'entitlements', 'x509certificates']);
+
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const FILTERABLE = ['userName', 'externalId', 'emails.value'] as const;
 
@@ -176,12 +179,14 @@ function applyUserOperation(resource: Record<string, unknown>, op: { op: 'add' |
     resource.displayName = null;
   } else if (lower === 'emails' || lower.startsWith('emails[') || lower.startsWith('emails.')) {
     // The work (primary) email is the only one kept: setting any email sets it; removing it is refused below.
-    if (value === undefined) throw scimError('BAD_USER_INPUT', 'mutability', 'The email a user signs in with cannot be removed');
+    if (value === undefined || value === null) throw scimError('BAD_USER_INPUT', 'mutability', 'The email a user signs in with cannot be removed');
     const email = typeof value === 'string' ? value : Array.isArray(value) ? (value.find((e: { primary?: unknown }) => e?.primary) ?? value[0])?.value : (value as { value?: unknown }).value;
     if (typeof email !== 'string') throw scimError('BAD_USER_INPUT', 'invalidValue', 'emails: expected an email value');
     resource.userName = email;
-  } else if (lower === 'roles' || lower.startsWith('urn:')) {
-    // Roles are not provisioned by the directory (the tenant role is set in Tessera or by SSO role mapping): ignored.
+  } else if (lower === 'roles' || lower.startsWith('urn:') || UNSTORED.has(/^[a-z0-9]+/.exec(lower)?.[0] ?? '')) {
+    // Roles are not provisioned by the directory (the tenant role is set in Tessera or by SSO role mapping),
+    // and the other core attributes are not stored: ignored, as in a POST or PUT, so a directory's
+    // default mapping (Entra ID's sends title, addresses, phoneNumbers…) does not fail every update.
   } else throw scimError('BAD_USER_INPUT', 'invalidPath', `Unsupported path ${path}`);
 }
 

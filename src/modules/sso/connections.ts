@@ -14,7 +14,10 @@ import { certificateInfo, normalizeCertificate, parseIdpMetadata, SamlInputError
  * SSO connections: the identity providers a tenant's people sign in with (OWNER/ADMIN configure
  * them). The OIDC client secret is encrypted like integration credentials, bound to the row, and
  * never returned. Role rules: nobody configures a role above their own for new people, so only an
- * OWNER can map anyone to OWNER; an ADMIN can't change a connection an OWNER mapped to OWNER.
+ * OWNER can map anyone to OWNER; an ADMIN can't change a connection an OWNER mapped to OWNER. And as
+ * an identity provider asserts whatever email and subject it likes, a connection signs in no account
+ * above the role of whoever last changed what it trusts (`configuredByRole`, checked in sign-in.ts):
+ * an ADMIN pointing a connection at their own IdP can't sign in as an OWNER.
  */
 
 const ROLES = ['OWNER', 'ADMIN', 'MEMBER', 'VIEWER'] as const;
@@ -166,6 +169,7 @@ export async function createOidcConnection(scope: Scope, actor: Actor, deps: { s
         defaultRole,
         roleClaim: input.roleClaim ?? null,
         roleMapping,
+        configuredByRole: actor.role,
       })
       .returning();
     // The ciphertext is bound to the row's id, known only now.
@@ -198,6 +202,7 @@ export async function createSamlConnection(scope: Scope, actor: Actor, raw: unkn
         defaultRole,
         roleClaim: input.roleClaim ?? null,
         roleMapping,
+        configuredByRole: actor.role,
       })
       .returning();
     return row!;
@@ -223,9 +228,12 @@ export async function updateSsoConnection(scope: Scope, actor: Actor, deps: { se
       current.protocol === 'SAML' && (input.idpMetadataXml || input.idpEntityId || input.idpSsoUrl || input.idpCertificates)
         ? samlSettings(input, { samlIdpEntityId: current.samlIdpEntityId ?? undefined, samlIdpSsoUrl: current.samlIdpSsoUrl ?? undefined, samlIdpCertificates: current.samlIdpCertificates ?? undefined })
         : {};
+    // Anything but its name and on/off changes whom the connection trusts: it now trusts up to the actor's role.
+    const trustChanged = Object.entries(input).some(([k, v]) => v !== undefined && k !== 'name' && k !== 'enabled');
     const [row] = await tx
       .update(ssoConnections)
       .set({
+        configuredByRole: trustChanged ? actor.role : undefined,
         name: input.name ?? undefined,
         enabled: input.enabled ?? undefined,
         oidcIssuer: input.issuer ?? undefined,

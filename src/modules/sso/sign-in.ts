@@ -12,6 +12,7 @@ import type { Logger } from '../../logger.js';
 import type { OutboundPolicy } from '../../integrations/outbound-policy.js';
 import type { SecretBox } from '../../integrations/secrets.js';
 import { fields } from '../../validation.js';
+import { ROLE_RANK } from '../../auth/roles.js';
 import { roleFor } from './connections.js';
 import { domainVerified, emailDomain } from './domains.js';
 
@@ -34,6 +35,7 @@ export type SsoErrorCode =
   | 'SSO_EMAIL_MISSING'
   | 'SSO_EMAIL_NOT_VERIFIED'
   | 'SSO_USER_NOT_ACTIVE'
+  | 'SSO_ROLE_NOT_ALLOWED'
   | 'SSO_IDP_INITIATED_DISABLED'
   | 'SSO_ASSERTION_REPLAYED';
 
@@ -154,16 +156,30 @@ export async function resolveUser(tx: Tx, conn: SsoConnectionRow, claims: Record
     // Linking (and creating) trusts the email only when the IdP asserts it verified, or the tenant verified its domain.
     if (claims.email_verified !== true && !(await domainVerified(tx, email))) throw new SsoRefusal('SSO_EMAIL_NOT_VERIFIED', 'The identity provider does not assert this email address as verified');
     [user] = await tx.select().from(users).where(sql`lower(${users.email}) = ${email}`);
+    if (user) assertMaySignIn(conn, user);
     if (!user) {
       const name = fields.name.safeParse(claims.name).data ?? email.split('@')[0]!;
       [user] = await tx.insert(users).values({ tenantId: conn.tenantId, email, name, role: roleFor(conn, claims), status: 'ACTIVE' }).returning();
     }
     await tx.insert(ssoIdentities).values({ tenantId: conn.tenantId, connectionId: conn.id, subject, userId: user!.id });
   }
+  if (user) assertMaySignIn(conn, user);
   // An invited person who signs in through the tenant's identity provider has accepted: ACTIVE.
   if (user?.status === 'INVITED') [user] = await tx.update(users).set({ status: 'ACTIVE', updatedAt: new Date() }).where(eq(users.id, user.id)).returning();
   if (!user || user.status !== 'ACTIVE') throw new SsoRefusal('SSO_USER_NOT_ACTIVE', 'This account is not active');
   return user;
+}
+
+/**
+ * An identity provider asserts whatever email and subject it likes, so a connection signs in no
+ * account above the role of whoever last configured it (connections.ts): an ADMIN's connection can't
+ * link to, or sign in, an OWNER. Checked on every sign-in, as the connection may have changed since
+ * an identity was linked.
+ */
+function assertMaySignIn(conn: SsoConnectionRow, user: UserRow): void {
+  if (ROLE_RANK[user.role] > ROLE_RANK[conn.configuredByRole]) {
+    throw new SsoRefusal('SSO_ROLE_NOT_ALLOWED', `This connection was configured by an ${conn.configuredByRole} and can't sign in an ${user.role}`);
+  }
 }
 
 /** The frontend's half: the one-time code for a session (the same payload as `login`). */
