@@ -323,6 +323,7 @@ describe('SCIM: what directories send', () => {
     expectScimError(await scim(token, 'GET', '/Widgets'), 404);
     expectScimError(await scim(token, 'POST', `/Users/${crypto.randomUUID()}`, newUser(`x@${t.tenant.slug}.test`)), 404);
     expectScimError(await scim(token, 'GET', '/Bulk'), 404);
+    expectScimError(await scim(token, 'GET', `/Users/${'a'.repeat(300)}`), 404);
   });
 
   it('no body makes a 500: wrong JSON types everywhere, deep nesting, huge and odd bodies, on every write', async () => {

@@ -257,6 +257,13 @@ describe('OIDC sign-in', () => {
     expect((await b.go(startUrl('no-such-tenant-here'))).searchParams.get('error')).toBe('SSO_CONNECTION_NOT_FOUND');
     expect((await b.go(startUrl(t.tenant.slug, crypto.randomUUID()))).searchParams.get('error')).toBe('SSO_CONNECTION_NOT_FOUND');
     expect((await b.go(startUrl(t.tenant.slug, 'not-a-uuid'))).searchParams.get('error')).toBe('SSO_CONNECTION_NOT_FOUND');
+    // Values Postgres can't take, and ids longer than the router reads: the client's fault, never SSO_FAILED or a 500.
+    expect((await b.go(`${server.url}/auth/sso/start?tenant=%00`)).searchParams.get('error')).toBe('SSO_BAD_REQUEST');
+    const badHint = await fetch(`${server.url}/auth/sso/start?tenant=${t.tenant.slug}&login_hint=%00`, { redirect: 'manual' });
+    expect(badHint.status).toBe(302);
+    expect(badHint.headers.get('location')).not.toContain('SSO_FAILED'); // the unusable hint is dropped: on to the IdP
+    const longId = await fetch(`${server.url}/auth/sso/saml/${'a'.repeat(300)}/${crypto.randomUUID()}/metadata`, { redirect: 'manual' });
+    expect(longId.status).toBeLessThan(500);
     const other = await server.seed.tenant();
     const { conn } = await connect(other);
     await server.gql('mutation($id: UUID!) { updateSsoConnection(id: $id, input: { enabled: false }) { id } }', { id: conn.id }, { token: other.owner.token });
