@@ -450,6 +450,21 @@ describe('SAML attacks, each refused with a stable code and nothing written', ()
     expect((await postToAcs(form)).code).toMatch(/^ssoc_/);
   });
 
+  it('XML attacks in the SAMLResponse: a DOCTYPE with entity expansion (billion laughs) or an external entity (XXE), even around a genuinely signed assertion', async () => {
+    const lol = '<!DOCTYPE r [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;"><!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;"><!ENTITY d "&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;"><!ENTITY e "&d;&d;&d;&d;&d;&d;&d;&d;&d;&d;">]>';
+    const xxe = '<!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]>';
+    for (const [prolog, entity] of [[lol, '&e;'], [xxe, '&x;'], [lol.replace('<!DOCTYPE', '<!DocType'), '&e;']] as const) {
+      const form = await forged();
+      const xml = decode(form.SAMLResponse);
+      expect(xml).toContain(`>${email}<`);
+      // The entity used where the email would be read (the signature no longer matches, but the parse comes first).
+      const attacked = prolog + xml.replace(`>${email}<`, `>${entity}<`);
+      const started = Date.now();
+      await refused({ ...form, SAMLResponse: Buffer.from(attacked).toString('base64') }, 'SSO_INVALID_RESPONSE');
+      expect(Date.now() - started).toBeLessThan(10_000);
+    }
+  });
+
   it('a disabled connection; malformed posts', async () => {
     const { conn: gone } = await connect(t);
     const form = await idpForm(startUrl(t.tenant.slug, gone.id, email));
