@@ -19,8 +19,8 @@
  * Results: stdout and .bench/vs-postgraphile.md. BENCH_DURATION=<s> changes the phase length (10 s),
  * BENCH_PAIRS=<n> the number of T/PG pairs (3), BENCH_QUERIES=list|single runs one query only,
  * BENCH_CPU_PROFILE=1 writes a CPU profile of the Tessera process and prints where its time went,
- * BENCH_NODE_FLAGS='--max-semi-space-size=4' runs the Tessera process with those flags instead of the
- * production image's (the Dockerfile's NODE_OPTIONS).
+ * BENCH_NODE_FLAGS='--max-semi-space-size=4' and MALLOC_ARENA_MAX=<n> (0: glibc's default) run the
+ * Tessera process with those instead of the production image's (the Dockerfile's ENV).
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import crypto from 'node:crypto';
@@ -127,9 +127,12 @@ async function benchmark(cleanups: (() => Promise<unknown>)[]): Promise<string> 
   const profileDir = process.env.BENCH_CPU_PROFILE === '1' ? fs.mkdtempSync(path.join(os.tmpdir(), 'tessera-cpu-')) : undefined;
   // Node's flags as the production image sets them (the Dockerfile's NODE_OPTIONS), unless
   // BENCH_NODE_FLAGS replaces them (e.g. '--max-semi-space-size=4') to measure their effect.
-  const imageFlags = /NODE_OPTIONS="([^"]*)"/.exec(fs.readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8'))?.[1] ?? '';
+  // The same for glibc's MALLOC_ARENA_MAX (the image's, unless the caller sets it; 0 = glibc's default).
+  const dockerfile = fs.readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8');
+  const imageFlags = /NODE_OPTIONS="([^"]*)"/.exec(dockerfile)?.[1] ?? '';
   const nodeFlags = (process.env.BENCH_NODE_FLAGS ?? imageFlags).split(' ').filter(Boolean);
-  log(`Tessera runs with node ${nodeFlags.join(' ') || '(no flags)'}`);
+  const arenas = process.env.MALLOC_ARENA_MAX ?? /MALLOC_ARENA_MAX=(\d+)/.exec(dockerfile)?.[1] ?? '0';
+  log(`Tessera runs with node ${nodeFlags.join(' ') || '(no flags)'}, MALLOC_ARENA_MAX=${arenas}`);
   const tessera = await startServer('Tessera', [...nodeFlags, ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), 'dist/main.js'], {
     NODE_ENV: 'production',
     PROCESS_ROLE: 'api',
@@ -143,6 +146,7 @@ async function benchmark(cleanups: (() => Promise<unknown>)[]): Promise<string> 
     PLATFORM_OPERATOR_PASSWORD: 'bench-operator-password',
     INTEGRATION_ENCRYPTION_KEY: crypto.randomBytes(32).toString('base64'),
     METRICS_TOKEN: crypto.randomBytes(16).toString('hex'),
+    ...(arenas !== '0' ? { MALLOC_ARENA_MAX: arenas } : {}),
     // The tenant budget is checked on every request (leases of 1 %), set high enough that the
     // benchmark's own rate never meets it.
     RATE_LIMIT_TENANT_PRO_PER_MINUTE: '10000000',

@@ -185,6 +185,8 @@ const schema = z.object({
   RATE_LIMIT_PASSWORD_RESET_EMAIL_MAX: z.coerce.number().int().min(1).max(1_000_000).default(3),
   RATE_LIMIT_PASSWORD_RESET_WINDOW_SECONDS: z.coerce.number().int().min(1).max(86_400).default(3600),
   RATE_LIMIT_AUTH_WINDOW_SECONDS: z.coerce.number().int().min(1).max(86_400).default(300),
+  /** SCIM requests per SCIM token per minute (a directory's full sync pages through users and groups). */
+  RATE_LIMIT_SCIM_PER_MINUTE: z.coerce.number().int().min(1).max(10_000_000).default(1200),
   /** Mutations per user per minute. */
   RATE_LIMIT_MUTATIONS_PER_MINUTE: z.coerce.number().int().min(1).max(10_000_000).default(120),
   /** Root fields (queries and mutations) per tenant per minute, by plan. */

@@ -45,6 +45,8 @@ export const ErrorCode = {
   INVALID_TOKEN: { http: 400, message: 'This link is invalid, has expired or has already been used' },
   /** The HTTP body is over the size limit (answered by the HTTP layer, before GraphQL or webhooks). */
   PAYLOAD_TOO_LARGE: { http: 413, message: 'Payload too large' },
+  /** A URL path segment longer than the router reads (Fastify's maxParamLength, 100 characters). */
+  URI_TOO_LONG: { http: 414, message: 'URI too long' },
   /** The body's content type is not one the route reads. */
   UNSUPPORTED_MEDIA_TYPE: { http: 415, message: 'Unsupported media type' },
   /** REST (webhooks) only: well-formed JSON that fails the event type's schema, or text Postgres can't store. */
@@ -173,6 +175,7 @@ const STATUS_CODES = new Map<number, ErrorCodeName>([
   [404, 'NOT_FOUND'],
   [405, 'METHOD_NOT_ALLOWED'],
   [413, 'PAYLOAD_TOO_LARGE'],
+  [414, 'URI_TOO_LONG'],
   [415, 'UNSUPPORTED_MEDIA_TYPE'],
   [431, 'REQUEST_HEADER_FIELDS_TOO_LARGE'],
 ]);

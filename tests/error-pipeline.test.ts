@@ -106,6 +106,8 @@ describe("Fastify's own refusals carry the envelope, a code and x-request-id", (
     expect(get.headers.get('allow')).toBe('POST');
     await expectRestError(get, 405, 'METHOD_NOT_ALLOWED');
     await expectRestError(await fetch(`${server.url}/healthz`, { method: 'POST' }), 405, 'METHOD_NOT_ALLOWED');
+    // A path parameter longer than the router reads (Fastify's maxParamLength) was a masked 500.
+    await expectRestError(await fetch(`${server.url}/webhooks/${'a'.repeat(300)}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' }), 414, 'URI_TOO_LONG');
   });
 
   it('a request id sent by the client is echoed in the header and the envelope', async () => {

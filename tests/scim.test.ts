@@ -323,6 +323,7 @@ describe('SCIM: what directories send', () => {
     expectScimError(await scim(token, 'GET', '/Widgets'), 404);
     expectScimError(await scim(token, 'POST', `/Users/${crypto.randomUUID()}`, newUser(`x@${t.tenant.slug}.test`)), 404);
     expectScimError(await scim(token, 'GET', '/Bulk'), 404);
+    expectScimError(await scim(token, 'GET', `/Users/${'a'.repeat(300)}`), 404);
   });
 
   it('no body makes a 500: wrong JSON types everywhere, deep nesting, huge and odd bodies, on every write', async () => {
@@ -429,6 +430,32 @@ describe('SCIM isolation: a token of tenant A never reaches tenant B', () => {
     expect(row!.status).toBe('ACTIVE');
     // A's revoked token is refused, and B's keeps working.
     expect((await scim(tb, 'GET', `/Users/${bUser.id}`)).status).toBe(200);
+  });
+
+  it('each token has its own request budget per minute: beyond it 429 with Retry-After in the SCIM error schema; another token goes on', async () => {
+    const limited = await startTestServer({ env: { RATE_LIMIT_SCIM_PER_MINUTE: '5' } });
+    try {
+      const t = await limited.seed.tenant();
+      const tokenOf = async () => (await limited.gql(CREATE_TOKEN, { n: 'Okta' }, { token: t.owner.token })).data.createScimToken.token as string;
+      const [busy, other] = [await tokenOf(), await tokenOf()];
+      const get = (token: string) => fetch(`${limited.url}/scim/v2/Users?count=1`, { headers: { authorization: `Bearer ${token}` } });
+      // 11 calls hold 6 in one minute's window even if a minute boundary falls among them.
+      const statuses: number[] = [];
+      let refusal: Response | undefined;
+      for (let i = 0; i < 11 && !refusal; i++) {
+        const res = await get(busy);
+        statuses.push(res.status);
+        if (res.status !== 200) refusal = res;
+      }
+      expect(refusal?.status).toBe(429);
+      expect(statuses.filter((s) => s === 200).length).toBeGreaterThanOrEqual(5);
+      expect(Number(refusal!.headers.get('retry-after'))).toBeGreaterThan(0);
+      expect(refusal!.headers.get('content-type')).toMatch(/^application\/scim\+json/);
+      expect(await refusal!.json()).toMatchObject({ schemas: [ERROR], status: '429', code: 'RATE_LIMITED' });
+      expect((await get(other)).status).toBe(200);
+    } finally {
+      await limited.close();
+    }
   });
 
   it('a suspended tenant’s directory is refused (403)', async () => {

@@ -158,6 +158,48 @@ describe('SSO enforcement', () => {
     expect((await login(member.user.email)).errors).toBeUndefined();
   });
 
+  it('enforcing ends the sessions already started with a password (break-glass OWNERs’ and SSO ones stay); such a session can’t be refreshed later either', async () => {
+    const t = await server.seed.tenant();
+    const connId = await connect(t);
+    const member = await t.user('MEMBER');
+    const secondOwner = await t.user('OWNER');
+    const LOGIN_TOKENS = 'mutation($s: String!, $e: EmailAddress!, $p: String!) { login(input: { tenantSlug: $s, email: $e, password: $p }) { accessToken refreshToken } }';
+    const REFRESH = 'mutation($r: String!) { refreshSession(refreshToken: $r) { accessToken refreshToken } }';
+    const passwordSession = async (email: string) => (await server.gql(LOGIN_TOKENS, { s: t.tenant.slug, e: email, p: PASSWORD })).data.login as { accessToken: string; refreshToken: string };
+    const memberPassword = await passwordSession(member.user.email);
+    const ownerPassword = await passwordSession(t.owner.user.email);
+    const secondOwnerPassword = await passwordSession(secondOwner.user.email);
+    mock.oidc.addAccount({ email: member.user.email, email_verified: true, name: 'Member', groups: [] });
+    const code = (await browse(`${server.url}/auth/sso/start?tenant=${t.tenant.slug}&connection=${connId}&login_hint=${encodeURIComponent(member.user.email)}`)).searchParams.get('code');
+    const memberSso = (await server.gql('mutation($c: String!) { exchangeSsoCode(code: $c) { accessToken refreshToken } }', { c: code })).data.exchangeSsoCode as { accessToken: string; refreshToken: string };
+    const me = async (token: string) => (await server.gql('{ me { id } }', {}, { token })).errors?.[0]?.extensions?.code ?? 'OK';
+    for (const s of [memberPassword, ownerPassword, secondOwnerPassword, memberSso]) expect(await me(s.accessToken)).toBe('OK');
+
+    await server.gql('mutation($u: UUID!) { setSsoBreakGlass(userId: $u, enabled: true) { id } }', { u: t.owner.user.id }, { token: t.owner.token });
+    expect((await server.gql('mutation { setSsoEnforcement(enforced: true) { ssoEnforced } }', {}, { token: t.owner.token })).data.setSsoEnforcement.ssoEnforced).toBe(true);
+    // At once: the password sessions of the member and of the OWNER who is not break-glass are over.
+    expect(await me(memberPassword.accessToken)).toBe('UNAUTHENTICATED');
+    expect(await me(secondOwnerPassword.accessToken)).toBe('UNAUTHENTICATED');
+    expect((await server.gql(REFRESH, { r: memberPassword.refreshToken })).errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+    // The break-glass OWNER's password session and the member's SSO session go on, and refresh.
+    expect(await me(ownerPassword.accessToken)).toBe('OK');
+    expect(await me(memberSso.accessToken)).toBe('OK');
+    const ssoRefreshed = await server.gql(REFRESH, { r: memberSso.refreshToken });
+    expect(ssoRefreshed.errors).toBeUndefined();
+    const ownerRefreshed = (await server.gql(REFRESH, { r: ownerPassword.refreshToken })).data.refreshSession as { accessToken: string; refreshToken: string };
+
+    // A password session that escaped the switch (revived here by hand) is refused at its next refresh, and ended.
+    await server.ownerSql`update refresh_tokens set revoked_at = null where tenant_id = ${t.tenant.id} and user_id = ${member.user.id} and token_hash = encode(sha256(convert_to(${memberPassword.refreshToken}, 'UTF8')), 'hex')`;
+    const late = await server.gql(REFRESH, { r: memberPassword.refreshToken });
+    expect(late.errors?.[0]?.extensions).toMatchObject({ code: 'FORBIDDEN', reason: 'SSO_REQUIRED' });
+    expect((await server.gql(REFRESH, { r: memberPassword.refreshToken })).errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+
+    // The OWNER no longer break-glass: their password session ends too.
+    await server.gql('mutation($u: UUID!) { setSsoBreakGlass(userId: $u, enabled: false) { id } }', { u: t.owner.user.id }, { token: t.owner.token });
+    expect(await me(ownerRefreshed.accessToken)).toBe('UNAUTHENTICATED');
+    expect(await me(ssoRefreshed.data.refreshSession.accessToken)).toBe('OK');
+  });
+
   it('while enforced, an invited person signs in through the IdP and is activated by it', async () => {
     const t = await server.seed.tenant();
     const connId = await connect(t);

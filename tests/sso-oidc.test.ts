@@ -158,6 +158,18 @@ describe('OIDC sign-in', () => {
     expect(entries).toContainEqual(expect.objectContaining({ action: 'LOGIN_SUCCEEDED', changes: expect.objectContaining({ method: 'sso', connectionId: connId }) }));
   });
 
+  it('the one-time code, exchanged eight times at once, gives exactly one session', async () => {
+    const email = `race-${crypto.randomBytes(3).toString('hex')}@${t.tenant.slug}.test`;
+    account(email);
+    const { code } = await signIn(t.tenant.slug, connId, email);
+    const results = await Promise.all(Array.from({ length: 8 }, () => exchange(code!)));
+    const won = results.filter((r) => r.data?.exchangeSsoCode?.accessToken);
+    expect(won).toHaveLength(1);
+    for (const r of results.filter((x) => !x.data?.exchangeSsoCode)) expect(r.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+    const [sessions] = await server.ownerSql`select count(*)::int as n from sessions where user_id = ${won[0]!.data.exchangeSsoCode.user.id}`;
+    expect(sessions!.n).toBe(1);
+  });
+
   it('an existing user is linked when the email is verified, and keeps their role', async () => {
     const existing = await t.user('VIEWER');
     account(existing.user.email, { groups: ['tessera-admins'] });
@@ -245,6 +257,13 @@ describe('OIDC sign-in', () => {
     expect((await b.go(startUrl('no-such-tenant-here'))).searchParams.get('error')).toBe('SSO_CONNECTION_NOT_FOUND');
     expect((await b.go(startUrl(t.tenant.slug, crypto.randomUUID()))).searchParams.get('error')).toBe('SSO_CONNECTION_NOT_FOUND');
     expect((await b.go(startUrl(t.tenant.slug, 'not-a-uuid'))).searchParams.get('error')).toBe('SSO_CONNECTION_NOT_FOUND');
+    // Values Postgres can't take, and ids longer than the router reads: the client's fault, never SSO_FAILED or a 500.
+    expect((await b.go(`${server.url}/auth/sso/start?tenant=%00`)).searchParams.get('error')).toBe('SSO_BAD_REQUEST');
+    const badHint = await fetch(`${server.url}/auth/sso/start?tenant=${t.tenant.slug}&login_hint=%00`, { redirect: 'manual' });
+    expect(badHint.status).toBe(302);
+    expect(badHint.headers.get('location')).not.toContain('SSO_FAILED'); // the unusable hint is dropped: on to the IdP
+    const longId = await fetch(`${server.url}/auth/sso/saml/${'a'.repeat(300)}/${crypto.randomUUID()}/metadata`, { redirect: 'manual' });
+    expect(longId.status).toBeLessThan(500);
     const other = await server.seed.tenant();
     const { conn } = await connect(other);
     await server.gql('mutation($id: UUID!) { updateSsoConnection(id: $id, input: { enabled: false }) { id } }', { id: conn.id }, { token: other.owner.token });
@@ -339,6 +358,22 @@ describe('OIDC attacks, each refused', () => {
     await new Browser().go(startUrl(t.tenant.slug, connId, email), (u) => u.includes('/oidc/'));
     const left = await server.ownerSql`select id from sso_login_attempts where id in (${mine!.id}, ${theirs!.id})`;
     expect(left.map((r) => r.id)).toEqual([theirs!.id]);
+  });
+
+  it('an expired one-time code is refused, and so is a callback for an expired sign-in (nothing issued)', async () => {
+    const email = `late-${crypto.randomBytes(3).toString('hex')}@${t.tenant.slug}.test`;
+    account(email);
+    const { code } = await signIn(t.tenant.slug, connId, email);
+    await server.ownerSql`update sso_login_codes set expires_at = now() - interval '1 second' where tenant_id = ${t.tenant.id} and code_hash = encode(sha256(convert_to(${code!}, 'UTF8')), 'hex')`;
+    expect((await exchange(code!)).errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+    // A sign-in left at the IdP past its 10 minutes: the callback finds nothing to finish.
+    const browser = new Browser();
+    const callback = await browser.go(startUrl(t.tenant.slug, connId, email), (u) => u.includes('/auth/sso/oidc/callback'));
+    const state = callback.searchParams.get('state')!;
+    await server.ownerSql`update sso_login_attempts set expires_at = now() - interval '1 second' where tenant_id = ${t.tenant.id} and state_hash = encode(sha256(convert_to(${state}, 'UTF8')), 'hex')`;
+    const landed = await browser.go(callback.href);
+    expect(landed.searchParams.get('error')).toBe('SSO_STATE_MISMATCH');
+    expect(landed.searchParams.get('code')).toBeNull();
   });
 
   it('malformed codes are UNAUTHENTICATED, never another error', async () => {

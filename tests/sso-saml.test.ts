@@ -360,6 +360,44 @@ describe('SAML attacks, each refused with a stable code and nothing written', ()
     expect(intruder!.n).toBe(0);
   });
 
+  it('a comment inside the signed NameID or email (“admin@x.test<!---->.evil.example”, invisible to the signature): the whole value is read, never the part before the comment', async () => {
+    const target = await t.user('ADMIN');
+    const [local, domain] = target.user.email.split('@') as [string, string];
+    const evilEmail = `${local}@${domain}.evil.example`;
+    const targetIdentity = `${victim.sub}-target`;
+    await server.ownerSql`insert into sso_identities (tenant_id, connection_id, subject, user_id) values (${t.tenant.id}, ${conn.id}, ${targetIdentity}, ${target.user.id})`;
+    // The attacker's genuine, signed assertion (subject "<target's>.evil", email "…@domain.evil.example"), with
+    // comments added after signing: exclusive c14n drops comments, so the signature still verifies.
+    const form = await forged({ nameId: `${targetIdentity}.evil`, email: evilEmail });
+    const xml = decode(form.SAMLResponse);
+    const commented = xml.replace(`>${targetIdentity}.evil<`, `>${targetIdentity}<!---->.evil<`).replace(`>${evilEmail}<`, `>${local}@${domain}<!---->.evil.example<`);
+    expect(commented.match(/<!---->/g)).toHaveLength(2);
+    const { code, error } = await postToAcs({ ...form, SAMLResponse: Buffer.from(commented).toString('base64') });
+    expect(error).toBeNull();
+    const session = await server.gql(EXCHANGE, { c: code });
+    expect(session.data.exchangeSsoCode.user.id).not.toBe(target.user.id);
+    expect(session.data.exchangeSsoCode.user.email).toBe(evilEmail);
+    const [linked] = await server.ownerSql`select count(*)::int as n from sso_identities where user_id = ${target.user.id}`;
+    expect(linked!.n).toBe(1);
+  });
+
+  it('an empty NameID is refused, so people without one never share an identity; a transient NameID is not kept (each sign-in links by email)', async () => {
+    const first = await t.user('MEMBER');
+    const second = await t.user('MEMBER');
+    for (const nameId of ['', '   ']) {
+      await refused(await forged({ nameId, email: first.user.email }), 'SSO_INVALID_RESPONSE');
+      await refused(await forged({ nameId, email: second.user.email }), 'SSO_INVALID_RESPONSE');
+    }
+    const transient = 'urn:oasis:names:tc:SAML:2.0:nameid-format:transient';
+    for (const who of [first, second, first]) {
+      const { code, error } = await postToAcs(await forged({ nameId: `_${crypto.randomUUID()}`, nameIdFormat: transient, email: who.user.email }));
+      expect(error).toBeNull();
+      expect((await server.gql(EXCHANGE, { c: code })).data.exchangeSsoCode.user.id).toBe(who.user.id);
+    }
+    const [kept] = await server.ownerSql`select count(*)::int as n from sso_identities where user_id in (${first.user.id}, ${second.user.id})`;
+    expect(kept!.n).toBe(0);
+  });
+
   it('a replayed Response: the second post is refused (the request was answered); an IdP-initiated one by its assertion id, across two server processes at once', async () => {
     const genuine = await idpForm(startUrl(t.tenant.slug, conn.id, email));
     expect((await postToAcs(genuine)).code).toMatch(/^ssoc_/);
@@ -410,6 +448,21 @@ describe('SAML attacks, each refused with a stable code and nothing written', ()
     expect(bAfter).toEqual(bBefore);
     // The genuine form still works where it belongs.
     expect((await postToAcs(form)).code).toMatch(/^ssoc_/);
+  });
+
+  it('XML attacks in the SAMLResponse: a DOCTYPE with entity expansion (billion laughs) or an external entity (XXE), even around a genuinely signed assertion', async () => {
+    const lol = '<!DOCTYPE r [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;"><!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;"><!ENTITY d "&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;"><!ENTITY e "&d;&d;&d;&d;&d;&d;&d;&d;&d;&d;">]>';
+    const xxe = '<!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]>';
+    for (const [prolog, entity] of [[lol, '&e;'], [xxe, '&x;'], [lol.replace('<!DOCTYPE', '<!DocType'), '&e;']] as const) {
+      const form = await forged();
+      const xml = decode(form.SAMLResponse);
+      expect(xml).toContain(`>${email}<`);
+      // The entity used where the email would be read (the signature no longer matches, but the parse comes first).
+      const attacked = prolog + xml.replace(`>${email}<`, `>${entity}<`);
+      const started = Date.now();
+      await refused({ ...form, SAMLResponse: Buffer.from(attacked).toString('base64') }, 'SSO_INVALID_RESPONSE');
+      expect(Date.now() - started).toBeLessThan(10_000);
+    }
   });
 
   it('a disabled connection; malformed posts', async () => {

@@ -54,12 +54,14 @@ export class RateLimits {
   readonly enabled: boolean;
   private readonly limiters: Record<'AUTH' | 'REFRESH' | 'MUTATION' | 'TENANT' | 'RESET_IP' | 'RESET_EMAIL' | 'TOKEN', Limiter>;
   private readonly plans = new Map<string, { plan: Plan; until: number }>();
+  private readonly scim: PostgresRateLimitStore;
 
   constructor(
     private readonly config: Config,
     private readonly client: postgres.Sql,
   ) {
     this.enabled = config.RATE_LIMITS_ENABLED;
+    this.scim = new PostgresRateLimitStore(client, { namespace: 'scim', windowMs: 60_000, perField: false });
     const authWindow = config.RATE_LIMIT_AUTH_WINDOW_SECONDS * 1000;
     const resetWindow = config.RATE_LIMIT_PASSWORD_RESET_WINDOW_SECONDS * 1000;
     this.limiters = {
@@ -114,6 +116,18 @@ export class RateLimits {
     const hits = await store.hit(`rest:${route}|ip:${clientIp ?? ''}`);
     if (hits <= this.config.RATE_LIMIT_LOGIN_MAX) return true;
     return new AppError('RATE_LIMITED', `Too many requests: at most ${this.config.RATE_LIMIT_LOGIN_MAX} per ${this.config.RATE_LIMIT_AUTH_WINDOW_SECONDS} s`, { retryAfter: store.retryAfterSeconds() });
+  }
+
+  /**
+   * A SCIM request (src/http/scim.ts, no GraphQL context): counts one call of the token in the
+   * current minute, at most RATE_LIMIT_SCIM_PER_MINUTE. Directories (Okta, Entra ID) back off on 429
+   * with Retry-After.
+   */
+  async checkScimToken(tokenId: string): Promise<true | AppError> {
+    if (!this.enabled) return true;
+    const hits = await this.scim.hit(`token:${tokenId}`);
+    if (hits <= this.config.RATE_LIMIT_SCIM_PER_MINUTE) return true;
+    return new AppError('RATE_LIMITED', `Too many requests: at most ${this.config.RATE_LIMIT_SCIM_PER_MINUTE} per minute per SCIM token`, { retryAfter: this.scim.retryAfterSeconds() });
   }
 
   close(): Promise<void> {

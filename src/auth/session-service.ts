@@ -1,5 +1,5 @@
 import crypto from 'node:crypto';
-import { and, eq, isNull, ne, sql } from 'drizzle-orm';
+import { and, eq, inArray, isNull, ne, sql } from 'drizzle-orm';
 import type { AppDb, Tx } from '../db/client.js';
 import { refreshTokens, sessions, tenants, users, type UserRow } from '../db/schema.js';
 import { actors, inTenant, type RequestInfo } from '../db/tenant-transaction.js';
@@ -119,13 +119,27 @@ export async function refreshSession(deps: SessionDeps, refreshToken: string, re
       return { kind: 'reused' } as const;
     }
     if (row.expiresAt < new Date() || session.tenantStatus !== 'ACTIVE') return { kind: 'invalid' } as const;
-    const user = await tx.query.users.findFirst({ where: eq(users.id, row.userId) });
+    // The user, and whether the tenant enforces SSO and this session came through it, in one statement.
+    const [found] = await tx
+      .select({ user: users, ssoEnforced: tenants.ssoEnforced, viaSso: sessions.viaSso })
+      .from(users)
+      .innerJoin(tenants, eq(tenants.id, users.tenantId))
+      .leftJoin(sessions, and(eq(sessions.tenantId, users.tenantId), eq(sessions.id, row.familyId)))
+      .where(eq(users.id, row.userId));
+    const user = found?.user;
     if (!user || user.status !== 'ACTIVE') return { kind: 'invalid' } as const;
+    // A password session that outlived the switch to enforced SSO (break-glass OWNERs excepted) ends here.
+    if (found.ssoEnforced && !found.viaSso && !(user.role === 'OWNER' && user.ssoBreakGlass)) {
+      await endSessions(tx, { userId: user.id, sessionId: row.familyId });
+      await recordAuthEvent(tx, 'LOGIN_FAILED', { type: 'USER', id: user.id }, { familyId: row.familyId, reason: 'SSO_REQUIRED' });
+      return { kind: 'sso-required' } as const;
+    }
     await tx.update(refreshTokens).set({ rotatedAt: new Date() }).where(eq(refreshTokens.id, row.id));
     return { kind: 'ok', user, familyId: row.familyId } as const;
   });
   if (outcome.kind === 'reused') throw unauthenticated('Refresh token reuse detected: the session has been revoked');
   if (outcome.kind === 'invalid') throw unauthenticated('Invalid refresh token');
+  if (outcome.kind === 'sso-required') throw ssoRequired();
   return issueSession(deps, outcome.user, outcome.familyId, req, 'SESSION_REFRESHED');
 }
 
@@ -150,6 +164,26 @@ export async function logout(deps: SessionDeps, refreshToken: string, req: Reque
 export async function passwordLoginAllowed(tx: Tx, user: Pick<UserRow, 'tenantId' | 'role' | 'ssoBreakGlass'>): Promise<boolean> {
   const [t] = await tx.select({ enforced: tenants.ssoEnforced }).from(tenants).where(eq(tenants.id, user.tenantId));
   return !t?.enforced || (user.role === 'OWNER' && user.ssoBreakGlass);
+}
+
+/**
+ * When a tenant starts enforcing SSO (or an OWNER stops being break-glass): the sessions that were
+ * started with a password end at once — refresh tokens revoked (open sockets close), session records
+ * revoked — for everyone but break-glass OWNERs, or for one user. Sessions that came through the
+ * identity provider stay. Returns how many sessions ended.
+ */
+export async function endPasswordSessions(tx: Tx, onlyUserId?: string): Promise<number> {
+  const ended = (await tx.execute(sql`
+    update refresh_tokens rt set revoked_at = now()
+    from users u
+    where u.tenant_id = rt.tenant_id and u.id = rt.user_id and rt.revoked_at is null
+      and not (u.role = 'OWNER' and u.sso_break_glass)
+      and (${onlyUserId ?? null}::uuid is null or u.id = ${onlyUserId ?? null}::uuid)
+      and not exists (select 1 from sessions s where s.tenant_id = rt.tenant_id and s.id = rt.family_id and s.via_sso)
+    returning rt.family_id`)) as unknown as { family_id: string }[];
+  const families = [...new Set(ended.map((r) => r.family_id))];
+  if (families.length) await tx.update(sessions).set({ revokedAt: new Date() }).where(and(inArray(sessions.id, families), isNull(sessions.revokedAt)));
+  return families.length;
 }
 
 /** What a password path answers while the tenant enforces SSO. */
@@ -184,7 +218,7 @@ export async function issueSession(
     const seen = { lastUsedAt: new Date(), expiresAt: refreshTokenExpiresAt, ipAddress: req.clientIp?.slice(0, 64) ?? null, userAgent: req.userAgent?.slice(0, 256) ?? null };
     await tx
       .insert(sessions)
-      .values({ tenantId: user.tenantId, id: familyId, userId: user.id, ...seen })
+      .values({ tenantId: user.tenantId, id: familyId, userId: user.id, viaSso: details.method === 'sso', ...seen })
       .onConflictDoUpdate({ target: [sessions.tenantId, sessions.id], set: seen });
     await recordAuthEvent(tx, event, { type: 'USER', id: user.id }, { familyId, ...details });
   });

@@ -791,6 +791,8 @@ export const sessions = pgTable(
     /** When its newest refresh token expires. */
     expiresAt: timestamp('expires_at', { withTimezone: true, precision: 3 }).notNull(),
     revokedAt: timestamp('revoked_at', { withTimezone: true, precision: 3 }),
+    /** Started through single sign-on (exchangeSsoCode); a password session ends when the tenant enforces SSO (migration 0028). */
+    viaSso: boolean('via_sso').notNull().default(false),
   },
   (t) => [
     primaryKey({ columns: [t.tenantId, t.id] }),

@@ -34,6 +34,8 @@ export function scimRoutes(app: App): FastifyPluginAsync {
         handler: async (req, reply) => {
           const request = { requestId: req.id, clientIp: req.ip, userAgent: req.headers['user-agent'] };
           const caller = await authenticateScim(app.db, req.headers.authorization, request);
+          const allowed = await app.rateLimits.checkScimToken(caller.tokenId);
+          if (allowed !== true) throw allowed;
           if (req.body !== undefined) {
             const problems = unstorableText(req.body, 'body');
             if (problems.length) throw badInput(problems);
@@ -80,6 +82,8 @@ function sendScimError(app: App, req: FastifyRequest, reply: FastifyReply, err: 
   const given = e.extensions.scimType;
   const scimType = typeof given === 'string' ? given : e.code === 'BAD_USER_INPUT' ? 'invalidValue' : e.code === 'CONFLICT' ? 'uniqueness' : undefined;
   if (status === 401) reply.header('www-authenticate', 'Bearer realm="scim"');
+  const retryAfter = Number(e.extensions.retryAfter);
+  if (e.code === 'RATE_LIMITED' && retryAfter > 0) reply.header('retry-after', String(Math.ceil(retryAfter)));
   return reply
     .code(status)
     .headers({ 'x-request-id': req.id })

@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyPluginAsync, FastifyReply } from 'fastify'
 import type { App } from '../app.js';
 import { eq } from 'drizzle-orm';
 import { ssoConnections } from '../db/schema.js';
+import { ErrorCode, toAppError } from '../errors.js';
 import { actors, inTenant } from '../db/tenant-transaction.js';
 import { finishOidcSignIn } from '../modules/sso/oidc-flow.js';
 import { finishSamlSignIn, samlServiceProviderMetadata } from '../modules/sso/saml-flow.js';
@@ -29,8 +30,10 @@ export function ssoRoutes(app: App): FastifyPluginAsync {
     reply.code(302).header('cache-control', 'no-store').redirect(`${app.config.appUrl}/sso/callback?${new URLSearchParams(params)}`, 302);
   const refused = (reply: FastifyReply, err: unknown) => {
     if (err instanceof SsoRefusal) return toApp(reply, { error: err.code });
-    app.log.error({ err }, 'SSO sign-in failed');
-    return toApp(reply, { error: 'SSO_FAILED' });
+    // Anything else through the one error table (it logs bugs): the client's fault (a value Postgres
+    // refuses, such as a NUL in the tenant) is SSO_BAD_REQUEST; only a real failure is SSO_FAILED.
+    const e = toAppError(err, app.log);
+    return toApp(reply, { error: ErrorCode[e.code].http < 500 ? 'SSO_BAD_REQUEST' : 'SSO_FAILED' });
   };
 
   return async (instance: FastifyInstance) => {

@@ -276,9 +276,20 @@ export class Jobs implements JobEnqueuer {
     let timer: NodeJS.Timeout | undefined;
     let running: Promise<void> | undefined;
     let stopped = false;
+    let failing = false; // one warning per failure streak (a database outage would repeat it every interval)
     const run = () => {
-      running = task()
-        .then(() => undefined, (err: unknown) => this.log.warn({ err, task: name }, 'background task failed; retrying'))
+      running = Promise.resolve()
+        .then(task)
+        .then(
+          () => {
+            if (failing) this.log.info({ task: name }, 'background task recovered');
+            failing = false;
+          },
+          (err: unknown) => {
+            if (!failing) this.log.warn({ err, task: name }, 'background task failed; retrying every interval');
+            failing = true;
+          },
+        )
         .finally(() => {
           if (!stopped) timer = setTimeout(run, intervalMs).unref();
         });

@@ -78,6 +78,7 @@ export async function startTestServer(opts: { env?: Record<string, string>; data
     RATE_LIMIT_LOGIN_MAX: '10000',
     RATE_LIMIT_REFRESH_MAX: '10000',
     RATE_LIMIT_MUTATIONS_PER_MINUTE: '100000',
+    RATE_LIMIT_SCIM_PER_MINUTE: '100000',
     RATE_LIMIT_TENANT_FREE_PER_MINUTE: '1000000',
     ...opts.env,
   });

@@ -1,6 +1,7 @@
 import { and, eq, isNotNull } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Actor } from '../../auth/roles.js';
+import { endPasswordSessions } from '../../auth/session-service.js';
 import type { Tx } from '../../db/client.js';
 import { ssoConnections, tenantDomains, tenants, users, type TenantDomainRow, type TenantRow, type UserRow } from '../../db/schema.js';
 import type { Scope } from '../../db/tenant-transaction.js';
@@ -14,7 +15,8 @@ import { validate } from '../../validation.js';
  *    "sign in with your work email" (/auth/sso/start?email=…) and lets SSO link an existing user
  *    whose IdP does not assert email_verified.
  *  - An OWNER enforces SSO: password logins are then refused (FORBIDDEN, reason SSO_REQUIRED) for
- *    everyone but the OWNERs marked break-glass, the way back in when the identity provider is down.
+ *    everyone but the OWNERs marked break-glass, the way back in when the identity provider is down;
+ *    sessions already started with a password end at once (and can't be refreshed), SSO ones stay.
  */
 
 /** Mailbox providers anyone can sign up at: no tenant may claim them. */
@@ -90,6 +92,8 @@ export function setSsoEnforcement(scope: Scope, actor: Actor, enforced: boolean)
       if (!conn) throw conflict('Enable an SSO connection before enforcing SSO');
     }
     const [row] = await tx.update(tenants).set({ ssoEnforced: enforced, updatedAt: new Date() }).where(eq(tenants.id, actor.tenantId)).returning();
+    // Enforcing means "only through the identity provider" for sessions already open too.
+    if (enforced) await endPasswordSessions(tx);
     return row!;
   });
 }
@@ -101,6 +105,11 @@ export function setSsoBreakGlass(scope: Scope, userId: string, enabled: boolean)
     if (!target) throw notFound('User');
     if (enabled && target.role !== 'OWNER') throw forbidden('Only OWNERs can be break-glass accounts');
     const [row] = await tx.update(users).set({ ssoBreakGlass: enabled, updatedAt: new Date() }).where(eq(users.id, userId)).returning();
+    // No longer break-glass while SSO is enforced: their password sessions end as everyone else's did.
+    if (!enabled && target.ssoBreakGlass) {
+      const [tenant] = await tx.select({ enforced: tenants.ssoEnforced }).from(tenants).where(eq(tenants.id, row!.tenantId));
+      if (tenant?.enforced) await endPasswordSessions(tx, userId);
+    }
     return row!;
   });
 }

@@ -23,7 +23,8 @@ import { ATTEMPT_TTL_MS, issueLoginCode, pruneFlowState, recordRefusal, resolveU
  *  3. one transaction: the request id is consumed, the assertion id recorded (unique: a replay,
  *     in any process, finds it), the person resolved as for OIDC (sign-in.ts), the one-time code
  *     issued. A refusal rolls all of it back.
- * SAML attributes are mapped to the claim names resolveUser reads: sub = NameID, email (email, mail,
+ * SAML attributes are mapped to the claim names resolveUser reads: sub = NameID (a transient one is
+ * not kept as an identity: such sign-ins link by email each time; an empty one is refused), email (email, mail,
  * or the usual URIs; else an emailAddress NameID), email_verified ("true"), name, and the role claim.
  */
 
@@ -209,6 +210,7 @@ function claimsOf(profile: Profile): Record<string, unknown> {
   return {
     ...attributes,
     sub: profile.nameID,
+    sub_transient: profile.nameIDFormat === 'urn:oasis:names:tc:SAML:2.0:nameid-format:transient',
     email: first(EMAIL_ATTRIBUTES) ?? emailNameId,
     email_verified: first(['email_verified']) === 'true',
     name: first(NAME_ATTRIBUTES),

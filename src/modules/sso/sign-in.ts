@@ -142,11 +142,17 @@ export async function pruneFlowState(tx: Tx): Promise<void> {
  * sub, email, email_verified, name, and the role claim). Throws SsoRefusal.
  */
 export async function resolveUser(tx: Tx, conn: SsoConnectionRow, claims: Record<string, unknown>): Promise<UserRow> {
+  // A transient subject (SAML's transient NameID) names nobody twice: such sign-ins go by email each time.
+  const transient = claims.sub_transient === true;
   const subject = typeof claims.sub === 'string' ? claims.sub : '';
-  const [identity] = await tx
-    .select({ userId: ssoIdentities.userId })
-    .from(ssoIdentities)
-    .where(and(eq(ssoIdentities.connectionId, conn.id), eq(ssoIdentities.subject, subject)));
+  // No subject would make one shared identity: whoever signed in first without one, everyone after them.
+  if (!transient && (!subject.trim() || subject.length > 1024)) throw new SsoRefusal('SSO_INVALID_RESPONSE', 'The identity provider gave no subject (sub or NameID)');
+  const [identity] = transient
+    ? []
+    : await tx
+        .select({ userId: ssoIdentities.userId })
+        .from(ssoIdentities)
+        .where(and(eq(ssoIdentities.connectionId, conn.id), eq(ssoIdentities.subject, subject)));
   let user: UserRow | undefined;
   if (identity) {
     [user] = await tx.select().from(users).where(eq(users.id, identity.userId));
@@ -161,7 +167,7 @@ export async function resolveUser(tx: Tx, conn: SsoConnectionRow, claims: Record
       const name = fields.name.safeParse(claims.name).data ?? email.split('@')[0]!;
       [user] = await tx.insert(users).values({ tenantId: conn.tenantId, email, name, role: roleFor(conn, claims), status: 'ACTIVE' }).returning();
     }
-    await tx.insert(ssoIdentities).values({ tenantId: conn.tenantId, connectionId: conn.id, subject, userId: user!.id });
+    if (!transient) await tx.insert(ssoIdentities).values({ tenantId: conn.tenantId, connectionId: conn.id, subject, userId: user!.id });
   }
   if (user) assertMaySignIn(conn, user);
   // An invited person who signs in through the tenant's identity provider has accepted: ACTIVE.
