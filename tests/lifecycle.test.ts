@@ -39,7 +39,10 @@ describe('graceful shutdown', () => {
   beforeAll(async () => {
     // The app pool holds one connection per request, so every request in flight is visibly waiting in Postgres.
     // A long statement timeout: on a loaded machine the first requests wait on the lock a while before the last arrive.
-    server = start({ DATABASE_POOL_SIZE: '80', STATEMENT_TIMEOUT_MS: '120000' });
+    // Long connect and acquire bounds too: opening 50 connections at once on a starved machine can take longer than
+    // the 2 s default, and a connect timeout counts as an outage that fails every waiting request (503), so fewer
+    // than all would ever wait on the lock.
+    server = start({ DATABASE_POOL_SIZE: '80', STATEMENT_TIMEOUT_MS: '120000', DATABASE_CONNECT_TIMEOUT_MS: '30000', DATABASE_ACQUIRE_TIMEOUT_MS: '60000' });
     await server.waitFor(/"msg":"Tessera ready"/, 180_000);
     url = `http://127.0.0.1:${ports.PORT}`;
     const [, password] = /Demo login: .*password "([^"]+)"/.exec(server.output())!;
@@ -98,7 +101,7 @@ describe('graceful shutdown', () => {
         ),
       );
       // Every GraphQL request and the integration's storing transactions wait on the lock.
-      await waitFor(async () => (await waiting()) >= 51, { timeoutMs: 30_000, intervalMs: 100, message: 'every request and storing transaction to wait on the lock' });
+      await waitFor(async () => (await waiting()) >= 51, { timeoutMs: 90_000, intervalMs: 100, message: 'every request and storing transaction to wait on the lock' });
 
       const sigterm = Date.now();
       server.child.kill('SIGTERM');
