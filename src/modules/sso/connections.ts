@@ -145,31 +145,34 @@ function assertMayGrant(actor: Actor, defaultRole: TenantRole, roleMapping: Reco
   for (const role of new Set([defaultRole, ...Object.values(roleMapping)])) assertCanManage(actor, { role: 'VIEWER' }, role);
 }
 
+/** The columns every new connection sets the same way, after checking the actor may grant its roles. */
+function newConnectionValues(
+  actor: Actor,
+  input: { name: string; enabled?: boolean | null; defaultRole?: TenantRole | null; roleClaim?: string | null; roleMapping?: { value: string; role: TenantRole }[] | null },
+) {
+  const roleMapping = toMap(input.roleMapping ?? []);
+  const defaultRole = input.defaultRole ?? 'MEMBER';
+  assertMayGrant(actor, defaultRole, roleMapping);
+  return { tenantId: actor.tenantId, name: input.name, enabled: input.enabled ?? true, defaultRole, roleClaim: input.roleClaim ?? null, roleMapping, configuredByRole: actor.role };
+}
+
 export function listSsoConnections(scope: Scope): Promise<SsoConnectionRow[]> {
   return scope.read((tx) => tx.select().from(ssoConnections).orderBy(desc(ssoConnections.createdAt), desc(ssoConnections.id)));
 }
 
 export async function createOidcConnection(scope: Scope, actor: Actor, deps: { secrets: SecretBox; policy: OutboundPolicy }, raw: unknown): Promise<SsoConnectionRow> {
   const input = validate(createInput(deps.policy), raw);
-  const roleMapping = toMap(input.roleMapping ?? []);
-  const defaultRole = input.defaultRole ?? 'MEMBER';
-  assertMayGrant(actor, defaultRole, roleMapping);
+  const common = newConnectionValues(actor, input);
   return scope.write(async (tx) => {
     const [row] = await tx
       .insert(ssoConnections)
       .values({
-        tenantId: actor.tenantId,
+        ...common,
         protocol: 'OIDC',
-        name: input.name,
-        enabled: input.enabled ?? true,
         oidcIssuer: input.issuer,
         oidcClientId: input.clientId,
         oidcClientSecretEncrypted: 'pending',
         oidcScopes: input.scopes ?? 'openid email profile',
-        defaultRole,
-        roleClaim: input.roleClaim ?? null,
-        roleMapping,
-        configuredByRole: actor.role,
       })
       .returning();
     // The ciphertext is bound to the row's id, known only now.
@@ -185,24 +188,16 @@ export async function createOidcConnection(scope: Scope, actor: Actor, deps: { s
 export async function createSamlConnection(scope: Scope, actor: Actor, raw: unknown): Promise<SsoConnectionRow> {
   const input = validate(createSamlInput, raw);
   const settings = samlSettings(input);
-  const roleMapping = toMap(input.roleMapping ?? []);
-  const defaultRole = input.defaultRole ?? 'MEMBER';
-  assertMayGrant(actor, defaultRole, roleMapping);
+  const common = newConnectionValues(actor, input);
   return scope.write(async (tx) => {
     const [row] = await tx
       .insert(ssoConnections)
       .values({
-        tenantId: actor.tenantId,
+        ...common,
         protocol: 'SAML',
-        name: input.name,
-        enabled: input.enabled ?? true,
         ...settings,
         samlAllowIdpInitiated: input.allowIdpInitiated ?? false,
         samlClockSkewSeconds: input.clockSkewSeconds ?? 60,
-        defaultRole,
-        roleClaim: input.roleClaim ?? null,
-        roleMapping,
-        configuredByRole: actor.role,
       })
       .returning();
     return row!;
