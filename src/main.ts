@@ -142,7 +142,7 @@ function printBanner(
       ...(mock ? [`  Mock providers:    ${mock.url} (/_control for faults and webhooks)`] : []),
       ...(demoSso
         ? [
-            `  Single sign-on:    ${demoSso}  (mock IdP at ${mock!.url}/oidc: alice@demo.test, bob@demo.test → ADMIN)`,
+            `  Single sign-on:    ${demoSso}  (mock IdP at ${mock!.url}/oidc: people alice@demo.test (MEMBER), bob@demo.test (ADMIN by group))`,
             `                     ${demoSso.replace('protocol=oidc', 'protocol=saml')}  (mock SAML IdP at ${mock!.url}/saml)`,
           ]
         : []),
