@@ -180,18 +180,25 @@ const HANG_MS = 20_000;
 const PROMPT_MS = HANG_MS / 2;
 const slowTimers = { DATABASE_CONNECT_TIMEOUT_MS: String(HANG_MS), DATABASE_ACQUIRE_TIMEOUT_MS: String(HANG_MS * 2) };
 
+/**
+ * A second process's services over the same database, every connection (app pool, rate-limit pool,
+ * LISTEN, pg-boss) through a proxy the test can cut.
+ */
+async function serverBehindProxy(env: Record<string, string> = {}): Promise<{ proxy: PgProxy; other: TestServer }> {
+  const proxy = await startPgProxy(server.databaseUrl.owner);
+  const other = await startTestServer({
+    database: new URL(server.databaseUrl.owner).pathname.slice(1),
+    env: { DATABASE_URL: proxy.via(server.databaseUrl.owner), APP_DATABASE_URL: proxy.via(server.databaseUrl.app), ...slowTimers, ...env },
+  });
+  return { proxy, other };
+}
+
 describe('the database unreachable', () => {
   let proxy: PgProxy;
   let other: TestServer;
 
   beforeAll(async () => {
-    proxy = await startPgProxy(server.databaseUrl.owner);
-    // A second process's services over the same database, every connection (app pool, rate-limit
-    // pool, LISTEN, pg-boss) through the proxy.
-    other = await startTestServer({
-      database: new URL(server.databaseUrl.owner).pathname.slice(1),
-      env: { DATABASE_URL: proxy.via(server.databaseUrl.owner), APP_DATABASE_URL: proxy.via(server.databaseUrl.app), ...slowTimers },
-    });
+    ({ proxy, other } = await serverBehindProxy());
   });
   afterAll(async () => {
     await other?.close();
@@ -273,11 +280,7 @@ describe('the database refusing connections (stopped, nothing listening)', () =>
   let other: TestServer;
 
   beforeAll(async () => {
-    proxy = await startPgProxy(server.databaseUrl.owner);
-    other = await startTestServer({
-      database: new URL(server.databaseUrl.owner).pathname.slice(1),
-      env: { DATABASE_URL: proxy.via(server.databaseUrl.owner), APP_DATABASE_URL: proxy.via(server.databaseUrl.app), DATABASE_POOL_SIZE: '3', ...slowTimers },
-    });
+    ({ proxy, other } = await serverBehindProxy({ DATABASE_POOL_SIZE: '3' }));
   });
   afterAll(async () => {
     await other?.close();

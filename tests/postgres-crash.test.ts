@@ -1,4 +1,3 @@
-import crypto from 'node:crypto';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureDatabase } from '../src/bootstrap.js';
@@ -7,7 +6,7 @@ import { freePort, postmasterOf, promoteEmbeddedPostgres, startEmbeddedPostgres,
 import { migrateDatabase } from '../src/db/migrate.js';
 import { rolePasswords } from '../src/db/roles.js';
 import { ROLE_PASSWORDS_ENV } from './helpers/global-setup.js';
-import { isAlive, processSandbox, type ServerProcess } from './helpers/process.js';
+import { isAlive, processSandbox, runtimeProcessEnv, type ServerProcess } from './helpers/process.js';
 import { waitFor } from './helpers/wait.js';
 import { event, postWebhook } from './helpers/webhooks.js';
 
@@ -23,7 +22,6 @@ import { event, postWebhook } from './helpers/webhooks.js';
  */
 const sandbox = processSandbox('pg-crash');
 const OWNER = { email: 'owner@crash.test', password: 'crash-owner-password' };
-const OPERATOR_PASSWORD = 'operator-password-crash';
 /** Shorter than the recovery below: a wait bounded by it would give up. */
 const MIGRATIONS_WAIT_SECONDS = 3;
 
@@ -36,26 +34,11 @@ let worker: ServerProcess;
 let token: string;
 let hook: { url: string; secret: string };
 
-const runtimeEnv = () => {
-  const appUrl = new URL(pg.ownerUrl('tessera'));
-  appUrl.username = 'tessera_app';
-  appUrl.password = ROLE_PASSWORDS_ENV.APP_DATABASE_PASSWORD;
-  return {
-    NODE_ENV: 'production',
-    APP_DATABASE_URL: appUrl.toString(),
-    ...ROLE_PASSWORDS_ENV,
-    JWT_PRIVATE_JWK: JSON.stringify(crypto.generateKeyPairSync('ed25519').privateKey.export({ format: 'jwk' })),
-    PLATFORM_OPERATOR_PASSWORD: OPERATOR_PASSWORD,
-    INTEGRATION_ENCRYPTION_KEY: Buffer.alloc(32, 'crash').toString('base64'),
-    METRICS_TOKEN: 'metrics-token-crash-0123456789',
-    OUTBOUND_ALLOWED_NETWORKS: '127.0.0.1',
-    HEALTH_CHECK_CRON: 'off',
-    SYNC_INCREMENTAL_CRON: 'off',
-    SYNC_FULL_CRON: 'off',
-    MIGRATIONS_WAIT_SECONDS: String(MIGRATIONS_WAIT_SECONDS),
-    JOB_MAINTENANCE_INTERVAL_SECONDS: '2',
-  };
-};
+const runtimeEnv = () => ({
+  ...runtimeProcessEnv(pg.ownerUrl('tessera'), 'crash'),
+  MIGRATIONS_WAIT_SECONDS: String(MIGRATIONS_WAIT_SECONDS),
+  JOB_MAINTENANCE_INTERVAL_SECONDS: '2',
+});
 let env: ReturnType<typeof runtimeEnv>;
 
 async function gql(query: string, variables: Record<string, unknown> = {}, bearer?: string) {
@@ -90,7 +73,7 @@ beforeAll(async () => {
   worker = sandbox.start({ ...env, PROCESS_ROLE: 'worker' });
   await Promise.all([api.waitFor(/"msg":"Tessera ready"/, 180_000), worker.waitFor(/"msg":"Tessera ready"/, 180_000)]);
 
-  const operator = await gql(`mutation($p: String!) { platformLogin(email: "operator@tessera.local", password: $p) { accessToken } }`, { p: OPERATOR_PASSWORD });
+  const operator = await gql(`mutation($p: String!) { platformLogin(email: "operator@tessera.local", password: $p) { accessToken } }`, { p: env.PLATFORM_OPERATOR_PASSWORD });
   const created = await gql(
     `mutation($e: EmailAddress!, $p: String!) { createTenant(input: { slug: "crash", name: "Crash", plan: ENTERPRISE, ownerEmail: $e, ownerName: "Olive", ownerPassword: $p }) { id } }`,
     { e: OWNER.email, p: OWNER.password },

@@ -8,7 +8,7 @@ import postgres from 'postgres';
 import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { ROLE_PASSWORDS_ENV, withDatabase } from './helpers/global-setup.js';
-import { freePorts, isAlive, listeningPorts, startProcess, type ServerProcess } from './helpers/process.js';
+import { freePorts, isAlive, listeningPorts, runtimeProcessEnv, startProcess, type ServerProcess } from './helpers/process.js';
 
 /**
  * The production path as the Dockerfile runs it: `npm run build` (plain JavaScript in dist/), then
@@ -68,10 +68,7 @@ describe('production build', () => {
 
     // Least privilege at run time: the API and the worker get the app role's URL and the roles'
     // passwords, never the owner's credentials.
-    const appUrl = new URL(ownerUrl);
-    appUrl.username = 'tessera_app';
-    appUrl.password = ROLE_PASSWORDS_ENV.APP_DATABASE_PASSWORD;
-    const runtime = { DATABASE_URL: '', APP_DATABASE_URL: appUrl.toString() };
+    const runtime = { DATABASE_URL: '', APP_DATABASE_URL: runtimeProcessEnv(ownerUrl, 'build').APP_DATABASE_URL };
     const { PORT } = await freePorts();
     const api = startBuilt({ ...runtime, PROCESS_ROLE: 'api', PORT, HOST: '127.0.0.1' });
     const worker = startBuilt({ ...runtime, PROCESS_ROLE: 'worker' });

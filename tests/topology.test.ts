@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { generateEvent } from '../src/mock-services/send-webhooks.js';
 import { startMockServices, type MockServices } from '../src/mock-services/server.js';
 import { ROLE_PASSWORDS_ENV, withDatabase } from './helpers/global-setup.js';
-import { freePorts, processSandbox, type ServerProcess } from './helpers/process.js';
+import { freePorts, processSandbox, runtimeProcessEnv, type ServerProcess } from './helpers/process.js';
 import { postWebhook } from './helpers/webhooks.js';
 import { waitFor } from './helpers/wait.js';
 import { connectWs, subscribe } from './helpers/ws.js';
@@ -37,30 +37,15 @@ interface Api {
   gql(query: string, variables?: Record<string, unknown>, token?: string): Promise<{ status: number; data?: any; errors?: { message: string; extensions?: { code?: string } }[] }>;
 }
 
-/** What every run-time process gets, as in compose.yaml: the app role's URL and the roles' passwords, no owner credentials. */
-const runtimeEnv = (() => {
-  const appUrl = new URL(ownerUrl);
-  appUrl.username = 'tessera_app';
-  appUrl.password = ROLE_PASSWORDS_ENV.APP_DATABASE_PASSWORD;
-  return {
-    NODE_ENV: 'production',
-    APP_DATABASE_URL: appUrl.toString(),
-    ...ROLE_PASSWORDS_ENV,
-    JWT_PRIVATE_JWK: JSON.stringify(crypto.generateKeyPairSync('ed25519').privateKey.export({ format: 'jwk' })),
-    PLATFORM_OPERATOR_PASSWORD: 'operator-password-topology',
-    INTEGRATION_ENCRYPTION_KEY: crypto.randomBytes(32).toString('base64'),
-    METRICS_TOKEN: 'metrics-token-topology-0123456789',
-    OUTBOUND_ALLOWED_NETWORKS: '127.0.0.1', // the mock providers
-    RATE_LIMIT_LOGIN_MAX: String(LOGIN_MAX),
-    HEALTH_CHECK_CRON: 'off',
-    SYNC_INCREMENTAL_CRON: 'off',
-    SYNC_FULL_CRON: 'off',
-    // A job held by a killed worker comes back after expiry + maintenance: seconds, not minutes.
-    WEBHOOK_JOB_EXPIRE_SECONDS: '5',
-    JOB_MAINTENANCE_INTERVAL_SECONDS: '2',
-    MIGRATIONS_WAIT_SECONDS: '300',
-  };
-})();
+/** What every run-time process gets (no owner credentials; see runtimeProcessEnv), tuned for this test. */
+const runtimeEnv = {
+  ...runtimeProcessEnv(ownerUrl, 'topology'),
+  RATE_LIMIT_LOGIN_MAX: String(LOGIN_MAX),
+  // A job held by a killed worker comes back after expiry + maintenance: seconds, not minutes.
+  WEBHOOK_JOB_EXPIRE_SECONDS: '5',
+  JOB_MAINTENANCE_INTERVAL_SECONDS: '2',
+  MIGRATIONS_WAIT_SECONDS: '300',
+};
 
 async function startApi(): Promise<Api> {
   const { PORT } = await freePorts();

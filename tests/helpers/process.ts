@@ -1,9 +1,11 @@
+import crypto from 'node:crypto';
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll } from 'vitest';
 import { freePort } from '../../src/db/embedded.js';
+import { ROLE_PASSWORDS_ENV } from './global-setup.js';
 import { waitFor } from './wait.js';
 
 /**
@@ -186,4 +188,28 @@ export function listeningPorts(pid: number): number[] {
     }
   }
   return ports;
+}
+
+/**
+ * What every run-time process (API, worker) of a deployment gets, as in compose.yaml: the app role's
+ * URL on the owner's database and the roles' passwords, never the owner's credentials; production
+ * mode, fresh signing and encryption keys, and no schedules that would act on their own in a test.
+ */
+export function runtimeProcessEnv(ownerUrl: string, name: string) {
+  const appUrl = new URL(ownerUrl);
+  appUrl.username = 'tessera_app';
+  appUrl.password = ROLE_PASSWORDS_ENV.APP_DATABASE_PASSWORD;
+  return {
+    NODE_ENV: 'production',
+    APP_DATABASE_URL: appUrl.toString(),
+    ...ROLE_PASSWORDS_ENV,
+    JWT_PRIVATE_JWK: JSON.stringify(crypto.generateKeyPairSync('ed25519').privateKey.export({ format: 'jwk' })),
+    PLATFORM_OPERATOR_PASSWORD: `operator-password-${name}`,
+    INTEGRATION_ENCRYPTION_KEY: crypto.randomBytes(32).toString('base64'),
+    METRICS_TOKEN: `metrics-token-${name}-0123456789`,
+    OUTBOUND_ALLOWED_NETWORKS: '127.0.0.1', // the mock providers
+    HEALTH_CHECK_CRON: 'off',
+    SYNC_INCREMENTAL_CRON: 'off',
+    SYNC_FULL_CRON: 'off',
+  };
 }
