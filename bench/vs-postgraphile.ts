@@ -20,7 +20,7 @@
  * BENCH_PAIRS=<n> the number of T/PG pairs (3), BENCH_QUERIES=list|single runs one query only,
  * BENCH_CPU_PROFILE=1 writes a CPU profile of the Tessera process and prints where its time went,
  * BENCH_NODE_FLAGS='--max-semi-space-size=4' and MALLOC_ARENA_MAX=<n> (0: glibc's default) run the
- * Tessera process with those instead of the production image's (the Dockerfile's ENV).
+ * Tessera process with those instead of the production image's (the Dockerfile's NODE_OPTIONS and CMD flags).
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import crypto from 'node:crypto';
@@ -129,7 +129,8 @@ async function benchmark(cleanups: (() => Promise<unknown>)[]): Promise<string> 
   // BENCH_NODE_FLAGS replaces them (e.g. '--max-semi-space-size=4') to measure their effect.
   // The same for glibc's MALLOC_ARENA_MAX (the image's, unless the caller sets it; 0 = glibc's default).
   const dockerfile = fs.readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8');
-  const imageFlags = /NODE_OPTIONS="([^"]*)"/.exec(dockerfile)?.[1] ?? '';
+  const cmdFlags = /^CMD \["node", (.*), "dist\/main\.js"\]$/m.exec(dockerfile)?.[1]?.split(', ').map((f) => JSON.parse(f) as string) ?? [];
+  const imageFlags = [/NODE_OPTIONS="([^"]*)"/.exec(dockerfile)?.[1] ?? '', ...cmdFlags].join(' ');
   const nodeFlags = (process.env.BENCH_NODE_FLAGS ?? imageFlags).split(' ').filter(Boolean);
   const arenas = process.env.MALLOC_ARENA_MAX ?? /MALLOC_ARENA_MAX=(\d+)/.exec(dockerfile)?.[1] ?? '0';
   log(`Tessera runs with node ${nodeFlags.join(' ') || '(no flags)'}, MALLOC_ARENA_MAX=${arenas}`);

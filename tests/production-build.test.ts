@@ -120,7 +120,8 @@ describe('deployment files', () => {
     expect(stages[1]).toMatch(/RUN npm ci --omit=dev/);
     expect(stages[1]).toMatch(/^USER (?!root)\S+/m);
     expect(stages[1]).toMatch(/^HEALTHCHECK [^]*?\/readyz/m);
-    expect(stages[1]).toMatch(/^CMD \["node", ?"dist\/main\.js"\]/m);
+    // node itself, V8 flags only (NODE_OPTIONS refuses some), then the built entry point.
+    expect(stages[1]).toMatch(/^CMD \["node", (?:"--[a-z-]+(?:=\w+)?", )*"dist\/main\.js"\]$/m);
     // What dist/ reads at run time travels with it.
     for (const dir of ['migrations', 'schema']) expect(stages[1]).toMatch(new RegExp(`COPY .*${dir}`));
   });
