@@ -20,7 +20,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import postgres from 'postgres';
-import { sql } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
+import { users } from '../src/db/schema.js';
 import { closeApp, createApp } from '../src/bootstrap.js';
 import { hashPassword } from '../src/auth/passwords.js';
 import { loadConfig } from '../src/config.js';
@@ -114,7 +115,7 @@ async function benchmark(cleanups: (() => Promise<void>)[]) {
     return (await tx<{ id: string }[]>`select id from users where role = 'MEMBER' order by email limit ${TARGETS}`).map((r) => r.id);
   });
   await owner`analyze`;
-  const [ownerRow] = await inTenant(appOn.db, actors.system('bench-seed', tenant.id), (tx) => tx.query.users.findMany({ where: (u, { eq }) => eq(u.role, 'OWNER') }));
+  const [ownerRow] = await inTenant(appOn.db, actors.system('bench-seed', tenant.id), (tx) => tx.select().from(users).where(eq(users.role, 'OWNER')));
   const { token } = await appOn.tokens.signUserToken(ownerRow!);
   log(`seeded ${USERS} users; Postgres ${(await owner`show server_version`)[0]!.server_version}`);
 

@@ -17,7 +17,7 @@
  *    process): req/s, p50/p99, non-2xx, each server's CPU ms per request, Postgres CPU ms per
  *    request, peak RSS; idle RSS; the ratios (and, logged, the statements each sends per request).
  * Results: stdout and .bench/vs-postgraphile.md. BENCH_DURATION=<s> changes the phase length (10 s),
- * BENCH_PAIRS=<n> the number of T/PG pairs (3), BENCH_QUERIES=list|single runs one query only,
+ * BENCH_PAIRS=<n> the number of T/PG pairs (3), BENCH_CONNECTIONS=<n> the load's connections (50), BENCH_QUERIES=list|single runs one query only,
  * BENCH_CPU_PROFILE=1 writes a CPU profile of the Tessera process and prints where its time went,
  * BENCH_NODE_FLAGS='--max-semi-space-size=4' and MALLOC_ARENA_MAX=<n> (0: glibc's default) run the
  * Tessera process with those instead of the production image's (the Dockerfile's NODE_OPTIONS and CMD flags).
@@ -47,7 +47,7 @@ const DATA_DIR = path.join(ROOT, '.data/bench-vs');
 const OUT_FILE = path.join(ROOT, '.bench/vs-postgraphile.md');
 const PG_DIR = path.join(ROOT, '.bench/postgraphile-v4');
 const POSTGRAPHILE_VERSION = '4.14.1';
-const CONNECTIONS = 50;
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const WARMUP_S = 2;
 const DURATION_S = Number(process.env.BENCH_DURATION ?? 10);
 const PAIRS = Number(process.env.BENCH_PAIRS ?? 3);

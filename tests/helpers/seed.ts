@@ -1,7 +1,8 @@
 import crypto from 'node:crypto';
 import type { App } from '../../src/app.js';
 import type { TenantRole } from '../../src/auth/tokens.js';
-import type { OrganizationRow, TenantRow, UserRow } from '../../src/db/schema.js';
+import { users, type OrganizationRow, type TenantRow, type UserRow } from '../../src/db/schema.js';
+import { eq } from 'drizzle-orm';
 import { actors, inTenant, ShortTransactionScope } from '../../src/db/tenant-transaction.js';
 import { addMember, createOrganization } from '../../src/modules/organizations/service.js';
 import { createTenant } from '../../src/modules/tenants/service.js';
@@ -40,7 +41,7 @@ export function createSeed(app: App): Seed {
         ownerPassword: PASSWORD,
       });
       const seeder = actors.system('test-seed', tenant.id);
-      const [ownerRow] = await inTenant(app.db, seeder, (tx) => tx.query.users.findMany({ where: (u, { eq }) => eq(u.role, 'OWNER') }));
+      const [ownerRow] = await inTenant(app.db, seeder, (tx) => tx.select().from(users).where(eq(users.role, 'OWNER')));
       const owner = { user: ownerRow!, token: (await app.tokens.signUserToken(ownerRow!)).token };
       const actor = { userId: owner.user.id, tenantId: tenant.id, role: 'OWNER' as const };
       const scope = new ShortTransactionScope(app.db, seeder);

@@ -4,12 +4,11 @@ import type { Scope } from '../../db/tenant-transaction.js';
 import { integrations, type IntegrationRow } from '../../db/schema.js';
 
 /** WebhookEvent.integration (and any field naming an integration) for a whole list in one query. */
-export function integrationLoaders(scope: Scope) {
-  return {
-    integrationById: new DataLoader<string, IntegrationRow | null>(async (ids) => {
+export const integrationLoaders = {
+  integrationById: (scope: Scope) =>
+    new DataLoader<string, IntegrationRow | null>(async (ids) => {
       const rows = await scope.read((tx) => tx.select().from(integrations).where(inArray(integrations.id, [...ids])));
       const byId = new Map(rows.map((r) => [r.id, r]));
       return ids.map((id) => byId.get(id) ?? null);
     }),
-  };
-}
+};

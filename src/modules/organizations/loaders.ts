@@ -5,24 +5,25 @@ import { organizationMemberships, organizations, type MembershipRow, type Organi
 import { organizationsOfUsers } from './queries.js';
 
 /** Batched reads for the fields that fan out per row: a page of users costs one membership query. */
-export function organizationLoaders(scope: Scope) {
-  return {
-    organizationById: new DataLoader<string, OrganizationRow | undefined>(async (ids) => {
+export const organizationLoaders = {
+  organizationById: (scope: Scope) =>
+    new DataLoader<string, OrganizationRow | undefined>(async (ids) => {
       const rows = await scope.read((tx) => tx.select().from(organizations).where(inArray(organizations.id, [...ids])));
       const byId = new Map(rows.map((r) => [r.id, r]));
       return ids.map((id) => byId.get(id));
     }),
-    /** Each user's organizations, ordered by name. */
-    organizationsByUserId: new DataLoader<string, OrganizationRow[]>((userIds) => scope.read((tx) => organizationsOfUsers(tx, userIds))),
-    membershipsByUserId: new DataLoader<string, MembershipRow[]>(async (userIds) => {
+  /** Each user's organizations, ordered by name. */
+  organizationsByUserId: (scope: Scope) => new DataLoader<string, OrganizationRow[]>((userIds) => scope.read((tx) => organizationsOfUsers(tx, userIds))),
+  membershipsByUserId: (scope: Scope) =>
+    new DataLoader<string, MembershipRow[]>(async (userIds) => {
       const rows = await scope.read((tx) => tx.select().from(organizationMemberships).where(inArray(organizationMemberships.userId, [...userIds])));
       return userIds.map((id) => rows.filter((r) => r.userId === id));
     }),
-    membershipsByOrganizationId: new DataLoader<string, MembershipRow[]>(async (orgIds) => {
+  membershipsByOrganizationId: (scope: Scope) =>
+    new DataLoader<string, MembershipRow[]>(async (orgIds) => {
       const rows = await scope.read((tx) =>
         tx.select().from(organizationMemberships).where(inArray(organizationMemberships.organizationId, [...orgIds])).orderBy(asc(organizationMemberships.createdAt)),
       );
       return orgIds.map((id) => rows.filter((r) => r.organizationId === id));
     }),
-  };
-}
+};

@@ -5,13 +5,10 @@ import type { Scope } from '../../db/tenant-transaction.js';
 import { latestRuns, syncRunCounts, syncRunPages } from './service.js';
 
 /** Integration.lastSyncRun and Integration.syncRuns (with totalCount) for every integration of a list: one query each. */
-export function syncLoaders(scope: Scope) {
-  const syncRunCountByIntegrationId = new DataLoader((ids: readonly string[]) => syncRunCounts(scope, ids));
-  return {
-    lastSyncRunByIntegrationId: new DataLoader<string, SyncRunRow | null>((ids) => latestRuns(scope, ids)),
-    syncRunCountByIntegrationId,
-    syncRunPageByIntegrationId: loaderByArgs((ids, page: { first: number | null; after: string | null }) =>
-      syncRunPages(scope, ids, page, (id) => syncRunCountByIntegrationId.load(id)),
-    ),
-  };
-}
+export const syncLoaders = {
+  lastSyncRunByIntegrationId: (scope: Scope) => new DataLoader<string, SyncRunRow | null>((ids) => latestRuns(scope, ids)),
+  syncRunCountByIntegrationId: (scope: Scope) => new DataLoader((ids: readonly string[]) => syncRunCounts(scope, ids)),
+  /** Counts each page's total through the operation's count loader (`loaders`). */
+  syncRunPageByIntegrationId: (scope: Scope, loaders: { syncRunCountByIntegrationId: DataLoader<string, number> }) =>
+    loaderByArgs((ids, page: { first: number | null; after: string | null }) => syncRunPages(scope, ids, page, (id) => loaders.syncRunCountByIntegrationId.load(id))),
+};

@@ -4,12 +4,11 @@ import type { UserRow } from '../../db/schema.js';
 import { usersByIds } from './queries.js';
 
 /** One query per batch of user ids, under the operation's tenant transaction. */
-export function userLoaders(scope: Scope) {
-  return {
-    userById: new DataLoader<string, UserRow | undefined>(async (ids) => {
+export const userLoaders = {
+  userById: (scope: Scope) =>
+    new DataLoader<string, UserRow | undefined>(async (ids) => {
       const rows = await scope.read((tx) => usersByIds(tx, ids));
       const byId = new Map(rows.map((r) => [r.id, r]));
       return ids.map((id) => byId.get(id));
     }),
-  };
-}
+};
