@@ -397,4 +397,49 @@ describe('round trips of a transaction (the vendored driver pipelines BEGIN)', (
       await proxy.close();
     }
   });
+
+  it('a GraphQL query costs three writes: BEGIN, app_begin and the root field\'s read in one, its nested batch, COMMIT; a refused field read ahead shows only its rule\'s error', async () => {
+    const writes: string[] = [];
+    const proxy = await startPgProxy(server.databaseUrl.app, { onClientData: (chunk) => void writes.push(chunk.toString('latin1')) });
+    // One pooled connection, so the warm-up prepares every statement where the counted request runs.
+    const other = await startTestServer({ database: new URL(server.databaseUrl.owner).pathname.slice(1), env: { APP_DATABASE_URL: proxy.via(server.databaseUrl.app), DATABASE_POOL_SIZE: '1' } });
+    try {
+      const member = await t.user('MEMBER');
+      await t.organization(undefined, [{ user: member.user }]);
+      const loginAs = async (email: string) =>
+        (await other.gql('mutation($s: String!, $e: EmailAddress!, $p: String!) { login(input: { tenantSlug: $s, email: $e, password: $p }) { accessToken } }', { s: t.tenant.slug, e: email, p: PASSWORD })).data.login
+          .accessToken as string;
+      const token = await loginAs(member.user.email);
+      const writesOf = async (query: string, variables: Record<string, unknown> = {}) => {
+        for (let i = 0; i < 2; i++) expect((await other.gql(query, variables, { token })).errors).toBeUndefined(); // prepares
+        writes.length = 0;
+        const res = await other.gql(query, variables, { token });
+        expect(res.errors).toBeUndefined();
+        expect(writes[0]).toMatch(/begin/i);
+        return { res, writes: writes.length };
+      };
+      const list = await writesOf('{ users(first: 5) { edges { node { id email organizations { name } } } } }');
+      expect(list.res.data.users.edges.some((e: { node: { organizations: unknown[] } }) => e.node.organizations.length > 0)).toBe(true);
+      expect(list.writes).toBe(3);
+      const single = await writesOf('query($id: UUID!) { user(id: $id) { id organizations { name } } }', { id: member.user.id });
+      expect(single.res.data.user.organizations).toHaveLength(1);
+      expect(single.writes).toBe(3);
+
+      // A MEMBER may read users but not integrations (ADMIN): both reads went ahead, only the admitted one shows.
+      const { row: integration } = await createTestIntegration(server.app, mockUrl, t.tenant.id, 'USER_SERVICE');
+      const mixed = await other.gql('query($id: UUID!) { me { id } integration(id: $id) { id name } }', { id: integration.id }, { token });
+      expect(mixed.data?.me?.id).toBe(member.user.id);
+      expect(mixed.data?.integration).toBeNull();
+      expect(mixed.errors?.map((e) => [e.path?.[0], e.extensions?.code])).toEqual([['integration', 'FORBIDDEN']]);
+      expect(JSON.stringify(mixed)).not.toContain(integration.name);
+      // A deactivated user's live token reads nothing, though the reads went ahead of the check.
+      await server.gql('mutation($id: UUID!) { deactivateUser(id: $id) { id } }', { id: member.user.id }, { token: t.owner.token });
+      const after = await other.gql('{ users(first: 5) { edges { node { id } } } }', {}, { token });
+      expect(after.data?.users ?? null).toBeNull();
+      expect(after.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+    } finally {
+      await other.close();
+      await proxy.close();
+    }
+  });
 });

@@ -175,6 +175,8 @@ export interface Scope {
 
 /** A scope a request context holds: it can also report the session and be finished. */
 export interface RequestScope extends Scope {
+  /** Reads may start before the session is known (one transaction, app_begin first): see OperationScope.open. */
+  readonly readsAhead: boolean;
   /** What app_begin read about the tenant and user. */
   session(): Promise<SessionState>;
   /** Commits (`commit`) or rolls back what the scope still holds open. */
@@ -191,7 +193,8 @@ const ROLLBACK = Symbol('rollback');
  * mutation undoes only itself.
  */
 export class OperationScope implements RequestScope {
-  private opened?: Promise<{ tx: Tx; session: SessionState }>;
+  readonly readsAhead = true;
+  private opened?: Promise<{ tx: Tx; session: Promise<SessionState> }>;
   private release?: (commit: boolean) => void;
   private finished?: Promise<void>;
   private aborted = false;
@@ -203,8 +206,8 @@ export class OperationScope implements RequestScope {
   ) {}
 
   /** Opens the transaction (once) and reports what app_begin read about the tenant and user. */
-  session(): Promise<SessionState> {
-    return this.open().then((o) => o.session);
+  async session(): Promise<SessionState> {
+    return (await this.open()).session;
   }
 
   async read<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
@@ -233,13 +236,25 @@ export class OperationScope implements RequestScope {
     if (commit && this.aborted) throw new Error('The operation\'s transaction was aborted by a failed statement and rolled back');
   }
 
+  /**
+   * BEGIN and app_begin go out at once, and the transaction is handed out without waiting for
+   * app_begin's answer: reads issued meanwhile (read-ahead, src/graphql/read-ahead.ts) are pipelined
+   * behind it on the connection, and Postgres runs them after it, with its settings (RLS) in force.
+   * Whatever decides on the session (the permission rules) waits for the answer. If app_begin fails,
+   * the statements behind it fail (the transaction is aborted) and so does the transaction.
+   */
   private open() {
     this.opened ??= new Promise((resolveOpen, rejectOpen) => {
-      this.finished = inTenant(this.db, this.actor, (tx, session) => {
-        resolveOpen({ tx, session });
-        return new Promise<void>((resolve, reject) => {
+      this.finished = this.db.transaction(async (tx) => {
+        const session = begin(tx, this.actor);
+        session.catch(() => undefined); // awaited below; reported by session() to whoever asks
+        const released = new Promise<void>((resolve, reject) => {
           this.release = (commit) => (commit ? resolve() : reject(ROLLBACK));
         });
+        released.catch(() => undefined); // (once app_begin has failed, nobody waits for the release)
+        resolveOpen({ tx, session });
+        await session;
+        return released;
       }).catch((err: unknown) => {
         if (err === ROLLBACK) return;
         rejectOpen(err); // no-op if it had opened; then finish() rethrows below
@@ -256,6 +271,7 @@ export class OperationScope implements RequestScope {
  * For long-lived callers (WebSocket subscriptions, jobs, seeds) that must not hold a transaction open.
  */
 export class ShortTransactionScope implements RequestScope {
+  readonly readsAhead = false;
   constructor(
     private readonly db: AppDb,
     readonly actor: TenantActor,

@@ -22,6 +22,8 @@ export interface Context {
   /** The operation's tenant transaction, when the caller is a tenant user. */
   scope: RequestScope | null;
   loaders: Loaders;
+  /** Root query fields' results read ahead of their permission rule, by response key (./read-ahead.ts). */
+  readAhead?: Map<string, Promise<unknown>>;
   /** The caller as they are now (tenant and user status checked in the database), memoized. */
   viewer(): Promise<Viewer>;
   /** The acting tenant user; throws UNAUTHENTICATED for anyone else. */

@@ -240,6 +240,7 @@ function Postgres(a, b) {
       , connection
       , prepare = null
       , beginPending = true
+      , describing = false
 
     try {
       // tessera patch (pipelined BEGIN): the transaction's statements are written behind BEGIN as soon
@@ -302,9 +303,14 @@ function Postgres(a, b) {
 
       function handler(q) {
         q.catch(e => uncaughtError || (uncaughtError = e))
-        c.queue === full && !beginPending // tessera patch: behind a pending BEGIN, pipelined
+        // tessera patch (pipelined BEGIN): behind a pending BEGIN (which leaves the connection
+        // `full`) statements are pipelined, until one of them makes the connection full itself:
+        // its first run on this connection waits for its description (describeFirst). Statements
+        // sent behind that one would have their answers read as its own: they queue until it is
+        // done, as any statement behind a full connection does.
+        c.queue === full && (!beginPending || describing)
           ? queries.push(q)
-          : c.execute(q) || move(c, full)
+          : c.execute(q) || (describing = beginPending, move(c, full))
       }
     }
 

@@ -1,0 +1,44 @@
+import { defaultFieldResolver, type GraphQLFieldResolver, type GraphQLResolveInfo, type GraphQLSchema } from 'graphql';
+import type { IMiddlewareTypeMap } from 'graphql-middleware';
+import type { Context } from './context.js';
+
+/**
+ * Read-ahead for root query fields: a field's resolver starts while its permission rule waits for the
+ * session. The rule needs app_begin's answer (the tenant's and the user's status and role as they are
+ * now); the resolver's reads need only the transaction, whose settings app_begin has set by the time
+ * they run (OperationScope pipelines them behind it). So BEGIN, app_begin and the field's first read
+ * leave in one write and come back in one round trip: a round trip less per operation.
+ *
+ * What was read ahead is used only once the rule admits the field; a refused field answers the rule's
+ * error and its reads are dropped, never shown. Only for query operations (their resolvers only read)
+ * in an operation's own transaction (HTTP): on a socket every read is a short transaction of its own.
+ *
+ * Returns the middleware that starts the reads; it must run outside the permission middleware (first
+ * in applyMiddleware). The schema's Query resolvers are replaced by ones that take what was read ahead.
+ */
+export function readAheadRootQueries(schema: GraphQLSchema): IMiddlewareTypeMap<unknown, Context> {
+  const query = schema.getQueryType();
+  const starts: Record<string, (next: GraphQLFieldResolver<unknown, Context>, parent: unknown, args: Record<string, unknown>, ctx: Context, info: GraphQLResolveInfo) => unknown> = {};
+  for (const field of Object.values(query?.getFields() ?? {})) {
+    const resolve = (field.resolve ?? defaultFieldResolver) as GraphQLFieldResolver<unknown, Context>;
+    // As the rule's middleware calls it once the field is admitted: what was read ahead, if anything.
+    field.resolve = (parent, args, ctx: Context, info) => {
+      const ahead = ctx.readAhead?.get(info.path.key as string);
+      return ahead ?? resolve(parent, args, ctx, info);
+    };
+    starts[field.name] = (next, parent, args, ctx, info) => {
+      if (info.operation.operation === 'query' && ctx.scope?.readsAhead) {
+        let ahead: Promise<unknown>;
+        try {
+          ahead = Promise.resolve(resolve(parent, args, ctx, info));
+        } catch (err) {
+          ahead = Promise.reject(err);
+        }
+        ahead.catch(() => undefined); // a refused field's failure is nobody's: the rule answers
+        (ctx.readAhead ??= new Map()).set(info.path.key as string, ahead);
+      }
+      return next(parent, args, ctx, info);
+    };
+  }
+  return { Query: starts };
+}
