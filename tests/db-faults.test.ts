@@ -6,6 +6,7 @@
  * Vitest fails the file on any uncaught exception or unhandled rejection, so "never the process"
  * is checked by every test here.
  */
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -432,6 +433,12 @@ describe('round trips of a transaction (the vendored driver pipelines BEGIN)', (
       expect(mixed.data?.integration).toBeNull();
       expect(mixed.errors?.map((e) => [e.path?.[0], e.extensions?.code])).toEqual([['integration', 'FORBIDDEN']]);
       expect(JSON.stringify(mixed)).not.toContain(integration.name);
+      // A made-up API key for a real tenant is checked by app_begin alone: nothing is read ahead for it.
+      const forged = `tsk_${crypto.randomBytes(16).toString('hex')}${t.tenant.id.replace(/-/g, '')}${crypto.randomBytes(32).toString('base64url').slice(0, 43)}`;
+      const before = other.queryCount();
+      const refused = await other.gql('{ users(first: 5) { edges { node { id } } } }', {}, { token: forged });
+      expect(refused.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+      expect(other.queryCount() - before).toBe(3); // BEGIN, app_begin, ROLLBACK
       // A deactivated user's live token reads nothing, though the reads went ahead of the check.
       await server.gql('mutation($id: UUID!) { deactivateUser(id: $id) { id } }', { id: member.user.id }, { token: t.owner.token });
       const after = await other.gql('{ users(first: 5) { edges { node { id } } } }', {}, { token });

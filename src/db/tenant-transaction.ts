@@ -193,7 +193,11 @@ const ROLLBACK = Symbol('rollback');
  * mutation undoes only itself.
  */
 export class OperationScope implements RequestScope {
-  readonly readsAhead = true;
+  /**
+   * Only for access tokens, whose signature was verified before anything ran: an API key is checked
+   * by app_begin itself, so a made-up key must cost that one statement, not the reads behind it.
+   */
+  readonly readsAhead: boolean;
   private opened?: Promise<{ tx: Tx; session: Promise<SessionState> }>;
   private release?: (commit: boolean) => void;
   private finished?: Promise<void>;
@@ -203,7 +207,9 @@ export class OperationScope implements RequestScope {
     private readonly db: AppDb,
     readonly actor: TenantActor,
     readonly jobs?: JobEnqueuer,
-  ) {}
+  ) {
+    this.readsAhead = actor.actorType === 'USER';
+  }
 
   /** Opens the transaction (once) and reports what app_begin read about the tenant and user. */
   async session(): Promise<SessionState> {
