@@ -399,7 +399,7 @@ describe('round trips of a transaction (the vendored driver pipelines BEGIN)', (
     }
   });
 
-  it('a GraphQL query costs three writes: BEGIN, app_begin and the root field\'s read in one, its nested batch, COMMIT; a refused field read ahead shows only its rule\'s error', async () => {
+  it('a GraphQL query costs three writes: BEGIN, app_begin and the root field\'s read in one, its nested batch, COMMIT; only what the caller may read goes ahead, and a refused field shows only its rule\'s error', async () => {
     const writes: string[] = [];
     const proxy = await startPgProxy(server.databaseUrl.app, { onClientData: (chunk) => void writes.push(chunk.toString('latin1')) });
     // One pooled connection, so the warm-up prepares every statement where the counted request runs.
@@ -426,9 +426,14 @@ describe('round trips of a transaction (the vendored driver pipelines BEGIN)', (
       expect(single.res.data.user.organizations).toHaveLength(1);
       expect(single.writes).toBe(3);
 
-      // A MEMBER may read users but not integrations (ADMIN): both reads went ahead, only the admitted one shows.
+      // A MEMBER may read themself but not an integration (ADMIN): only what any user may read goes
+      // ahead (BEGIN, app_begin, the user, COMMIT), and the refused field shows only its rule's error.
       const { row: integration } = await createTestIntegration(server.app, mockUrl, t.tenant.id, 'USER_SERVICE');
-      const mixed = await other.gql('query($id: UUID!) { me { id } integration(id: $id) { id name } }', { id: integration.id }, { token });
+      const mixedQuery = 'query($id: UUID!) { me { id } integration(id: $id) { id name } }';
+      await other.gql(mixedQuery, { id: integration.id }, { token });
+      const beforeMixed = other.queryCount();
+      const mixed = await other.gql(mixedQuery, { id: integration.id }, { token });
+      expect(other.queryCount() - beforeMixed).toBe(4);
       expect(mixed.data?.me?.id).toBe(member.user.id);
       expect(mixed.data?.integration).toBeNull();
       expect(mixed.errors?.map((e) => [e.path?.[0], e.extensions?.code])).toEqual([['integration', 'FORBIDDEN']]);

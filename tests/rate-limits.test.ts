@@ -147,6 +147,23 @@ describe('mutation and tenant limits', () => {
   });
 });
 
+describe('a tenant over its budget', () => {
+  it('costs the database no reads ahead of the rules: refused after app_begin', async () => {
+    await awayFromWindowEdge();
+    const t = await server.seed.tenant(); // FREE: 6 per minute
+    const list = '{ users(first: 5) { edges { node { id } } } }';
+    for (let i = 0; i < 6; i++) expect(errorCode(await server.gql(list, {}, { token: t.owner.token }))).toBeUndefined();
+    const refusedStatements = async () => {
+      const before = server.queryCount();
+      expect(errorCode(await server.gql(list, {}, { token: t.owner.token }))).toBe('RATE_LIMITED');
+      return server.queryCount() - before;
+    };
+    const first = await refusedStatements(); // read ahead: this process learns the tenant is over its budget now
+    const later = await refusedStatements();
+    expect(later).toBe(first - 1); // the page is no longer read
+  });
+});
+
 describe('large budgets in leases', () => {
   it('two instances under concurrency never admit more than the budget, and waste at most a lease each', async () => {
     await awayFromWindowEdge(60_000, 10_000);

@@ -54,6 +54,8 @@ export class RateLimits {
   readonly enabled: boolean;
   private readonly limiters: Record<'AUTH' | 'REFRESH' | 'MUTATION' | 'TENANT' | 'RESET_IP' | 'RESET_EMAIL' | 'TOKEN', Limiter>;
   private readonly plans = new Map<string, { plan: Plan; until: number }>();
+  /** Tenants refused by their budget: until when (this process's view; see tenantOverBudget). */
+  private readonly overBudget = new Map<string, number>();
   private readonly scim: PostgresRateLimitStore;
 
   constructor(
@@ -165,12 +167,26 @@ export class RateLimits {
         break;
       case 'TENANT': {
         if (ctx.claims?.kind !== 'user' || !ctx.scope) return true; // no tenant, no tenant budget
-        limiter = this.limiters.TENANT;
-        max = this.budget(await this.planOf(ctx));
-        break;
+        const tenantId = ctx.claims.tenantId;
+        const result = await this.run(this.limiters.TENANT, this.budget(await this.planOf(ctx)), undefined, parent, args, ctx, info);
+        if (result instanceof AppError && result.code === 'RATE_LIMITED') {
+          if (this.overBudget.size > 10_000) this.overBudget.clear();
+          this.overBudget.set(tenantId, Date.now() + Number(result.extensions.retryAfter ?? 1) * 1000);
+        }
+        return result;
       }
     }
     return this.run(limiter, max, fieldConfig.identityArgs, parent, args, ctx, info);
+  }
+
+  /**
+   * Whether this process refused the tenant's budget in a window that has not ended yet. Read-ahead
+   * (src/graphql/read-ahead.ts) asks, so a tenant over its budget costs the database no reads: its
+   * requests are refused after app_begin, as before read-ahead.
+   */
+  tenantOverBudget(tenantId: string): boolean {
+    const until = this.overBudget.get(tenantId);
+    return until !== undefined && until > Date.now();
   }
 
   private async run(limiter: Limiter, max: number, identityArgs: readonly string[] | undefined, parent: unknown, args: Record<string, unknown>, ctx: RateLimitContext, info: GraphQLResolveInfo): Promise<true | Error> {

@@ -37,16 +37,18 @@ export const SUBSCRIPTION_ROLES = {
  */
 /** One rule object for the single-use-link mutations (shield refuses two rules of one name). */
 const TOKEN_LIMIT = rateLimit('TOKEN');
+/** What every user of the tenant may read: these root fields are read ahead of their rule (below). */
+const TENANT_READ = tenantQuery('VIEWER');
 
 export const permissionMap = {
   Query: {
     health: allow,
-    me: tenantQuery('VIEWER'),
-    tenant: tenantQuery('VIEWER'),
-    users: tenantQuery('VIEWER'),
-    user: tenantQuery('VIEWER'),
-    organizations: tenantQuery('VIEWER'),
-    organization: tenantQuery('VIEWER'),
+    me: TENANT_READ,
+    tenant: TENANT_READ,
+    users: TENANT_READ,
+    user: TENANT_READ,
+    organizations: TENANT_READ,
+    organization: TENANT_READ,
     platformTenants: PLATFORM_OPERATOR,
     // Integrations are administered by ADMIN+, and so is their health.
     integrationHealth: tenantQuery('ADMIN'),
@@ -63,7 +65,7 @@ export const permissionMap = {
     auditLogs: tenantQuery('ADMIN'),
     auditIntegrity: tenantQuery('ADMIN'),
     invitations: tenantQuery('ADMIN'),
-    mySessions: tenantQuery('VIEWER'),
+    mySessions: TENANT_READ,
     apiKeys: tenantQuery('ADMIN'),
     importJob: tenantQuery('ADMIN'),
     // Identity (SSO, domains, SCIM): people only, never API keys — see identityAdmin.
@@ -208,3 +210,10 @@ export const permissions = shield(permissionMap, {
   allowExternalErrors: true,
   fallbackError: () => forbidden(),
 });
+
+/**
+ * The root query fields read ahead of their rule (src/graphql/read-ahead.ts): those any active user of
+ * the tenant may read. A field above the caller's role is never read for them, so a low role can't make
+ * the database do an ADMIN's heavier reads (audit integrity, health summaries) only to be refused.
+ */
+export const READ_AHEAD_FIELDS: ReadonlySet<string> = new Set(Object.entries(permissionMap.Query).flatMap(([field, rule]) => (rule === TENANT_READ ? [field] : [])));

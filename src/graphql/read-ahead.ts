@@ -10,16 +10,21 @@ import type { Context } from './context.js';
  * leave in one write and come back in one round trip: a round trip less per operation.
  *
  * What was read ahead is used only once the rule admits the field; a refused field answers the rule's
- * error and its reads are dropped, never shown. Only for query operations (their resolvers only read)
- * in an operation's own transaction (HTTP): on a socket every read is a short transaction of its own.
+ * error and its reads are dropped, never shown. Only
+ *  - for query operations (their resolvers only read), in an operation's own transaction (HTTP: on a
+ *    socket every read is a short transaction of its own) opened for a verified access token;
+ *  - for `fields`, those any user of the tenant may read: nobody makes the database do what their
+ *    role would be refused;
+ *  - while the tenant is within its request budget (as this process last saw it): a tenant over it
+ *    costs no reads, only the refusals.
  *
  * Returns the middleware that starts the reads; it must run outside the permission middleware (first
- * in applyMiddleware). The schema's Query resolvers are replaced by ones that take what was read ahead.
+ * in applyMiddleware). Those fields' resolvers are replaced by ones that take what was read ahead.
  */
-export function readAheadRootQueries(schema: GraphQLSchema): IMiddlewareTypeMap<unknown, Context> {
+export function readAheadRootQueries(schema: GraphQLSchema, fields: ReadonlySet<string>): IMiddlewareTypeMap<unknown, Context> {
   const query = schema.getQueryType();
   const starts: Record<string, (next: GraphQLFieldResolver<unknown, Context>, parent: unknown, args: Record<string, unknown>, ctx: Context, info: GraphQLResolveInfo) => unknown> = {};
-  for (const field of Object.values(query?.getFields() ?? {})) {
+  for (const field of Object.values(query?.getFields() ?? {}).filter((f) => fields.has(f.name))) {
     const resolve = (field.resolve ?? defaultFieldResolver) as GraphQLFieldResolver<unknown, Context>;
     // As the rule's middleware calls it once the field is admitted: what was read ahead, if anything.
     field.resolve = (parent, args, ctx: Context, info) => {
@@ -27,7 +32,7 @@ export function readAheadRootQueries(schema: GraphQLSchema): IMiddlewareTypeMap<
       return ahead ?? resolve(parent, args, ctx, info);
     };
     starts[field.name] = (next, parent, args, ctx, info) => {
-      if (info.operation.operation === 'query' && ctx.scope?.readsAhead) {
+      if (info.operation.operation === 'query' && ctx.scope?.readsAhead && !ctx.app.rateLimits.tenantOverBudget(ctx.scope.actor.tenantId)) {
         let ahead: Promise<unknown>;
         try {
           ahead = Promise.resolve(resolve(parent, args, ctx, info));

@@ -16,7 +16,7 @@ import { tenantResolvers } from '../modules/tenants/resolvers.js';
 import { userResolvers } from '../modules/users/resolvers.js';
 import type { Resolvers } from './generated/resolvers-types.js';
 import { heartbeatResolvers } from './heartbeat.js';
-import { permissionMap, permissions } from './permissions.js';
+import { permissionMap, permissions, READ_AHEAD_FIELDS } from './permissions.js';
 import { readAheadRootQueries } from './read-ahead.js';
 import { integrationHealthResolvers } from '../modules/integration-health/resolvers.js';
 import { integrationResolvers } from '../modules/integrations/resolvers.js';
@@ -64,7 +64,7 @@ export function buildSchema(typeDefs: string[] = loadTypeDefs()): GraphQLSchema 
   const resolvers = mergeResolvers([scalars, root, heartbeatResolvers, authResolvers, tenantResolvers, userResolvers, organizationResolvers, integrationHealthResolvers, integrationResolvers, webhookResolvers, syncResolvers, pushResolvers, auditResolvers, scimResolvers, apiKeyResolvers, invitationResolvers, accountResolvers, sessionResolvers, ssoResolvers, importResolvers]);
   const schema = makeExecutableSchema({ typeDefs, resolvers: resolvers as never });
   assertAllRulesAssigned(schema, permissionMap);
-  return applyMiddleware(schema, readAheadRootQueries(schema), onlyDecidingRules(permissions));
+  return applyMiddleware(schema, readAheadRootQueries(schema, READ_AHEAD_FIELDS), onlyDecidingRules(permissions));
 }
 
 /**
