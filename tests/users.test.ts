@@ -165,38 +165,4 @@ describe('organizations', () => {
       reserved.release();
     }
   });
-
-  it("one user with their organizations is one statement: the batch's answer, through fragments too, never another tenant's", async () => {
-    const m = await t.user('MEMBER');
-    const lonely = await t.user('VIEWER');
-    const orgs = [await t.organization('Zeta lab'), await t.organization('Alpha lab'), await t.organization('Mid lab')];
-    for (const o of orgs) await server.gql('mutation($o: UUID!, $u: UUID!) { addOrganizationMember(organizationId: $o, userId: $u) { role } }', { o: o.id, u: m.user.id }, { token: t.owner.token });
-    const other = await server.seed.tenant();
-    const outsider = await other.user('MEMBER');
-    await other.organization('Their lab', [{ user: outsider.user }]);
-    const statementsOf = async (query: string, variables: Record<string, unknown>) => {
-      const before = server.queryCount();
-      const res = await server.gql(query, variables, { token: t.owner.token });
-      expect(res.errors).toBeUndefined();
-      return { data: res.data, statements: server.queryCount() - before };
-    };
-    const asked = ['{ id organizations { id name description createdAt } }', '{ id ... on User { organizations { id name description createdAt } } }', '{ ...U }'];
-    const fragment = 'fragment U on User { id organizations { id name description createdAt } }';
-    // The same user through the users page (organizations in their own batch) is the reference.
-    const page = await server.gql(`{ users(first: 100) { edges { node { id organizations { id name description createdAt } } } } }`, {}, { token: t.owner.token });
-    const reference = page.data.users.edges.map((e: { node: unknown }) => e.node).find((n: { id: string }) => n.id === m.user.id);
-    expect(reference.organizations.map((o: { name: string }) => o.name)).toEqual(['Alpha lab', 'Mid lab', 'Zeta lab']);
-    for (const selection of asked) {
-      const one = await statementsOf(`query($id: UUID!) { user(id: $id) ${selection} }${selection.includes('...U') ? ` ${fragment}` : ''}`, { id: m.user.id });
-      expect(one.data.user).toEqual(reference);
-      expect(one.statements).toBe(4); // BEGIN, app_begin, the user with their organizations, COMMIT
-    }
-    const none = await statementsOf('query($id: UUID!) { user(id: $id) { id organizations { name } } }', { id: lonely.user.id });
-    expect(none.data.user).toEqual({ id: lonely.user.id, organizations: [] });
-    const foreign = await statementsOf('query($id: UUID!) { user(id: $id) { id organizations { name } } }', { id: outsider.user.id });
-    expect(foreign.data.user).toBeNull();
-    // Without organizations asked, the plain lookup.
-    const plain = await statementsOf('query($id: UUID!) { user(id: $id) { id email } }', { id: m.user.id });
-    expect(plain.data.user).toEqual({ id: m.user.id, email: m.user.email });
-  });
 });

@@ -7,8 +7,8 @@ import type { OrganizationRow } from '../../db/schema.js';
 import { runStatement, toDate } from '../../db/statements.js';
 import type { Tx } from '../../db/client.js';
 
-/** An organizations row as Postgres sends it (text timestamps), in a statement or as JSON (`row_to_json`). */
-export interface OrganizationRecord {
+interface OrganizationOfUserRecord {
+  user_id: string;
   tenant_id: string;
   id: string;
   name: string;
@@ -18,18 +18,16 @@ export interface OrganizationRecord {
   updated_at: string;
 }
 
-export function toOrganizationRow(r: OrganizationRecord): OrganizationRow {
-  return { tenantId: r.tenant_id, id: r.id, name: r.name, description: r.description, scimExternalId: r.scim_external_id, createdAt: toDate(r.created_at), updatedAt: toDate(r.updated_at) };
-}
-
 const ORGANIZATIONS_OF_USERS = `select m.user_id, o.tenant_id, o.id, o.name, o.description, o.scim_external_id, o.created_at, o.updated_at
   from organization_memberships m join organizations o on o.tenant_id = m.tenant_id and o.id = m.organization_id
   where m.user_id = any($1::uuid[]) order by o.name`;
 
 /** Each user's organizations, ordered by name, in the order of `userIds`. */
 export async function organizationsOfUsers(tx: Tx, userIds: readonly string[]): Promise<OrganizationRow[][]> {
-  const rows = await runStatement<OrganizationRecord & { user_id: string }>(tx, ORGANIZATIONS_OF_USERS, [userIds]);
+  const rows = await runStatement<OrganizationOfUserRecord>(tx, ORGANIZATIONS_OF_USERS, [userIds]);
   const byUser = new Map<string, OrganizationRow[]>(userIds.map((id) => [id, []]));
-  for (const r of rows) byUser.get(r.user_id)?.push(toOrganizationRow(r));
+  for (const r of rows) {
+    byUser.get(r.user_id)?.push({ tenantId: r.tenant_id, id: r.id, name: r.name, description: r.description, scimExternalId: r.scim_external_id, createdAt: toDate(r.created_at), updatedAt: toDate(r.updated_at) });
+  }
   return userIds.map((id) => byUser.get(id)!);
 }

@@ -4,8 +4,7 @@
  * keeps both to the transaction's tenant. A column added to `users` is a type error in toUserRow
  * until it is read here too.
  */
-import type { OrganizationRow, UserRow } from '../../db/schema.js';
-import { toOrganizationRow, type OrganizationRecord } from '../organizations/queries.js';
+import type { UserRow } from '../../db/schema.js';
 import { runStatement, toDate, toDateOrNull, toNumberOrNull } from '../../db/statements.js';
 import type { Tx } from '../../db/client.js';
 import type { CursorKey } from '../../db/pagination.js';
@@ -52,23 +51,6 @@ function toUserRow(r: UserRecord): UserRow {
 
 export async function usersByIds(tx: Tx, ids: readonly string[]): Promise<UserRow[]> {
   return (await runStatement<UserRecord>(tx, `select ${COLUMNS} from users where id = any($1::uuid[])`, [ids])).map(toUserRow);
-}
-
-/**
- * Users by id with their organizations (by name, as organizationsOfUsers orders them) in the same
- * statement, as JSON: for a lookup of one user that asks for them (the `user` resolver), one statement
- * and one round trip instead of two. For pages it does not pay: a correlated aggregate per row cost
- * Postgres 3× the separate batch for 20 users (README, Benchmarks). RLS applies to the subquery too.
- */
-const USERS_WITH_ORGANIZATIONS = `select ${COLUMNS},
-  (select coalesce(json_agg(o order by o.name), '[]') from organization_memberships m
-     join organizations o on o.tenant_id = m.tenant_id and o.id = m.organization_id
-   where m.tenant_id = u.tenant_id and m.user_id = u.id) as organizations
-  from users u where id = any($1::uuid[])`;
-
-export async function usersWithOrganizationsByIds(tx: Tx, ids: readonly string[]): Promise<{ user: UserRow; organizations: OrganizationRow[] }[]> {
-  const rows = await runStatement<UserRecord & { organizations: OrganizationRecord[] }>(tx, USERS_WITH_ORGANIZATIONS, [ids]);
-  return rows.map((r) => ({ user: toUserRow(r), organizations: r.organizations.map(toOrganizationRow) }));
 }
 
 export interface UserPageQuery {

@@ -1,6 +1,5 @@
 import type { Resolvers } from '../../graphql/generated/resolvers-types.js';
 import { connectionResolvers } from '../../graphql/connection.js';
-import { selects } from '../../graphql/selection.js';
 import { notFound } from '../../errors.js';
 import type { UserRow } from '../../db/schema.js';
 import * as users from './service.js';
@@ -13,8 +12,7 @@ export const userResolvers: Resolvers = {
       return (await ctx.loaders.userById.load(actor.userId)) ?? Promise.reject(notFound('User'));
     },
     users: (_, args, ctx) => users.listUsers(ctx.scope!, args),
-    // With its organizations asked for, one statement reads both (a lookup of one row; pages keep the batch).
-    user: async (_, { id }, ctx, info) => (await (selects(info, 'organizations') ? ctx.loaders.userWithOrganizationsById : ctx.loaders.userById).load(id)) ?? null,
+    user: async (_, { id }, ctx) => (await ctx.loaders.userById.load(id)) ?? null,
   },
   Mutation: {
     createUser: async (_, { input }, ctx) => users.createUser(ctx.scope!, await ctx.actor(), input),
