@@ -47,34 +47,46 @@ async function main() {
     const [{ size }] = (await owner`select pg_size_pretty(pg_total_relation_size('audit_logs')) as size`) as unknown as [{ size: string }];
     log(`generated ${ROWS} + ${Math.round(ROWS / 10)} entries in ${((Date.now() - t0) / 1000).toFixed(0)} s; audit_logs with indexes: ${size}`);
     lines.push(`# auditLogs on ${ROWS.toLocaleString('en-US')} entries (${new Date().toISOString()})`, '', `audit_logs with indexes: ${size}; a second tenant holds ${Math.round(ROWS / 10).toLocaleString('en-US')} more. Each query runs as tessera_app under RLS, 21 rows (a page of 20 + 1), newest first.`, '');
-    lines.push('| filter | execution ms | plan (top nodes) |', '|---|---|---|');
+    lines.push("| filter | ms, plan for the values | ms, generic plan (the app's) | generic plan (top nodes) |", '|---|---|---|---|');
 
     const mid = new Date(Date.now() - 180 * 86_400_000).toISOString();
     const midEnd = new Date(Date.now() - 170 * 86_400_000).toISOString();
     const [sample] = await owner`select entity_id, actor_id from audit_logs where tenant_id = ${a!.id} and entity_type = 'users' order by seq desc limit 1 offset 5000`;
-    const from = (v: string) => `seq >= (select f.seq from audit_logs f where f.occurred_at >= '${v}'::timestamptz order by f.occurred_at, f.seq limit 1)`;
-    const to = (v: string) => `seq <= (select t.seq from audit_logs t where t.occurred_at < '${v}'::timestamptz order by t.occurred_at desc, t.seq desc limit 1)`;
-    const cases: [string, string][] = [
-      ['none (first page)', 'true'],
-      ['none, page after seq 500,000 (cursor)', 'seq < 500000'],
-      ['entityType + entityId', `entity_type = 'users' and entity_id = '${sample!.entity_id}'`],
-      ['actorId', `actor_id = '${sample!.actor_id}'`],
-      ['action (rare: LOGIN_FAILED, 1 %)', `action = 'LOGIN_FAILED'`],
-      ['action that never occurs', `action = 'NO_SUCH_ACTION'`],
-      ['actorType (SYSTEM, 10 %)', `actor_type = 'SYSTEM'`],
-      ['time range (10 days, 6 months ago)', `${from(mid)} and ${to(midEnd)}`],
-      ['actorId + time range', `actor_id = '${sample!.actor_id}' and ${from(mid)} and ${to(midEnd)}`],
+    // Each filter with its values as parameters ($n), as the service sends them (prepared): timed with a
+    // plan for those values (custom) and with the one plan for any values (generic), which is what the
+    // app's pools use (plan_cache_mode=force_generic_plan, src/db/client.ts).
+    const from = (p: string) => `seq >= (select f.seq from audit_logs f where f.occurred_at >= ${p} order by f.occurred_at, f.seq limit 1)`;
+    const to = (p: string) => `seq <= (select t.seq from audit_logs t where t.occurred_at < ${p} order by t.occurred_at desc, t.seq desc limit 1)`;
+    const cases: [string, string, (string | number)[]][] = [
+      ['none (first page)', 'true', []],
+      ['none, page after seq 500,000 (cursor)', 'seq < $1', [500000]],
+      ['entityType + entityId', 'entity_type = $1 and entity_id = $2', ['users', sample!.entity_id as string]],
+      ['actorId', 'actor_id = $1', [sample!.actor_id as string]],
+      ['action (rare: LOGIN_FAILED, 1 %)', 'action = $1', ['LOGIN_FAILED']],
+      ['action that never occurs', 'action = $1', ['NO_SUCH_ACTION']],
+      ['actorType (SYSTEM, 10 %)', 'actor_type = $1::actor_type', ['SYSTEM']],
+      ['time range (10 days, 6 months ago)', `${from('$1::timestamptz')} and ${to('$2::timestamptz')}`, [mid, midEnd]],
+      ['actorId + time range', `actor_id = $1 and ${from('$2::timestamptz')} and ${to('$3::timestamptz')}`, [sample!.actor_id as string, mid, midEnd]],
     ];
-    for (const [name, where] of cases) {
-      const plan = await app.begin(async (tx) => {
-        await appBegin(tx, actors.system('bench', a!.id));
-        return tx.unsafe(`explain (analyze, buffers, format json) select ${COLUMNS} from audit_logs where ${where} order by seq desc limit 21`);
-      });
-      const json = (plan[0] as Record<string, any>)['QUERY PLAN'][0];
-      const nodes = flatten(json.Plan).slice(0, 3).join(' → ');
-      lines.push(`| ${name} | ${json['Execution Time'].toFixed(2)} | ${nodes} |`);
-      log(`${name}: ${json['Execution Time'].toFixed(2)} ms — ${nodes}`);
-      if (process.env.SHOW_PLANS) log(JSON.stringify(json.Plan, null, 1));
+    const literal = (v: string | number) => (typeof v === 'number' ? String(v) : `'${v.replace(/'/g, "''")}'`);
+    for (const [name, where, values] of cases) {
+      const timed = async (mode: 'force_custom_plan' | 'force_generic_plan') => {
+        const plan = await app.begin(async (tx) => {
+          await appBegin(tx, actors.system('bench', a!.id));
+          await tx.unsafe(`set local plan_cache_mode = ${mode}`);
+          await tx.unsafe(`prepare page as select ${COLUMNS} from audit_logs where ${where} order by seq desc limit 21`);
+          const out = await tx.unsafe(`explain (analyze, buffers, format json) execute page${values.length ? `(${values.map(literal).join(', ')})` : ''}`);
+          await tx.unsafe('deallocate page');
+          return out;
+        });
+        const json = (plan[0] as Record<string, any>)['QUERY PLAN'][0];
+        return { ms: json['Execution Time'] as number, nodes: flatten(json.Plan).slice(0, 3).join(' → '), plan: json.Plan };
+      };
+      const custom = await timed('force_custom_plan');
+      const generic = await timed('force_generic_plan');
+      lines.push(`| ${name} | ${custom.ms.toFixed(2)} | ${generic.ms.toFixed(2)} | ${generic.nodes} |`);
+      log(`${name}: ${custom.ms.toFixed(2)} ms (${custom.nodes}); generic plan ${generic.ms.toFixed(2)} ms (${generic.nodes})`);
+      if (process.env.SHOW_PLANS) log(JSON.stringify(generic.plan, null, 1));
     }
     // The generated hashes are placeholders, so verify_chain would stop at entry 1; time what a check
     // of a valid chain does instead: read every entry in seq order and hash it.
