@@ -22,7 +22,7 @@
  * BENCH_NODE_FLAGS='--max-semi-space-size=4' and MALLOC_ARENA_MAX=<n> (0: glibc's default) run the
  * Tessera process with those instead of the production image's (the Dockerfile's NODE_OPTIONS and CMD flags).
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -39,7 +39,8 @@ import { DB_ROLES, rolePasswords, roleUrl } from '../src/db/roles.js';
 import { renderProfileSummary, summarizeProfile, type CpuProfile } from './lib/cpu-profile.js';
 import { freshBenchDatabase } from './lib/database.js';
 import { runLoad, type LoadResult } from './lib/load.js';
-import { CLK_TCK, postgresCpuMs } from './platform/probes.js';
+import { postgresCpuMs } from './platform/probes.js';
+import { cpuMs, productionNodeFlags, rssMb, startNodeProcess, type NodeProcess } from './lib/node-process.js';
 import { seedTenant } from './platform/seed.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
@@ -125,16 +126,9 @@ async function benchmark(cleanups: (() => Promise<unknown>)[]): Promise<string> 
   const appUrl = deriveAppUrl(ownerUrl, passwords.APP_DATABASE_PASSWORD!);
   const tPort = await freePort();
   const profileDir = process.env.BENCH_CPU_PROFILE === '1' ? fs.mkdtempSync(path.join(os.tmpdir(), 'tessera-cpu-')) : undefined;
-  // Node's flags as the production image sets them (the Dockerfile's NODE_OPTIONS), unless
-  // BENCH_NODE_FLAGS replaces them (e.g. '--max-semi-space-size=4') to measure their effect.
-  // The same for glibc's MALLOC_ARENA_MAX (the image's, unless the caller sets it; 0 = glibc's default).
-  const dockerfile = fs.readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8');
-  const cmdFlags = /^CMD \["node", (.*), "dist\/main\.js"\]$/m.exec(dockerfile)?.[1]?.split(', ').map((f) => JSON.parse(f) as string) ?? [];
-  const imageFlags = [/NODE_OPTIONS="([^"]*)"/.exec(dockerfile)?.[1] ?? '', ...cmdFlags].join(' ');
-  const nodeFlags = (process.env.BENCH_NODE_FLAGS ?? imageFlags).split(' ').filter(Boolean);
-  const arenas = process.env.MALLOC_ARENA_MAX ?? /MALLOC_ARENA_MAX=(\d+)/.exec(dockerfile)?.[1] ?? '0';
+  const { nodeFlags, arenas } = productionNodeFlags();
   log(`Tessera runs with node ${nodeFlags.join(' ') || '(no flags)'}, MALLOC_ARENA_MAX=${arenas}`);
-  const tessera = await startServer('Tessera', [...nodeFlags, ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), 'dist/main.js'], {
+  const tessera = await startNodeProcess('Tessera', log, [...nodeFlags, ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), 'dist/main.js'], {
     NODE_ENV: 'production',
     PROCESS_ROLE: 'api',
     HOST: '127.0.0.1',
@@ -159,7 +153,7 @@ async function benchmark(cleanups: (() => Promise<unknown>)[]): Promise<string> 
 
   // 3. PostGraphile, as tessera_app, trusting Tessera's JWKS.
   const pPort = await freePort();
-  const graphile = await startServer('PostGraphile', ['bench/vs-postgraphile/postgraphile-server.mjs'], {
+  const graphile = await startNodeProcess('PostGraphile', log, ['bench/vs-postgraphile/postgraphile-server.mjs'], {
     NODE_ENV: 'production',
     PORT: String(pPort),
     DATABASE_URL: appUrl,
@@ -170,7 +164,7 @@ async function benchmark(cleanups: (() => Promise<unknown>)[]): Promise<string> 
   }, undefined, { url: `http://127.0.0.1:${pPort}/graphql`, headers });
   cleanups.push(() => graphile.stop());
   const urls: Record<Server, string> = { Tessera: `http://127.0.0.1:${tPort}/graphql`, PostGraphile: `http://127.0.0.1:${pPort}/graphql` };
-  const procs: Record<Server, Proc> = { Tessera: tessera, PostGraphile: graphile };
+  const procs: Record<Server, NodeProcess> = { Tessera: tessera, PostGraphile: graphile };
 
   // 4. The queries, and the same answers from both.
   const queries: QuerySpec[] = [
@@ -371,60 +365,6 @@ async function ensurePostGraphile() {
   fs.mkdirSync(PG_DIR, { recursive: true });
   fs.writeFileSync(path.join(PG_DIR, 'package.json'), JSON.stringify({ private: true, description: 'PostGraphile for bench/vs-postgraphile.ts' }));
   await promisify(execFile)('npm', ['install', '--prefix', PG_DIR, '--no-audit', '--no-fund', '--no-package-lock', `postgraphile@${POSTGRAPHILE_VERSION}`], { timeout: 300_000 });
-}
-
-interface Proc {
-  pid: number;
-  stop(): Promise<void>;
-}
-
-/** Starts `node <args>` with `env` (and PATH/HOME), waits until `readyUrl` answers 200 (GET) or `graphql` answers a query. */
-async function startServer(name: Server, args: string[], env: Record<string, string>, readyUrl?: string, graphql?: { url: string; headers: Record<string, string> }): Promise<Proc> {
-  const child: ChildProcess = spawn(process.execPath, args, { cwd: ROOT, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  child.stdout!.on('data', (d: Buffer) => void (output = (output + d.toString()).slice(-20_000)));
-  child.stderr!.on('data', (d: Buffer) => void (output = (output + d.toString()).slice(-20_000)));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const stop = async () => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-    await exited;
-    clearTimeout(timer);
-  };
-  const t0 = Date.now();
-  while (Date.now() - t0 < 120_000) {
-    if (child.exitCode !== null) throw new Error(`${name} exited (code ${child.exitCode}) before it was ready:\n${output}`);
-    const ok = await (readyUrl
-      ? fetch(readyUrl)
-      : fetch(graphql!.url, { method: 'POST', headers: graphql!.headers, body: '{"query":"{ __typename }"}' })
-    ).then(
-      (r) => r.arrayBuffer().then(() => r.status === 200),
-      () => false,
-    );
-    if (ok) {
-      log(`${name} ready in ${Date.now() - t0} ms (pid ${child.pid})`);
-      return { pid: child.pid!, stop };
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  await stop();
-  throw new Error(`${name} not ready after 120 s:\n${output}`);
-}
-
-/** utime + stime of a process, ms (/proc, Linux). */
-function cpuMs(pid: number): number {
-  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return ((Number(f[11]) + Number(f[12])) * 1000) / CLK_TCK;
-}
-function rssMb(pid: number): number {
-  try {
-    const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) / 1024 : 0;
-  } catch {
-    return 0;
-  }
 }
 
 await main();

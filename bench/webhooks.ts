@@ -2,7 +2,8 @@
  * Webhook benchmark:
  *  1. accepted webhooks/s (signed, ~1 KB, 50 connections; stored + enqueued + committed before the
  *     202) next to a plain single-row INSERT rate through the same driver and pool, same run;
- *  2. p99 accept latency at half that rate;
+ *  2. p99 accept latency at half that rate; both again against the production build in a process of
+ *     its own (`node <the image's flags> dist/main.js`, PROCESS_ROLE=api), as deployed;
  *  3. time from 202 to the change visible in our tables at a steady 200 events/s, p50/p99, and
  *     whether the queue keeps up (backlog at start and end).
  *
@@ -12,7 +13,9 @@
  * DATABASE_URL), a fresh database, the app in this process, autocannon in a child process.
  * Results: stdout and .bench/webhooks.md.
  */
-import { fork } from 'node:child_process';
+import { execFile, fork } from 'node:child_process';
+import crypto from 'node:crypto';
+import { promisify } from 'node:util';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -31,6 +34,8 @@ import { createIntegration } from '../src/modules/integrations/service.js';
 import { createTenant } from '../src/modules/tenants/service.js';
 import { actors, ShortTransactionScope } from '../src/db/tenant-transaction.js';
 import type { LoadResult, WebhookLoadSpec } from './lib/webhook-load-child.js';
+import { freePort } from '../src/db/embedded.js';
+import { productionNodeFlags, startNodeProcess } from './lib/node-process.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const DATA_DIR = path.join(ROOT, '.data/bench-webhooks');
@@ -78,7 +83,14 @@ async function main() {
 async function benchmark(cleanups: (() => Promise<unknown>)[]): Promise<string> {
   const { ownerUrl, embedded } = await freshBenchDatabase(DATA_DIR, BENCH_DB);
   if (embedded) cleanups.push(() => embedded.stop());
+  // Explicit role passwords and keys, so the production process of phase 1b can run on what this
+  // process migrated and created (a production config refuses the development defaults).
+  const passwords = Object.fromEntries(
+    (['APP', 'INGEST', 'PLATFORM', 'SYSTEM', 'QUEUE', 'RATE_LIMIT'] as const).map((p) => [`${p}_DATABASE_PASSWORD`, `bench-${p.toLowerCase()}-${crypto.randomBytes(6).toString('hex')}`]),
+  );
   const baseEnv = {
+    ...passwords,
+    INTEGRATION_ENCRYPTION_KEY: crypto.randomBytes(32).toString('base64'),
     LOG_LEVEL: 'silent',
     DATA_DIR,
     DATABASE_URL: ownerUrl,
@@ -157,6 +169,36 @@ async function benchmark(cleanups: (() => Promise<unknown>)[]): Promise<string> 
   log(`webhooks at half rate: ${half.requestsPerSecond.toFixed(0)}/s, p50 ${half.p50} ms, p99 ${half.p99} ms; inside the server ${serverSide}; server event-loop delay ${serverLoopDelay}; ${generator}`);
   await http.close(); // waits for requests still in flight
   await closeApp(app);
+
+  // ---- Phase 1b: the same against the production build, in a process of its own (the image's flags) ----
+  await promisify(execFile)('npm', ['run', 'build'], { cwd: ROOT, timeout: 300_000 });
+  const { nodeFlags, arenas } = productionNodeFlags();
+  const port = await freePort();
+  const production = await startNodeProcess('Tessera (production build)', log, [...nodeFlags, 'dist/main.js'], {
+    ...baseEnv,
+    NODE_ENV: 'production',
+    PROCESS_ROLE: 'api',
+    HOST: '127.0.0.1',
+    PORT: String(port),
+    LOG_LEVEL: 'warn',
+    APP_DATABASE_URL: appUrl,
+    JWT_PRIVATE_JWK: JSON.stringify(crypto.generateKeyPairSync('ed25519').privateKey.export({ format: 'jwk' })),
+    PLATFORM_OPERATOR_PASSWORD: 'bench-operator-password',
+    METRICS_TOKEN: crypto.randomBytes(16).toString('hex'),
+    ...(arenas !== '0' ? { MALLOC_ARENA_MAX: arenas } : {}),
+  }, `http://127.0.0.1:${port}/readyz`);
+  let prodMax: LoadResult;
+  let prodHalf: LoadResult;
+  try {
+    const prodSpec = { ...spec, url: `http://127.0.0.1:${port}/webhooks/${integration.id}` };
+    prodMax = await runWebhookLoad(prodSpec);
+    prodHalf = await runWebhookLoad({ ...prodSpec, overallRate: Math.round(prodMax.requestsPerSecond / 2), warmupSeconds: 1 });
+  } finally {
+    await production.stop();
+  }
+  const prodGenerator = `sent late by p99 ${prodHalf.sendLateP99} ms (max ${prodHalf.sendLateMax}); the generator's event-loop delay p99 ${prodHalf.loopDelayP99} ms, max ${prodHalf.loopDelayMax} ms`;
+  log(`production build (node ${nodeFlags.join(' ')}): at max ${prodMax.requestsPerSecond.toFixed(0)}/s, p99 ${prodMax.p99} ms; at half rate ${prodHalf.requestsPerSecond.toFixed(0)}/s, p50 ${prodHalf.p50} ms, p99 ${prodHalf.p99} ms; ${prodGenerator}`);
+
   const [{ stored, jobs }] = (await owner`
     select (select count(*)::int from webhook_events) as stored,
            (select count(*)::int from pgboss.job where name = ${QUEUES.webhooks('USER_SERVICE')}) as jobs`) as unknown as [{ stored: number; jobs: number }];
@@ -231,7 +273,10 @@ async function benchmark(cleanups: (() => Promise<unknown>)[]): Promise<string> 
     `| ⤷ the same requests inside the server (request-duration histogram) | ${serverSide} | |`,
     `| ⤷ the server's event-loop delay meanwhile | ${serverLoopDelay} | |`,
     `| ⤷ the load generator | ${generator} | |`,
-    `| refused or failed during the runs | ${max.non2xx + max.errors + max.timeouts + half.non2xx + half.errors + half.timeouts} | 0 |`,
+    `| the production build in its own process (\`node ${nodeFlags.join(' ')} dist/main.js\`): accepted at max | ${prodMax.requestsPerSecond.toFixed(0)}/s, p99 ${prodMax.p99} ms | |`,
+    `| ⤷ accept latency at half that rate (${prodHalf.requestsPerSecond.toFixed(0)}/s) | p50 ${prodHalf.p50} ms, p99 ${prodHalf.p99} ms | p99 < 25 ms |`,
+    `| ⤷ the load generator | ${prodGenerator} | |`,
+    `| refused or failed during the runs | ${[max, half, prodMax, prodHalf].reduce((n, r) => n + r.non2xx + r.errors + r.timeouts, 0)} | 0 |`,
     `| events stored / jobs enqueued after phase 1 | ${stored} / ${jobs} | equal |`,
     `| 202 → change visible, steady ${STEADY_RATE}/s for ${STEADY_S} s (${lat.length} of ${sent} events) | p50 ${pct(lat, 50)} ms, p99 ${pct(lat, 99)} ms, max ${lat[lat.length - 1]} ms | p99 < 1 s |`,
     `| webhook queue backlog during the steady run (sampled each second) | start ${backlog[0] ?? 'n/a'}, max ${Math.max(...backlog, 0)}, end ${backlog[backlog.length - 1] ?? 'n/a'} | not growing |`,
