@@ -449,6 +449,16 @@ describe('round trips of a transaction (the vendored driver pipelines BEGIN)', (
       const after = await other.gql('{ users(first: 5) { edges { node { id } } } }', {}, { token });
       expect(after.data?.users ?? null).toBeNull();
       expect(after.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+      // A suspended tenant's live token: the page was read ahead, the answer holds none of it.
+      const suspended = await server.seed.tenant();
+      const ownerToken = (
+        await other.gql('mutation($s: String!, $e: EmailAddress!, $p: String!) { login(input: { tenantSlug: $s, email: $e, password: $p }) { accessToken } }', { s: suspended.tenant.slug, e: suspended.owner.user.email, p: PASSWORD })
+      ).data.login.accessToken as string;
+      await server.ownerSql`update tenants set status = 'SUSPENDED' where id = ${suspended.tenant.id}`;
+      const refusedTenant = await other.gql('{ users(first: 5) { edges { node { id email } } } }', {}, { token: ownerToken });
+      expect(refusedTenant.data?.users ?? null).toBeNull();
+      expect(refusedTenant.errors?.[0]?.extensions).toMatchObject({ code: 'FORBIDDEN', reason: 'TENANT_SUSPENDED' });
+      expect(JSON.stringify(refusedTenant)).not.toContain(suspended.owner.user.email);
     } finally {
       await other.close();
       await proxy.close();

@@ -72,8 +72,8 @@ export async function createContext(app: App, input: ContextInput): Promise<Cont
 }
 
 /**
- * A context's `log`, a pino child naming the request, made on first use (rare: an error to log; a child
- * per request cost ~0.3 ms under load). It is a getter of the prototype, not of the context itself:
+ * A context's `log`, a pino child naming the request, made on first use (rare: an error to log), not
+ * for every request. It is a getter of the prototype, not of the context itself:
  * Apollo copies a context's own properties into a new object for every operation (Object.assign),
  * which would run an own getter, and so make the child, every time.
  */
