@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { sql } from 'drizzle-orm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { isDatabaseUnavailable, fromDatabaseError } from '../src/errors.js';
 import { actors, inTenant, inTenantOneTrip, type TenantActor } from '../src/db/tenant-transaction.js';
 import { createAppDb } from '../src/db/client.js';
@@ -399,7 +399,7 @@ describe('round trips of a transaction (the vendored driver pipelines BEGIN)', (
     }
   });
 
-  it('a GraphQL query costs three writes: BEGIN, app_begin and the root field\'s read in one, its nested batch, COMMIT; only what the caller may read goes ahead, and a refused field shows only its rule\'s error', async () => {
+  it('a GraphQL query costs one round trip: BEGIN, app_begin, the root field\'s read and its organizations in one write, COMMIT after the answer; only what the caller may read goes ahead, and a refused field shows only its rule\'s error', async () => {
     const writes: string[] = [];
     const proxy = await startPgProxy(server.databaseUrl.app, { onClientData: (chunk) => void writes.push(chunk.toString('latin1')) });
     // One pooled connection, so the warm-up prepares every statement where the counted request runs.
@@ -413,18 +413,34 @@ describe('round trips of a transaction (the vendored driver pipelines BEGIN)', (
       const token = await loginAs(member.user.email);
       const writesOf = async (query: string, variables: Record<string, unknown> = {}) => {
         for (let i = 0; i < 2; i++) expect((await other.gql(query, variables, { token })).errors).toBeUndefined(); // prepares
+        await vi.waitFor(() => expect(writes.at(-1)).toMatch(/commit/i)); // the last one's COMMIT, sent after its answer
         writes.length = 0;
         const res = await other.gql(query, variables, { token });
         expect(res.errors).toBeUndefined();
         expect(writes[0]).toMatch(/begin/i);
+        // A query changed nothing: its COMMIT leaves as the answer does, and nobody waits for it.
+        await vi.waitFor(() => expect(writes.some((w) => /commit/i.test(w))).toBe(true));
         return { res, writes: writes.length };
       };
       const list = await writesOf('{ users(first: 5) { edges { node { id email organizations { name } } } } }');
       expect(list.res.data.users.edges.some((e: { node: { organizations: unknown[] } }) => e.node.organizations.length > 0)).toBe(true);
-      expect(list.writes).toBe(3);
+      expect(list.writes).toBe(2);
+      // What was read with the page is each user's organizations, none included (the database's answer).
+      for (const { node } of list.res.data.users.edges as { node: { id: string; organizations: { name: string }[] } }[]) {
+        const names = await server.ownerSql<{ name: string }[]>`select o.name from organization_memberships m join organizations o on o.id = m.organization_id where m.user_id = ${node.id} order by o.name`;
+        expect(node.organizations.map((o) => o.name)).toEqual(names.map((r) => r.name));
+      }
+      expect(list.res.data.users.edges.some((e: { node: { organizations: unknown[] } }) => e.node.organizations.length === 0)).toBe(true);
+      const throughFragments = await writesOf('{ users(first: 5) { ...Page } } fragment Page on UserConnection { edges { ... on UserEdge { node { id organizations { name } } } } }');
+      expect(throughFragments.res.data).toEqual(list.res.data && { users: { edges: list.res.data.users.edges.map((e: { node: { id: string; organizations: unknown } }) => ({ node: { id: e.node.id, organizations: e.node.organizations } })) } });
+      expect(throughFragments.writes).toBe(2);
       const single = await writesOf('query($id: UUID!) { user(id: $id) { id organizations { name } } }', { id: member.user.id });
       expect(single.res.data.user.organizations).toHaveLength(1);
-      expect(single.writes).toBe(3);
+      expect(single.writes).toBe(2);
+      // Through a fragment, and a user nobody can see: the organizations read ahead find none.
+      const fragment = await writesOf('query($id: UUID!) { user(id: $id) { ...U } } fragment U on User { id organizations { name } }', { id: crypto.randomUUID() });
+      expect(fragment.res.data.user).toBeNull();
+      expect(fragment.writes).toBe(2);
 
       // A MEMBER may read themself but not an integration (ADMIN): only what any user may read goes
       // ahead (BEGIN, app_begin, the user, COMMIT), and the refused field shows only its rule's error.
@@ -462,6 +478,87 @@ describe('round trips of a transaction (the vendored driver pipelines BEGIN)', (
     } finally {
       await other.close();
       await proxy.close();
+    }
+  });
+
+  it('a mutation answers once its COMMIT is answered (a connection lost at COMMIT: 503, nothing changed); a query answers without waiting for its COMMIT', async () => {
+    let commitStatement: string | undefined; // the name postgres.js prepared COMMIT under, once it has
+    let cutAt: RegExp | undefined;
+    const proxy: PgProxy = await startPgProxy(server.databaseUrl.app, {
+      onClientData: (chunk) => {
+        const text = chunk.toString('latin1');
+        commitStatement ??= /P[\s\S]{4}([^\0]+)\0commit\0/.exec(text)?.[1];
+        // Runs before the proxy forwards the chunk: what it carries never reaches Postgres.
+        if (cutAt?.test(text)) {
+          cutAt = undefined;
+          proxy.cut();
+        }
+      },
+    });
+    const other = await startTestServer({ database: new URL(server.databaseUrl.owner).pathname.slice(1), env: { APP_DATABASE_URL: proxy.via(server.databaseUrl.app), DATABASE_POOL_SIZE: '1' } });
+    try {
+      const member = await t.user('MEMBER');
+      const token = (
+        await other.gql('mutation($s: String!, $e: EmailAddress!, $p: String!) { login(input: { tenantSlug: $s, email: $e, password: $p }) { accessToken } }', { s: t.tenant.slug, e: member.user.email, p: PASSWORD })
+      ).data.login.accessToken as string;
+      const rename = (name: string) => other.gql('mutation($id: UUID!, $n: String!) { updateUser(id: $id, input: { name: $n }) { name } }', { id: member.user.id, n: name }, { token });
+      expect((await rename('Before')).data.updateUser.name).toBe('Before');
+      expect(commitStatement).toBeDefined();
+
+      cutAt = new RegExp(`\0${commitStatement}\0`);
+      const lost = await rename('Lost at COMMIT');
+      await proxy.restore();
+      expect(lost.status).toBe(503);
+      expect(lost.errors?.[0]?.extensions?.code).toBe('SERVICE_UNAVAILABLE');
+      const [row] = await server.ownerSql<{ name: string }[]>`select name from users where id = ${member.user.id}`;
+      expect(row!.name).toBe('Before');
+
+      cutAt = /^Q[\s\S]{4}commit\0/; // a query's COMMIT (sent as it answers)
+      const read = await other.gql('query($id: UUID!) { user(id: $id) { name } }', { id: member.user.id }, { token });
+      expect(read.status).toBe(200);
+      expect(read.data.user.name).toBe('Before');
+      await vi.waitFor(() => expect(cutAt).toBeUndefined()); // the COMMIT left, and the connection with it
+      await proxy.restore();
+      expect((await rename('After')).data.updateUser.name).toBe('After');
+    } finally {
+      await other.close();
+      await proxy.close();
+    }
+  });
+
+  it('a connection released at COMMIT carries the next operations behind it: on one pooled connection, two tenants\' concurrent queries and mutations each see and change only their own', async () => {
+    const other = await startTestServer({ database: new URL(server.databaseUrl.owner).pathname.slice(1), env: { DATABASE_POOL_SIZE: '1' } });
+    try {
+      const tenants = [t, await server.seed.tenant()];
+      const tokens = await Promise.all(
+        tenants.map(async (x) => (await other.gql('mutation($s: String!, $e: EmailAddress!, $p: String!) { login(input: { tenantSlug: $s, email: $e, password: $p }) { accessToken } }', { s: x.tenant.slug, e: x.owner.user.email, p: PASSWORD })).data.login.accessToken as string),
+      );
+      const list = '{ users(first: 50) { edges { node { id email organizations { name } } } } }';
+      const answers = await Promise.all(
+        Array.from({ length: 40 }, (_, i) => {
+          const k = i % 2;
+          // Every fifth a mutation (it waits for its COMMIT), the rest queries (they don't).
+          return i % 5 === 4
+            ? other.gql('mutation($id: UUID!, $n: String!) { updateUser(id: $id, input: { name: $n }) { id name } }', { id: tenants[k]!.owner.user.id, n: `Owner ${i}` }, { token: tokens[k] }).then((res) => ({ k, res }))
+            : other.gql(list, {}, { token: tokens[k] }).then((res) => ({ k, res }));
+        }),
+      );
+      const emailsOf = await Promise.all(tenants.map(async (x) => new Set((await server.ownerSql<{ email: string }[]>`select email from users where tenant_id = ${x.tenant.id}`).map((r) => r.email))));
+      for (const { k, res } of answers) {
+        expect(res.errors).toBeUndefined();
+        const emails: string[] = res.data.users ? res.data.users.edges.map((e: { node: { email: string } }) => e.node.email) : [];
+        expect(emails.filter((e) => !emailsOf[k]!.has(e))).toEqual([]);
+        if (res.data.users) expect(emails).toContain(tenants[k]!.owner.user.email);
+        if (res.data.updateUser) expect(res.data.updateUser.id).toBe(tenants[k]!.owner.user.id);
+      }
+      // Each tenant's owner got one of its own names, and the other tenant's never touched it.
+      for (const [k, x] of tenants.entries()) {
+        const [row] = await server.ownerSql<{ name: string }[]>`select name from users where id = ${x.owner.user.id}`;
+        const mine = answers.filter((a) => a.k === k && a.res.data.updateUser).map((a) => a.res.data.updateUser.name as string);
+        expect(mine).toContain(row!.name);
+      }
+    } finally {
+      await other.close();
     }
   });
 });

@@ -564,6 +564,15 @@ export async function pipelinedTransaction(pool: postgres.Sql, build: (sql: post
   return (outcome as PromiseFulfilledResult<postgres.RowList<postgres.Row[]>>[]).slice(1, -1).map((r) => r.value);
 }
 
+/**
+ * For a transaction that changed nothing: when it ends, its COMMIT is written and its connection goes
+ * back to the pool at once, without waiting for COMMIT's answer; the pool's next statements on that
+ * connection are pipelined behind it (vendor/postgres, "release at COMMIT").
+ */
+export function releaseAtCommit(tx: Tx): void {
+  (rawClientOf(tx) as unknown as { releaseAtCommit(): void }).releaseAtCommit();
+}
+
 /** The raw postgres.js transaction under a drizzle transaction, for libraries that take SQL text (pg-boss). */
 export function rawClientOf(tx: Tx): postgres.TransactionSql {
   return (tx as unknown as { session: { client: postgres.TransactionSql } }).session.client;

@@ -29,7 +29,7 @@
  */
 import { sql } from 'drizzle-orm';
 import type postgres from 'postgres';
-import { pipelinedTransaction, type AppDb, type Tx } from './client.js';
+import { pipelinedTransaction, releaseAtCommit, type AppDb, type Tx } from './client.js';
 import { databaseErrorOf } from '../errors.js';
 
 /** Who caused a change; read by RLS policies and the audit trigger from transaction settings. */
@@ -202,6 +202,7 @@ export class OperationScope implements RequestScope {
   private release?: (commit: boolean) => void;
   private finished?: Promise<void>;
   private aborted = false;
+  private wrote = false;
 
   constructor(
     private readonly db: AppDb,
@@ -229,15 +230,22 @@ export class OperationScope implements RequestScope {
   }
 
   async write<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
+    this.wrote = true;
     const { tx } = await this.open();
     return tx.transaction((sp) => fn(sp as unknown as Tx));
   }
 
-  /** Commits (or rolls back) if the transaction was ever opened. Rejects if the commit fails. */
+  /**
+   * Commits (or rolls back) if the transaction was ever opened. Rejects if the commit fails. An
+   * operation that only read (no write()) ends with a COMMIT whose answer nobody waits for, and its
+   * connection goes back to the pool as COMMIT leaves: there is nothing to commit or undo.
+   */
   async finish(commit: boolean): Promise<void> {
     if (!this.opened) return;
-    await this.opened.catch(() => undefined);
-    this.release?.(commit && !this.aborted);
+    const opened = await this.opened.catch(() => undefined);
+    const readOnly = opened !== undefined && !this.wrote && !this.aborted;
+    if (readOnly) releaseAtCommit(opened.tx);
+    this.release?.(readOnly || (commit && !this.aborted));
     await this.finished;
     if (commit && this.aborted) throw new Error('The operation\'s transaction was aborted by a failed statement and rolled back');
   }

@@ -63,12 +63,16 @@ export interface UserPageQuery {
   limit: number;
 }
 
-/** One statement text per combination of filters (16 at most), built once. */
+/** One statement text per combination of filters and columns (32 at most), built once. */
 const pageTexts = new Map<string, string>();
 
-/** `limit` of the tenant's users, oldest first (created_at, id), after the cursor, filtered. */
-export async function userPage(tx: Tx, q: UserPageQuery): Promise<UserRow[]> {
-  const key = `${q.pattern !== undefined ? 's' : ''}${q.role ? 'r' : ''}${q.status ? 't' : ''}${q.after ? 'a' : ''}`;
+/**
+ * The page's statement: `limit` of the tenant's users, oldest first (created_at, id), after the
+ * cursor, filtered, selecting `columns`. Also the subquery of reads that go with the page
+ * (organizationsOfSelectedUsers: the same users, `id` only).
+ */
+export function userPageStatement(q: UserPageQuery, columns: 'all' | 'id'): { text: string; params: unknown[] } {
+  const key = `${columns}${q.pattern !== undefined ? 's' : ''}${q.role ? 'r' : ''}${q.status ? 't' : ''}${q.after ? 'a' : ''}`;
   const params: unknown[] = [];
   const conditions: string[] = [];
   if (q.pattern !== undefined) conditions.push(`(email ilike $${params.push(q.pattern)} or name ilike $${params.length})`);
@@ -78,8 +82,14 @@ export async function userPage(tx: Tx, q: UserPageQuery): Promise<UserRow[]> {
   params.push(q.limit);
   let text = pageTexts.get(key);
   if (!text) {
-    text = `select ${COLUMNS} from users${conditions.length ? ` where ${conditions.join(' and ')}` : ''} order by created_at, id limit $${params.length}`;
+    text = `select ${columns === 'all' ? COLUMNS : 'id'} from users${conditions.length ? ` where ${conditions.join(' and ')}` : ''} order by created_at, id limit $${params.length}`;
     pageTexts.set(key, text);
   }
+  return { text, params };
+}
+
+/** A page of the tenant's users (userPageStatement). */
+export async function userPage(tx: Tx, q: UserPageQuery): Promise<UserRow[]> {
+  const { text, params } = userPageStatement(q, 'all');
   return (await runStatement<UserRecord>(tx, text, params)).map(toUserRow);
 }

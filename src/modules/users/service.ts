@@ -5,11 +5,12 @@ import { assertCanManage, assertKeyMayGrant, atLeast, type Actor } from '../../a
 import type { TenantRole } from '../../auth/tokens.js';
 import type { Tx } from '../../db/client.js';
 import type { Scope } from '../../db/tenant-transaction.js';
-import { refreshTokens, users, type UserRow } from '../../db/schema.js';
+import { refreshTokens, users, type OrganizationRow, type UserRow } from '../../db/schema.js';
 import { conflict, forbidden, notFound } from '../../errors.js';
 import { containsPattern } from '../../db/like.js';
 import { decodeCursor, pageSize, toPage, type Page } from '../../db/pagination.js';
-import { userPage } from './queries.js';
+import { userPage, userPageStatement } from './queries.js';
+import { organizationsOfSelectedUsers } from '../organizations/queries.js';
 import { pushUserChange, pushUserChanges } from '../../integrations/push.js';
 import { assertBulkSize, emptyResults, tryItem, type ItemResult } from '../bulk.js';
 import { fields, validate } from '../../validation.js';
@@ -26,14 +27,26 @@ const listInput = z.object({
     .nullish(),
 });
 
-/** A page of the tenant's users, oldest first; RLS keeps it to the tenant. The page is a prepared statement (queries.ts); the total, asked for rarely, is built by drizzle. */
-export async function listUsers(scope: Scope, input: z.input<typeof listInput>): Promise<Page<UserRow>> {
+/** A page of users; with their organizations when they were asked for (by user id; see listUsers). */
+export type UserPage = Page<UserRow> & { organizations?: Map<string, OrganizationRow[]> };
+
+/**
+ * A page of the tenant's users, oldest first; RLS keeps it to the tenant. The page is a prepared
+ * statement (queries.ts); the total, asked for rarely, is built by drizzle. `withOrganizations`: the
+ * page's users' organizations are read too, sent with the page in one round trip (a user changed in
+ * between may be missing from them: whoever uses them reads that user's on its own).
+ */
+export async function listUsers(scope: Scope, input: z.input<typeof listInput>, opts: { withOrganizations?: boolean } = {}): Promise<UserPage> {
   const { first, after, filter } = validate(listInput, input);
   const limit = pageSize(first);
   const cursor = decodeCursor(after);
   const pattern = filter?.search ? containsPattern(filter.search) : undefined;
-  const rows = await scope.read((tx) => userPage(tx, { pattern, role: filter?.role ?? undefined, status: filter?.status ?? undefined, after: cursor, limit: limit + 1 }));
-  return toPage(rows, limit, async () => {
+  const query = { pattern, role: filter?.role ?? undefined, status: filter?.status ?? undefined, after: cursor, limit: limit + 1 };
+  const [rows, organizations] = await Promise.all([
+    scope.read((tx) => userPage(tx, query)),
+    opts.withOrganizations ? scope.read((tx) => organizationsOfSelectedUsers(tx, userPageStatement(query, 'id'))) : undefined,
+  ]);
+  const page: UserPage = toPage(rows, limit, async () => {
     const where = and(
       pattern !== undefined ? or(ilike(users.email, pattern), ilike(users.name, pattern)) : undefined,
       filter?.role ? eq(users.role, filter.role) : undefined,
@@ -41,6 +54,7 @@ export async function listUsers(scope: Scope, input: z.input<typeof listInput>):
     );
     return (await scope.read((tx) => tx.select({ n: count() }).from(users).where(where)))[0]?.n ?? 0;
   });
+  return organizations ? { ...page, organizations } : page;
 }
 
 const createInput = z.object({ email: fields.email, name: fields.name, role: z.enum(['OWNER', 'ADMIN', 'MEMBER', 'VIEWER']).nullish(), password: fields.password.nullish() });
