@@ -145,7 +145,6 @@ async function benchmark(cleanups: (() => Promise<unknown>)[]): Promise<string> 
     // The tenant budget is checked on every request (leases of 1 %), set high enough that the
     // benchmark's own rate never meets it.
     RATE_LIMIT_TENANT_PRO_PER_MINUTE: '10000000',
-    ...(process.env.BENCH_T_POOL ? { DATABASE_POOL_SIZE: process.env.BENCH_T_POOL } : {}),
     HEALTH_CHECK_CRON: 'off',
     SYNC_INCREMENTAL_CRON: 'off',
     SYNC_FULL_CRON: 'off',
