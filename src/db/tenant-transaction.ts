@@ -31,6 +31,7 @@ import { sql } from 'drizzle-orm';
 import type postgres from 'postgres';
 import { pipelinedTransaction, releaseAtCommit, type AppDb, type Tx } from './client.js';
 import { databaseErrorOf } from '../errors.js';
+import { runStatement } from './statements.js';
 
 /** Who caused a change; read by RLS policies and the audit trigger from transaction settings. */
 export type ActorType = 'USER' | 'API_KEY' | 'PLATFORM' | 'INTEGRATION' | 'SYSTEM' | 'SCIM';
@@ -110,11 +111,11 @@ export function appBegin(raw: postgres.Sql | postgres.TransactionSql, actor: Ten
   return raw`select app_begin(${appBeginSettings(actor)}::text::json)`;
 }
 
+const APP_BEGIN = 'select tenant_status, user_status, user_role from app_begin($1::text::json)';
+
 async function begin(tx: Tx, actor: TenantActor): Promise<SessionState> {
-  const rows = (await tx.execute(
-    sql`select tenant_status, user_status, user_role from app_begin(${appBeginSettings(actor)}::json)`,
-  )) as unknown as { tenant_status: SessionState['tenantStatus']; user_status: SessionState['userStatus']; user_role: SessionState['userRole'] }[];
-  const row = rows[0];
+  // A constant text run prepared on the raw client: nothing is built per transaction.
+  const [row] = await runStatement<{ tenant_status: SessionState['tenantStatus']; user_status: SessionState['userStatus']; user_role: SessionState['userRole'] }>(tx, APP_BEGIN, [appBeginSettings(actor)]);
   return { tenantStatus: row?.tenant_status ?? null, userStatus: row?.user_status ?? null, userRole: row?.user_role ?? null };
 }
 
