@@ -122,6 +122,43 @@ describe('organizations', () => {
     expect(search.data.organizations).toEqual({ totalCount: 1, edges: [{ node: { name: 'Research' } }] });
   });
 
+  it('each user\'s organizations, read with the page, are the database\'s for every filter, cursor and alias', async () => {
+    const a = await t.user('MEMBER', 'Orgful Ann');
+    const b = await t.user('MEMBER', 'Orgless Bob');
+    const c = await t.user('VIEWER', 'Orgful Cid');
+    await t.organization('Zeta team', [{ user: a.user }, { user: c.user }]);
+    await t.organization('Alpha team', [{ user: a.user }]);
+    const truth = async (id: string) =>
+      (await server.ownerSql<{ name: string }[]>`select o.name from organization_memberships m join organizations o on o.id = m.organization_id where m.user_id = ${id} order by o.name`).map((r) => r.name);
+    const PAGE_WITH_ORGS = 'query($first: Int, $after: String, $filter: UserFilter) { users(first: $first, after: $after, filter: $filter) { pageInfo { hasNextPage endCursor } edges { node { id organizations { name } } } } }';
+    const check = async (edges: { node: { id: string; organizations: { name: string }[] } }[]) => {
+      for (const { node } of edges) expect(node.organizations.map((o) => o.name)).toEqual(await truth(node.id));
+    };
+    for (const filter of [undefined, { search: 'orgful' }, { role: 'VIEWER' }, { status: 'ACTIVE', search: 'o' }]) {
+      let after: string | null = null;
+      const ids: string[] = [];
+      for (let guard = 0; guard < 20; guard++) {
+        const res: any = await server.gql(PAGE_WITH_ORGS, { first: 2, after, filter }, { token: t.owner.token });
+        expect(res.errors).toBeUndefined();
+        await check(res.data.users.edges);
+        ids.push(...res.data.users.edges.map((e: any) => e.node.id));
+        if (!res.data.users.pageInfo.hasNextPage) break;
+        after = res.data.users.pageInfo.endCursor;
+      }
+      if (filter?.search === 'orgful') expect(ids.sort()).toEqual([a.user.id, c.user.id].sort());
+    }
+    // Two pages in one operation (aliases), and a user asked for twice: each answer is its own.
+    const both = await server.gql(
+      'query($u: UUID!) { first: users(first: 3) { edges { node { id organizations { name } } } } all: users(first: 50) { edges { node { id organizations { name } } } } one: user(id: $u) { organizations { name } } }',
+      { u: a.user.id },
+      { token: t.owner.token },
+    );
+    await check(both.data.first.edges);
+    await check(both.data.all.edges);
+    expect(both.data.all.edges.map((e: any) => e.node.id)).toEqual(expect.arrayContaining([a.user.id, b.user.id, c.user.id]));
+    expect(both.data.one.organizations).toEqual([{ name: 'Alpha team' }, { name: 'Zeta team' }]);
+  });
+
   it('costs a constant number of SQL round trips per operation, whatever the page size', async () => {
     const orgs = [await t.organization(), await t.organization()];
     for (let i = 0; i < 25; i++) {
