@@ -237,14 +237,16 @@ export class OperationScope implements RequestScope {
   }
 
   /**
-   * Commits (or rolls back) if the transaction was ever opened. Rejects if the commit fails. An
-   * operation that only read (no write()) ends with a COMMIT whose answer nobody waits for, and its
-   * connection goes back to the pool as COMMIT leaves: there is nothing to commit or undo.
+   * Commits (or rolls back) if the transaction was ever opened. Rejects if the commit fails. A user's
+   * operation that only read (no write(); read() changes nothing by contract) ends with a COMMIT whose
+   * answer nobody waits for, and its connection goes back to the pool as COMMIT leaves: there is
+   * nothing to commit or undo.
    */
   async finish(commit: boolean): Promise<void> {
     if (!this.opened) return;
     const opened = await this.opened.catch(() => undefined);
-    const readOnly = opened !== undefined && !this.wrote && !this.aborted;
+    // Not for API keys: their app_begin records the key's use (a write).
+    const readOnly = opened !== undefined && !this.wrote && !this.aborted && this.actor.actorType === 'USER';
     if (readOnly) releaseAtCommit(opened.tx);
     this.release?.(readOnly || (commit && !this.aborted));
     await this.finished;

@@ -58,7 +58,8 @@ export async function listAuditLogs(scope: Scope, input: z.input<typeof listInpu
   const { first, after, filter } = validate(listInput, input);
   const limit = pageSize(first);
   const before = decodeSeqCursor(after);
-  const rows = await scope.read(async (tx) => {
+  // A write, not a read: sealing moves entries into the chain, and the answer must wait for its COMMIT.
+  const rows = await scope.write(async (tx) => {
     // Sealing and the page leave in one write (pipelined), the page reads after the seal.
     const [, page] = await Promise.all([
       sealStatement(tx),
@@ -94,9 +95,9 @@ export interface IntegrityReport {
 export async function verifyIntegrity(scope: Scope, input: { fromId?: string | null } = {}): Promise<IntegrityReport> {
   const { fromId } = validate(z.object({ fromId: z.string().regex(/^\d{1,15}$/, 'An audit entry id').nullish() }), input);
   // An id that is not an entry of this tenant (RLS) is NOT_FOUND, not a broken chain.
-  const [, rows] = await scope.read((tx) =>
+  const [, rows] = await scope.write((tx) =>
     Promise.all([
-      sealStatement(tx),
+      sealStatement(tx), // (a write: see listAuditLogs)
       tx.execute(sql`
       select v.ok, v.checked_entries, v.first_broken_seq, v.reason,
              (${fromId ?? null}::bigint is null or exists (select 1 from audit_logs e where e.seq = ${fromId ?? null}::bigint)) as found
@@ -118,7 +119,7 @@ export async function* exportAuditLogs(scope: Scope, query: unknown, batchSize =
   const { from, to } = validate(exportInput, query);
   const range = filterConditions({ from, to: to ?? null });
   let lastSeq = 0;
-  await scope.read((tx) => sealStatement(tx));
+  await scope.write((tx) => sealStatement(tx));
   for (;;) {
     const rows = await scope.read((tx) =>
       tx
