@@ -8,6 +8,7 @@ import { sql } from 'drizzle-orm';
 import type { App } from '../app.js';
 import { buildSchema } from '../graphql/schema.js';
 import { createContext, type Context } from '../graphql/context.js';
+import { compiledExecution } from '../graphql/compiled-executor.js';
 import { registerAuditExport } from './audit-export.js';
 import { LIMITS, operationProtections } from './protections.js';
 import { formatGraphQLError, httpStatusOf, isDatabaseUnavailable, withHttpStatus } from '../errors.js';
@@ -80,7 +81,7 @@ export async function startHttpServer(app: App, opts: { host: string; port: numb
   const schema = buildSchema();
   const protections = operationProtections(schema);
   const apollo = new ApolloServer<Context>({
-    schema,
+    gateway: compiledExecution(schema),
     validationRules: protections.validationRules,
     allowBatchedHttpRequests: false,
     csrfPrevention: true,
