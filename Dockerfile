@@ -14,7 +14,7 @@ RUN npm run build
 FROM node:20-bookworm-slim
 # V8's heap (README, Benchmarks, vs PostGraphile): a 32 MB semi-space lets a request's short-lived
 # objects die young (with 2 MB, a third of the CPU went to scavenges promoting in-flight requests; 32
-# takes ~10 % off a request's CPU against 16, for ~25 MB more at the peak), and
+# takes ~10 % off a request's CPU against 16, for ~35 MB more at the peak), and
 # --heap-growing-percent=60 (in CMD: NODE_OPTIONS refuses it) grows the old generation by 1.6x its live
 # size after a full collection instead of up to 4x, a soft bound with no out-of-memory cliff: an API
 # process under load peaks at ~180-215 MB instead of 260-350 MB. MALLOC_ARENA_MAX=2 stops glibc from
