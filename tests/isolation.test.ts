@@ -46,6 +46,19 @@ describe('tenant isolation through GraphQL (A\'s OWNER aims at B\'s ids)', () =>
     expect(res.data).toEqual({ user: null, organization: null });
   });
 
+  it('organizations read ahead with a user or a page never show B\'s: B\'s user id, through fragments, after the operation is compiled', async () => {
+    const query = 'query($u: UUID!) { user(id: $u) { ...U } users(first: 100) { edges { node { id organizations { id name } } } } } fragment U on User { id organizations { id name } }';
+    for (let run = 0; run < 3; run++) {
+      const res = await server.gql(query, { u: bMember.user.id }, { token: a.owner.token });
+      expect(res.errors).toBeUndefined();
+      expect(res.data.user).toBeNull();
+      const orgIds = res.data.users.edges.flatMap((e: any) => e.node.organizations.map((o: any) => o.id));
+      expect(orgIds).toContain(aOrg.id);
+      expect(orgIds).not.toContain(bOrg.id);
+      expect(JSON.stringify(res.data)).not.toContain('B secret org');
+    }
+  });
+
   const mutations: [string, string, () => Record<string, unknown>][] = [
     ['updateUser', 'mutation($id: UUID!) { updateUser(id: $id, input: { name: "pwned" }) { id } }', () => ({ id: bMember.user.id })],
     ['changeUserRole', 'mutation($id: UUID!) { changeUserRole(id: $id, role: VIEWER) { id } }', () => ({ id: bMember.user.id })],

@@ -23,20 +23,25 @@ const COMPILE_AFTER_RUNS = 2;
 export function compiledExecution(schema: GraphQLSchema): GatewayInterface {
   // Apollo keeps parsed documents in its LRU (by query text), so the same document object comes back
   // for the same text; a document dropped from that LRU drops its runs and compiled operations with it.
-  const operations = new WeakMap<DocumentNode, Map<string, CompiledQuery | number>>();
+  // Per operation: its runs so far, its compiled form, or false when graphql-jit can't compile it.
+  const operations = new WeakMap<DocumentNode, Map<string, CompiledQuery | number | false>>();
   const executor: GatewayExecutor = async ({ document, operationName, request, context }) => {
     const interpreted = () => execute({ schema, document, operationName, contextValue: context, variableValues: request.variables });
     let byName = operations.get(document);
     if (!byName) operations.set(document, (byName = new Map()));
     const key = operationName ?? '';
     let query = byName.get(key) ?? 0;
+    if (query === false) return interpreted();
     if (typeof query === 'number') {
       if (query + 1 < COMPILE_AFTER_RUNS) {
         byName.set(key, query + 1);
         return interpreted();
       }
       const result = compileQuery(schema, document, operationName ?? undefined, { disablingCapturingStackErrors: true });
-      if (!isCompiledQuery(result)) return interpreted(); // (what graphql-jit cannot compile, graphql-js runs)
+      if (!isCompiledQuery(result)) {
+        byName.set(key, false); // what graphql-jit cannot compile, graphql-js runs, without trying again
+        return interpreted();
+      }
       byName.set(key, (query = result));
     }
     const result = await query.query(undefined, context, request.variables ?? {});
