@@ -144,6 +144,11 @@ const schema = z.object({
   /** Per-integration webhook rate limit: sustained requests per second and burst, per process. */
   WEBHOOK_RATE_LIMIT_PER_SECOND: z.coerce.number().min(1).max(100_000).default(500),
   WEBHOOK_RATE_LIMIT_BURST: z.coerce.number().int().min(1).max(100_000).default(1000),
+  /**
+   * How long a receiver keeps an integration's secrets after looking it up (renewed behind deliveries
+   * from half of it on; whether it may still receive is checked at every store regardless).
+   */
+  WEBHOOK_INTEGRATION_CACHE_SECONDS: z.coerce.number().min(0.1).max(300).default(10),
   /** Largest webhook body accepted (bytes). */
   WEBHOOK_MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(10 * 1024 * 1024).default(256 * 1024),
   /** How long the previous webhook secret keeps verifying after a rotation. */

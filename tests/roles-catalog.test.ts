@@ -457,6 +457,44 @@ describe('own pools cost no round trips', () => {
   });
 });
 
+describe('webhook receivers share integration lookups', () => {
+  it('concurrent deliveries to an integration not yet kept send one lookup; a kept one is renewed behind a delivery, and after expiry one lookup again', async () => {
+    // An API process (every statement counted is the receiver's), keeping integrations 1 s: renewed from 0.5 s on.
+    const api = await startTestServer({ env: { PROCESS_ROLE: 'api', WEBHOOK_INTEGRATION_CACHE_SECONDS: '1' }, database: new URL(server.databaseUrl.owner).pathname.slice(1) });
+    try {
+      const target = await createTestIntegration(api.app, { url: 'http://127.0.0.1:9' }, a.tenant.id, 'USER_SERVICE');
+      const url = `${api.url}/webhooks/${target.row.id}`;
+      const counting = async (send: () => Promise<unknown>) => {
+        const before = api.queryCount();
+        await send();
+        await new Promise((r) => setTimeout(r, 100)); // a renewal runs behind the answer
+        return api.queryCount() - before;
+      };
+      const deliver = async () => expect((await postWebhook(url, target.secret, JSON.stringify(event('user.created')))).status).toBe(202);
+      // A connection's first statement also sets it up: four unknown integrations' lookups at once open the connections first.
+      const unknown = await Promise.all([1, 2, 3, 4].map(() => postWebhook(`${api.url}/webhooks/${crypto.randomUUID()}`, target.secret, '{}')));
+      expect(unknown.map((r) => r.status)).toEqual([404, 404, 404, 404]);
+      // Twenty at once in a content type we refuse: refused after the lookup, so lookups are all that is sent — one, shared.
+      const refused = await counting(async () => {
+        const answers = await Promise.all(Array.from({ length: 20 }, () => postWebhook(url, target.secret, JSON.stringify(event('user.created')), { contentType: 'text/plain' })));
+        expect(answers.map((r) => r.status)).toEqual(Array(20).fill(415));
+      });
+      expect(refused).toBe(1);
+      expect(await counting(deliver)).toBe(6); // kept: the transaction only (begin … commit)
+      await new Promise((r) => setTimeout(r, 550));
+      expect(await counting(deliver)).toBe(6 + 1); // half-way through: served from what is kept, renewed behind it
+      expect(await counting(deliver)).toBe(6); // renewed
+      await new Promise((r) => setTimeout(r, 1100));
+      expect(await counting(deliver)).toBe(1 + 6); // expired: looked up again before the transaction
+      // A disabled integration is refused at once by the storing transaction, whatever is kept.
+      await api.ownerSql`update integrations set enabled = false where id = ${target.row.id}`;
+      expect((await postWebhook(url, target.secret, JSON.stringify(event('user.created')))).status).toBe(404);
+    } finally {
+      await api.close();
+    }
+  });
+});
+
 describe('realtime: a NOTIFY from any database session reaches no subscriber', () => {
   it('a forged event (from any role, plain or replayed) is never delivered; genuine ones are, sealed so a listener learns nothing', async () => {
     const [one, two] = await Promise.all([1, 2].map(() => createTestIntegration(server.app, { url: 'http://127.0.0.1:9' }, a.tenant.id, 'USER_SERVICE')));

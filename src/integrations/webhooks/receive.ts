@@ -31,8 +31,6 @@ import { isIntegrationGone, isSecretRevoked, refusal, type WebhookIntegration, t
 import { DeliveryVerifier } from './verify.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-/** How long a looked-up integration's secrets are kept (its usability is checked at every store). */
-const INTEGRATION_CACHE_MS = 10_000;
 
 export class WebhookReceiver {
   private readonly buckets: TokenBuckets;
@@ -40,8 +38,17 @@ export class WebhookReceiver {
   private readonly gatherer: DeliveryGatherer;
   /** Usable integrations looked up recently (see lookup). */
   private readonly integrations = new Map<string, { integration: WebhookIntegration; at: number }>();
+  /** Lookups on their way, per integration (see readShared). */
+  private readonly reading = new Map<string, { startedAt: number; answer: Promise<WebhookIntegration | undefined> }>();
+
+  /** How long a looked-up integration's secrets are kept (WEBHOOK_INTEGRATION_CACHE_SECONDS; its usability is checked at every store). */
+  private readonly keepMs: number;
+  /** From this age a kept integration is renewed in the background while it goes on serving. */
+  private readonly renewMs: number;
 
   constructor(private readonly app: IntegrationDeps) {
+    this.keepMs = app.config.WEBHOOK_INTEGRATION_CACHE_SECONDS * 1000;
+    this.renewMs = this.keepMs / 2;
     this.buckets = new TokenBuckets(app.config.WEBHOOK_RATE_LIMIT_PER_SECOND, app.config.WEBHOOK_RATE_LIMIT_BURST);
     this.verifier = new DeliveryVerifier(app.secrets);
     this.gatherer = new DeliveryGatherer((batch) => storeTogether(app, batch));
@@ -82,12 +89,35 @@ export class WebhookReceiver {
   /**
    * Which tenant owns the integration, and its secrets: platform.webhook_integration(), a narrow
    * SECURITY DEFINER lookup (the tenant is unknown until then; RLS stays on). A usable integration
-   * is kept for INTEGRATION_CACHE_MS: whether it may still receive is checked again in the storing
+   * is kept for `keepMs`: whether it may still receive is checked again in the storing
    * transaction (platform.require_webhook_integration), so the copy only serves signature checks.
+   * Once older than `renewMs` it is still served while one lookup renews it behind the
+   * delivery, and concurrent lookups of one integration share a query: under a steady flow no
+   * delivery waits for a lookup, and an expiry is not a burst of identical queries that holds the
+   * pool (under load: every delivery of the moment sent its own, 50–75 ms each, every 10 s). `fresh` (the copy was refused) always reads anew.
    */
   private async lookup(id: string, opts: { fresh?: boolean } = {}): Promise<{ integration?: WebhookIntegration; cached: boolean }> {
     const kept = this.integrations.get(id);
-    if (kept && !opts.fresh && Date.now() - kept.at < INTEGRATION_CACHE_MS) return { integration: kept.integration, cached: true };
+    const age = kept ? Date.now() - kept.at : Infinity;
+    if (kept && !opts.fresh && age < this.keepMs) {
+      if (age >= this.renewMs) this.readShared(id).catch(() => undefined); // a failure shows at expiry, to a delivery
+      return { integration: kept.integration, cached: true };
+    }
+    // Fresh: newer than the copy that was refused, so only a lookup that started after it was kept.
+    return { integration: await this.readShared(id, opts.fresh ? (kept?.at ?? Infinity) : -Infinity), cached: false };
+  }
+
+  /** One lookup of an integration at a time: joins the one on its way if it started at `notBefore` or later. */
+  private readShared(id: string, notBefore = -Infinity): Promise<WebhookIntegration | undefined> {
+    const current = this.reading.get(id);
+    if (current && current.startedAt >= notBefore) return current.answer;
+    const reading = { startedAt: Date.now(), answer: this.read(id) };
+    this.reading.set(id, reading);
+    void reading.answer.finally(() => this.reading.get(id) === reading && this.reading.delete(id)).catch(() => undefined);
+    return reading.answer;
+  }
+
+  private async read(id: string): Promise<WebhookIntegration | undefined> {
     // Autocommit, outside the storing transaction: concurrent lookups share pooled connections.
     const [integration] = (await this.app.ingestDb.execute(
       sql`select tenant_id, provider, usable, secret_encrypted, previous_secret_encrypted, allowed_sources from platform.webhook_integration(${id}::uuid)`,
@@ -96,7 +126,7 @@ export class WebhookReceiver {
       if (this.integrations.size >= 10_000) this.integrations.clear();
       this.integrations.set(id, { integration, at: Date.now() });
     } else this.integrations.delete(id);
-    return { integration, cached: false };
+    return integration;
   }
 
   /** Nothing was stored: a 5xx makes the sender retry. Outages and timeouts are 503; anything else is a bug (500, logged). */
