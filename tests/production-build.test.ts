@@ -84,6 +84,21 @@ describe('production build', () => {
     expect([a.code, w.code]).toEqual([0, 0]);
     for (const p of [migrate, api, worker]) expect(p.errorLines()).toEqual([]);
   }, 400_000); // minutes under load (another file's processes start beside it); ~50 s alone here
+
+  it('the SSO libraries (openid-client, @node-saml/node-saml and its XML signature stack) load at a first SSO sign-in, not at start-up: idle memory', async () => {
+    // Every module dist/main.js imports at start-up, with a resolve hook that writes down each specifier asked for.
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tessera-imports-'));
+    const asked = path.join(dir, 'asked.txt');
+    fs.writeFileSync(path.join(dir, 'hooks.mjs'), `import fs from 'node:fs';\nexport async function resolve(specifier, context, next) { fs.appendFileSync(${JSON.stringify(asked)}, specifier + '\\n'); return next(specifier, context); }\n`);
+    fs.writeFileSync(path.join(dir, 'register.mjs'), `import { register } from 'node:module';\nregister(${JSON.stringify(new URL(`file://${path.join(dir, 'hooks.mjs')}`).href)});\n`);
+    const startup = ['config', 'logger', 'process-guards', 'bootstrap', 'db/startup-lock', 'http/server', 'seed', 'integrations/health-checks'];
+    await promisify(execFile)(process.execPath, ['--import', path.join(dir, 'register.mjs'), '--input-type=module', '-e', startup.map((m) => `await import('./dist/${m}.js');`).join(' ')], { timeout: 60_000 });
+    const specifiers = new Set(fs.readFileSync(asked, 'utf8').split('\n'));
+    fs.rmSync(dir, { recursive: true, force: true });
+    expect(specifiers).toContain('fastify'); // the hook saw the app's imports
+    expect([...specifiers].filter((s) => /sso\/(oidc|saml)-flow\.js$/.test(s)).length).toBeGreaterThan(0); // and the SSO flows'
+    expect([...specifiers].filter((s) => /^(openid-client|@node-saml\/|xml-crypto|xml-encryption)/.test(s))).toEqual([]);
+  }, 90_000);
 });
 
 describe('deployment files', () => {

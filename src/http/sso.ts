@@ -90,7 +90,7 @@ export function ssoRoutes(app: App): FastifyPluginAsync {
       const request = { requestId: req.id, clientIp: req.ip, userAgent: req.headers['user-agent'] };
       const [conn] = await inTenant(app.db, actors.system('sso', tenantId, request), (tx) => tx.select().from(ssoConnections).where(eq(ssoConnections.id, connectionId)));
       if (!conn || conn.protocol !== 'SAML') return notFound();
-      return reply.header('cache-control', 'public, max-age=300').type('application/samlmetadata+xml; charset=utf-8').send(samlServiceProviderMetadata(deps, conn));
+      return reply.header('cache-control', 'public, max-age=300').type('application/samlmetadata+xml; charset=utf-8').send(await samlServiceProviderMetadata(deps, conn));
     });
   };
 }

@@ -1,4 +1,4 @@
-import * as oidc from 'openid-client';
+import type * as Oidc from 'openid-client';
 import { fetch as undiciFetch } from 'undici';
 import { and, eq, gt, isNull } from 'drizzle-orm';
 import { ssoConnections, ssoLoginAttempts, type SsoConnectionRow } from '../../db/schema.js';
@@ -27,33 +27,36 @@ import { ATTEMPT_TTL_MS, issueLoginCode, pruneFlowState, recordRefusal, resolveU
 
 export const oidcRedirectUri = (publicUrl: string) => `${publicUrl}/auth/sso/oidc/callback`;
 
+/** openid-client, loaded at a process's first OIDC use: one nobody signs in to through OIDC doesn't carry it (idle RSS). */
+let openidClient: Promise<typeof Oidc> | undefined;
+const loadOidc = () => (openidClient ??= import('openid-client'));
+
 /** Discovery results per connection version, for a few minutes (the IdP's keys are fetched by openid-client as needed). */
-const configs = new Map<string, { at: number; config: Promise<oidc.Configuration> }>();
+const configs = new Map<string, { at: number; config: Promise<Oidc.Configuration> }>();
 const CONFIG_TTL_MS = 5 * 60_000;
 
-function outboundFetch(policy: OutboundPolicy): oidc.CustomFetch {
+function outboundFetch(policy: OutboundPolicy): Oidc.CustomFetch {
   // Outbound calls to the IdP go through the same SSRF policy as integrations (checked at connect time).
-  return ((url: string, options: Record<string, unknown>) => undiciFetch(url, { ...options, redirect: 'error', dispatcher: policy.dispatcher() } as never)) as unknown as oidc.CustomFetch;
+  return ((url: string, options: Record<string, unknown>) => undiciFetch(url, { ...options, redirect: 'error', dispatcher: policy.dispatcher() } as never)) as unknown as Oidc.CustomFetch;
 }
 
-export function oidcConfiguration(deps: Pick<SsoDeps, 'secrets' | 'policy' | 'allowHttpIssuers'>, conn: SsoConnectionRow): Promise<oidc.Configuration> {
+export function oidcConfiguration(deps: Pick<SsoDeps, 'secrets' | 'policy' | 'allowHttpIssuers'>, conn: SsoConnectionRow): Promise<Oidc.Configuration> {
   const key = `${conn.tenantId}/${conn.id}/${conn.updatedAt.getTime()}`;
   const cached = configs.get(key);
   if (cached && Date.now() - cached.at < CONFIG_TTL_MS) return cached.config;
   const secret = deps.secrets.decrypt(conn.oidcClientSecretEncrypted!, ssoSecretBinding(conn.tenantId, conn.id));
   const customFetch = outboundFetch(deps.policy);
   const insecure = deps.allowHttpIssuers && conn.oidcIssuer!.startsWith('http:');
-  const config = oidc
-    .discovery(new URL(conn.oidcIssuer!), conn.oidcClientId!, undefined, oidc.ClientSecretBasic(secret), {
+  const config = loadOidc().then(async (oidc) => {
+    const c = await oidc.discovery(new URL(conn.oidcIssuer!), conn.oidcClientId!, undefined, oidc.ClientSecretBasic(secret), {
       [oidc.customFetch]: customFetch,
       timeout: 5,
       execute: insecure ? [oidc.allowInsecureRequests] : [],
-    })
-    .then((c) => {
-      c[oidc.customFetch] = customFetch;
-      c.timeout = 5;
-      return c;
     });
+    c[oidc.customFetch] = customFetch;
+    c.timeout = 5;
+    return c;
+  });
   // One entry per connection: an older version's (before an update) goes.
   for (const k of configs.keys()) if (k.startsWith(`${conn.tenantId}/${conn.id}/`)) configs.delete(k);
   configs.set(key, { at: Date.now(), config });
@@ -67,6 +70,7 @@ export async function startOidcSignIn(deps: SsoDeps, tenantId: string, conn: Sso
     deps.log.warn({ err, connectionId: conn.id }, 'OIDC discovery failed');
     throw new SsoRefusal('SSO_IDP_UNREACHABLE', 'The identity provider could not be reached');
   });
+  const oidc = await loadOidc();
   const state = `${tenantId}.${oidc.randomState()}`;
   const nonce = oidc.randomNonce();
   const codeVerifier = oidc.randomPKCECodeVerifier();
@@ -112,6 +116,7 @@ export async function finishOidcSignIn(deps: SsoDeps, query: string, cookieState
     const config = await oidcConfiguration(deps, conn).catch(() => {
       throw new SsoRefusal('SSO_IDP_UNREACHABLE', 'The identity provider could not be reached');
     });
+    const oidc = await loadOidc();
     let claims: Record<string, unknown>;
     try {
       const tokens = await oidc.authorizationCodeGrant(config, new URL(`${oidcRedirectUri(deps.publicUrl)}?${params}`), {

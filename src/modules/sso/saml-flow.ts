@@ -1,5 +1,6 @@
 import crypto from 'node:crypto';
-import { SAML, SamlStatusError, ValidateInResponseTo, type CacheProvider, type Profile } from '@node-saml/node-saml';
+import type * as NodeSaml from '@node-saml/node-saml';
+import type { CacheProvider, Profile, SAML } from '@node-saml/node-saml';
 import { DOMParser } from '@xmldom/xmldom';
 import { and, eq, gt, isNull } from 'drizzle-orm';
 import { ssoConnections, ssoSamlAssertions, ssoSamlRequests, type SsoConnectionRow } from '../../db/schema.js';
@@ -43,10 +44,15 @@ export function samlUrls(publicUrl: string, conn: Pick<SsoConnectionRow, 'tenant
   return { entityId: `${base}/metadata`, acsUrl: `${base}/acs`, metadataUrl: `${base}/metadata` };
 }
 
+/** @node-saml/node-saml (and its XML signature stack), loaded at a process's first SAML use: one nobody signs in to through SAML doesn't carry it (idle RSS). */
+let nodeSaml: Promise<typeof NodeSaml> | undefined;
+const loadNodeSaml = () => (nodeSaml ??= import('@node-saml/node-saml'));
+
 const noCache: CacheProvider = { saveAsync: async () => null, getAsync: async () => null, removeAsync: async () => null };
 
-function samlFor(deps: Pick<SsoDeps, 'publicUrl'>, conn: SsoConnectionRow, extra: { cacheProvider?: CacheProvider; generateUniqueId?: () => string } = {}): SAML {
+async function samlFor(deps: Pick<SsoDeps, 'publicUrl'>, conn: SsoConnectionRow, extra: { cacheProvider?: CacheProvider; generateUniqueId?: () => string } = {}): Promise<SAML> {
   const urls = samlUrls(deps.publicUrl, conn);
+  const { SAML, ValidateInResponseTo } = await loadNodeSaml();
   return new SAML({
     issuer: urls.entityId,
     callbackUrl: urls.acsUrl,
@@ -69,14 +75,14 @@ function samlFor(deps: Pick<SsoDeps, 'publicUrl'>, conn: SsoConnectionRow, extra
 }
 
 /** Our SP metadata for a connection (what its IdP is given). */
-export function samlServiceProviderMetadata(deps: Pick<SsoDeps, 'publicUrl'>, conn: SsoConnectionRow): string {
-  return samlFor(deps, conn).generateServiceProviderMetadata(null, null);
+export async function samlServiceProviderMetadata(deps: Pick<SsoDeps, 'publicUrl'>, conn: SsoConnectionRow): Promise<string> {
+  return (await samlFor(deps, conn)).generateServiceProviderMetadata(null, null);
 }
 
 /** Step 1. The IdP's SSO URL with the AuthnRequest; the request id is kept for the ACS. */
 export async function startSamlSignIn(deps: SsoDeps, tenantId: string, conn: SsoConnectionRow, hint: string | undefined, request: RequestInfo): Promise<{ redirectTo: string }> {
   const requestId = `_${crypto.randomBytes(20).toString('hex')}`;
-  const saml = samlFor(deps, conn, { generateUniqueId: () => requestId });
+  const saml = await samlFor(deps, conn, { generateUniqueId: () => requestId });
   // login_hint is not SAML, but several IdPs (Entra ID, the mock) read it to skip their account picker.
   const redirectTo = await saml.getAuthorizeUrlAsync('', undefined, hint ? { additionalParams: { login_hint: hint } } : {});
   await inTenant(deps.db, actors.system('sso', tenantId, request), async (tx) => {
@@ -132,9 +138,11 @@ export async function finishSamlSignIn(deps: SsoDeps, params: { tenantId: unknow
       getAsync: async (key) => (outstanding && key === envelope.inResponseTo ? outstanding.createdAt.toISOString() : null),
       removeAsync: async () => null,
     };
+    const saml = await samlFor(deps, conn, { cacheProvider });
+    const { SamlStatusError } = await loadNodeSaml();
     let profile: Profile | null;
     try {
-      ({ profile } = await samlFor(deps, conn, { cacheProvider }).validatePostResponseAsync({ SAMLResponse: samlResponse }));
+      ({ profile } = await saml.validatePostResponseAsync({ SAMLResponse: samlResponse }));
     } catch (err) {
       deps.log.info({ err: { message: (err as Error).message }, connectionId: conn.id }, 'SAML response refused');
       if (err instanceof SamlStatusError) throw new SsoRefusal('SSO_IDP_ERROR', 'The identity provider refused the sign-in');
