@@ -91,10 +91,11 @@ export class WebhookReceiver {
    * SECURITY DEFINER lookup (the tenant is unknown until then; RLS stays on). A usable integration
    * is kept for `keepMs`: whether it may still receive is checked again in the storing
    * transaction (platform.require_webhook_integration), so the copy only serves signature checks.
-   * Once older than `renewMs` it is still served while one lookup renews it behind the
-   * delivery, and concurrent lookups of one integration share a query: under a steady flow no
-   * delivery waits for a lookup, and an expiry is not a burst of identical queries that holds the
-   * pool (under load: every delivery of the moment sent its own, 50–75 ms each, every 10 s). `fresh` (the copy was refused) always reads anew.
+   * Once older than `renewMs` it is still served while one lookup renews it behind the delivery,
+   * and concurrent lookups of one integration share a query: under a steady flow no delivery waits
+   * for a lookup, and an expiry is not a burst of identical queries holding the pool (under load,
+   * every delivery of the moment used to send its own, 50–75 ms each, every 10 s). `fresh` (the kept
+   * copy was refused) joins only a lookup that started after that copy was kept.
    */
   private async lookup(id: string, opts: { fresh?: boolean } = {}): Promise<{ integration?: WebhookIntegration; cached: boolean }> {
     const kept = this.integrations.get(id);
@@ -103,7 +104,6 @@ export class WebhookReceiver {
       if (age >= this.renewMs) this.readShared(id).catch(() => undefined); // a failure shows at expiry, to a delivery
       return { integration: kept.integration, cached: true };
     }
-    // Fresh: newer than the copy that was refused, so only a lookup that started after it was kept.
     return { integration: await this.readShared(id, opts.fresh ? (kept?.at ?? Infinity) : -Infinity), cached: false };
   }
 
