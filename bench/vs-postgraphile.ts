@@ -19,6 +19,8 @@
  * Results: stdout and .bench/vs-postgraphile.md. BENCH_DURATION=<s> changes the phase length (10 s),
  * BENCH_PAIRS=<n> the number of T/PG pairs (3), BENCH_CONNECTIONS=<n> the load's connections (50), BENCH_QUERIES=list|single runs one query only,
  * BENCH_CPU_PROFILE=1 writes a CPU profile of the Tessera process and prints where its time went,
+ * BENCH_FLOOR=1 adds a third contender to each single-user pair, the floor (bench/vs-postgraphile/floor-server.mjs:
+ * Tessera's own pool, operation scope and statements behind node:http, no GraphQL server), to tell the database path's cost from the rest,
  * BENCH_NODE_FLAGS='--max-semi-space-size=4' and MALLOC_ARENA_MAX=<n> (0: glibc's default) run the
  * Tessera process with those instead of the production image's (the Dockerfile's NODE_OPTIONS and CMD flags).
  */
@@ -63,7 +65,7 @@ interface QuerySpec {
 }
 interface Phase {
   query: string;
-  server: Server;
+  server: Server | 'Floor';
   load: LoadResult;
   cpuMsPerRequest: number;
   pgCpuMsPerRequest: number | undefined;
@@ -165,6 +167,14 @@ async function benchmark(cleanups: (() => Promise<unknown>)[]): Promise<string> 
   cleanups.push(() => graphile.stop());
   const urls: Record<Server, string> = { Tessera: `http://127.0.0.1:${tPort}/graphql`, PostGraphile: `http://127.0.0.1:${pPort}/graphql` };
   const procs: Record<Server, NodeProcess> = { Tessera: tessera, PostGraphile: graphile };
+  // The floor (BENCH_FLOOR=1): Tessera's transaction for the single user with nothing around it.
+  const fPort = await freePort();
+  const floorUrl = `http://127.0.0.1:${fPort}/graphql`;
+  const floor =
+    process.env.BENCH_FLOOR === '1'
+      ? await startNodeProcess('Floor', log, ['bench/vs-postgraphile/floor-server.mjs'], { PORT: String(fPort), DATABASE_URL: appUrl, JWKS_URL: `http://127.0.0.1:${tPort}/.well-known/jwks.json`, JWT_ISSUER: config.JWT_ISSUER, JWT_AUDIENCE: config.JWT_AUDIENCE }, floorUrl)
+      : undefined;
+  if (floor) cleanups.push(() => floor.stop());
 
   // 4. The queries, and the same answers from both.
   const queries: QuerySpec[] = [
@@ -204,6 +214,11 @@ async function benchmark(cleanups: (() => Promise<unknown>)[]): Promise<string> 
     if (JSON.stringify(t) !== JSON.stringify(p)) throw new Error(`${q.name}: the servers disagree\nTessera:      ${JSON.stringify(t).slice(0, 600)}\nPostGraphile: ${JSON.stringify(p).slice(0, 600)}`);
     if (!t.length || t.some((u) => !u.email.endsWith(`@${seeded.slug}.test`))) throw new Error(`${q.name}: expected the caller's tenant's users only`);
     log(`${q.name}: both return the same ${t.length} user(s) and ${t.reduce((s, u) => s + u.organizations.length, 0)} organization memberships`);
+    if (floor && q.name.startsWith('one user')) {
+      const res = await fetch(floorUrl, { method: 'POST', headers, body: q.body.Tessera });
+      const f = normalize(((await res.json()) as { data: unknown }).data);
+      if (JSON.stringify(f) !== JSON.stringify(t)) throw new Error(`${q.name}: the floor disagrees: ${JSON.stringify(f).slice(0, 600)}`);
+    }
   }
   const idleRss = { Tessera: rssMb(tessera.pid), PostGraphile: rssMb(graphile.pid) };
   log(`idle RSS: Tessera ${idleRss.Tessera.toFixed(0)} MB, PostGraphile ${idleRss.PostGraphile.toFixed(0)} MB`);
@@ -226,39 +241,40 @@ async function benchmark(cleanups: (() => Promise<unknown>)[]): Promise<string> 
     return { total: delta.reduce((s, [, d]) => s + d, 0) / n, each: delta.map(([q, d]) => `${(d / n).toFixed(1)}× ${q.replace(/\s+/g, ' ').slice(0, 80)}`) };
   };
   const phases: Phase[] = [];
+  const floorPhases: Phase[] = [];
+  const measure = async (query: string, server: Phase['server'], proc: NodeProcess, url: string, body: string, expect: string): Promise<Phase> => {
+    let from = { cpu: 0, pg: undefined as number | undefined, load: 0 };
+    let peak = 0;
+    const sampler = setInterval(() => (peak = Math.max(peak, rssMb(proc.pid))), 100);
+    const load = await runLoad(
+      { url, connections: CONNECTIONS, warmupSeconds: WARMUP_S, durationSeconds: DURATION_S, headers, body, expect },
+      { onMeasuring: () => void (from = { cpu: cpuMs(proc.pid), pg: postgresCpuMs(pgDir), load: os.loadavg()[0]! }) },
+    );
+    clearInterval(sampler);
+    const n = Math.max(1, load.totalRequests);
+    const phase: Phase = {
+      query,
+      server,
+      load,
+      cpuMsPerRequest: (cpuMs(proc.pid) - from.cpu) / n,
+      pgCpuMsPerRequest: from.pg !== undefined ? (postgresCpuMs(pgDir)! - from.pg) / n : undefined,
+      peakRssMb: peak,
+      loadAvg: [from.load, os.loadavg()[0]!],
+    };
+    log(
+      `${query}, ${server}: ${load.requestsPerSecond.toFixed(0)} req/s, p50 ${load.p50} ms, p99 ${load.p99} ms, non-2xx ${load.non2xx}, bad ${load.mismatches + load.errors + load.timeouts}, ` +
+        `CPU ms/request server ${phase.cpuMsPerRequest.toFixed(2)}, Postgres ${phase.pgCpuMsPerRequest?.toFixed(2) ?? 'n/a'}, peak RSS ${peak.toFixed(0)} MB, load average ${phase.loadAvg.map((l) => l.toFixed(1)).join('–')}`,
+    );
+    return phase;
+  };
   const only = process.env.BENCH_QUERIES; // 'list' or 'single': one of the two (quicker runs while working)
   for (const q of queries.filter((q) => !only || q.name.includes(only === 'list' ? 'first' : 'one user'))) {
     // Untimed: JIT, pools and Postgres caches settle for both before the first measured phase.
     for (const server of ['Tessera', 'PostGraphile'] as const) await runLoad({ url: urls[server], connections: CONNECTIONS, warmupSeconds: 0, durationSeconds: 3, headers, body: q.body[server], expect: q.expect[server] });
+    if (floor) await runLoad({ url: floorUrl, connections: CONNECTIONS, warmupSeconds: 0, durationSeconds: 3, headers, body: q.body.Tessera, expect: q.expect.Tessera });
     for (let pair = 0; pair < PAIRS; pair++) {
-      for (const server of ['Tessera', 'PostGraphile'] as const) {
-        const proc = procs[server];
-        let from = { cpu: 0, pg: undefined as number | undefined, st: undefined as number | undefined, load: 0 };
-        let peak = 0;
-        const sampler = setInterval(() => (peak = Math.max(peak, rssMb(proc.pid))), 100);
-        const load = await runLoad(
-          { url: urls[server], connections: CONNECTIONS, warmupSeconds: WARMUP_S, durationSeconds: DURATION_S, headers, body: q.body[server], expect: q.expect[server] },
-          { onMeasuring: () => void (from = { cpu: cpuMs(proc.pid), pg: postgresCpuMs(pgDir), st: undefined, load: os.loadavg()[0]! }) },
-        );
-        clearInterval(sampler);
-        // Statement counts over the whole phase (warm-up included) per request of the whole phase:
-        // the measured window's start is not a moment pg_stat_statements can be read at cheaply.
-        const n = Math.max(1, load.totalRequests);
-        const phase: Phase = {
-          query: q.name,
-          server,
-          load,
-          cpuMsPerRequest: (cpuMs(proc.pid) - from.cpu) / n,
-          pgCpuMsPerRequest: from.pg !== undefined ? (postgresCpuMs(pgDir)! - from.pg) / n : undefined,
-          peakRssMb: peak,
-          loadAvg: [from.load, os.loadavg()[0]!],
-        };
-        phases.push(phase);
-        log(
-          `${q.name}, ${server}: ${load.requestsPerSecond.toFixed(0)} req/s, p50 ${load.p50} ms, p99 ${load.p99} ms, non-2xx ${load.non2xx}, bad ${load.mismatches + load.errors + load.timeouts}, ` +
-            `CPU ms/request server ${phase.cpuMsPerRequest.toFixed(2)}, Postgres ${phase.pgCpuMsPerRequest?.toFixed(2) ?? 'n/a'}, peak RSS ${peak.toFixed(0)} MB, load average ${phase.loadAvg.map((l) => l.toFixed(1)).join('–')}`,
-        );
-      }
+      for (const server of ['Tessera', 'PostGraphile'] as const) phases.push(await measure(q.name, server, procs[server], urls[server], q.body[server], q.expect[server]));
+      if (floor && q.name.startsWith('one user')) floorPhases.push(await measure(q.name, 'Floor', floor, floorUrl, q.body.Tessera, q.expect.Tessera));
     }
     // Statements per request: a short separate count per server (sequential requests, nothing else running).
     for (const server of ['Tessera', 'PostGraphile'] as const) {
@@ -283,7 +299,15 @@ async function benchmark(cleanups: (() => Promise<unknown>)[]): Promise<string> 
     }
     fs.rmSync(profileDir, { recursive: true, force: true });
   }
-  return render(queries, phases, idleRss) + profile;
+  const floorLine = floorPhases.length
+    ? `\nThe floor (BENCH_FLOOR=1: node:http, the cached token, Tessera's transaction on the vendored driver, nothing else), one user by id, per pair: ${floorPhases
+        .map((f, i) => {
+          const g = phases.filter((p) => p.query === f.query && p.server === 'PostGraphile')[i];
+          return `${f.load.requestsPerSecond.toFixed(0)} req/s (${g ? (f.load.requestsPerSecond / g.load.requestsPerSecond).toFixed(2) : '?'}× PostGraphile), p99 ${f.load.p99} ms, server CPU ${f.cpuMsPerRequest.toFixed(2)} ms/req`;
+        })
+        .join('; ')}.\n`
+    : '';
+  return render(queries, phases, idleRss) + floorLine + profile;
 }
 
 interface UserShape {
