@@ -167,12 +167,12 @@ async function benchmark(cleanups: (() => Promise<unknown>)[]): Promise<string> 
   cleanups.push(() => graphile.stop());
   const urls: Record<Server, string> = { Tessera: `http://127.0.0.1:${tPort}/graphql`, PostGraphile: `http://127.0.0.1:${pPort}/graphql` };
   const procs: Record<Server, NodeProcess> = { Tessera: tessera, PostGraphile: graphile };
-  // The floor (BENCH_FLOOR=1): Tessera's transaction for the single user with nothing around it.
+  // The floor (BENCH_FLOOR=1): Tessera's transaction for the single user with nothing around it (the same Node flags and allocator arenas).
   const fPort = await freePort();
   const floorUrl = `http://127.0.0.1:${fPort}/graphql`;
   const floor =
     process.env.BENCH_FLOOR === '1'
-      ? await startNodeProcess('Floor', log, ['bench/vs-postgraphile/floor-server.mjs'], { PORT: String(fPort), DATABASE_URL: appUrl, JWKS_URL: `http://127.0.0.1:${tPort}/.well-known/jwks.json`, JWT_ISSUER: config.JWT_ISSUER, JWT_AUDIENCE: config.JWT_AUDIENCE }, floorUrl)
+      ? await startNodeProcess('Floor', log, [...nodeFlags, 'bench/vs-postgraphile/floor-server.mjs'], { PORT: String(fPort), ...(arenas !== '0' ? { MALLOC_ARENA_MAX: arenas } : {}), DATABASE_URL: appUrl, JWKS_URL: `http://127.0.0.1:${tPort}/.well-known/jwks.json`, JWT_ISSUER: config.JWT_ISSUER, JWT_AUDIENCE: config.JWT_AUDIENCE }, floorUrl)
       : undefined;
   if (floor) cleanups.push(() => floor.stop());
 

@@ -70,3 +70,5 @@ http
     });
   })
   .listen(Number(env('PORT')), '127.0.0.1');
+
+process.once('SIGTERM', () => process.exit(0)); // an orderly exit (a --cpu-prof profile is written at exit)
