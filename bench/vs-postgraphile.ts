@@ -19,8 +19,8 @@
  * Results: stdout and .bench/vs-postgraphile.md. BENCH_DURATION=<s> changes the phase length (10 s),
  * BENCH_PAIRS=<n> the number of T/PG pairs (3), BENCH_CONNECTIONS=<n> the load's connections (50), BENCH_QUERIES=list|single runs one query only,
  * BENCH_CPU_PROFILE=1 writes a CPU profile of the Tessera process and prints where its time went,
- * BENCH_FLOOR=1 adds a third contender to each single-user pair, the floor (bench/vs-postgraphile/floor-server.mjs:
- * Tessera's own pool, operation scope and statements behind node:http, no GraphQL server), to tell the database path's cost from the rest,
+ * BENCH_FLOOR=1 (or http, fastify, apollo) adds a third contender to each single-user pair, the floor (bench/vs-postgraphile/floor-server.mjs:
+ * Tessera's own pool, operation scope and statements behind node:http, a Fastify route or Apollo on it), to tell the database path's cost from the layers',
  * BENCH_NODE_FLAGS='--max-semi-space-size=4' and MALLOC_ARENA_MAX=<n> (0: glibc's default) run the
  * Tessera process with those instead of the production image's (the Dockerfile's NODE_OPTIONS and CMD flags).
  */
@@ -167,12 +167,12 @@ async function benchmark(cleanups: (() => Promise<unknown>)[]): Promise<string> 
   cleanups.push(() => graphile.stop());
   const urls: Record<Server, string> = { Tessera: `http://127.0.0.1:${tPort}/graphql`, PostGraphile: `http://127.0.0.1:${pPort}/graphql` };
   const procs: Record<Server, NodeProcess> = { Tessera: tessera, PostGraphile: graphile };
-  // The floor (BENCH_FLOOR=1): Tessera's transaction for the single user with nothing around it (the same Node flags and allocator arenas).
+  // The floor (BENCH_FLOOR): Tessera's transaction for the single user with little around it (the same Node flags and allocator arenas).
+  const floorStage = process.env.BENCH_FLOOR === '1' ? 'http' : process.env.BENCH_FLOOR;
   const fPort = await freePort();
   const floorUrl = `http://127.0.0.1:${fPort}/graphql`;
-  const floor =
-    process.env.BENCH_FLOOR === '1'
-      ? await startNodeProcess('Floor', log, [...nodeFlags, 'bench/vs-postgraphile/floor-server.mjs'], { PORT: String(fPort), ...(arenas !== '0' ? { MALLOC_ARENA_MAX: arenas } : {}), DATABASE_URL: appUrl, JWKS_URL: `http://127.0.0.1:${tPort}/.well-known/jwks.json`, JWT_ISSUER: config.JWT_ISSUER, JWT_AUDIENCE: config.JWT_AUDIENCE }, floorUrl)
+  const floor = floorStage
+      ? await startNodeProcess('Floor', log, [...nodeFlags, 'bench/vs-postgraphile/floor-server.mjs'], { FLOOR_STAGE: floorStage, PORT: String(fPort), ...(arenas !== '0' ? { MALLOC_ARENA_MAX: arenas } : {}), DATABASE_URL: appUrl, JWKS_URL: `http://127.0.0.1:${tPort}/.well-known/jwks.json`, JWT_ISSUER: config.JWT_ISSUER, JWT_AUDIENCE: config.JWT_AUDIENCE }, floorUrl)
       : undefined;
   if (floor) cleanups.push(() => floor.stop());
 
@@ -300,7 +300,7 @@ async function benchmark(cleanups: (() => Promise<unknown>)[]): Promise<string> 
     fs.rmSync(profileDir, { recursive: true, force: true });
   }
   const floorLine = floorPhases.length
-    ? `\nThe floor (BENCH_FLOOR=1: node:http, the cached token, Tessera's transaction on the vendored driver, nothing else), one user by id, per pair: ${floorPhases
+    ? `\nThe floor (BENCH_FLOOR=${floorStage}: Tessera's pool, operation scope and statements, the cached token, behind ${floorStage === 'http' ? 'node:http' : floorStage === 'fastify' ? 'a Fastify route' : 'Apollo Server on a Fastify route'}), one user by id, per pair: ${floorPhases
         .map((f, i) => {
           const g = phases.filter((p) => p.query === f.query && p.server === 'PostGraphile')[i];
           return `${f.load.requestsPerSecond.toFixed(0)} req/s (${g ? (f.load.requestsPerSecond / g.load.requestsPerSecond).toFixed(2) : '?'}× PostGraphile), p99 ${f.load.p99} ms, server CPU ${f.cpuMsPerRequest.toFixed(2)} ms/req`;
