@@ -57,6 +57,8 @@ const PAIRS = Number(process.env.BENCH_PAIRS ?? 3);
 const log = (msg: string) => console.log(`[bench:vs-postgraphile] ${msg}`);
 
 type Server = 'Tessera' | 'PostGraphile';
+/** What surrounds Tessera's database path in each stage of the floor (bench/vs-postgraphile/floor-server.mjs). */
+const FLOOR_STAGES = { http: 'node:http', fastify: 'a Fastify route', apollo: 'Apollo Server on a Fastify route' };
 interface QuerySpec {
   name: string;
   /** Each server's request body and a substring every good answer has. */
@@ -169,6 +171,7 @@ async function benchmark(cleanups: (() => Promise<unknown>)[]): Promise<string> 
   const procs: Record<Server, NodeProcess> = { Tessera: tessera, PostGraphile: graphile };
   // The floor (BENCH_FLOOR): Tessera's transaction for the single user with little around it (the same Node flags and allocator arenas).
   const floorStage = process.env.BENCH_FLOOR === '1' ? 'http' : process.env.BENCH_FLOOR;
+  if (floorStage && !(floorStage in FLOOR_STAGES)) throw new Error(`BENCH_FLOOR must be 1 or one of ${Object.keys(FLOOR_STAGES).join(', ')}, not ${floorStage}`);
   const fPort = await freePort();
   const floorUrl = `http://127.0.0.1:${fPort}/graphql`;
   const floor = floorStage
@@ -300,7 +303,7 @@ async function benchmark(cleanups: (() => Promise<unknown>)[]): Promise<string> 
     fs.rmSync(profileDir, { recursive: true, force: true });
   }
   const floorLine = floorPhases.length
-    ? `\nThe floor (BENCH_FLOOR=${floorStage}: Tessera's pool, operation scope and statements, the cached token, behind ${floorStage === 'http' ? 'node:http' : floorStage === 'fastify' ? 'a Fastify route' : 'Apollo Server on a Fastify route'}), one user by id, per pair: ${floorPhases
+    ? `\nThe floor (BENCH_FLOOR=${floorStage}: Tessera's pool, operation scope and statements, the cached token, behind ${FLOOR_STAGES[floorStage as keyof typeof FLOOR_STAGES]}), one user by id, per pair: ${floorPhases
         .map((f, i) => {
           const g = phases.filter((p) => p.query === f.query && p.server === 'PostGraphile')[i];
           return `${f.load.requestsPerSecond.toFixed(0)} req/s (${g ? (f.load.requestsPerSecond / g.load.requestsPerSecond).toFixed(2) : '?'}× PostGraphile), p99 ${f.load.p99} ms, server CPU ${f.cpuMsPerRequest.toFixed(2)} ms/req`;

@@ -308,6 +308,52 @@ describe('the database refusing connections (stopped, nothing listening)', () =>
   });
 });
 
+describe('a kept webhook integration while the database refuses connections', () => {
+  it('renewals that fail answer nothing of their own and poison nothing: 503 meanwhile, accepted again at once when it is back, before and after the keep expires', async () => {
+    // Integrations kept 3 s: a delivery from 1.5 s on renews the kept copy behind itself.
+    const { proxy, other } = await serverBehindProxy({ WEBHOOK_INTEGRATION_CACHE_SECONDS: '3' });
+    try {
+      // A tenant of its own: the users these deliveries create stay out of the shared tenant's lists.
+      const own = await server.seed.tenant();
+      const { row, secret } = await createTestIntegration(server.app, mockUrl, own.tenant.id, 'USER_SERVICE');
+      const url = `${other.url}/webhooks/${row.id}`;
+      const deliver = async () => {
+        const e = event('user.created');
+        const r = await elapsed(postWebhook(url, secret, JSON.stringify(e), { msgId: e.id }));
+        return { status: r.value?.status, ms: r.ms, providerEventId: e.id };
+      };
+      expect((await deliver()).status).toBe(202); // looked up and kept
+      await new Promise((r) => setTimeout(r, 1600)); // past half the keep: every delivery now starts a renewal (shared)
+      proxy.cut({ refuse: true });
+      const during = await Promise.all(Array.from({ length: 10 }, deliver));
+      for (const r of during) {
+        expect(r.status).toBe(503);
+        expect(r.ms).toBeLessThan(PROMPT_MS);
+      }
+      expect(await server.ownerSql`select 1 from webhook_events where provider_event_id in ${server.ownerSql(during.map((r) => r.providerEventId))}`).toHaveLength(0);
+      await proxy.restore();
+      // Back within the keep: accepted at once, from the kept copy.
+      const t0 = Date.now();
+      await waitFor(async () => (await deliver()).status === 202, { timeoutMs: HANG_MS, message: 'webhooks to be accepted again' });
+      expect(Date.now() - t0).toBeLessThan(PROMPT_MS);
+      // Down again until the kept copy has expired: a lookup of its own for each delivery, refused 503, nothing stored.
+      proxy.cut({ refuse: true });
+      await new Promise((r) => setTimeout(r, 3100));
+      const expired = await Promise.all(Array.from({ length: 5 }, deliver));
+      expect(expired.map((r) => r.status)).toEqual(Array(5).fill(503));
+      await proxy.restore();
+      // Back: accepted at once again (a failed lookup leaves no answer behind for later ones to join).
+      const t1 = Date.now();
+      await waitFor(async () => (await deliver()).status === 202, { timeoutMs: HANG_MS, message: 'webhooks to be accepted after the keep expired' });
+      expect(Date.now() - t1).toBeLessThan(PROMPT_MS);
+      expect(await server.ownerSql`select 1 from webhook_events where provider_event_id in ${server.ownerSql(expired.map((r) => r.providerEventId))}`).toHaveLength(0);
+    } finally {
+      await other.close();
+      await proxy.close();
+    }
+  });
+});
+
 describe('the database lost during start-up', () => {
   it('a process whose start-up loses the database closes what it started, waits for it, and starts (no exit)', async () => {
     const proxy = await startPgProxy(server.databaseUrl.owner);
