@@ -8,13 +8,14 @@
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import type { Socket } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { isDatabaseUnavailable, fromDatabaseError } from '../src/errors.js';
 import { actors, inTenant, inTenantOneTrip, type TenantActor } from '../src/db/tenant-transaction.js';
-import { createAppDb } from '../src/db/client.js';
+import { createAppDb, type AppDb } from '../src/db/client.js';
 import { closeApp, createAppWhenReachable } from '../src/bootstrap.js';
 import { loadConfig } from '../src/config.js';
 import { createLogger } from '../src/logger.js';
@@ -396,6 +397,83 @@ describe('the database lost during start-up', () => {
       await starting.catch(() => undefined);
       await proxy.close();
       fs.rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('a connection lost while the driver still sets it up (its array-types query, before the first statement)', () => {
+  /** What Postgres sends a session that pg_terminate_backend ends, before it closes the socket. */
+  function terminatedByAdministrator(): Buffer {
+    const fields = Buffer.from('SFATAL\0VFATAL\0C57P01\0Mterminating connection due to administrator command\0\0', 'latin1');
+    const head = Buffer.alloc(5);
+    head.write('E', 0, 'latin1');
+    head.writeUInt32BE(fields.length + 4, 1);
+    return Buffer.concat([head, fields]);
+  }
+  const losses: [string, (client: Socket) => void][] = [
+    ['closed', (client) => client.destroy()],
+    ['terminated by the server (FATAL 57P01, then closed)', (client) => client.end(terminatedByAdministrator())],
+  ];
+
+  /** A fresh pool's first use: each waits on the connection being set up in its own way. */
+  const firstUses: [string, (db: AppDb) => Promise<unknown>][] = [
+    ['a statement (the connection\'s first statement)', async (db) => ((await db.execute(sql`select 41 + 1 as n`)) as unknown as { n: number }[])[0]!.n],
+    ['a transaction (its BEGIN the first statement)', async (db) => ((await inTenant(db, settings, (tx) => tx.execute(sql`select 42 as n`))) as unknown as { n: number }[])[0]!.n],
+    ['a one-trip transaction (it reserves the connection: nobody waits on the types query)', async (db) => (await inTenantOneTrip(db, settings, [(raw) => raw`select 42 as n`]))[0]![0]!.n],
+  ];
+
+  it.each(losses)('%s: each first use runs on the next connection, arrays still work, and nothing escapes as an unhandled rejection', async (_, lose) => {
+    let armed = false;
+    let lost = 0;
+    const proxy = await startPgProxy(server.databaseUrl.app, {
+      onClientData: (chunk, client) => {
+        if (armed && chunk.toString('latin1').includes('select b.oid, b.typarray')) {
+          armed = false; // the next connection is set up undisturbed
+          lost++;
+          lose(client);
+        }
+      },
+    });
+    const escaped: unknown[] = [];
+    const onRejection = (reason: unknown) => void escaped.push(reason);
+    process.on('unhandledRejection', onRejection);
+    try {
+      for (const [what, use] of firstUses) {
+        const db = createAppDb({ url: proxy.via(server.databaseUrl.app), max: 1, statementTimeoutMs: 10_000, applicationName: 'tessera-types-test' });
+        try {
+          armed = true;
+          expect(await use(db), what).toBe(42);
+          expect(armed, what).toBe(false);
+          // Arrays go both ways: the types the lost query was fetching arrived on the next connection.
+          const [arrays] = (await db.execute(sql`select ${sql.param(['a', 'b'])}::text[] as xs`)) as unknown as { xs: string[] }[];
+          expect(arrays!.xs, what).toEqual(['a', 'b']);
+        } finally {
+          await db.$client.end({ timeout: 2 });
+        }
+      }
+      expect(lost).toBe(firstUses.length);
+      await new Promise((r) => setTimeout(r, 50)); // an unhandled rejection is reported after the turn it happened in
+      expect(escaped).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onRejection);
+      await proxy.close();
+    }
+  });
+  it('a reservation waiting for the only connection gets it back when that connection is lost and reopened (it is not handed to nobody)', async () => {
+    const db = createAppDb({ url: server.databaseUrl.app, max: 1, statementTimeoutMs: 10_000, applicationName: 'tessera-types-test', acquireTimeoutMs: 8_000 });
+    try {
+      const busy = db.execute(sql`select pg_sleep(5)`).catch((err: unknown) => err);
+      const pid = await waitFor(async () => (await server.ownerSql<{ pid: number }[]>`select pid from pg_stat_activity where application_name = 'tessera-types-test' and query like '%pg_sleep%'`)[0]?.pid, { message: 'the sleeping backend' });
+      const waiting = elapsed(inTenantOneTrip(db, settings, [(raw) => raw`select 42 as n`]));
+      await new Promise((r) => setTimeout(r, 100)); // queued behind the sleeping statement
+      await server.ownerSql`select pg_terminate_backend(${pid})`;
+      expect(isDatabaseUnavailable(await busy)).toBe(true);
+      const { ms, value, error } = await waiting;
+      expect(error).toBeUndefined();
+      expect(value![0]![0]!.n).toBe(42);
+      expect(ms).toBeLessThan(4_000); // not the acquire timeout (8 s)
+    } finally {
+      await db.$client.end({ timeout: 2 });
     }
   });
 });

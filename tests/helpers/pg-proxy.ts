@@ -16,8 +16,11 @@ export interface PgProxy {
   close(): Promise<void>;
 }
 
-/** `onClientData`: every chunk the client sends, as it arrives (one socket write each, unless they queue up). */
-export async function startPgProxy(targetUrl: string, opts: { onClientData?: (chunk: Buffer) => void } = {}): Promise<PgProxy> {
+/**
+ * `onClientData`: every chunk the client sends, as it arrives (one socket write each, unless they
+ * queue up), with the client's socket (to answer or close that one connection as the server would).
+ */
+export async function startPgProxy(targetUrl: string, opts: { onClientData?: (chunk: Buffer, client: net.Socket) => void } = {}): Promise<PgProxy> {
   const target = new URL(targetUrl);
   const pairs = new Set<[net.Socket, net.Socket]>();
   let up = true;
@@ -26,7 +29,7 @@ export async function startPgProxy(targetUrl: string, opts: { onClientData?: (ch
     const upstream = net.connect(Number(target.port), target.hostname);
     const pair: [net.Socket, net.Socket] = [client, upstream];
     pairs.add(pair);
-    if (opts.onClientData) client.on('data', opts.onClientData);
+    if (opts.onClientData) client.on('data', (chunk: Buffer) => opts.onClientData!(chunk, client));
     client.pipe(upstream).pipe(client);
     const close = () => {
       pairs.delete(pair);

@@ -464,25 +464,35 @@ function Connection(options, queues = {}, { onopen = noop, onend = noop, onclose
     socket.removeAllListeners()
     socket = null
 
-    if (initial)
+    // tessera patch (porsager/postgres #1223): also a connection closed while still setting up
+    // (its first statement, `initial`, not sent yet: the array-types query running) forgets it all
+    // before it reconnects; the types query and the server's FATAL error stayed, and the reconnect
+    // failed `initial` with that old error.
+    if (initial) {
+      forgetInFlight()
       return reconnect()
+    }
 
     !hadError && (query || sent.length) && error(Errors.connection('CONNECTION_CLOSED', options, socket))
-    // tessera patch: nothing of this connection survives into its next one. Without this, the
-    // query that was running when the server closed the connection (and a FATAL error it sent,
-    // e.g. 57P01 from pg_terminate_backend) stay set, and the reconnect fails its first query with
-    // that old error; a write buffered at the close kept the write timer "armed" forever, so the
-    // reconnect's startup message was never sent (CONNECT_TIMEOUT until enough bytes piled up).
+    forgetInFlight()
+    closedTime = performance.now()
+    hadError && options.shared.retries++
+    delay = (typeof backoff === 'function' ? backoff(options.shared.retries) : backoff) * 1000
+    onclose(connection, Errors.connection('CONNECTION_CLOSED', options, socket))
+  }
+
+  // tessera patch: nothing of this connection survives into its next one. Without this, the
+  // query that was running when the server closed the connection (and a FATAL error it sent,
+  // e.g. 57P01 from pg_terminate_backend) stay set, and the reconnect fails its first query with
+  // that old error; a write buffered at the close kept the write timer "armed" forever, so the
+  // reconnect's startup message was never sent (CONNECT_TIMEOUT until enough bytes piled up).
+  function forgetInFlight() {
     while (sent.length)
       queryError(sent.shift(), Errors.connection('CONNECTION_CLOSED', options))
     query && queryError(query, Errors.connection('CONNECTION_CLOSED', options))
     query = errorResponse = results = null
     result = new Result()
     chunk = nextWriteTimer = null
-    closedTime = performance.now()
-    hadError && options.shared.retries++
-    delay = (typeof backoff === 'function' ? backoff(options.shared.retries) : backoff) * 1000
-    onclose(connection, Errors.connection('CONNECTION_CLOSED', options, socket))
   }
 
   /* Handlers */
@@ -587,15 +597,21 @@ function Connection(options, queues = {}, { onopen = noop, onend = noop, onclose
           return terminate()
       }
 
-      if (needsTypes) {
-        initial.reserve && (initial = null)
-        return fetchArrayTypes()
-      }
+      // tessera patch (porsager/postgres #1192, #1205): nobody awaited this, so a types query that
+      // failed (its connection lost, or cancelled) was an unhandled rejection. Its failure already
+      // reaches whoever waits: `initial` through errored() or a reconnect (closed()).
+      if (needsTypes)
+        return fetchArrayTypes().catch(noop)
 
-      initial && !initial.reserve && execute(initial)
-      options.shared.retries = retries = 0
+      // tessera patch (#1219): a reservation stays `initial` until the connection is set up (it
+      // was dropped before the types query: a connection lost during that query reconnected for
+      // nobody, and the reservation waited for good), then takes it through onopen below, where
+      // it waits in the pool's queue.
+      const first = initial
       initial = null
-      return
+      options.shared.retries = retries = 0
+      if (!first.reserve)
+        return execute(first)
     }
 
     while (sent.length && (query = sent.shift()) && (query.active = true, query.cancelled))

@@ -463,7 +463,13 @@ function Postgres(a, b) {
     c.reserved = null
     c.onclose && (c.onclose(e), c.onclose = null)
     options.onclose && options.onclose(c.id)
-    queries.length && connect(c, queries.shift())
+    // tessera patch: a reservation stays queued while a connection is opened for it, as reserve()
+    // leaves it; taken out here, the connection opened for it found nobody to hand itself to.
+    if (queries.length) {
+      const next = queries.shift()
+      next.reserve && queries.unshift(next)
+      connect(c, next)
+    }
   }
 }
 

@@ -15,6 +15,8 @@ function Queue(initial = []) {
         : (xs.splice(index, 1), x)
     },
     push: (x) => (xs.push(x), x),
+    // tessera patch: back to the front (index.js onclose: a reservation keeps its place)
+    unshift: (x) => (index > 0 ? (xs[--index] = x) : xs.unshift(x), x),
     shift: () => {
       const out = xs[index++]
 
