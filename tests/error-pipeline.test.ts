@@ -174,4 +174,30 @@ describe('GraphQL answers', () => {
     const op = await server.gql('query A { health } query B { health }', {}, {});
     expect([op.status, op.errors?.[0]?.extensions?.code]).toEqual([400, 'OPERATION_RESOLUTION_FAILURE']);
   });
+
+  it('an operation name that names no operation runs nothing (a mutation neither), over POST and GET, on every run (also once the operation is compiled)', async () => {
+    const name = `never-created-${Date.now()}`;
+    const mutation = `mutation Create { createOrganization(input: { name: "${name}" }) { id } }`;
+    const post = (query: string, operationName?: string) =>
+      fetch(`${server.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${t.owner.token}` }, body: JSON.stringify({ query, operationName }) });
+    const get = (query: string, operationName: string) =>
+      fetch(`${server.url}/graphql?${new URLSearchParams({ query, operationName })}`, { headers: { authorization: `Bearer ${t.owner.token}`, 'apollo-require-preflight': 'true' } });
+    const anonymous = '{ health }';
+    for (let run = 0; run < 4; run++) {
+      for (const [query, operationName] of [
+        [mutation, 'Other'],
+        [mutation, ''],
+        ['query Health { health }', 'Other'],
+        [anonymous, ''],
+        ['query A { health } query B { health }', 'C'],
+      ] as const) {
+        await expectGraphQLError(await post(query, operationName), 400, 'OPERATION_RESOLUTION_FAILURE');
+        await expectGraphQLError(await get(query, operationName), 400, 'OPERATION_RESOLUTION_FAILURE');
+      }
+      // Named rightly (or not at all, for a single anonymous operation) it runs, compiled after its first runs.
+      expect((await post('query Health { health }', 'Health')).status).toBe(200);
+      expect((await post(anonymous)).status).toBe(200);
+    }
+    expect(await server.ownerSql`select 1 from organizations where name = ${name}`).toHaveLength(0);
+  });
 });

@@ -1,5 +1,5 @@
 import type { ApolloServerOptionsWithGateway, BaseContext } from '@apollo/server';
-import { execute, GraphQLError, printSchema, type DocumentNode, type GraphQLSchema } from 'graphql';
+import { execute, GraphQLError, printSchema, type GraphQLSchema, type OperationDefinitionNode } from 'graphql';
 import { compileQuery, isCompiledQuery, type CompiledQuery } from 'graphql-jit';
 
 /** Apollo's executor hook, as its gateway option types it. */
@@ -21,28 +21,32 @@ const COMPILE_AFTER_RUNS = 2;
  * that serves one fixed schema.
  */
 export function compiledExecution(schema: GraphQLSchema): GatewayInterface {
-  // Apollo keeps parsed documents in its LRU (by query text), so the same document object comes back
-  // for the same text; a document dropped from that LRU drops its runs and compiled operations with it.
-  // Per operation: its runs so far, its compiled form, or false when graphql-jit can't compile it.
-  const operations = new WeakMap<DocumentNode, Map<string, CompiledQuery | number | false>>();
-  const executor: GatewayExecutor = async ({ document, operationName, request, context }) => {
-    const interpreted = () => execute({ schema, document, operationName, contextValue: context, variableValues: request.variables });
-    let byName = operations.get(document);
-    if (!byName) operations.set(document, (byName = new Map()));
-    const key = operationName ?? '';
-    let query = byName.get(key) ?? 0;
+  // Apollo keeps parsed documents in its LRU (by query text), so the same document object, and so the
+  // same operation node, comes back for the same text; a document dropped from that LRU drops its runs
+  // and compiled operations with it. Per operation: its runs so far, its compiled form, or false when
+  // graphql-jit can't compile it.
+  const operations = new WeakMap<OperationDefinitionNode, CompiledQuery | number | false>();
+  const executor: GatewayExecutor = async ({ document, operation: resolved, request, context }) => {
+    // The name the client sent: graphql-js refuses one that names no operation, as Apollo expects
+    // (OPERATION_RESOLUTION_FAILURE). The context's `operationName` is null then, and `operation`
+    // unset (typed as always set): by either, a document with one operation would run it, a mutation
+    // included, over GET too.
+    const interpreted = () => execute({ schema, document, operationName: request.operationName, contextValue: context, variableValues: request.variables });
+    const operation = resolved as OperationDefinitionNode | undefined;
+    if (!operation) return interpreted();
+    let query = operations.get(operation) ?? 0;
     if (query === false) return interpreted();
     if (typeof query === 'number') {
       if (query + 1 < COMPILE_AFTER_RUNS) {
-        byName.set(key, query + 1);
+        operations.set(operation, query + 1);
         return interpreted();
       }
-      const result = compileQuery(schema, document, operationName ?? undefined, { disablingCapturingStackErrors: true });
+      const result = compileQuery(schema, document, operation.name?.value, { disablingCapturingStackErrors: true });
       if (!isCompiledQuery(result)) {
-        byName.set(key, false); // what graphql-jit cannot compile, graphql-js runs, without trying again
+        operations.set(operation, false); // what graphql-jit cannot compile, graphql-js runs, without trying again
         return interpreted();
       }
-      byName.set(key, (query = result));
+      operations.set(operation, (query = result));
     }
     const result = await query.query(undefined, context, request.variables ?? {});
     // No data at all: the variables were refused before anything ran. graphql-js answers that case
