@@ -148,6 +148,46 @@ describe('a key authenticates like a token, as itself', () => {
     expect(errorCode(await server.gql('mutation($id: UUID!) { revokeApiKey(id: $id) { id } }', { id: soon.apiKey.id }, { token: other.owner.token }))).toBe('NOT_FOUND');
   });
 
+  it('an OWNER key can neither make an OWNER (create, invite, bulk, promote) nor manage one (edit, invite again, end sessions, deactivate, delete): FORBIDDEN, nothing changed', async () => {
+    const t = await server.seed.tenant();
+    const { key } = await createKey(t, 'OWNER');
+    const asKey = (query: string, variables: Record<string, unknown> = {}) => server.gql(query, variables, { token: key });
+    const refusedForKeys = (res: Awaited<ReturnType<typeof asKey>>, what: string) => {
+      expect(errorCode(res), what).toBe('FORBIDDEN');
+      expect(res.errors![0]!.extensions!.reason, what).toBe('API_KEY_NOT_ALLOWED');
+    };
+    // A second, invited OWNER (by a person), whose link is pending.
+    const invitedRes = await server.gql('mutation { inviteUser(input: { email: "next-owner@x.test", name: "Next", role: OWNER }) { invitation { id user { id } } } }', {}, { token: t.owner.token });
+    expect(invitedRes.errors).toBeUndefined();
+    const invited = { invitation: invitedRes.data.inviteUser.invitation, user: invitedRes.data.inviteUser.invitation.user };
+    const owner = t.owner.user.id;
+    const attempts: [string, string, Record<string, unknown>][] = [
+      ['invite an OWNER', 'mutation { inviteUser(input: { email: "key-owner@x.test", name: "K", role: OWNER }) { invitation { id } } }', {}],
+      ['create an OWNER', 'mutation { createUser(input: { email: "key-owner2@x.test", name: "K", role: OWNER }) { id } }', {}],
+      ['edit an OWNER (email)', 'mutation($id: UUID!) { updateUser(id: $id, input: { email: "taken-over@x.test" }) { id } }', { id: owner }],
+      ['edit an OWNER (password)', 'mutation($id: UUID!) { updateUser(id: $id, input: { password: "a-key-chosen-password" }) { id } }', { id: owner }],
+      ['invite an OWNER again', 'mutation($id: UUID!) { resendInvitation(userId: $id) { invitation { id } } }', { id: invited.user.id }],
+      ['revoke an OWNER invitation', 'mutation($id: UUID!) { revokeInvitation(id: $id) { id } }', { id: invited.invitation.id }],
+      ["end an OWNER's sessions", 'mutation($id: UUID!) { revokeUserSessions(userId: $id) }', { id: owner }],
+      ['deactivate an OWNER', 'mutation($id: UUID!) { deactivateUser(id: $id) { id } }', { id: owner }],
+      ['delete an OWNER', 'mutation($id: UUID!) { deleteUser(id: $id) { id } }', { id: invited.user.id }],
+    ];
+    for (const [what, query, variables] of attempts) refusedForKeys(await asKey(query, variables), what);
+    const bulk = await asKey('mutation { createUsers(inputs: [{ email: "bulk-owner@x.test", name: "B", role: OWNER }, { email: "bulk-member@x.test", name: "M", role: MEMBER }]) { results { index user { id } error { code } } } }');
+    expect(bulk.data.createUsers.results.map((r: { error: { code: string } | null }) => r.error?.code ?? 'ok')).toEqual(['FORBIDDEN', 'ok']);
+    const bulkEdit = await asKey('mutation($id: UUID!) { updateUsers(inputs: [{ id: $id, name: "Renamed by a key" }]) { results { error { code } } } }', { id: owner });
+    expect(bulkEdit.data.updateUsers.results[0].error.code).toBe('FORBIDDEN');
+
+    const [row] = await server.ownerSql<{ email: string; name: string; status: string }[]>`select email, name, status from users where id = ${owner}`;
+    expect(row).toEqual({ email: t.owner.user.email, name: expect.not.stringMatching('Renamed by a key'), status: 'ACTIVE' });
+    expect(await server.ownerSql`select 1 from users where tenant_id = ${t.tenant.id} and email in ('key-owner@x.test', 'key-owner2@x.test', 'bulk-owner@x.test')`).toHaveLength(0);
+    const pending = (await server.gql('{ invitations { edges { node { id status } } } }', {}, { token: t.owner.token })).data.invitations.edges.map((e: { node: unknown }) => e.node);
+    expect(pending).toContainEqual({ id: invited.invitation.id, status: 'PENDING' });
+    expect((await server.gql('{ me { id } }', {}, { token: t.owner.token })).data.me.id).toBe(owner); // sessions intact
+    // Below OWNER the key still does an ADMIN's work.
+    expect((await asKey('mutation { inviteUser(input: { email: "key-member@x.test", name: "KM", role: MEMBER }) { invitation { user { role } } } }')).data.inviteUser.invitation.user.role).toBe('MEMBER');
+  });
+
   it('rate limits apply per key (each key its own mutation budget)', async () => {
     const limited = await startTestServer({ env: { RATE_LIMIT_MUTATIONS_PER_MINUTE: '3' } });
     try {

@@ -47,11 +47,6 @@ export function peopleOnlyCheck(viewer: Viewer): true | AppError {
   return true;
 }
 
-/** An API key may not make anyone an OWNER (create, invite or promote). */
-export function assertKeyMayGrant(actor: Actor, role: TenantRole | undefined) {
-  if (actor.apiKeyId && role === 'OWNER') throw forbidden('API keys may not make anyone an OWNER', { reason: 'API_KEY_NOT_ALLOWED' });
-}
-
 /** The same as a predicate: does this viewer hold `min` or a stronger role? */
 export const hasRole = (viewer: Viewer, min: TenantRole): viewer is { kind: 'user' } & Actor => roleCheck(viewer, min) === true;
 
@@ -67,8 +62,14 @@ export function operatorIdOf(viewer: Viewer): string {
   throw platformOperatorCheck(viewer);
 }
 
-/** ADMINs can't touch OWNERs; nobody may grant a role above their own. */
+/**
+ * ADMINs can't touch OWNERs; nobody may grant a role above their own. The one check of every path
+ * that creates, invites, edits or promotes a user, so its rule for API keys holds on all of them:
+ * a key may neither make anyone an OWNER nor manage one (edit, invite again, end sessions...),
+ * whatever the key's own role: an OWNER's powers stay with people.
+ */
 export function assertCanManage(actor: Actor, target: { role: TenantRole }, newRole?: TenantRole) {
+  if (actor.apiKeyId && (target.role === 'OWNER' || newRole === 'OWNER')) throw forbidden('API keys may not make anyone an OWNER or manage an OWNER', { reason: 'API_KEY_NOT_ALLOWED' });
   if (ROLE_RANK[target.role] > ROLE_RANK[actor.role]) throw forbidden(`A ${actor.role} cannot manage a ${target.role}`);
   if (newRole && ROLE_RANK[newRole] > ROLE_RANK[actor.role]) throw forbidden(`A ${actor.role} cannot grant ${newRole}`);
 }

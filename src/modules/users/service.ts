@@ -1,7 +1,7 @@
 import { and, count, eq, ilike, inArray, ne, or, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { hashPassword } from '../../auth/passwords.js';
-import { assertCanManage, assertKeyMayGrant, atLeast, type Actor } from '../../auth/roles.js';
+import { assertCanManage, atLeast, type Actor } from '../../auth/roles.js';
 import type { TenantRole } from '../../auth/tokens.js';
 import type { Tx } from '../../db/client.js';
 import type { Scope } from '../../db/tenant-transaction.js';
@@ -83,7 +83,6 @@ export async function createUsers(scope: Scope, actor: Actor, inputs: z.input<ty
       const data = validate(createInput, input);
       const role = data.role ?? 'MEMBER';
       assertCanManage(actor, { role }, role);
-      assertKeyMayGrant(actor, role);
       const first = firstByEmail.get(data.email);
       if (first !== undefined) throw conflict(`The same email as item ${first} of this call`);
       firstByEmail.set(data.email, index);
@@ -159,7 +158,6 @@ export async function updateUsers(scope: Scope, actor: Actor, inputs: (Omit<z.in
         if (data.role) {
           if (self && atLeast(data.role, actor.role) && data.role !== actor.role) throw forbidden('You cannot raise your own role');
           assertCanManage(actor, { role: self ? actor.role : target.role }, data.role);
-          assertKeyMayGrant(actor, data.role);
         }
         if (data.status && self) throw forbidden('You cannot change your own status');
         const role = data.role ?? target.role;
@@ -211,7 +209,6 @@ export async function changeUserRole(scope: Scope, actor: Actor, id: string, rol
     const target = await lockUser(tx, id);
     if (target.id === actor.userId && atLeast(role, actor.role) && role !== actor.role) throw forbidden('You cannot raise your own role');
     assertCanManage(actor, target, role);
-    assertKeyMayGrant(actor, role);
     if (target.role === 'OWNER' && role !== 'OWNER') await assertAnotherOwner(tx, target.id);
     const [row] = await tx.update(users).set({ role, updatedAt: new Date() }).where(eq(users.id, id)).returning();
     return row!;
