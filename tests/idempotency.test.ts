@@ -110,11 +110,35 @@ describe('Idempotency-Key on a mutation', () => {
     expect(await orgsNamed(b, 'First')).toBe(1);
     // A query ignores the header; a malformed key is BAD_USER_INPUT before anything runs.
     expect((await post(server.url, t.owner.token, key, '{ tenant { id } }', {})).body.errors).toBeUndefined();
-    for (const bad of ['x'.repeat(256), 'has space', 'tab\there']) {
+    for (const bad of ['x'.repeat(256), 'has space', 'tab\there', '', 'one, two' /* the header sent twice */]) {
       const res = await post(server.url, t.owner.token, bad, CREATE_ORG, { name: `bad-${bad.length}` });
       expect(res.status, JSON.stringify(bad)).toBe(400);
       expect(res.body.errors![0]!.extensions!.code).toBe('BAD_USER_INPUT');
     }
+  });
+
+  it('a replay is refused to a caller who may no longer make the call (demoted since): as the call would be, and the stored response (a secret shown once) is not shown', async () => {
+    const t = await server.seed.tenant();
+    const admin = await t.user('ADMIN');
+    const key = crypto.randomUUID();
+    const CREATE_KEY = 'mutation($input: CreateApiKeyInput!) { createApiKey(input: $input) { key apiKey { id } } }';
+    const first = await post(server.url, admin.token, key, CREATE_KEY, { input: { name: 'replayed', role: 'VIEWER' } });
+    expect(first.body.data.createApiKey.key).toMatch(/^tsk_/);
+    expect((await post(server.url, admin.token, key, CREATE_KEY, { input: { name: 'replayed', role: 'VIEWER' } })).replayed).toBe('true');
+    // A field allowed to oneself stays replayable after the demotion; the ADMIN's field does not.
+    const ownKey = crypto.randomUUID();
+    const RENAME_SELF = 'mutation($id: UUID!) { updateUser(id: $id, input: { name: "Renamed" }) { name } }';
+    expect((await post(server.url, admin.token, ownKey, RENAME_SELF, { id: admin.user.id })).body.errors).toBeUndefined();
+    expect((await server.gql('mutation($id: UUID!) { changeUserRole(id: $id, role: MEMBER) { role } }', { id: admin.user.id }, { token: t.owner.token })).data.changeUserRole.role).toBe('MEMBER');
+    const replay = await post(server.url, admin.token, key, CREATE_KEY, { input: { name: 'replayed', role: 'VIEWER' } });
+    expect(replay.status).toBe(403);
+    expect(replay.body.errors![0]!.extensions!.code).toBe('FORBIDDEN');
+    expect(replay.replayed).toBeNull();
+    expect(JSON.stringify(replay.body)).not.toContain(first.body.data.createApiKey.key);
+    const fresh = await post(server.url, admin.token, crypto.randomUUID(), CREATE_KEY, { input: { name: 'fresh', role: 'VIEWER' } });
+    expect(fresh.body.errors![0]!.extensions!.code).toBe('FORBIDDEN'); // the call itself, now
+    const own = await post(server.url, admin.token, ownKey, RENAME_SELF, { id: admin.user.id });
+    expect([own.replayed, own.body.data.updateUser.name]).toEqual(['true', 'Renamed']);
   });
 
   it('a mutation that failed as a whole stores nothing (nothing committed): the retry runs again', async () => {

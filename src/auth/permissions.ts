@@ -1,6 +1,6 @@
 import { isObjectType, type GraphQLSchema } from 'graphql';
-import { chain, rule } from 'graphql-shield';
-import { AppError } from '../errors.js';
+import { allow, chain, rule } from 'graphql-shield';
+import { AppError, forbidden } from '../errors.js';
 import type { RateLimitContext, RateLimitKind, RateLimits } from './rate-limits.js';
 import { peopleOnlyCheck, platformOperatorCheck, roleCheck, selfOrRoleCheck, type Viewer } from './roles.js';
 import type { TenantRole } from './tokens.js';
@@ -20,15 +20,50 @@ export interface PermissionContext extends RateLimitContext {
   app: { rateLimits: Pick<RateLimits, 'check'> };
 }
 
+type ViewerCheck = (viewer: Viewer, args: Record<string, unknown>) => true | AppError;
+
+/** How each rule below was made, for `accessCheck`: a viewer check, a chain of rules, or a rate limit. */
+const made = new WeakMap<object, { check: ViewerCheck } | { chain: ShieldRule[] } | { counts: true }>();
+
 /** A rule over a check of the viewer; a viewer that can't be resolved (suspended tenant, inactive user) answers its error. */
-const viewerRule = (name: string, check: (viewer: Viewer, args: Record<string, unknown>) => true | AppError, cache: 'contextual' | 'strict' = 'contextual') =>
-  rule(name, { cache })(async (_parent, args: Record<string, unknown>, ctx: PermissionContext) => {
+const viewerRule = (name: string, check: ViewerCheck, cache: 'contextual' | 'strict' = 'contextual') => {
+  const r = rule(name, { cache })(async (_parent, args: Record<string, unknown>, ctx: PermissionContext) => {
     try {
       return check(await ctx.viewer(), args);
     } catch (err) {
       return err instanceof AppError ? err : Promise.reject(err);
     }
   });
+  made.set(r, { check });
+  return r;
+};
+
+/** shield's chain (every rule in order, the first refusal answers), remembered for `accessCheck`. */
+const all = (...rules: ShieldRule[]) => {
+  const r = chain(...rules);
+  made.set(r, { chain: rules });
+  return r;
+};
+
+/**
+ * Would `viewer` pass the rule's checks of who may call (its rate limits aside, which count calls,
+ * not callers)? For answering a field without running it: an idempotent replay
+ * (src/http/idempotency.ts) must be refused exactly as the call would be now. A rule not made here
+ * (other than `allow`) refuses.
+ */
+export function accessCheck(r: ShieldRule, viewer: Viewer, args: Record<string, unknown>): true | AppError {
+  if (r === allow) return true;
+  const how = made.get(r);
+  if (!how) return forbidden();
+  if ('check' in how) return how.check(viewer, args);
+  if ('chain' in how) {
+    for (const part of how.chain) {
+      const res = accessCheck(part, viewer, args);
+      if (res !== true) return res;
+    }
+  }
+  return true;
+}
 
 /** One rule per tenant role: `ROLE.ADMIN` admits ADMIN and OWNER (the hierarchy in ./roles.ts). */
 const roleRule = (min: TenantRole) => viewerRule(`hasRole:${min}`, (v) => roleCheck(v, min));
@@ -41,7 +76,7 @@ export const PLATFORM_OPERATOR = viewerRule('isPlatformOperator', platformOperat
 
 /** People only: `PEOPLE_ONLY('ADMIN')` admits ADMIN+ users and refuses API keys (keys can't create keys, change SSO/SCIM…). */
 const NOT_AN_API_KEY = viewerRule('peopleOnly', peopleOnlyCheck);
-export const PEOPLE_ONLY = (min: TenantRole) => chain(ROLE[min], NOT_AN_API_KEY);
+export const PEOPLE_ONLY = (min: TenantRole) => all(ROLE[min], NOT_AN_API_KEY);
 
 /**
  * Rate limits (src/auth/rate-limits.ts): graphql-rate-limit rules over the shared Postgres store,
@@ -51,26 +86,29 @@ const rateLimitRules = new Map<RateLimitKind, ShieldRule>();
 /** One rule per kind (shield refuses two rules of one name), shared by every field that uses it. */
 export const rateLimit = (kind: RateLimitKind): ShieldRule => {
   let r = rateLimitRules.get(kind);
-  if (!r) rateLimitRules.set(kind, (r = rule(`rateLimit:${kind}`, { cache: 'no_cache' })((parent, args, ctx: PermissionContext, info) => ctx.app.rateLimits.check(kind, parent, args, ctx, info))));
+  if (!r) {
+    rateLimitRules.set(kind, (r = rule(`rateLimit:${kind}`, { cache: 'no_cache' })((parent, args, ctx: PermissionContext, info) => ctx.app.rateLimits.check(kind, parent, args, ctx, info))));
+    made.set(r, { counts: true });
+  }
   return r;
 };
 const TENANT_BUDGET = rateLimit('TENANT');
 const MUTATION_LIMIT = rateLimit('MUTATION');
 
 /** A tenant query: the role, then the tenant's per-minute budget. */
-export const tenantQuery = (min: TenantRole) => chain(ROLE[min], TENANT_BUDGET);
+export const tenantQuery = (min: TenantRole) => all(ROLE[min], TENANT_BUDGET);
 /** A tenant mutation: the role (a minimum role, or a rule such as SELF_OR), the user's mutation limit, the tenant's budget. */
-export const tenantMutation = (role: TenantRole | ShieldRule) => chain(typeof role === 'string' ? ROLE[role] : role, MUTATION_LIMIT, TENANT_BUDGET);
+export const tenantMutation = (role: TenantRole | ShieldRule) => all(typeof role === 'string' ? ROLE[role] : role, MUTATION_LIMIT, TENANT_BUDGET);
 /**
  * Who may read or change how people get in: SSO connections, email domains, SSO enforcement and
  * SCIM tokens. A signed-in person with the role; the rule is its own so that every such field is
  * found in one place. Machine credentials (API keys, issue 15) must never pass it: a leaked key must
  * not be able to add an identity provider or mint a SCIM token (that would be a way to mint users).
  */
-export const identityAdmin = (min: TenantRole) => chain(ROLE[min], NOT_AN_API_KEY, MUTATION_LIMIT, TENANT_BUDGET);
-export const identityQuery = (min: TenantRole) => chain(ROLE[min], NOT_AN_API_KEY, TENANT_BUDGET);
+export const identityAdmin = (min: TenantRole) => all(ROLE[min], NOT_AN_API_KEY, MUTATION_LIMIT, TENANT_BUDGET);
+export const identityQuery = (min: TenantRole) => all(ROLE[min], NOT_AN_API_KEY, TENANT_BUDGET);
 /** A platform operator's mutation: the operator, then the mutation limit. */
-export const operatorMutation = chain(PLATFORM_OPERATOR, MUTATION_LIMIT);
+export const operatorMutation = all(PLATFORM_OPERATOR, MUTATION_LIMIT);
 
 type RuleTree = Record<string, ShieldRule | Record<string, ShieldRule>>;
 const isFieldMap = (r: unknown): r is Record<string, ShieldRule> => typeof r === 'object' && r !== null && Object.getPrototypeOf(r) === Object.prototype;

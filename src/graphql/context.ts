@@ -24,6 +24,8 @@ export interface Context {
   loaders: Loaders;
   /** Root query fields' results read ahead of their permission rule, by response key (./read-ahead.ts). */
   readAhead?: Map<string, Promise<unknown>>;
+  /** The Idempotency-Key header as sent (HTTP only). */
+  idempotencyKey?: string | undefined;
   /** The caller as they are now (tenant and user status checked in the database), memoized. */
   viewer(): Promise<Viewer>;
   /** The acting tenant user; throws UNAUTHENTICATED for anyone else. */
@@ -42,6 +44,8 @@ export interface ContextInput {
   host?: string | undefined;
   /** 'operation': one transaction for the whole operation (HTTP). 'short': one per call (WebSocket). */
   transactions?: 'operation' | 'short';
+  /** The Idempotency-Key header as sent, empty included (HTTP only; src/http/idempotency.ts). */
+  idempotencyKey?: string | undefined;
 }
 
 /** Built the same way for HTTP requests and WebSocket subscriptions. */
@@ -57,6 +61,7 @@ export async function createContext(app: App, input: ContextInput): Promise<Cont
     app,
     request,
     address: { header: input.tenantHeader, host: input.host },
+    idempotencyKey: input.idempotencyKey,
     claims,
     scope,
     loaders: createLoaders(scope),

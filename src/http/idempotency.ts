@@ -11,10 +11,13 @@
  * operation-scope plugin (server.ts) just before it commits, so record and effects commit together.
  */
 import crypto from 'node:crypto';
-import { print } from 'graphql';
+import { getArgumentValues, Kind, print, type DocumentNode, type GraphQLSchema, type SelectionSetNode } from 'graphql';
 import { HeaderMap, type ApolloServerPlugin, type GraphQLResponse } from '@apollo/server';
 import type { Context } from '../graphql/context.js';
 import { AppError, badInput } from '../errors.js';
+import { accessCheck } from '../auth/permissions.js';
+import type { Viewer } from '../auth/roles.js';
+import { permissionMap } from '../graphql/permissions.js';
 import { claimIdempotencyKey, storeIdempotentResponse, type IdempotencyClaim } from '../modules/idempotency/service.js';
 
 export const IDEMPOTENCY_HEADER = 'idempotency-key';
@@ -43,11 +46,11 @@ const refusal = (err: AppError): GraphQLResponse => ({
 
 export function idempotencyPlugin(): ApolloServerPlugin<Context> {
   return {
-    async requestDidStart({ request }) {
-      const header = request.http?.headers.get(IDEMPOTENCY_HEADER);
+    async requestDidStart({ contextValue }) {
+      const header = contextValue.idempotencyKey;
       if (header === undefined) return;
       return {
-        async responseForOperation({ operation, document, request: req, contextValue }) {
+        async responseForOperation({ operation, document, request: req, contextValue, schema }) {
           if (operation.operation !== 'mutation' || !contextValue.scope || contextValue.claims?.kind !== 'user') return null;
           if (!KEY.test(header)) return refusal(badInput([{ field: 'Idempotency-Key', message: '1–255 printable ASCII characters (e.g. a UUID)' }]));
           const claim: IdempotencyClaim = {
@@ -57,12 +60,15 @@ export function idempotencyPlugin(): ApolloServerPlugin<Context> {
           };
           try {
             // The viewer first: a revoked key or suspended tenant must not read stored responses.
-            await contextValue.viewer();
+            const viewer = await contextValue.viewer();
             const stored = await claimIdempotencyKey(contextValue.scope, claim, contextValue.app.secrets);
             if (!stored) {
               claims.set(contextValue, claim);
               return null;
             }
+            // Nor a caller who may no longer make this call (demoted since): refused as the call would be.
+            const refused = mayNotCallNow(schema, document, operation.selectionSet, req.variables ?? {}, viewer);
+            if (refused) return refusal(refused);
             claims.set(contextValue, { ...claim, replayed: true });
             return { http: { status: stored.status, headers: new HeaderMap([[REPLAYED_HEADER, 'true']]) }, body: { kind: 'single', singleResult: stored.body as never } };
           } catch (err) {
@@ -73,6 +79,27 @@ export function idempotencyPlugin(): ApolloServerPlugin<Context> {
       };
     },
   };
+}
+
+/**
+ * The refusal the permission map would give `viewer` now for a root field of the mutation (its
+ * rules' checks of who may call, with the field's arguments), or null when every field is allowed.
+ */
+function mayNotCallNow(schema: GraphQLSchema, document: DocumentNode, selections: SelectionSetNode, variables: Record<string, unknown>, viewer: Viewer): AppError | null {
+  const fields = schema.getMutationType()!.getFields();
+  for (const selection of selections.selections) {
+    let refused: true | AppError | null = null;
+    if (selection.kind === Kind.FIELD) {
+      const field = fields[selection.name.value];
+      if (!field) continue; // __typename
+      refused = accessCheck(permissionMap.Mutation[field.name as keyof typeof permissionMap.Mutation], viewer, getArgumentValues(field, selection, variables));
+    } else {
+      const fragment = selection.kind === Kind.INLINE_FRAGMENT ? selection : document.definitions.find((d) => d.kind === Kind.FRAGMENT_DEFINITION && d.name.value === selection.name.value);
+      if (fragment && 'selectionSet' in fragment) refused = mayNotCallNow(schema, document, fragment.selectionSet, variables, viewer);
+    }
+    if (refused instanceof AppError) return refused;
+  }
+  return null;
 }
 
 /** Stores the response of a first request (in the operation's transaction, before it commits). */

@@ -19,7 +19,7 @@ import { ssoRoutes } from './sso.js';
 import { serveGraphQLOverWebSocket } from './graphql-ws.js';
 import { registerMetricsRoute, startMetricsListener } from './metrics-endpoint.js';
 import { registerExplorer } from './explorer.js';
-import { idempotencyPlugin, recordIdempotentResponse } from './idempotency.js';
+import { IDEMPOTENCY_HEADER, idempotencyPlugin, recordIdempotentResponse } from './idempotency.js';
 import { registerImportRoutes } from './imports.js';
 
 
@@ -120,6 +120,8 @@ export async function startHttpServer(app: App, opts: { host: string; port: numb
           userAgent: req.headers['user-agent'],
           tenantHeader: typeof req.headers['x-tenant'] === 'string' ? req.headers['x-tenant'] : undefined,
           host: req.host, // X-Forwarded-Host from a trusted proxy (TRUST_PROXY), else Host
+          // From Fastify, not Apollo's header map: that drops an empty header, and an empty key must be refused.
+          idempotencyKey: req.headers[IDEMPOTENCY_HEADER] as string | undefined,
         });
       } catch (err) {
         throw withHttpStatus(err, app.log);
