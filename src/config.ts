@@ -199,6 +199,11 @@ const schema = z.object({
   RATE_LIMIT_TENANT_STARTER_PER_MINUTE: z.coerce.number().int().min(1).max(100_000_000).default(3000),
   RATE_LIMIT_TENANT_PRO_PER_MINUTE: z.coerce.number().int().min(1).max(100_000_000).default(15_000),
   RATE_LIMIT_TENANT_ENTERPRISE_PER_MINUTE: z.coerce.number().int().min(1).max(100_000_000).default(60_000),
+  /**
+   * Operations running at once on one graphql-ws socket (subscriptions, and queries or mutations
+   * not yet answered); the next is refused with TOO_MANY_SUBSCRIPTIONS, the others keep running.
+   */
+  WS_MAX_SUBSCRIPTIONS_PER_SOCKET: z.coerce.number().int().min(1).max(10_000).default(100),
   /** How long the response of a mutation sent with an `Idempotency-Key` is kept and replayed (default 24 h). */
   IDEMPOTENCY_TTL_SECONDS: z.coerce.number().int().min(1).max(30 * 86_400).default(86_400),
   /** User imports (POST /imports/users): the largest file and the most rows one import may hold. */

@@ -53,6 +53,8 @@ export const ErrorCode = {
   UNPROCESSABLE_ENTITY: { http: 422, message: 'Unprocessable entity' },
   /** `retryAfter` (seconds) says when to try again; HTTP adds `Retry-After`. */
   RATE_LIMITED: { http: 429, message: 'Too many requests' },
+  /** graphql-ws: a subscribe beyond WS_MAX_SUBSCRIPTIONS_PER_SOCKET on one socket; refused for that id only (never sent over HTTP). */
+  TOO_MANY_SUBSCRIPTIONS: { http: 429, message: 'Too many subscriptions on this socket' },
   /** The request's headers are larger than the server reads (Node's 16 KiB). */
   REQUEST_HEADER_FIELDS_TOO_LARGE: { http: 431, message: 'Request header fields too large' },
   /** The database or a provider is unavailable; retry later. */

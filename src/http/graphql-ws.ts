@@ -13,9 +13,14 @@
  *  - at the access token's expiry the socket is closed with 4403 as well. graphql-ws clients retry
  *    on 4403 (not on 4401), so a client whose connectionParams is a function reconnects with a
  *    fresh token. The close reason says which case it was.
+ *
+ * HTTP's limits hold on the socket too (README "Errors", docs/limits.md): a message over the body
+ * limit closes it (1009); an operation refused before it runs, or one over the per-socket cap, gets
+ * an `error` message with HTTP's code for its id alone, and the socket carries on.
  */
 import { createRequire } from 'node:module';
-import { Kind, getOperationAST, parse, specifiedRules, validate, type DocumentNode, type ExecutionResult, type GraphQLSchema, type SelectionSetNode, type ValidationRule } from 'graphql';
+import { Kind, getOperationAST, getVariableValues, parse, specifiedRules, validate, type DocumentNode, type ExecutionArgs, type ExecutionResult, type GraphQLError, type GraphQLSchema, type SelectionSetNode, type ValidationRule } from 'graphql';
+import type { SubscribePayload } from 'graphql-ws';
 import type { WebSocketServer } from 'ws';
 import { useServer } from 'graphql-ws/use/ws';
 import type { App } from '../app.js';
@@ -25,8 +30,8 @@ import type { TenantRole } from '../auth/tokens.js';
 import { createContext, type Context } from '../graphql/context.js';
 import { eq } from 'drizzle-orm';
 import { apiKeys } from '../db/schema.js';
-import { checkOperationInput } from '../graphql/input-check.js';
-import { badInput } from '../errors.js';
+import { AppError, formatGraphQLError, type ErrorCodeName } from '../errors.js';
+import { PARSE_OPTIONS, type OperationProtections } from './protections.js';
 import type { Principal, Standing } from '../realtime/principals.js';
 
 /**
@@ -96,14 +101,15 @@ async function apiKeyExpiry(context: Context, keyId: string): Promise<number> {
   return row?.expiresAt ? Math.floor(row.expiresAt.getTime() / 1000) : Number.MAX_SAFE_INTEGER;
 }
 
-/** Serves graphql-ws on `wsServer`. Returns its disposer. */
-export function serveGraphQLOverWebSocket(app: App, schema: GraphQLSchema, validationRules: readonly ValidationRule[], wsServer: WebSocketServer) {
-  const rules = [...specifiedRules, ...validationRules];
-  return useServer<Record<string, unknown>, Extra>(
+/** Serves graphql-ws on `wsServer` (created with maxPayload: LIMITS.bodyLimit). Returns its disposer. */
+export function serveGraphQLOverWebSocket(app: App, schema: GraphQLSchema, protections: OperationProtections, wsServer: WebSocketServer) {
+  const maxOperations = app.config.WS_MAX_SUBSCRIPTIONS_PER_SOCKET;
+  const rules = [...specifiedRules, ...protections.validationRules];
+  // Every error sent, before execution or in an event, through the one error pipeline (as Apollo's formatError over HTTP).
+  const format = (errors: readonly GraphQLError[]) => errors.map((e) => formatGraphQLError(e.toJSON(), e, app.log));
+  const served = useServer<Record<string, unknown>, Extra>(
     {
       schema,
-      // The same operation limits as HTTP (depth, aliases, cost…).
-      validate: (s, document) => validate(s, document, rules),
       // Authenticate at connection: no token, a bad one, or a user not in good standing closes the socket (4403).
       onConnect: async (ctx) => {
         const authorization = ctx.connectionParams?.authorization ?? ctx.connectionParams?.Authorization;
@@ -129,18 +135,15 @@ export function serveGraphQLOverWebSocket(app: App, schema: GraphQLSchema, valid
           return false;
         }
       },
-      // The same edge check of input values as over HTTP (protections.ts runs it as an Apollo plugin).
-      onSubscribe: (_ctx, _id, payload) => {
-        let document;
-        try {
-          document = parse(payload.query);
-        } catch {
-          return undefined; // graphql-ws answers the syntax error itself
+      // Everything before execution, here rather than in graphql-ws: its own parse has no token limit and
+      // a syntax error thrown from it closes the whole socket (4500). A refusal is an `error` message for
+      // this id only, with the code HTTP gives; the socket and its other operations carry on.
+      onSubscribe: (ctx, _id, payload) => {
+        // graphql-ws has reserved this id already: the count includes it.
+        if (Object.keys(ctx.subscriptions).length > maxOperations) {
+          return [asWsError(new AppError('TOO_MANY_SUBSCRIPTIONS', `At most ${maxOperations} operations may run at once on one socket; complete one first`))];
         }
-        const problems = checkOperationInput(schema, document, payload.variables ?? {});
-        if (!problems.length) return undefined;
-        const refused = badInput(problems);
-        return [new WsGraphQLError(refused.message, { extensions: refused.extensions })];
+        return prepareOperation(schema, rules, protections, payload);
       },
       // A fresh context per operation, like an HTTP request: the token and the user's standing are checked again.
       context: async (ctx) => {
@@ -165,12 +168,65 @@ export function serveGraphQLOverWebSocket(app: App, schema: GraphQLSchema, valid
           return !refused;
         });
       },
+      onNext: (_ctx, _id, _payload, _args, result) => (result.errors ? { ...result, errors: format(result.errors) } : undefined),
+      onError: (_ctx, _id, _payload, errors) => format(errors),
       onComplete: (ctx, id) => void ctx.extra.live?.subscriptions.delete(id),
       onClose: (ctx) => ctx.extra.live?.dispose(),
     },
     wsServer,
   );
+  // ws emits 'error' on a socket for what the client did wrong (a message over maxPayload: 1009, bad
+  // UTF-8: 1007, a protocol violation: 1002), after closing it with that code. graphql-ws's listener
+  // (added just before this one) prints each to stderr as an internal error: log it as the client's.
+  wsServer.on('connection', (socket) => {
+    socket.removeAllListeners('error');
+    socket.on('error', (err: Error & { code?: string }) => app.log.info({ code: err.code, reason: err.message }, 'WebSocket closed: the client broke the protocol'));
+  });
+  return served;
 }
+
+/**
+ * What Apollo does before executing an HTTP request, in its order and with its codes: parse (with
+ * the token limit), validate (graphql's rules and armor's), our refusals (protections.ts), resolve
+ * the operation, coerce the variables. Returns graphql-ws's execution arguments, or the errors.
+ */
+function prepareOperation(schema: GraphQLSchema, rules: readonly ValidationRule[], protections: OperationProtections, payload: SubscribePayload): ExecutionArgs | GraphQLError[] {
+  let document: DocumentNode;
+  try {
+    document = parse(payload.query, PARSE_OPTIONS);
+  } catch (err) {
+    return [withCode(err as GraphQLError, 'GRAPHQL_PARSE_FAILED')];
+  }
+  const invalid = validate(schema, document, rules);
+  if (invalid.length) return invalid.map((e) => withCode(e, 'GRAPHQL_VALIDATION_FAILED'));
+  const variables = payload.variables ?? {};
+  const refused = protections.refusal(document, variables);
+  if (refused) return [asWsError(refused)];
+  const operationName = payload.operationName ?? undefined;
+  const operation = getOperationAST(document, operationName);
+  if (!operation) return [asWsError(new AppError('OPERATION_RESOLUTION_FAILURE', unresolvedOperation(document, operationName)))];
+  // graphql-js coerces again when it executes (cheap); here a bad value is refused as HTTP refuses it.
+  const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], variables, { maxErrors: 50 });
+  if (coerced.errors) return coerced.errors.map((e) => withCode(e, 'BAD_USER_INPUT'));
+  return { schema, document, operationName, variableValues: variables };
+}
+
+/** graphql-js's own words when execute() can't pick the operation (what HTTP answers). */
+function unresolvedOperation(document: DocumentNode, operationName: string | undefined): string {
+  if (operationName !== undefined) return `Unknown operation named "${operationName}".`;
+  const operations = document.definitions.filter((d) => d.kind === Kind.OPERATION_DEFINITION).length;
+  return operations > 1 ? 'Must provide operation name if query contains multiple operations.' : 'Must provide an operation.';
+}
+
+/**
+ * The error as graphql-ws's GraphQLError, with `code` (as Apollo's error classes add it); an
+ * AppError behind it (a scalar's or a rule's refusal) keeps its own code in formatGraphQLError.
+ */
+function withCode(e: GraphQLError, code: ErrorCodeName): GraphQLError {
+  return new WsGraphQLError(e.message, { nodes: e.nodes, source: e.source, positions: e.positions, path: e.path, originalError: e.originalError ?? e, extensions: { ...e.extensions, code } });
+}
+
+const asWsError = (e: AppError): GraphQLError => withCode(e, e.code);
 
 /** The highest role the subscription's root fields need (SUBSCRIPTION_ROLES; the permission map enforced it at start). */
 function requiredRole(document: DocumentNode, operationName: string | null | undefined): TenantRole {

@@ -21,12 +21,28 @@ export const LIMITS = {
   maxTokens: 5000,
   /** armor's cost: objects 2, scalars 1, ×1.5 per level, × first/last. users(first: 100) with nested organizations ≈ 2,800. */
   maxCost: 10_000,
-  /** Request body (JSON) in bytes. */
+  /** Request body (JSON) in bytes; over WebSocket, the largest message (ws's maxPayload). */
   bodyLimit: 256 * 1024,
 } as const;
 
+/** graphql's parser limit, for Apollo (HTTP) and graphql-ws alike: parsing stops at the limit, with a syntax error. */
+export const PARSE_OPTIONS = { maxTokens: LIMITS.maxTokens } as const;
+
+export interface OperationProtections {
+  /** For Apollo (HTTP). */
+  plugins: ApolloServerPlugin[];
+  /** Armor's rules (depth, aliases, directives, cost), for every transport's validate(). */
+  validationRules: ValidationRule[];
+  /**
+   * Why an operation that parsed and validated is refused before it runs (BAD_USER_INPUT), or
+   * undefined: page sizes, the cost with variables inlined, the edge check of input values.
+   * HTTP runs it in didResolveOperation, graphql-ws in onSubscribe.
+   */
+  refusal(document: DocumentNode, variables: Record<string, unknown>): AppError | undefined;
+}
+
 /** Refusals of the operation itself: BAD_USER_INPUT, a 400 (server.ts's status plugin) before anything runs. */
-function reject(message: string, fields?: FieldError[]): GraphQLError {
+function reject(message: string, fields?: FieldError[]): AppError {
   return fields ? badInput(fields) : new AppError('BAD_USER_INPUT', message);
 }
 
@@ -38,7 +54,7 @@ function reject(message: string, fields?: FieldError[]): GraphQLError {
  * subscription sent over HTTP is refused.
  * Field suggestions follow Apollo's `hideSchemaDetailsFromClientErrors` (off in production).
  */
-export function operationProtections(schema: GraphQLSchema): { plugins: ApolloServerPlugin[]; validationRules: ValidationRule[] } {
+export function operationProtections(schema: GraphQLSchema): OperationProtections {
   const armor = new ApolloArmor({
     blockFieldSuggestion: { enabled: false }, // Apollo's hideSchemaDetailsFromClientErrors does it, in production only
     maxDepth: { n: LIMITS.maxDepth },
@@ -64,30 +80,33 @@ export function operationProtections(schema: GraphQLSchema): { plugins: ApolloSe
     }
     return null;
   };
+  const refusal = (document: DocumentNode, variables: Record<string, unknown>): AppError | undefined => {
+    // Apollo hands the same parsed document for the same query text (its document cache), so a
+    // query without variables is checked once, not on every request (the walks cost ~2 % of a
+    // small request). Held weakly: it goes when Apollo's cache lets the document go.
+    let found: Refusal | undefined;
+    if (Object.keys(variables).length === 0) {
+      found = withoutVariables.get(document);
+      if (found === undefined) withoutVariables.set(document, (found = check(document, variables)));
+    } else {
+      found = check(document, variables);
+    }
+    return found ? reject(found.message, found.fields) : undefined;
+  };
   const pageArguments: ApolloServerPlugin = {
     async requestDidStart() {
       return {
         async didResolveOperation({ document, request, operation }) {
           // graphql-ws serves subscriptions; over HTTP, graphql-js would fail on the event stream (a 500).
           if (operation?.operation === 'subscription') throw new AppError('BAD_REQUEST', 'Subscriptions are served over WebSocket (graphql-ws) at /graphql, not over HTTP');
-          const variables = request.variables ?? {};
-          // Apollo hands the same parsed document for the same query text (its document cache), so a
-          // query without variables is checked once, not on every request (the walks cost ~2 % of a
-          // small request). Held weakly: it goes when Apollo's cache lets the document go.
-          let refusal: Refusal | undefined;
-          if (Object.keys(variables).length === 0) {
-            refusal = withoutVariables.get(document);
-            if (refusal === undefined) withoutVariables.set(document, (refusal = check(document, variables)));
-          } else {
-            refusal = check(document, variables);
-          }
-          if (refusal) throw reject(refusal.message, refusal.fields);
+          const refused = refusal(document, request.variables ?? {});
+          if (refused) throw refused;
         },
       };
     },
   };
   // armor types its plugins against the CommonJS build of @apollo/server; the shape is the same.
-  return { plugins: [...(protection.plugins as unknown as ApolloServerPlugin[]), pageArguments], validationRules: protection.validationRules };
+  return { plugins: [...(protection.plugins as unknown as ApolloServerPlugin[]), pageArguments], validationRules: protection.validationRules, refusal };
 }
 
 /**

@@ -10,7 +10,7 @@ import { buildSchema } from '../graphql/schema.js';
 import { createContext, type Context } from '../graphql/context.js';
 import { compiledExecution } from '../graphql/compiled-executor.js';
 import { registerAuditExport } from './audit-export.js';
-import { LIMITS, operationProtections } from './protections.js';
+import { LIMITS, PARSE_OPTIONS, operationProtections } from './protections.js';
 import { formatGraphQLError, httpStatusOf, isDatabaseUnavailable, withHttpStatus } from '../errors.js';
 import { clientErrorHandler, frameworkErrors, registerErrorReplies } from './error-replies.js';
 import { webhookRoutes } from './webhooks.js';
@@ -85,7 +85,7 @@ export async function startHttpServer(app: App, opts: { host: string; port: numb
     validationRules: protections.validationRules,
     allowBatchedHttpRequests: false,
     csrfPrevention: true,
-    parseOptions: { maxTokens: LIMITS.maxTokens },
+    parseOptions: PARSE_OPTIONS,
     introspection: !app.config.isProduction,
     includeStacktraceInErrorResponses: false,
     hideSchemaDetailsFromClientErrors: app.config.isProduction,
@@ -163,8 +163,9 @@ export async function startHttpServer(app: App, opts: { host: string; port: numb
 
   await fastify.listen({ host: opts.host, port: opts.port });
   const metricsListener = await startMetricsListener(app);
-  const wsServer = new WebSocketServer({ server: fastify.server, path: '/graphql' });
-  const ws = serveGraphQLOverWebSocket(app, schema, protections.validationRules, wsServer);
+  // A message over the HTTP body limit closes the socket with 1009 before it is read (ws's default is 100 MiB).
+  const wsServer = new WebSocketServer({ server: fastify.server, path: '/graphql', maxPayload: LIMITS.bodyLimit });
+  const ws = serveGraphQLOverWebSocket(app, schema, protections, wsServer);
 
   const address = fastify.server.address();
   const port = typeof address === 'object' && address ? address.port : opts.port;
