@@ -91,6 +91,33 @@ describe('POST /imports/users', () => {
   }, 120_000);
 });
 
+describe('unstorable text in a file (NUL, lone surrogates) in values and in column names', () => {
+  it('CSV: a column name in the header is the whole file\'s: 400 on the file, nothing imported', async () => {
+    const t = await server.seed.tenant();
+    const tag = crypto.randomBytes(3).toString('hex');
+    const res = await upload(server.url, t.owner.token, `email,name,role,no\u0000te\ngood-${tag}@import.test,Good,MEMBER,fine\n`);
+    expect(res.status).toBe(400);
+    expect(res.body.error).toMatchObject({ code: 'BAD_USER_INPUT', fields: [{ field: 'file', message: expect.stringContaining('Column 4') }] });
+    expect(await server.ownerSql`select 1 from users where tenant_id = ${t.tenant.id} and email = ${`good-${tag}@import.test`}`).toHaveLength(0);
+  });
+  it.each([
+    ['NDJSON', 'application/x-ndjson', (tag: string) => `${JSON.stringify({ email: `nul-${tag}@import.test`, name: 'Nul', '\u0000k': 'v' })}\n${JSON.stringify({ email: `good-${tag}@import.test`, name: 'Good' })}\n`],
+    ['NDJSON (a lone surrogate)', 'application/x-ndjson', (tag: string) => `{"email":"nul-${tag}@import.test","name":"Nul","\\ud800":"v"}\n${JSON.stringify({ email: `good-${tag}@import.test`, name: 'Good' })}\n`],
+  ])('%s: the row is listed with its error, the other rows are imported', async (_, type, file) => {
+    const t = await server.seed.tenant();
+    const tag = crypto.randomBytes(3).toString('hex');
+    const res = await upload(server.url, t.owner.token, file(tag), type);
+    expect(res.status, JSON.stringify(res.body)).toBe(202);
+    expect(res.body).toMatchObject({ totalRows: 2, validRows: 1, failedRows: 1 });
+    const done = await waitFor(async () => {
+      const job = (await server.gql(JOB, { id: res.body.id }, { token: t.owner.token })).data.importJob;
+      return job.status === 'SUCCEEDED' ? job : null;
+    }, { timeoutMs: 30_000, message: 'the import to finish' });
+    expect(done.errors.map((e: { row: number; code: string }) => [e.row, e.code])).toEqual([[1, 'BAD_USER_INPUT']]);
+    expect((await server.ownerSql`select email from users where tenant_id = ${t.tenant.id} and email like ${`%-${tag}@import.test`}`).map((r) => r.email)).toEqual([`good-${tag}@import.test`]);
+  });
+});
+
 describe('a worker that dies mid-import', () => {
   it('loses only its uncommitted batch: the retried job continues after the last committed one, each row applied once', async () => {
     // An API-only server (no workers) on a database of its own: only this test runs the import's job.

@@ -71,7 +71,14 @@ class Metered extends Transform {
 /** The file's records, one object per row, with its row number (1 = the first data row). */
 async function* recordsOf(format: ImportFormat, input: Readable): AsyncGenerator<{ row: number; record: unknown; error?: string }> {
   if (format === 'CSV') {
-    const parser = input.pipe(parseCsv({ columns: (header: string[]) => header.map((h) => h.trim().toLowerCase()), bom: true, skip_empty_lines: true, relax_column_count: true, trim: true }));
+    // A header's names are every row's field names (stored with a row's error): unstorable text there is the file's fault.
+    const columns = (header: string[]) =>
+      header.map((h, i) => {
+        const problem = textProblem(h);
+        if (problem) throw badInput([{ field: 'file', message: `Column ${i + 1}'s name: ${problem}` }]);
+        return h.trim().toLowerCase();
+      });
+    const parser = input.pipe(parseCsv({ columns, bom: true, skip_empty_lines: true, relax_column_count: true, trim: true }));
     let row = 0;
     for await (const record of parser) yield { row: ++row, record };
     return;
@@ -165,8 +172,11 @@ export async function uploadUsers(deps: ImportDeps, uploader: Actor, request: Re
 
 function checkRow(record: Record<string, unknown>): { data: z.infer<typeof rowInput> } | { error: AppError } {
   for (const [k, v] of Object.entries(record)) {
+    // A column's name is stored with the row's error (as its field): it must be storable text too.
+    const nameProblem = textProblem(k);
+    if (nameProblem) return { error: badInput([{ field: 'row', message: `A column name: ${nameProblem}` }]) };
     const problem = typeof v === 'string' ? textProblem(v) : undefined;
-    if (problem) return { error: badInput([{ field: k, message: problem }]) };
+    if (problem) return { error: badInput([{ field: k.slice(0, 100), message: problem }]) };
   }
   try {
     return { data: validate(rowInput, record) };
