@@ -53,7 +53,9 @@ const asIntegration = <T>(target: ApplyTarget, fn: (tx: Tx) => Promise<T>) =>
   inTenant(server.app.db, actors.integration(target.id, target.tenantId), fn);
 
 let seq = 0;
-const at = (minute: number) => new Date(Date.UTC(2026, 0, 1, 0, minute)).toISOString();
+const at = (minute: number) => new Date(Date.UTC(2026, 0, 1, 0, minute));
+/** The same instant as a provider sends it (event data, parsed by the schema). */
+const iso = (minute: number) => at(minute).toISOString();
 const pUser = (over: Partial<ProviderUser> = {}): ProviderUser => {
   seq++;
   return { id: `usr_${seq}`, email: `p${seq}-${Date.now()}@example.com`, name: `Provider ${seq}`, status: 'active', version: 1, updated_at: at(1), ...over };
@@ -65,8 +67,8 @@ describe('many events at once (the webhook job applies a fetched group with appl
   it('ends in the same state, with the same outcome per event, as applying them one by one in order', async () => {
     // The same provider history twice: one by one in tenant A, as one group in tenant B.
     const paySvcB = (await createTestIntegration(server.app, mockUrl, b.tenant.id, 'PAYMENT_SERVICE')).target;
-    const u = (id: string, version: number, over: Partial<ProviderUser> = {}) => ({ id, email: `${id}@group.test`, name: `${id} v${version}`, status: 'active', version, updated_at: at(version), ...over });
-    const sub = (id: string, version: number, plan: string) => ({ id, customer_id: 'usr_x', plan, status: 'active', current_period_end: at(50), version, updated_at: at(version) });
+    const u = (id: string, version: number, over: Partial<ProviderUser> = {}) => ({ id, email: `${id}@group.test`, name: `${id} v${version}`, status: 'active', version, updated_at: iso(version), ...over });
+    const sub = (id: string, version: number, plan: string) => ({ id, customer_id: 'usr_x', plan, status: 'active', current_period_end: iso(50), version, updated_at: iso(version) });
     const userEvents = [
       ['user.updated', u('g1', 2)], ['user.created', u('g1', 1)], // update before its create
       ['user.created', u('g2', 1)], ['user.updated', u('g2', 3)], ['user.updated', u('g2', 2)], // a stale update last
@@ -106,7 +108,7 @@ describe('many events at once (the webhook job applies a fetched group with appl
 
 describe('the conflict rule', () => {
   it('version decides; updated_at breaks ties; nothing stored means newer', () => {
-    const t = (m: number) => new Date(at(m));
+    const t = at;
     expect(isNewer({ version: 2, updatedAt: t(1) }, { version: 1, updatedAt: t(5) })).toBe(true);
     expect(isNewer({ version: 1, updatedAt: t(9) }, { version: 2, updatedAt: t(1) })).toBe(false);
     expect(isNewer({ version: 2, updatedAt: t(2) }, { version: 2, updatedAt: t(1) })).toBe(true);

@@ -6,7 +6,8 @@ import { eventIdFor } from '../src/integrations/webhooks/store.js';
 import { createTestIntegration } from './helpers/integrations.js';
 import type { SeededTenant } from './helpers/seed.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
-import { countEvents, countJobs, event, postWebhook, storedEvent, waitForStatus } from './helpers/webhooks.js';
+import { Webhook } from 'standardwebhooks';
+import { countEvents, countJobs, event, postHeaderLines, postWebhook, storedEvent, waitForStatus } from './helpers/webhooks.js';
 import { waitFor } from './helpers/wait.js';
 
 let server: TestServer;
@@ -87,6 +88,34 @@ describe('signatures (Standard Webhooks)', () => {
     await expectNothingStored((await integration()).id);
   });
 
+  it('signature headers are read strictly before verifying: a repeated header, or a timestamp that is not plain digits → 401, nothing stored', async () => {
+    // The signature library reads the timestamp with parseInt: each of these verified, then failed the
+    // insert (500) or was stored at the wrong time ("…e3" is 1000× later).
+    const i = await integration();
+    const body = JSON.stringify(event('user.created'));
+    const t = Math.floor(Date.now() / 1000);
+    const signed = (msgId: string, timestamp: string | string[] = String(t)) => ({
+      'content-type': 'application/json',
+      'webhook-id': msgId,
+      'webhook-timestamp': timestamp,
+      'webhook-signature': new Webhook(i.secret).sign(msgId, new Date(t * 1000), body),
+    });
+    const refused = [
+      signed('dup_ts', [String(t), String(t)]),
+      { ...signed('dup_sig'), 'webhook-signature': [signed('dup_sig')['webhook-signature'], signed('dup_sig')['webhook-signature']] },
+      { ...signed('dup_id'), 'webhook-id': ['dup_id', 'dup_id'] },
+      ...[`${t} 5`, `${t}abc`, `${t}e3`, `${t}.5`, `${t}.0`, `+${t}`, `${t},${t}`, `${t}0000000000000`].map((ts, n) => signed(`bad_ts_${n}`, ts)),
+      signed('x'.repeat(201)),
+    ];
+    for (const headers of refused) {
+      const res = await postHeaderLines(i.url, headers, body);
+      expect([res.status, res.body.error?.code], JSON.stringify(headers)).toEqual([401, 'UNAUTHENTICATED']);
+    }
+    await expectNothingStored(i.id);
+    // The same delivery with well-formed headers is accepted: only their form was refused.
+    expect((await postHeaderLines(i.url, signed('good'), body)).status).toBe(202);
+  });
+
   it('a re-serialized body does not verify: the signature covers the exact bytes', async () => {
     const i = await integration();
     const e = event('user.created');
@@ -164,6 +193,36 @@ describe('refusals', () => {
     const wrongProvider = await postWebhook(i.url, i.secret, JSON.stringify(event('invoice.paid')));
     expect(wrongProvider.status).toBe(422);
     await expectNothingStored(i.id);
+  });
+
+  it('every provider: dates Postgres can\'t store (year 0 or 10000 in UTC) and integers beyond bigint → 422 at receipt, nothing stored', async () => {
+    // Such events passed a bare ISO check, were accepted (202), then failed every attempt until DEAD.
+    const cases = [
+      ['USER_SERVICE', event('user.updated', { updated_at: '0000-01-01T00:00:00Z' }), 'data.updated_at'],
+      ['USER_SERVICE', { ...event('user.created'), occurred_at: '0000-06-01T00:00:00Z' }, 'occurred_at'],
+      ['USER_SERVICE', event('user.created', { version: 2 ** 63 }), 'data.version'],
+      ['PAYMENT_SERVICE', event('subscription.updated', { current_period_end: '0001-01-01T00:30:00+01:00' }), 'data.current_period_end'],
+      ['PAYMENT_SERVICE', event('subscription.created', { updated_at: '0000-03-01T00:00:00Z' }), 'data.updated_at'],
+      ['PAYMENT_SERVICE', event('invoice.paid', { updated_at: '9999-12-31T23:00:00-01:30' }), 'data.updated_at'],
+      ['PAYMENT_SERVICE', event('invoice.paid', { amount_cents: 1e20 }), 'data.amount_cents'],
+      ['COMMUNICATION_SERVICE', event('message.delivered', { updated_at: '0000-12-31T23:59:59Z' }), 'data.updated_at'],
+      ['COMMUNICATION_SERVICE', event('message.bounced', { updated_at: '9999-12-31T23:59:59.999-00:01' }), 'data.updated_at'],
+    ] as const;
+    for (const [provider, e, field] of cases) {
+      const i = await integration(a, provider);
+      for (const body of [e, [event(provider === 'USER_SERVICE' ? 'user.created' : provider === 'PAYMENT_SERVICE' ? 'invoice.paid' : 'message.sent'), e]]) {
+        const res = await postWebhook(i.url, i.secret, JSON.stringify(body));
+        expect([res.status, res.body.error?.code], `${e.type} ${field}`).toEqual([422, 'UNPROCESSABLE_ENTITY']);
+        expect(res.body.error.fields.map((f: { field: string }) => f.field)).toEqual([Array.isArray(body) ? `[1].${field}` : field]);
+      }
+      await expectNothingStored(i.id);
+    }
+    // The edges of the storable years are accepted.
+    const i = await integration(a, 'PAYMENT_SERVICE');
+    const edges = event('subscription.updated', { updated_at: '0001-01-01T00:00:00Z', current_period_end: '9999-12-31T23:59:59.999Z' });
+    const res = await postWebhook(i.url, i.secret, JSON.stringify(edges));
+    expect(res.status).toBe(202);
+    expect(await waitForStatus(server, res.body.id, 'PROCESSED')).toMatchObject({ outcome: 'created' });
   });
 
   it('per-integration rate limit → 429 with Retry-After; other integrations unaffected', async () => {

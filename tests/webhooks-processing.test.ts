@@ -98,6 +98,37 @@ describe('processing', () => {
     expect(await server.ownerSql`select id from users where external_id = ${clash.data.id}`).toHaveLength(1);
   });
 
+  it('a database error while processing is stored and shown as its client-safe code, never the statement or its values', async () => {
+    const i = await userIntegration();
+    const admin = await a.user('ADMIN');
+    // The database refuses these users' rows: a bug-like error (masked) and a constraint refusal (mapped by its SQLSTATE).
+    await server.ownerSql.unsafe(`
+      create function test_refuse_poison() returns trigger language plpgsql as $$ begin
+        if new.email like 'poison-internal-%' then raise exception 'poisoned row %', new.email; end if;
+        if new.email like 'poison-check-%' then raise exception 'poisoned row %', new.email using errcode = 'check_violation'; end if;
+        return new; end $$;
+      create trigger test_refuse_poison before insert or update on users for each row execute function test_refuse_poison();`);
+    try {
+      const cases = [
+        ['poison-internal-', 'INTERNAL_SERVER_ERROR: Internal error (see the server log)'],
+        ['poison-check-', 'BAD_USER_INPUT: input: Value rejected by a data constraint'],
+      ] as const;
+      for (const [prefix, expected] of cases) {
+        const e = event('user.created', { email: `${prefix}${crypto.randomUUID()}@example.com` });
+        const res = await postWebhook(i.url, i.secret, JSON.stringify(e));
+        expect(res.status).toBe(202);
+        const failed = await waitForStatus(server, res.body.id, 'FAILED');
+        const seen = await server.gql(`query ($id: UUID!) { webhookEvent(id: $id) { status lastError } }`, { id: res.body.id }, { token: admin.token });
+        for (const shown of [failed.last_error, seen.data.webhookEvent.lastError]) {
+          expect(shown).toBe(expected);
+          for (const leak of [/insert into|params|poisoned/i, e.data.email, e.data.id]) expect(shown).not.toMatch(leak);
+        }
+      }
+    } finally {
+      await server.ownerSql.unsafe('drop trigger test_refuse_poison on users; drop function test_refuse_poison()');
+    }
+  });
+
   it('one failing event of a batch fails alone: the others of its group are applied once, on their first attempt', async () => {
     const i = await userIntegration();
     const holder = event('user.created');

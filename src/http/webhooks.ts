@@ -20,7 +20,7 @@ export function webhookRoutes(app: App): FastifyPluginAsync {
     instance.post<{ Params: { integrationId: string } }>('/webhooks/:integrationId', { bodyLimit: app.config.WEBHOOK_MAX_BODY_BYTES }, async (req, reply) => {
       const r = await receiver.receive({
         integrationId: req.params.integrationId,
-        headers: req.headers,
+        headers: req.raw.headersDistinct,
         contentType: req.headers['content-type'],
         body: Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0),
         requestId: req.id,

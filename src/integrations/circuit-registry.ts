@@ -31,7 +31,7 @@ import { actors, inTenant } from '../db/tenant-transaction.js';
 import type { Logger } from '../logger.js';
 import { CIRCUIT_VALUES, type Metrics } from '../metrics.js';
 import { publish, type CircuitChangedEvent, type PubSub } from '../realtime/pubsub.js';
-import { CircuitOpenError, isProviderFailure } from './errors.js';
+import { CircuitOpenError, failureMessage, isProviderFailure } from './errors.js';
 import type { CircuitStateName, IntegrationTarget } from './types.js';
 
 export interface CircuitOptions {
@@ -314,5 +314,5 @@ function toShared(row: IntegrationCircuitRow, fetchedAt: number): SharedState {
 }
 
 function describe(err: unknown): string {
-  return (err instanceof Error ? err.message : String(err)).slice(0, 200);
+  return failureMessage(err).slice(0, 200);
 }

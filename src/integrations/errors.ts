@@ -3,7 +3,7 @@
  * Each says what it means to a client (`toAppError`, read by the error pipeline in src/errors.ts)
  * should one ever reach a response.
  */
-import { AppError, type ClientFacing } from '../errors.js';
+import { AppError, toAppError, type ClientFacing } from '../errors.js';
 
 /** ADDRESS_REFUSED: the outbound policy refused the address the host resolved to (SSRF); nothing was sent. */
 export type UnavailableReason = 'TIMEOUT' | 'NETWORK' | 'BULKHEAD_FULL' | 'ADDRESS_REFUSED';
@@ -75,4 +75,20 @@ export function parseRetryAfter(value: string | null, now = Date.now()): number 
   if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
   const date = Date.parse(trimmed);
   return Number.isNaN(date) ? null : Math.max(0, date - now);
+}
+
+/** A job's expected failure whose message we wrote for the tenant (e.g. "The integration was deleted"). */
+export class JobFailure extends Error {}
+
+/**
+ * A background failure as stored for clients to read (a webhook event's, push's or message's
+ * lastError, a sync run's error, a circuit's reason). An outbound call's or a JobFailure's message is
+ * ours to show (what we called, what it answered); anything else is the error pipeline's client-safe
+ * answer (src/errors.ts), "CODE: message": a database refusal by its code, never the statement or its
+ * values; anything not understood masked. The caller logs the full error for operators.
+ */
+export function failureMessage(err: unknown): string {
+  if (err instanceof ProviderUnavailableError || err instanceof CircuitOpenError || err instanceof ProviderHttpError || err instanceof JobFailure) return err.message.slice(0, 2000);
+  const e = toAppError(err);
+  return e.code === 'INTERNAL_SERVER_ERROR' ? 'INTERNAL_SERVER_ERROR: Internal error (see the server log)' : `${e.code}: ${e.message}`.slice(0, 2000);
 }

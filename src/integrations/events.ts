@@ -21,6 +21,7 @@ import {
   type ApplyTarget,
 } from './apply/index.js';
 import type { Provider } from '../db/providers.js';
+import { isoDateTime } from '../validation.js';
 
 /** How one kind of provider record is applied: one at a time, and (where written) many at once with the same rule. */
 interface RecordKind<R extends { id: string }> {
@@ -63,7 +64,7 @@ export const EVENT_SPECS: Record<string, EventSpec> = {
 export const eventEnvelope = z.object({
   id: z.string().min(1).max(200),
   type: z.string().min(1).max(100),
-  occurred_at: z.iso.datetime({ offset: true }).optional(),
+  occurred_at: isoDateTime.optional(),
   data: z.record(z.string(), z.unknown()),
 });
 export type EventEnvelope = z.infer<typeof eventEnvelope>;

@@ -30,7 +30,7 @@ import { actors, inTenant, type Scope, type TenantActor } from '../db/tenant-tra
 import type { JobOf } from '../jobs/boss.js';
 import { QUEUES, type PushJobData } from '../jobs/queues.js';
 import type { IntegrationDeps } from './deps.js';
-import { ProviderHttpError } from './errors.js';
+import { failureMessage, JobFailure, ProviderHttpError } from './errors.js';
 import { reevaluateHealthInTx } from './health-monitor.js';
 import { loadIntegrationTarget } from './targets.js';
 
@@ -46,8 +46,6 @@ interface ProviderUserAnswer {
   version: number;
   updated_at: string;
 }
-
-const MAX_ERROR_LENGTH = 2000;
 
 const payloadOf = (u: UserRow): UserPayload => ({ email: u.email, name: u.name, active: u.status !== 'DEACTIVATED' });
 
@@ -224,14 +222,15 @@ export async function markPushDead(app: IntegrationDeps, job: JobOf<PushJobData>
 
 /** Records the failure; a DEAD push counts as a dead letter, so its health is re-evaluated in the same commit. */
 async function recordFailure(app: IntegrationDeps, actor: TenantActor, integrationId: string, pushId: string, status: 'FAILED' | 'DEAD', err: unknown) {
-  const message = (err instanceof Error ? err.message : String(err)).slice(0, MAX_ERROR_LENGTH);
+  app.log.warn({ err, pushId, status }, 'push failed'); // the full error, for operators; the push keeps a client-safe one
+  const message = failureMessage(err);
   await inTenant(app.db, actor, async (tx) => {
     await tx.update(integrationPushes).set({ status, lastError: message, leaseUntil: null, updatedAt: new Date() }).where(eq(integrationPushes.id, pushId));
     if (status === 'DEAD') await reevaluateHealthInTx(app, tx, actor.tenantId, integrationId);
   }).catch((e: unknown) => app.log.warn({ err: e, pushId }, 'could not record a push failure'));
 }
 
-class PermanentPushError extends Error {}
+class PermanentPushError extends JobFailure {}
 
 /** Registers the push worker and its dead-letter worker. */
 export async function startPushWorkers(app: IntegrationDeps): Promise<void> {

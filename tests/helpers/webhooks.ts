@@ -1,3 +1,4 @@
+import http from 'node:http';
 import { Webhook } from 'standardwebhooks';
 import { generateEvent, type WebhookEventType, type EventDataByType } from '../../src/mock-services/send-webhooks.js';
 import type { TestServer } from './server.js';
@@ -40,6 +41,31 @@ export async function postWebhook(url: string, secret: string, body: string, o: 
     json = text;
   }
   return { status: res.status, body: json, headers: res.headers };
+}
+
+/**
+ * POSTs with the header lines exactly as given: a list sends its header once per value, as a proxy
+ * or a retrying client may (fetch would join them into one line).
+ */
+export function postHeaderLines(url: string, headers: Record<string, string | string[]>, body: string): Promise<{ status: number; body: any }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method: 'POST', headers }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (text += chunk));
+      res.on('end', () => {
+        let json: any;
+        try {
+          json = JSON.parse(text);
+        } catch {
+          json = text;
+        }
+        resolve({ status: res.statusCode!, body: json });
+      });
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
 }
 
 /** An event of the type with plausible data (overrides pin fields), as a provider would send it. */

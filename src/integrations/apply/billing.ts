@@ -15,9 +15,9 @@ const subscriptionValues = (record: ProviderSubscription) => ({
   plan: record.plan,
   status: SUBSCRIPTION_STATUS[record.status],
   customerExternalId: record.customer_id ?? null,
-  currentPeriodEnd: record.current_period_end ? new Date(record.current_period_end) : null,
+  currentPeriodEnd: record.current_period_end ?? null,
   externalVersion: record.version,
-  externalUpdatedAt: new Date(record.updated_at),
+  externalUpdatedAt: record.updated_at,
 });
 
 const invoiceValues = (record: ProviderInvoice) => ({
@@ -26,7 +26,7 @@ const invoiceValues = (record: ProviderInvoice) => ({
   currency: record.currency.toUpperCase(),
   status: INVOICE_STATUS[record.status],
   externalVersion: record.version,
-  externalUpdatedAt: new Date(record.updated_at),
+  externalUpdatedAt: record.updated_at,
 });
 
 /** Applies subscriptions (one upsertIfNewer); a newer record that cancels is 'deleted'. Outcomes in input order. */

@@ -39,7 +39,7 @@ export function storedIsOlder(versionCol: AnyColumn, updatedAtCol: AnyColumn): S
   return sql`(coalesce(${versionCol}, -1), coalesce(${updatedAtCol}, '-infinity')) < (excluded.external_version, excluded.external_updated_at)`;
 }
 
-export const versionOf = (r: { version: number; updated_at: string }): ExternalVersion => ({ version: r.version, updatedAt: new Date(r.updated_at) });
+export const versionOf = (r: { version: number; updated_at: Date }): ExternalVersion => ({ version: r.version, updatedAt: r.updated_at });
 
 /** A table of provider-mirrored records (src/db/schema.ts `mirrored` columns, keyed per integration). */
 export type MirroredTable = PgTable & {

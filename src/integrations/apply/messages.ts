@@ -19,7 +19,7 @@ export async function applyMessage(tx: Tx, integration: ApplyTarget, record: Pro
     channel: record.channel,
     status: DELIVERY_STATUS[record.status],
     externalVersion: record.version,
-    externalUpdatedAt: new Date(record.updated_at),
+    externalUpdatedAt: record.updated_at,
   };
   // A link once made is kept: a later record that names no known user does not unlink it.
   const written = await upsertIfNewer(tx, notificationDeliveries, integration, [{ externalId: record.id, values: { userId, ...values } }], {

@@ -4,11 +4,13 @@
  * grows with each change, and updated_at: the conflict rule (conflict.ts) reads those two.
  */
 import { z } from 'zod';
+import { isoDateTime } from '../../validation.js';
 
 const versioned = {
   id: z.string().min(1).max(200),
   version: z.number().int().min(0),
-  updated_at: z.iso.datetime({ offset: true }),
+  // Year-checked (isoDateTime): a year Postgres can't store would pass receipt and then fail every attempt.
+  updated_at: isoDateTime,
 };
 
 export const providerUser = z.object({
@@ -23,7 +25,7 @@ export const providerSubscription = z.object({
   customer_id: z.string().max(200).nullish(),
   plan: z.enum(['FREE', 'STARTER', 'PRO', 'ENTERPRISE']),
   status: z.enum(['active', 'past_due', 'canceled']),
-  current_period_end: z.iso.datetime({ offset: true }).nullish(),
+  current_period_end: isoDateTime.nullish(),
 });
 
 export const providerInvoice = z.object({

@@ -5,6 +5,7 @@
  */
 import { and, eq, inArray, isNull, or, sql } from 'drizzle-orm';
 import type { Tx } from '../../db/client.js';
+import { conflict } from '../../errors.js';
 import { refreshTokens, users, type UserRow } from '../../db/schema.js';
 import { isNewer, versionOf, type ApplyOutcome, type ApplyTarget } from './conflict.js';
 import type { ProviderUser } from './records.js';
@@ -54,7 +55,7 @@ export async function applyUser(tx: Tx, integration: ApplyTarget, record: Provid
     if (linked && !isNewer(incoming, { version: current.externalVersion, updatedAt: current.externalUpdatedAt })) return 'unchanged';
     return updateUser(tx, current, source, record);
   }
-  throw new Error(`User ${record.id}: the email ${record.email} belongs to another user of this tenant`);
+  throw conflict(`User ${record.id}: the email ${record.email} belongs to another user of this tenant`);
 }
 
 async function updateUser(tx: Tx, current: UserRow, source: string, record: ProviderUser): Promise<ApplyOutcome> {
@@ -79,7 +80,7 @@ async function updateUser(tx: Tx, current: UserRow, source: string, record: Prov
       externalSource: source,
       externalId: record.id,
       externalVersion: record.version,
-      externalUpdatedAt: new Date(record.updated_at),
+      externalUpdatedAt: record.updated_at,
       updatedAt: new Date(),
     })
     .where(eq(users.id, current.id));
@@ -137,7 +138,7 @@ export async function applyUsers(tx: Tx, integration: ApplyTarget, records: Prov
             externalSource: source,
             externalId: r.id,
             externalVersion: r.version,
-            externalUpdatedAt: new Date(r.updated_at),
+            externalUpdatedAt: r.updated_at,
           };
         }),
       )

@@ -24,7 +24,7 @@ import { actors, inTenant, type JobEnqueuer, type TenantActor } from '../../db/t
 import type { JobOf } from '../../jobs/boss.js';
 import { QUEUES, type MessageJobData } from '../../jobs/queues.js';
 import type { IntegrationDeps } from '../deps.js';
-import { ProviderHttpError } from '../errors.js';
+import { failureMessage, JobFailure, ProviderHttpError } from '../errors.js';
 import { reevaluateHealthInTx } from '../health-monitor.js';
 import type { SecretBox } from '../secrets.js';
 import { loadIntegrationTarget } from '../targets.js';
@@ -40,7 +40,6 @@ export interface NewMessage {
   text: string;
 }
 
-const MAX_ERROR_LENGTH = 2000;
 /** How long a message may stay SENDING before another delivery of its job may take it over. */
 const LEASE_MS = 2 * 60_000;
 const DEFER_SECONDS = 2;
@@ -173,7 +172,8 @@ export async function markMessageDead(app: IntegrationDeps, job: JobOf<MessageJo
 }
 
 async function recordFailure(app: IntegrationDeps, actor: TenantActor, message: OutboundMessageRow, status: 'FAILED' | 'DEAD', err: unknown) {
-  const text = (err instanceof Error ? err.message : String(err)).slice(0, MAX_ERROR_LENGTH);
+  app.log.warn({ err, messageId: message.id, status }, 'message send failed'); // the full error, for operators; the message keeps a client-safe one
+  const text = failureMessage(err);
   await inTenant(app.db, actor, async (tx) => {
     await tx
       .update(outboundMessages)
@@ -183,7 +183,7 @@ async function recordFailure(app: IntegrationDeps, actor: TenantActor, message: 
   }).catch((e: unknown) => app.log.warn({ err: e, messageId: message.id }, 'could not record a message failure'));
 }
 
-class PermanentSendError extends Error {}
+class PermanentSendError extends JobFailure {}
 
 const DELIVERY = { sent: 'SENT', delivered: 'DELIVERED', bounced: 'BOUNCED', failed: 'FAILED' } as const;
 
@@ -195,7 +195,7 @@ const DELIVERY = { sent: 'SENT', delivered: 'DELIVERED', bounced: 'BOUNCED', fai
 export async function applyDeliveryStatus(
   tx: Tx,
   integrationId: string,
-  record: { id: string; status: keyof typeof DELIVERY; version: number; updated_at: string; metadata?: { tessera_message_id?: string | undefined } | null | undefined },
+  record: { id: string; status: keyof typeof DELIVERY; version: number; updated_at: Date; metadata?: { tessera_message_id?: string | undefined } | null | undefined },
 ): Promise<void> {
   // Our id (echoed metadata) also links a status that arrives before the send job recorded the provider's id.
   const ours = record.metadata?.tessera_message_id;
@@ -204,7 +204,7 @@ export async function applyDeliveryStatus(
     .set({
       deliveryStatus: DELIVERY[record.status],
       deliveryVersion: record.version,
-      deliveryUpdatedAt: new Date(record.updated_at),
+      deliveryUpdatedAt: record.updated_at,
       providerMessageId: sql`coalesce(${outboundMessages.providerMessageId}, ${record.id})`,
       updatedAt: new Date(),
     })
@@ -216,7 +216,7 @@ export async function applyDeliveryStatus(
           : eq(outboundMessages.providerMessageId, record.id),
         or(
           isNull(outboundMessages.deliveryVersion),
-          sql`(${outboundMessages.deliveryVersion}, coalesce(${outboundMessages.deliveryUpdatedAt}, '-infinity')) < (${record.version}::bigint, ${record.updated_at}::timestamptz)`,
+          sql`(${outboundMessages.deliveryVersion}, coalesce(${outboundMessages.deliveryUpdatedAt}, '-infinity')) < (${record.version}::bigint, ${record.updated_at.toISOString()}::timestamptz)`,
         ),
       ),
     );

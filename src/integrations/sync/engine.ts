@@ -25,7 +25,7 @@ import type { Tx } from '../../db/client.js';
 import { integrations, syncCheckpoints, syncRuns, type SyncRunRow } from '../../db/schema.js';
 import { actors, inTenant, type TenantActor } from '../../db/tenant-transaction.js';
 import type { ApplyOutcome, ApplyTarget } from '../apply/index.js';
-import { CircuitOpenError, ProviderHttpError, ProviderUnavailableError } from '../errors.js';
+import { failureMessage, JobFailure } from '../errors.js';
 import type { IntegrationDeps } from '../deps.js';
 import { reevaluateHealthInTx } from '../health-monitor.js';
 import type { IntegrationClient } from '../http-client.js';
@@ -34,6 +34,7 @@ import type { IntegrationTarget } from '../types.js';
 import { inviteNewMirroredUsers } from '../communication/mirrored-invites.js';
 import { forgetSeen, markSeen } from './mark-and-sweep.js';
 import { SYNC_RESOURCES, type SyncResource } from './resources.js';
+import { isoDateTime } from '../../validation.js';
 
 export interface SyncRunRef {
   tenantId: string;
@@ -91,7 +92,7 @@ export async function executeSyncRun(app: IntegrationDeps, ref: SyncRunRef): Pro
       else app.log.warn({ runId: claimed.id }, 'full sync saw unidentifiable records: sweep skipped');
     }
   } catch (err) {
-    error = describeFailure(err);
+    error = failureMessage(err);
     app.log.warn({ err, runId: claimed.id, integrationId: ref.integrationId }, 'sync run failed');
   }
 
@@ -142,13 +143,16 @@ async function syncResource(app: IntegrationDeps, client: IntegrationClient, tar
     for (const raw of page.data) {
       const parsed = resource.schema.safeParse(raw);
       const rawId = typeof (raw as { id?: unknown })?.id === 'string' ? (raw as { id: string }).id : null;
-      const rawUpdatedAt = typeof (raw as { updated_at?: unknown })?.updated_at === 'string' ? (raw as { updated_at: string }).updated_at : null;
+      // A failed record holds the checkpoint back only with a date Postgres can store (else saving the checkpoint would fail the page).
+      const rawDate = isoDateTime.safeParse((raw as { updated_at?: unknown } | null)?.updated_at);
+      const rawUpdatedAt = rawDate.success ? rawDate.data.toISOString() : null;
       if (rawId) seen.push(rawId);
       else identified = false;
       if (parsed.success) {
-        const r = parsed.data as { id: string; updated_at: string };
-        valid.push({ record: parsed.data, updatedAt: r.updated_at });
-        if (!highWater || r.updated_at > highWater) highWater = r.updated_at;
+        // Parsed as a Date (year-checked): the checkpoint keeps it in one form (UTC), so strings compare in time order.
+        const updatedAt = (parsed.data as { updated_at: Date }).updated_at.toISOString();
+        valid.push({ record: parsed.data, updatedAt });
+        if (!highWater || updatedAt > highWater) highWater = updatedAt;
       } else {
         counts.failed++;
         if (rawUpdatedAt && (!failedFloor || rawUpdatedAt < failedFloor)) failedFloor = rawUpdatedAt;
@@ -273,9 +277,4 @@ function checkPage(body: unknown): ProviderPage {
 }
 
 /** A failure that ends the run with a message safe to show to the tenant's ADMIN. */
-class SyncAbort extends Error {}
-
-function describeFailure(err: unknown): string {
-  if (err instanceof SyncAbort || err instanceof CircuitOpenError || err instanceof ProviderUnavailableError || err instanceof ProviderHttpError) return err.message;
-  return 'Internal error while syncing (see the server log)';
-}
+class SyncAbort extends JobFailure {}

@@ -17,9 +17,8 @@ import { QUEUES, type WebhookJobData } from '../../jobs/queues.js';
 import type { IntegrationDeps } from '../deps.js';
 import { applyEvents } from '../events.js';
 import { inviteNewMirroredUsers } from '../communication/mirrored-invites.js';
+import { failureMessage } from '../errors.js';
 import { reevaluateHealthInTx } from '../health-monitor.js';
-
-const MAX_ERROR_LENGTH = 2000;
 
 type Failure = { job: JobOf<WebhookJobData>; error: unknown };
 type StartedEvent = { id: string; type: string; payload: { data?: unknown } };
@@ -112,7 +111,9 @@ async function recordFailures(app: IntegrationDeps, actor: TenantActor, failures
     for (const { job, error } of failures) {
       const final = job.retryCount >= job.retryLimit;
       dead ||= final;
-      const message = (error instanceof Error ? error.message : String(error)).slice(0, MAX_ERROR_LENGTH);
+      // The full error for operators; the event keeps a client-safe one (webhookEvents.lastError shows it).
+      app.log.warn({ err: error, eventId: job.data.eventId, integrationId, final }, 'webhook event failed');
+      const message = failureMessage(error);
       await tx
         .update(webhookEvents)
         .set({ status: final ? 'DEAD' : 'FAILED', lastError: message, updatedAt: new Date() })

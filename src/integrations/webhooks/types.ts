@@ -4,7 +4,8 @@ import type { Provider } from '../../db/providers.js';
 
 export interface WebhookRequest {
   integrationId: string;
-  headers: Record<string, string | string[] | undefined>;
+  /** Every value of each header as received (Node's headersDistinct), so a repeated header can be refused rather than joined. */
+  headers: Record<string, string[] | undefined>;
   contentType: string | undefined;
   body: Buffer;
   requestId: string;

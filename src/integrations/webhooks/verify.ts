@@ -20,15 +20,11 @@ export class DeliveryVerifier {
     if (!/^application\/([\w.+-]*\+)?json\s*(;|$)/i.test(req.contentType ?? '')) {
       return refusal('UNSUPPORTED_MEDIA_TYPE', 'Content-Type must be application/json');
     }
-    const headers = {
-      'webhook-id': header(req.headers, 'webhook-id'),
-      'webhook-timestamp': header(req.headers, 'webhook-timestamp'),
-      'webhook-signature': header(req.headers, 'webhook-signature'),
-    };
+    const headers = signatureHeaders(req.headers);
+    if ('reason' in headers) return refusal('UNAUTHENTICATED', `Signature verification failed: ${headers.reason}`);
     const verified = this.verify(integration, req.integrationId, req.body, headers);
     if (!verified.ok) return refusal('UNAUTHENTICATED', verified.reason);
-    const deliveryId = headers['webhook-id']!;
-    if (deliveryId.length > 200) return refusal('BAD_USER_INPUT', 'webhook-id is longer than 200 characters');
+    const deliveryId = headers['webhook-id'];
 
     let parsed: unknown;
     try {
@@ -54,13 +50,12 @@ export class DeliveryVerifier {
     return { deliveryId, timestampSeconds: Number(headers['webhook-timestamp']), rows, batch, secret: verified.secret };
   }
 
-  private verify(integration: WebhookIntegration, integrationId: string, body: Buffer, headers: Record<string, string | undefined>): { ok: true; secret: string } | { ok: false; reason: string } {
-    if (!headers['webhook-id'] || !headers['webhook-timestamp'] || !headers['webhook-signature']) return { ok: false, reason: 'Missing webhook-id, webhook-timestamp or webhook-signature' };
+  private verify(integration: WebhookIntegration, integrationId: string, body: Buffer, headers: SignatureHeaders): { ok: true; secret: string } | { ok: false; reason: string } {
     const secrets = [integration.secret_encrypted, integration.previous_secret_encrypted].filter((s): s is string => !!s);
     let reason = 'No matching signature';
     for (const ct of secrets) {
       try {
-        this.verifier(ct, integration.tenant_id, integrationId).verify(body, headers as Record<string, string>, { jsonParse: false } as never);
+        this.verifier(ct, integration.tenant_id, integrationId).verify(body, { ...headers }, { jsonParse: false } as never);
         return { ok: true, secret: ct };
       } catch (err) {
         if (!(err instanceof WebhookVerificationError)) throw err;
@@ -82,7 +77,24 @@ export class DeliveryVerifier {
   }
 }
 
-function header(headers: WebhookRequest['headers'], name: string): string | undefined {
-  const v = headers[name];
-  return Array.isArray(v) ? v[0] : v;
+type SignatureHeaders = Record<'webhook-id' | 'webhook-timestamp' | 'webhook-signature', string>;
+
+/**
+ * The three signature headers, read strictly before the signature library sees them: it parses the
+ * timestamp with parseInt, so "1700000000abc", "1700000000 5" or a repeated header (Node joins it to
+ * "T, T") would verify and then be stored as NaN (a 500) or 1000× too late ("…e3"). Each must come
+ * exactly once; the timestamp is Unix seconds in digits only; the id at most 200 characters (it is
+ * the event's dedupe key).
+ */
+function signatureHeaders(headers: WebhookRequest['headers']): SignatureHeaders | { reason: string } {
+  const out: Partial<SignatureHeaders> = {};
+  for (const name of ['webhook-id', 'webhook-timestamp', 'webhook-signature'] as const) {
+    const values = headers[name] ?? [];
+    if (values.length > 1) return { reason: `${name} must be sent once` };
+    if (!values[0]) return { reason: 'Missing webhook-id, webhook-timestamp or webhook-signature' };
+    out[name] = values[0];
+  }
+  if (!/^[0-9]{1,12}$/.test(out['webhook-timestamp']!)) return { reason: 'webhook-timestamp must be Unix seconds (digits only)' };
+  if (out['webhook-id']!.length > 200) return { reason: 'webhook-id is longer than 200 characters' };
+  return out as SignatureHeaders;
 }
