@@ -205,6 +205,65 @@ describe('email change', () => {
   });
 });
 
+describe('one\'s own sign-in details', () => {
+  const CHANGE_PASSWORD = `mutation ($c: String!, $n: String!) { changePassword(currentPassword: $c, newPassword: $n) }`;
+  const UPDATE = `mutation ($id: UUID!, $input: UpdateUserInput!) { updateUser(id: $id, input: $input) { name email } }`;
+
+  it('change only through the flows that prove it is you: updateUser refuses one\'s own email and password (BAD_USER_INPUT, nothing changed); the name still goes', async () => {
+    const u = await t.user('ADMIN');
+    for (const input of [{ email: `grab-${Date.now()}@example.com` }, { password: 'chosen-by-a-token-thief' }, { name: 'Both', email: `grab2-${Date.now()}@example.com`, password: 'chosen-by-a-token-thief' }]) {
+      const res = await server.gql(UPDATE, { id: u.user.id, input }, { token: u.token });
+      expect(errorCode(res), JSON.stringify(input)).toBe('BAD_USER_INPUT');
+      expect((res.errors![0]!.extensions!.fields as { field: string }[]).map((f: { field: string }) => f.field)).toEqual(Object.keys(input).filter((k) => k !== 'name'));
+    }
+    expect((await login(u.user.email)).errors).toBeUndefined(); // password unchanged
+    const [row] = await server.ownerSql<{ email: string; name: string }[]>`select email, name from users where id = ${u.user.id}`;
+    expect(row!.email).toBe(u.user.email);
+    expect((await server.gql(UPDATE, { id: u.user.id, input: { name: 'Renamed Myself' } }, { token: u.token })).data.updateUser.name).toBe('Renamed Myself');
+  });
+
+  it('changePassword needs the current password; it ends every other session (their sockets close), this one stays', async () => {
+    const u = await t.user('MEMBER');
+    const here = (await login(u.user.email)).data.login;
+    const elsewhere = (await login(u.user.email)).data.login;
+    let closedWith: number | undefined;
+    const client = connectWs(server.url, elsewhere.accessToken, { onClosed: (code) => (closedWith = code) });
+    const sub = subscribe(client, 'subscription { heartbeat(intervalSeconds: 1) }');
+    await sub.waitFor(() => true, 10_000);
+
+    const wrong = await server.gql(CHANGE_PASSWORD, { c: 'not-my-password', n: 'a-brand-new-password' }, { token: here.accessToken });
+    expect(errorCode(wrong)).toBe('BAD_USER_INPUT');
+    expect(wrong.errors![0]!.extensions!.fields).toEqual([{ field: 'currentPassword', message: 'Incorrect password' }]);
+    expect(errorCode(await server.gql(CHANGE_PASSWORD, { c: PASSWORD, n: 'short' }, { token: here.accessToken }))).toBe('BAD_USER_INPUT');
+    expect((await login(u.user.email)).errors).toBeUndefined(); // still the old one
+
+    expect((await server.gql(CHANGE_PASSWORD, { c: PASSWORD, n: 'a-brand-new-password' }, { token: here.accessToken })).data).toEqual({ changePassword: true });
+    expect(errorCode(await login(u.user.email))).toBe('UNAUTHENTICATED');
+    expect((await login(u.user.email, 'a-brand-new-password')).errors).toBeUndefined();
+    expect(errorCode(await server.gql(REFRESH, { r: elsewhere.refreshToken }))).toBe('UNAUTHENTICATED');
+    expect(errorCode(await server.gql('{ me { id } }', {}, { token: elsewhere.accessToken }))).toBe('UNAUTHENTICATED');
+    await waitFor(() => closedWith, { timeoutMs: 5000, message: 'the other session\'s socket to close' });
+    expect(closedWith).toBe(4403);
+    await client.dispose();
+    expect((await server.gql('{ me { id } }', {}, { token: here.accessToken })).data.me.id).toBe(u.user.id);
+    expect((await server.gql(REFRESH, { r: here.refreshToken })).errors).toBeUndefined();
+    // Anonymous callers and API keys have no password to change.
+    expect(errorCode(await server.gql(CHANGE_PASSWORD, { c: PASSWORD, n: 'a-brand-new-password' }))).toBe('UNAUTHENTICATED');
+    const key = (await server.gql('mutation { createApiKey(input: { name: "k", role: VIEWER }) { key } }', {}, { token: t.owner.token })).data.createApiKey.key;
+    expect(errorCode(await server.gql(CHANGE_PASSWORD, { c: PASSWORD, n: 'a-brand-new-password' }, { token: key }))).toBe('FORBIDDEN');
+  });
+
+  it('a password an ADMIN sets for someone else ends that user\'s sessions, as a reset does', async () => {
+    const admin = await t.user('ADMIN');
+    const u = await t.user('MEMBER');
+    const session = (await login(u.user.email)).data.login;
+    expect((await server.gql(UPDATE, { id: u.user.id, input: { password: 'set-by-the-admin-pw' } }, { token: admin.token })).errors).toBeUndefined();
+    expect(errorCode(await server.gql(REFRESH, { r: session.refreshToken }))).toBe('UNAUTHENTICATED');
+    expect(errorCode(await server.gql('{ me { id } }', {}, { token: session.accessToken }))).toBe('UNAUTHENTICATED');
+    expect((await login(u.user.email, 'set-by-the-admin-pw')).errors).toBeUndefined();
+  });
+});
+
 describe('the tenant by host and X-Tenant header', () => {
   it('login: tenantSlug, else X-Tenant, else <slug>.TENANT_BASE_DOMAIN; a malformed header is refused, never skipped', async () => {
     const other = await server.seed.tenant();

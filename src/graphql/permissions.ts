@@ -120,6 +120,7 @@ export const permissionMap = {
     resetPassword: TOKEN_LIMIT,
     confirmEmailChange: TOKEN_LIMIT,
     requestEmailChange: tenantMutation('VIEWER'),
+    changePassword: tenantMutation(PEOPLE_ONLY('VIEWER')), // a key has no password
     revokeSession: tenantMutation('VIEWER'),
     revokeOtherSessions: tenantMutation('VIEWER'),
     revokeUserSessions: tenantMutation('ADMIN'),

@@ -572,6 +572,11 @@ export type Mutation = {
   /** Claims an email domain (ADMIN+); an OWNER verifies it. Public mail providers can't be claimed. */
   addTenantDomain: TenantDomain;
   changeOrganizationMemberRole: OrganizationMember;
+  /**
+   * Sets a new password (10–200 characters) for yourself, given your current one (BAD_USER_INPUT on
+   * currentPassword otherwise). Your other sessions end (open sockets close); this one stays.
+   */
+  changePassword: Scalars['Boolean']['output'];
   changeTenantPlan: Tenant;
   changeUserRole: User;
   /** Confirms an email change with the token sent to the new address. */
@@ -678,7 +683,11 @@ export type Mutation = {
   updateSsoConnection: SsoConnection;
   /** OWNER only. */
   updateTenant: Tenant;
-  /** Any user may update their own name and password; ADMIN+ may update others (not OWNERs unless OWNER). */
+  /**
+   * Any user may update their own name (their own email and password only through requestEmailChange
+   * and changePassword: BAD_USER_INPUT here); ADMIN+ may update others (not OWNERs unless OWNER). A
+   * password set for someone else ends their sessions.
+   */
   updateUser: User;
   /** Changes name, role and/or status of up to 500 users, in item order. ADMIN+; the rules of the single mutations hold per item. */
   updateUsers: UsersPayload;
@@ -716,6 +725,12 @@ export type MutationChangeOrganizationMemberRoleArgs = {
   organizationId: Scalars['UUID']['input'];
   role: OrganizationRole;
   userId: Scalars['UUID']['input'];
+};
+
+
+export type MutationChangePasswordArgs = {
+  currentPassword: Scalars['String']['input'];
+  newPassword: Scalars['String']['input'];
 };
 
 
@@ -2216,6 +2231,7 @@ export type MutationResolvers<ContextType = Context, ParentType extends Resolver
   addOrganizationMembers?: Resolver<ResolversTypes['MembersPayload'], ParentType, ContextType, RequireFields<MutationAddOrganizationMembersArgs, 'members' | 'organizationId'>>;
   addTenantDomain?: Resolver<ResolversTypes['TenantDomain'], ParentType, ContextType, RequireFields<MutationAddTenantDomainArgs, 'domain'>>;
   changeOrganizationMemberRole?: Resolver<ResolversTypes['OrganizationMember'], ParentType, ContextType, RequireFields<MutationChangeOrganizationMemberRoleArgs, 'organizationId' | 'role' | 'userId'>>;
+  changePassword?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationChangePasswordArgs, 'currentPassword' | 'newPassword'>>;
   changeTenantPlan?: Resolver<ResolversTypes['Tenant'], ParentType, ContextType, RequireFields<MutationChangeTenantPlanArgs, 'id' | 'plan'>>;
   changeUserRole?: Resolver<ResolversTypes['User'], ParentType, ContextType, RequireFields<MutationChangeUserRoleArgs, 'id' | 'role'>>;
   confirmEmailChange?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationConfirmEmailChangeArgs, 'token'>>;

@@ -120,15 +120,48 @@ const emailChangeInput = z.object({ newEmail: fields.email, currentPassword: z.s
 export async function requestEmailChange(app: AccountApp, actor: Actor, req: RequestInfo, raw: z.input<typeof emailChangeInput>): Promise<true> {
   const input = validate(emailChangeInput, raw);
   const scope = new ShortTransactionScope(app.db, actors.user(actor.userId, actor.tenantId, req), app.jobs);
-  const [me] = await scope.read((tx) => tx.select().from(users).where(eq(users.id, actor.userId)));
-  if (!me || !(await verifyPassword(input.currentPassword, me.passwordHash))) {
-    throw new AppError('BAD_USER_INPUT', 'currentPassword: Incorrect password', { fields: [{ field: 'currentPassword', message: 'Incorrect password' }] });
-  }
+  const me = await withCurrentPassword(scope, actor, input.currentPassword);
   if (me.email.toLowerCase() === input.newEmail) throw new AppError('BAD_USER_INPUT', 'newEmail: This is already your email address', { fields: [{ field: 'newEmail', message: 'This is already your email address' }] });
   await scope.write(async (tx) => {
     const [user] = await tx.select().from(users).where(eq(users.id, actor.userId)).for('update');
     await assertEmailFree(tx, input.newEmail, actor.userId);
     await issueUserLink(tx, linkDeps(app), { user: user!, purpose: 'EMAIL_CHANGE', createdBy: null, tenantName: await tenantName(tx), newEmail: input.newEmail });
+  });
+  return true;
+}
+
+/**
+ * The caller's own row, once `currentPassword` is theirs (BAD_USER_INPUT otherwise). Read in a short
+ * transaction and checked outside it: hashing is slow and must not hold a connection.
+ */
+async function withCurrentPassword(scope: ShortTransactionScope, actor: Actor, currentPassword: string) {
+  const [me] = await scope.read((tx) => tx.select().from(users).where(eq(users.id, actor.userId)));
+  if (!me || !(await verifyPassword(currentPassword, me.passwordHash))) {
+    throw new AppError('BAD_USER_INPUT', 'currentPassword: Incorrect password', { fields: [{ field: 'currentPassword', message: 'Incorrect password' }] });
+  }
+  return me;
+}
+
+const passwordChangeInput = z.object({ currentPassword: z.string().max(200, 'At most 200 characters'), newPassword: fields.password });
+
+/**
+ * A new password for oneself, given the current one. Every other session of the user ends (this
+ * one stays), as after a reset: whoever else held one no longer knows the password. A concurrent
+ * change of the password in between is a CONFLICT (the current password checked is no longer it).
+ */
+export async function changePassword(app: AccountApp, actor: Actor, req: RequestInfo, currentSessionId: string | undefined, raw: z.input<typeof passwordChangeInput>): Promise<true> {
+  const input = validate(passwordChangeInput, raw);
+  const scope = new ShortTransactionScope(app.db, actors.user(actor.userId, actor.tenantId, req), app.jobs);
+  const me = await withCurrentPassword(scope, actor, input.currentPassword);
+  const passwordHash = await hashPassword(input.newPassword);
+  await scope.write(async (tx) => {
+    const changed = await tx
+      .update(users)
+      .set({ passwordHash, updatedAt: new Date() })
+      .where(and(eq(users.id, me.id), eq(users.passwordHash, me.passwordHash!)))
+      .returning({ id: users.id });
+    if (!changed.length) throw conflict('Your password changed meanwhile; try again with the current one');
+    await endSessions(tx, { userId: me.id, ...(currentSessionId ? { exceptSessionId: currentSessionId } : {}) });
   });
   return true;
 }

@@ -1,12 +1,13 @@
 import { and, count, eq, ilike, inArray, ne, or, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { hashPassword } from '../../auth/passwords.js';
+import { endSessions } from '../../auth/session-service.js';
 import { assertCanManage, atLeast, type Actor } from '../../auth/roles.js';
 import type { TenantRole } from '../../auth/tokens.js';
 import type { Tx } from '../../db/client.js';
 import type { Scope } from '../../db/tenant-transaction.js';
 import { refreshTokens, users, type OrganizationRow, type UserRow } from '../../db/schema.js';
-import { conflict, forbidden, notFound } from '../../errors.js';
+import { badInput, conflict, forbidden, notFound } from '../../errors.js';
 import { containsPattern } from '../../db/like.js';
 import { decodeCursor, pageSize, toPage, type Page } from '../../db/pagination.js';
 import { userPage, userPageStatement } from './queries.js';
@@ -192,12 +193,23 @@ const updateInput = z.object({ name: fields.name.nullish(), email: fields.email.
 /** Anyone may edit themselves; editing others needs ADMIN+ (the permission map) and a target not above the actor. */
 export async function updateUser(scope: Scope, actor: Actor, id: string, input: z.input<typeof updateInput>): Promise<UserRow> {
   const data = validate(updateInput, input);
+  // One's own sign-in details change only through the flows that prove it is you: a stolen access
+  // token must not be enough to take the account over.
+  if (id === actor.userId) {
+    const own = [
+      ...(data.email ? [{ field: 'email', message: 'Change your own email with requestEmailChange (confirmed by a link to the new address)' }] : []),
+      ...(data.password ? [{ field: 'password', message: 'Change your own password with changePassword (needs the current one)' }] : []),
+    ];
+    if (own.length) throw badInput(own);
+  }
   const passwordHash = data.password ? await hashPassword(data.password) : undefined;
   return scope.write(async (tx) => {
     const target = await lockUser(tx, id);
     if (target.id !== actor.userId) assertCanManage(actor, target);
     const patch = { name: data.name ?? undefined, email: data.email ?? undefined, passwordHash, updatedAt: new Date() };
     const [row] = await tx.update(users).set(patch).where(eq(users.id, id)).returning();
+    // A password set by an ADMIN ends the user's sessions, as a reset does.
+    if (passwordHash) await endSessions(tx, { userId: id });
     await pushUserChange(tx, scope, target, row!);
     return row!;
   });
