@@ -211,8 +211,10 @@ describe('one\'s own sign-in details', () => {
 
   it('change only through the flows that prove it is you: updateUser refuses one\'s own email and password (BAD_USER_INPUT, nothing changed); the name still goes', async () => {
     const u = await t.user('ADMIN');
-    for (const input of [{ email: `grab-${Date.now()}@example.com` }, { password: 'chosen-by-a-token-thief' }, { name: 'Both', email: `grab2-${Date.now()}@example.com`, password: 'chosen-by-a-token-thief' }]) {
-      const res = await server.gql(UPDATE, { id: u.user.id, input }, { token: u.token });
+    const inputs = [{ email: `grab-${Date.now()}@example.com` }, { password: 'chosen-by-a-token-thief' }, { name: 'Both', email: `grab2-${Date.now()}@example.com`, password: 'chosen-by-a-token-thief' }];
+    // The id as sent, or in upper case (the same uuid to Postgres).
+    for (const [input, id] of inputs.flatMap((input) => [[input, u.user.id], [input, u.user.id.toUpperCase()]] as const)) {
+      const res = await server.gql(UPDATE, { id, input }, { token: u.token });
       expect(errorCode(res), JSON.stringify(input)).toBe('BAD_USER_INPUT');
       expect((res.errors![0]!.extensions!.fields as { field: string }[]).map((f: { field: string }) => f.field)).toEqual(Object.keys(input).filter((k) => k !== 'name'));
     }

@@ -178,8 +178,8 @@ describe('GraphQL answers', () => {
   it('an operation name that names no operation runs nothing (a mutation neither), over POST and GET, on every run (also once the operation is compiled)', async () => {
     const name = `never-created-${Date.now()}`;
     const mutation = `mutation Create { createOrganization(input: { name: "${name}" }) { id } }`;
-    const post = (query: string, operationName?: string) =>
-      fetch(`${server.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${t.owner.token}` }, body: JSON.stringify({ query, operationName }) });
+    const post = (query: string, operationName?: string, headers: Record<string, string> = {}) =>
+      fetch(`${server.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${t.owner.token}`, ...headers }, body: JSON.stringify({ query, operationName }) });
     const get = (query: string, operationName: string) =>
       fetch(`${server.url}/graphql?${new URLSearchParams({ query, operationName })}`, { headers: { authorization: `Bearer ${t.owner.token}`, 'apollo-require-preflight': 'true' } });
     const anonymous = '{ health }';
@@ -192,6 +192,7 @@ describe('GraphQL answers', () => {
         ['query A { health } query B { health }', 'C'],
       ] as const) {
         await expectGraphQLError(await post(query, operationName), 400, 'OPERATION_RESOLUTION_FAILURE');
+        await expectGraphQLError(await post(query, operationName, { 'idempotency-key': `k-${run}-${operationName}` }), 400, 'OPERATION_RESOLUTION_FAILURE');
         await expectGraphQLError(await get(query, operationName), 400, 'OPERATION_RESOLUTION_FAILURE');
       }
       // Named rightly (or not at all, for a single anonymous operation) it runs, compiled after its first runs.

@@ -102,6 +102,7 @@ describe('unstorable text in a file (NUL, lone surrogates) in values and in colu
   });
   it.each([
     ['NDJSON', 'application/x-ndjson', (tag: string) => `${JSON.stringify({ email: `nul-${tag}@import.test`, name: 'Nul', '\u0000k': 'v' })}\n${JSON.stringify({ email: `good-${tag}@import.test`, name: 'Good' })}\n`],
+    ['NDJSON (a NUL in the value of a long column name ending in an emoji)', 'application/x-ndjson', (tag: string) => `${JSON.stringify({ email: `nul-${tag}@import.test`, name: 'Nul', [`${'a'.repeat(99)}😀`]: 'x\u0000' })}\n${JSON.stringify({ email: `good-${tag}@import.test`, name: 'Good' })}\n`],
     ['NDJSON (a lone surrogate)', 'application/x-ndjson', (tag: string) => `{"email":"nul-${tag}@import.test","name":"Nul","\\ud800":"v"}\n${JSON.stringify({ email: `good-${tag}@import.test`, name: 'Good' })}\n`],
   ])('%s: the row is listed with its error, the other rows are imported', async (_, type, file) => {
     const t = await server.seed.tenant();

@@ -53,7 +53,18 @@ function storable(d: unknown): unknown {
   return d;
 }
 
-const scalars: Resolvers = { DateTime, EmailAddress: EmailAddressResolver, UUID: UUIDResolver, JSON: JSONResolver };
+/**
+ * graphql-scalars' UUID, in its canonical lower case: Postgres compares uuids regardless of case, so
+ * an upper-case id names the same row while an id compared as text ("is it me?") would not match.
+ */
+const UUID = new GraphQLScalarType({
+  ...UUIDResolver.toConfig(),
+  parseValue: (value) => lowerCase(UUIDResolver.parseValue(value)),
+  parseLiteral: (ast, variables) => lowerCase(UUIDResolver.parseLiteral(ast, variables)),
+});
+const lowerCase = (id: unknown): unknown => (typeof id === 'string' ? id.toLowerCase() : id);
+
+const scalars: Resolvers = { DateTime, EmailAddress: EmailAddressResolver, UUID, JSON: JSONResolver };
 const root: Resolvers = { Query: { health: () => 'ok' } };
 
 /**

@@ -51,7 +51,8 @@ export function idempotencyPlugin(): ApolloServerPlugin<Context> {
       if (header === undefined) return;
       return {
         async responseForOperation({ operation, document, request: req, contextValue, schema }) {
-          if (operation.operation !== 'mutation' || !contextValue.scope || contextValue.claims?.kind !== 'user') return null;
+          // `operation` is unset when the operation name matched none (typed as always set): Apollo refuses it after this hook.
+          if ((operation as typeof operation | undefined)?.operation !== 'mutation' || !contextValue.scope || contextValue.claims?.kind !== 'user') return null;
           if (!KEY.test(header)) return refusal(badInput([{ field: 'Idempotency-Key', message: '1–255 printable ASCII characters (e.g. a UUID)' }]));
           const claim: IdempotencyClaim = {
             principalId: contextValue.claims.userId,

@@ -176,7 +176,7 @@ function checkRow(record: Record<string, unknown>): { data: z.infer<typeof rowIn
     const nameProblem = textProblem(k);
     if (nameProblem) return { error: badInput([{ field: 'row', message: `A column name: ${nameProblem}` }]) };
     const problem = typeof v === 'string' ? textProblem(v) : undefined;
-    if (problem) return { error: badInput([{ field: k.slice(0, 100), message: problem }]) };
+    if (problem) return { error: badInput([{ field: Array.from(k).slice(0, 100).join(''), message: problem }]) }; // by code points: half a surrogate pair is unstorable too
   }
   try {
     return { data: validate(rowInput, record) };

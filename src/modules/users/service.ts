@@ -193,19 +193,18 @@ const updateInput = z.object({ name: fields.name.nullish(), email: fields.email.
 /** Anyone may edit themselves; editing others needs ADMIN+ (the permission map) and a target not above the actor. */
 export async function updateUser(scope: Scope, actor: Actor, id: string, input: z.input<typeof updateInput>): Promise<UserRow> {
   const data = validate(updateInput, input);
-  // One's own sign-in details change only through the flows that prove it is you: a stolen access
-  // token must not be enough to take the account over.
-  if (id === actor.userId) {
-    const own = [
-      ...(data.email ? [{ field: 'email', message: 'Change your own email with requestEmailChange (confirmed by a link to the new address)' }] : []),
-      ...(data.password ? [{ field: 'password', message: 'Change your own password with changePassword (needs the current one)' }] : []),
-    ];
-    if (own.length) throw badInput(own);
-  }
   const passwordHash = data.password ? await hashPassword(data.password) : undefined;
   return scope.write(async (tx) => {
     const target = await lockUser(tx, id);
-    if (target.id !== actor.userId) assertCanManage(actor, target);
+    if (target.id === actor.userId) {
+      // One's own sign-in details change only through the flows that prove it is you: a stolen
+      // access token must not be enough to take the account over. (Decided on the row, not the id as sent.)
+      const own = [
+        ...(data.email ? [{ field: 'email', message: 'Change your own email with requestEmailChange (confirmed by a link to the new address)' }] : []),
+        ...(data.password ? [{ field: 'password', message: 'Change your own password with changePassword (needs the current one)' }] : []),
+      ];
+      if (own.length) throw badInput(own);
+    } else assertCanManage(actor, target);
     const patch = { name: data.name ?? undefined, email: data.email ?? undefined, passwordHash, updatedAt: new Date() };
     const [row] = await tx.update(users).set(patch).where(eq(users.id, id)).returning();
     // A password set by an ADMIN ends the user's sessions, as a reset does.
