@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LIMITS } from '../src/http/protections.js';
 import type { SeededTenant } from './helpers/seed.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
+import { waitFor } from './helpers/wait.js';
 import { openRawSocket, type RawSocket, type WsMessage } from './helpers/ws.js';
 
 let server: TestServer;
@@ -201,5 +202,42 @@ describe('operations per socket (WS_MAX_SUBSCRIPTIONS_PER_SOCKET)', () => {
     r.subscribe(`s${max}`, { query: HEARTBEAT });
     await r.waitFor((m) => m.id === `s${max}` && m.type === 'next');
     expect(r.closed).toBeUndefined();
+  });
+
+  const updatesOf = async (userId: string) =>
+    (await server.ownerSql<{ n: number }[]>`select count(*)::int as n from audit_logs where entity_type = 'users' and entity_id = ${userId} and action = 'UPDATE'`)[0]!.n;
+
+  it('an operation counts until it has ended, not until its client completed it: a burst of mutations each completed at once still runs at most the limit', async () => {
+    const max = server.app.config.WS_MAX_SUBSCRIPTIONS_PER_SOCKET;
+    const target = await t.user('MEMBER');
+    // The mutations wait on this lock, so they are all still running when the burst is over.
+    const lock = await server.ownerSql.reserve();
+    await lock`begin`;
+    await lock`select 1 from users where id = ${target.user.id} for update`;
+    let locked = true;
+    try {
+      const r = await raw();
+      const burst = max + 10;
+      for (let i = 0; i < burst; i++) {
+        r.subscribe(`m${i}`, { query: `mutation { updateUser(id: "${target.user.id}", input: { name: "Burst ${i}" }) { id } }` });
+        r.send({ id: `m${i}`, type: 'complete' });
+      }
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      await lock`rollback`;
+      locked = false;
+      // Every admitted mutation ends (the pool serves them ten at a time); then count what ran.
+      await waitFor(async () => {
+        await server.sealAudit();
+        const n = await updatesOf(target.user.id);
+        return n === max ? n : null;
+      }, { timeoutMs: 30_000, message: `${max} updates` });
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      await server.sealAudit();
+      expect(await updatesOf(target.user.id)).toBe(max);
+      expect(r.closed).toBeUndefined();
+    } finally {
+      if (locked) await lock`rollback`;
+      lock.release();
+    }
   });
 });

@@ -48,8 +48,12 @@ type Extra = { live?: LiveSocket };
 
 /** One open socket's principal, token expiry and running subscriptions. */
 class LiveSocket {
-  /** Running subscriptions and the role each needs. */
-  readonly subscriptions = new Map<string, TenantRole>();
+  /**
+   * Operations running on this socket, by their subscribe message's payload (an id names one only
+   * until its client completes it: the operation may still run, and the id be reused meanwhile), with
+   * the role a subscription needs. Counted for WS_MAX_SUBSCRIPTIONS_PER_SOCKET.
+   */
+  readonly operations = new Map<object, TenantRole | undefined>();
   private expiryTimer?: NodeJS.Timeout;
   private untrack?: () => void;
   private closed = false;
@@ -77,7 +81,7 @@ class LiveSocket {
   /** Why this socket may not deliver (to a subscription needing `need`, or any of its subscriptions), or null. */
   refusal(standing: Standing, need?: TenantRole): string | null {
     if (!standing.ok) return standing.reason;
-    const needs = need ? [need] : [...this.subscriptions.values()];
+    const needs = need ? [need] : [...this.operations.values()].filter((r): r is TenantRole => r !== undefined);
     const missing = needs.find((r) => ROLE_RANK[standing.role] < ROLE_RANK[r]);
     return missing ? `role no longer allows a ${missing} subscription` : null;
   }
@@ -139,11 +143,16 @@ export function serveGraphQLOverWebSocket(app: App, schema: GraphQLSchema, prote
       // a syntax error thrown from it closes the whole socket (4500). A refusal is an `error` message for
       // this id only, with the code HTTP gives; the socket and its other operations carry on.
       onSubscribe: (ctx, _id, payload) => {
-        // graphql-ws has reserved this id already: the count includes it.
-        if (Object.keys(ctx.subscriptions).length > maxOperations) {
+        const live = ctx.extra.live!;
+        // Counted here (synchronously, so a burst can't slip past) until it has really ended (onComplete:
+        // a query or mutation its client completed early still runs), or for a subscription until it was
+        // asked to stop (guard: it sends nothing more).
+        if (live.operations.size >= maxOperations) {
           return [asWsError(new AppError('TOO_MANY_SUBSCRIPTIONS', `At most ${maxOperations} operations may run at once on one socket; complete one first`))];
         }
-        return prepareOperation(schema, rules, protections, payload);
+        const prepared = prepareOperation(schema, rules, protections, payload);
+        if (!Array.isArray(prepared)) live.operations.set(payload, undefined);
+        return prepared;
       },
       // A fresh context per operation, like an HTTP request: the token and the user's standing are checked again.
       context: async (ctx) => {
@@ -157,20 +166,24 @@ export function serveGraphQLOverWebSocket(app: App, schema: GraphQLSchema, prote
         }
       },
       // Subscriptions: remember what each needs, and check every event against the current standing.
-      onOperation: (ctx, id, _payload, args, result) => {
+      onOperation: (ctx, _id, payload, args, result) => {
         const live = ctx.extra.live;
         if (!live || !isAsyncGenerator(result)) return;
         const need = requiredRole(args.document, args.operationName);
-        live.subscriptions.set(id, need);
-        return guard(result, async () => {
-          const refused = live.refusal(await app.principals.standing(live.principal), need);
-          if (refused) live.close(refused);
-          return !refused;
-        });
+        live.operations.set(payload, need);
+        return guard(
+          result,
+          async () => {
+            const refused = live.refusal(await app.principals.standing(live.principal), need);
+            if (refused) live.close(refused);
+            return !refused;
+          },
+          () => live.operations.delete(payload),
+        );
       },
       onNext: (_ctx, _id, _payload, _args, result) => (result.errors ? { ...result, errors: format(result.errors) } : undefined),
       onError: (_ctx, _id, _payload, errors) => format(errors),
-      onComplete: (ctx, id) => void ctx.extra.live?.subscriptions.delete(id),
+      onComplete: (ctx, _id, payload) => void ctx.extra.live?.operations.delete(payload),
       onClose: (ctx) => ctx.extra.live?.dispose(),
     },
     wsServer,
@@ -249,8 +262,12 @@ function requiredRole(document: DocumentNode, operationName: string | null | und
   return need;
 }
 
-/** The subscription's events, each released only when `allowed()` says so; a refusal ends the stream. */
-function guard(source: AsyncGenerator<ExecutionResult>, allowed: () => Promise<boolean>): AsyncGenerator<ExecutionResult> {
+/**
+ * The subscription's events, each released only when `allowed()` says so; a refusal ends the stream.
+ * `stopped` runs when it is asked to stop (its client completed it, or the socket closed): it sends
+ * nothing more from then on, though its source may still be waiting for its next event.
+ */
+function guard(source: AsyncGenerator<ExecutionResult>, allowed: () => Promise<boolean>, stopped: () => void): AsyncGenerator<ExecutionResult> {
   const it: AsyncGenerator<ExecutionResult> = {
     async next() {
       const r = await source.next();
@@ -259,7 +276,10 @@ function guard(source: AsyncGenerator<ExecutionResult>, allowed: () => Promise<b
       await source.return(undefined);
       return { done: true, value: undefined };
     },
-    return: (v) => source.return(v),
+    return: (v) => {
+      stopped();
+      return source.return(v);
+    },
     throw: (e) => source.throw(e),
     [Symbol.asyncIterator]() {
       return it;
