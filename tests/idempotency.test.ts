@@ -125,7 +125,7 @@ describe('Idempotency-Key on a mutation', () => {
     const first = await post(server.url, admin.token, key, CREATE_KEY, { input: { name: 'replayed', role: 'VIEWER' } });
     expect(first.body.data.createApiKey.key).toMatch(/^tsk_/);
     expect((await post(server.url, admin.token, key, CREATE_KEY, { input: { name: 'replayed', role: 'VIEWER' } })).replayed).toBe('true');
-    // A field allowed to oneself stays replayable after the demotion; the ADMIN's field does not.
+    // Also a call the MEMBER could make (renaming oneself): made as an ADMIN, it is not replayed to a MEMBER.
     const ownKey = crypto.randomUUID();
     const RENAME_SELF = 'mutation($id: UUID!) { updateUser(id: $id, input: { name: "Renamed" }) { name } }';
     expect((await post(server.url, admin.token, ownKey, RENAME_SELF, { id: admin.user.id })).body.errors).toBeUndefined();
@@ -138,7 +138,25 @@ describe('Idempotency-Key on a mutation', () => {
     const fresh = await post(server.url, admin.token, crypto.randomUUID(), CREATE_KEY, { input: { name: 'fresh', role: 'VIEWER' } });
     expect(fresh.body.errors![0]!.extensions!.code).toBe('FORBIDDEN'); // the call itself, now
     const own = await post(server.url, admin.token, ownKey, RENAME_SELF, { id: admin.user.id });
-    expect([own.replayed, own.body.data.updateUser.name]).toEqual(['true', 'Renamed']);
+    expect(own.status).toBe(403); // made as an ADMIN: not replayed to a MEMBER, though a MEMBER may rename themself
+    expect(own.body.errors![0]!.extensions).toMatchObject({ code: 'FORBIDDEN', reason: 'ROLE_CHANGED' });
+  });
+
+  it('nor to a caller whose role is below the one they made it with, though the field itself still allows them (an OWNER key made by an OWNER, replayed to that person as an ADMIN)', async () => {
+    const t = await server.seed.tenant();
+    const owner = await t.user('OWNER');
+    const key = crypto.randomUUID();
+    const CREATE_KEY = 'mutation($input: CreateApiKeyInput!) { createApiKey(input: $input) { key } }';
+    const first = await post(server.url, owner.token, key, CREATE_KEY, { input: { name: 'owner-key', role: 'OWNER' } });
+    expect(first.body.data.createApiKey.key).toMatch(/^tsk_/);
+    expect((await server.gql('mutation($id: UUID!) { changeUserRole(id: $id, role: ADMIN) { role } }', { id: owner.user.id }, { token: t.owner.token })).data.changeUserRole.role).toBe('ADMIN');
+    const replay = await post(server.url, owner.token, key, CREATE_KEY, { input: { name: 'owner-key', role: 'OWNER' } });
+    expect(replay.status).toBe(403);
+    expect(replay.body.errors![0]!.extensions).toMatchObject({ code: 'FORBIDDEN', reason: 'ROLE_CHANGED' });
+    expect(JSON.stringify(replay.body)).not.toContain(first.body.data.createApiKey.key);
+    // Promoted back, the replay is theirs again.
+    await server.gql('mutation($id: UUID!) { changeUserRole(id: $id, role: OWNER) { role } }', { id: owner.user.id }, { token: t.owner.token });
+    expect((await post(server.url, owner.token, key, CREATE_KEY, { input: { name: 'owner-key', role: 'OWNER' } })).body.data.createApiKey.key).toBe(first.body.data.createApiKey.key);
   });
 
   it('a mutation that failed as a whole stores nothing (nothing committed): the retry runs again', async () => {

@@ -14,9 +14,10 @@ import crypto from 'node:crypto';
 import { getArgumentValues, Kind, print, type DocumentNode, type GraphQLSchema, type SelectionSetNode } from 'graphql';
 import { HeaderMap, type ApolloServerPlugin, type GraphQLResponse } from '@apollo/server';
 import type { Context } from '../graphql/context.js';
-import { AppError, badInput } from '../errors.js';
+import { AppError, badInput, forbidden } from '../errors.js';
 import { accessCheck } from '../auth/permissions.js';
-import type { Viewer } from '../auth/roles.js';
+import { atLeast, type Viewer } from '../auth/roles.js';
+import type { TenantRole } from '../auth/tokens.js';
 import { permissionMap } from '../graphql/permissions.js';
 import { claimIdempotencyKey, storeIdempotentResponse, type IdempotencyClaim } from '../modules/idempotency/service.js';
 
@@ -25,7 +26,7 @@ export const REPLAYED_HEADER = 'idempotent-replayed';
 /** Printable ASCII, 1–255 characters (a UUID is the usual choice). */
 const KEY = /^[\x21-\x7e]{1,255}$/;
 
-const claims = new WeakMap<Context, IdempotencyClaim & { replayed?: boolean }>();
+const claims = new WeakMap<Context, IdempotencyClaim & { replayed?: boolean; role?: TenantRole }>();
 
 /** JSON with object keys sorted at every level: equal variables hash equally whatever their order. */
 function canonical(value: unknown): string {
@@ -64,11 +65,15 @@ export function idempotencyPlugin(): ApolloServerPlugin<Context> {
             const viewer = await contextValue.viewer();
             const stored = await claimIdempotencyKey(contextValue.scope, claim, contextValue.app.secrets);
             if (!stored) {
-              claims.set(contextValue, claim);
+              claims.set(contextValue, { ...claim, ...(viewer.kind === 'user' ? { role: viewer.role } : {}) });
               return null;
             }
-            // Nor a caller who may no longer make this call (demoted since): refused as the call would be.
-            const refused = mayNotCallNow(schema, document, operation.selectionSet, req.variables ?? {}, viewer);
+            // Nor a caller who may no longer make this call: refused as the permission map would refuse
+            // it now, and refused too when their role is below the one they made it with (the services'
+            // checks of what a role may grant, an API key's for instance, are not the map's).
+            const refused =
+              mayNotCallNow(schema, document, operation.selectionSet, req.variables ?? {}, viewer) ??
+              (viewer.kind === 'user' && stored.role && !atLeast(viewer.role, stored.role) ? forbidden(`This call was made with role ${stored.role}; your role is now ${viewer.role}`, { reason: 'ROLE_CHANGED' }) : null);
             if (refused) return refusal(refused);
             claims.set(contextValue, { ...claim, replayed: true });
             return { http: { status: stored.status, headers: new HeaderMap([[REPLAYED_HEADER, 'true']]) }, body: { kind: 'single', singleResult: stored.body as never } };
@@ -107,5 +112,5 @@ function mayNotCallNow(schema: GraphQLSchema, document: DocumentNode, selections
 export async function recordIdempotentResponse(ctx: Context, status: number | undefined, body: unknown, ttlSeconds: number): Promise<void> {
   const claim = claims.get(ctx);
   if (!claim || claim.replayed || !ctx.scope) return;
-  await storeIdempotentResponse(ctx.scope, claim, { status: status ?? 200, body }, ttlSeconds, ctx.app.secrets);
+  await storeIdempotentResponse(ctx.scope, claim, { status: status ?? 200, body, ...(claim.role ? { role: claim.role } : {}) }, ttlSeconds, ctx.app.secrets);
 }

@@ -17,6 +17,7 @@
  */
 import { and, eq, gt, sql } from 'drizzle-orm';
 import { idempotencyRecords } from '../../db/schema.js';
+import type { TenantRole } from '../../auth/tokens.js';
 import type { Scope } from '../../db/tenant-transaction.js';
 import { AppError } from '../../errors.js';
 import type { SecretBox } from '../../integrations/secrets.js';
@@ -28,10 +29,12 @@ export interface IdempotencyClaim {
   requestHash: string;
 }
 
-/** What is replayed: the HTTP status and the GraphQL response body. */
+/** What is replayed: the HTTP status and the GraphQL response body; and the caller's role when it was made. */
 export interface StoredResponse {
   status: number;
   body: unknown;
+  /** Absent in records stored before it was kept. */
+  role?: TenantRole;
 }
 
 /** Expired records pruned per store (the tenant's own; the stores keep the table at its live size). */
