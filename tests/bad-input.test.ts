@@ -137,6 +137,22 @@ describe('date-times outside years 1–9999', () => {
   });
 });
 
+describe('ids that are not canonical UUIDs', () => {
+  it('are refused at the edge (literal or variable), and a sibling field is unharmed; upper case and braces name the same id', async () => {
+    const id = t.owner.user.id;
+    for (const bad of [`${id}}`, `${id}x`, ` ${id}`, id.slice(0, -1), `${id.slice(0, -1)}g`]) {
+      const literal = await server.gql(`{ me { id } user(id: ${JSON.stringify(bad)}) { id } }`, {}, { token: t.owner.token });
+      expect([literal.status, literal.errors?.[0]?.extensions?.code], bad).toEqual([400, 'GRAPHQL_VALIDATION_FAILED']);
+      const variable = await server.gql('query($id: UUID!) { me { id } user(id: $id) { id } }', { id: bad }, { token: t.owner.token });
+      expect([variable.status, variable.errors?.[0]?.extensions?.code], bad).toEqual([400, 'BAD_USER_INPUT']);
+    }
+    for (const same of [id.toUpperCase(), `{${id}}`]) {
+      const res = await server.gql('query($id: UUID!) { me { id } user(id: $id) { id } }', { id: same }, { token: t.owner.token });
+      expect(res.data, same).toEqual({ me: { id }, user: { id } });
+    }
+  });
+});
+
 describe('pages and cursors', () => {
   it('first: 0 and first: -1 (literal or variable) are a 400 naming `first`', async () => {
     for (const n of [0, -1, -2147483648]) {

@@ -70,6 +70,22 @@ describe('operation limits (graphql-armor + page caps)', () => {
     expect(small.errors).toBeUndefined();
   });
 
+  it('an unpaged list (an organization\'s members) inside another is refused, through fragments too; one level is weighed as ten rows', async () => {
+    for (const q of [
+      '{ organizations(first: 1) { edges { node { members { user { memberships { organization { members { user { email } } } } } } } } } }',
+      '{ users(first: 1) { edges { node { organizations { members { user { organizations { members { role } } } } } } } } }',
+      'query { organizations(first: 1) { edges { node { ...M } } } } fragment M on Organization { members { user { organizations { ...N } } } } fragment N on Organization { members { role } }',
+    ]) {
+      const res = await server.gql(q, {}, { token: t.owner.token });
+      expect([res.status, errorCode(res)], q).toEqual([400, 'BAD_USER_INPUT']);
+      expect(res.errors![0]!.message).toMatch(/unpaged list \(members\) may not be selected inside another/);
+    }
+    // One level: a page of organizations with their members passes; a full page of 100 with them is over the cost.
+    expect((await server.gql('{ organizations(first: 20) { edges { node { name members { role user { id email name } } } } } }', {}, { token: t.owner.token })).errors).toBeUndefined();
+    const big = await server.gql('{ organizations(first: 100) { edges { node { name members { role user { id email name } } } } } }', {}, { token: t.owner.token });
+    expect(big.errors![0]!.message).toMatch(/cost/i);
+  });
+
   it('a real page query passes every limit', async () => {
     const res = await server.gql('{ users(first: 100) { totalCount pageInfo { endCursor } edges { cursor node { id email organizations { name } memberships { role organization { name } } } } } }', {}, { token: t.owner.token });
     expect(res.errors).toBeUndefined();

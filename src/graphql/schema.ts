@@ -54,7 +54,7 @@ function storable(d: unknown): unknown {
 }
 
 /**
- * graphql-scalars' UUID, in its canonical lower case: Postgres compares uuids regardless of case, so
+ * graphql-scalars' UUID, in its canonical form and lower case: Postgres compares uuids regardless of case, so
  * an upper-case id names the same row while an id compared as text ("is it me?") would not match.
  */
 const UUID = new GraphQLScalarType({
@@ -62,7 +62,13 @@ const UUID = new GraphQLScalarType({
   parseValue: (value) => lowerCase(UUIDResolver.parseValue(value)),
   parseLiteral: (ast, variables) => lowerCase(UUIDResolver.parseLiteral(ast, variables)),
 });
-const lowerCase = (id: unknown): unknown => (typeof id === 'string' ? id.toLowerCase() : id);
+const CANONICAL_UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+/** Also only the 8-4-4-4-12 form: graphql-scalars lets "<uuid>}" through, which Postgres refuses mid-transaction. */
+const lowerCase = (id: unknown): unknown => {
+  const canonical = typeof id === 'string' ? id.toLowerCase() : id;
+  if (typeof canonical !== 'string' || !CANONICAL_UUID.test(canonical)) throw new TypeError(`Value is not a valid UUID: ${String(id).slice(0, 60)}`);
+  return canonical;
+};
 
 const scalars: Resolvers = { DateTime, EmailAddress: EmailAddressResolver, UUID, JSON: JSONResolver };
 const root: Resolvers = { Query: { health: () => 'ok' } };

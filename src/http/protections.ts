@@ -1,6 +1,6 @@
 import { ApolloArmor } from '@escape.tech/graphql-armor';
 import type { ApolloServerPlugin } from '@apollo/server';
-import { GraphQLError, Kind, visit, type DocumentNode, type GraphQLSchema, type ValidationRule } from 'graphql';
+import { GraphQLError, Kind, visit, type DocumentNode, type GraphQLSchema, type SelectionSetNode, type ValidationRule } from 'graphql';
 import { costLimitRule } from '@escape.tech/graphql-armor-cost-limit';
 import { MAX_PAGE_SIZE } from '../db/pagination.js';
 import { AppError, badInput, type FieldError } from '../errors.js';
@@ -72,6 +72,8 @@ export function operationProtections(schema: GraphQLSchema): OperationProtection
   const withoutVariables = new WeakMap<DocumentNode, Refusal>();
   const check = (document: DocumentNode, variables: Record<string, unknown>): Refusal => {
     const { inlined, problems } = inlinePageArguments(document, variables);
+    const nested = nestedUnpagedList(document);
+    if (nested) problems.push(nested);
     problems.push(...checkOperationInput(schema, document, variables));
     if (problems.length) return { message: problems.map((p) => `${p.field}: ${p.message}`).join('; '), fields: problems };
     if (inlined !== document) {
@@ -137,6 +139,41 @@ const BULK_ITEM_ARGUMENTS: Record<string, string> = { createUsers: 'inputs', upd
 const ITEMS_PER_ROW_OF_COST = 5;
 
 /**
+ * Lists without pages, counted by the cost as a full page (armor counts a list without `first` as
+ * one object): `Organization.members` is every member of an organization, hundreds or thousands.
+ * Counted as one, `members { user { memberships { organization { members … } } } }` passed at any
+ * size: a million objects and a process out of memory. (A user's organizations and memberships are
+ * few; they stay counted as one, so `users(first: 100) { organizations { … } }` stays within.)
+ */
+const UNPAGED_LISTS: Record<string, number> = { members: 10 };
+
+/**
+ * An unpaged list inside another (members of organizations of members…) multiplies sizes no estimate
+ * knows: refused outright, through fragments too. One level, with pages around it, is the cost's to weigh.
+ */
+function nestedUnpagedList(document: DocumentNode): FieldError | undefined {
+  const fragments = new Map(document.definitions.flatMap((d) => (d.kind === Kind.FRAGMENT_DEFINITION ? [[d.name.value, d.selectionSet] as const] : [])));
+  const walk = (set: SelectionSetNode, inside: string | undefined, seen: ReadonlySet<string>): FieldError | undefined => {
+    for (const sel of set.selections) {
+      let found: FieldError | undefined;
+      if (sel.kind === Kind.FIELD) {
+        const unpaged = sel.name.value in UNPAGED_LISTS;
+        if (unpaged && inside) return { field: sel.name.value, message: `An unpaged list (${sel.name.value}) may not be selected inside another (${inside}): query it by its own root field` };
+        if (sel.selectionSet) found = walk(sel.selectionSet, unpaged ? sel.name.value : inside, seen);
+      } else if (sel.kind === Kind.INLINE_FRAGMENT) found = walk(sel.selectionSet, inside, seen);
+      else if (!seen.has(sel.name.value) && fragments.has(sel.name.value)) found = walk(fragments.get(sel.name.value)!, inside, new Set([...seen, sel.name.value]));
+      if (found) return found;
+    }
+    return undefined;
+  };
+  for (const d of document.definitions) {
+    const found = d.kind === Kind.OPERATION_DEFINITION ? walk(d.selectionSet, undefined, new Set()) : undefined;
+    if (found) return found;
+  }
+  return undefined;
+}
+
+/**
  * Replaces `first: $var` / `last: $var` with the variable's value (so the cost rule counts it) and
  * reports any page size above the cap, literal or variable, before anything executes.
  */
@@ -153,8 +190,10 @@ function inlinePageArguments(document: DocumentNode, variables: Record<string, u
       return undefined;
     },
     Field: {
-      // On leave: the `first` added here is for the cost rule only, not a page size to check above.
+      // On leave: the `first` added here (bulk items, unpaged lists) is for the cost rule only, not a page size to check above.
       leave(node) {
+        const unpaged = UNPAGED_LISTS[node.name.value];
+        if (unpaged) return { ...node, arguments: [...(node.arguments ?? []), { kind: Kind.ARGUMENT, name: { kind: Kind.NAME, value: 'first' }, value: { kind: Kind.INT, value: String(unpaged) } }] };
         const argName = BULK_ITEM_ARGUMENTS[node.name.value];
         const arg = argName ? node.arguments?.find((a) => a.name.value === argName) : undefined;
         if (!arg) return undefined;
