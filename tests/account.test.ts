@@ -7,7 +7,7 @@ import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startMockServices, type MockServices } from '../src/mock-services/server.js';
 import { createTestIntegration, FAST_OUTBOUND_ENV } from './helpers/integrations.js';
-import { LOGIN, mailbox, registerWebhookEndpoint, tokenOf, waitForMail } from './helpers/people.js';
+import { ACCEPT, INVITE, LOGIN, mailbox, registerWebhookEndpoint, tokenOf, waitForMail } from './helpers/people.js';
 import { PASSWORD, type SeededTenant } from './helpers/seed.js';
 import { errorCode, startTestServer, type GraphQLResult, type TestServer } from './helpers/server.js';
 import { FAST_JOBS_ENV } from './helpers/sync.js';
@@ -253,6 +253,21 @@ describe('one\'s own sign-in details', () => {
     expect(errorCode(await server.gql(CHANGE_PASSWORD, { c: PASSWORD, n: 'a-brand-new-password' }))).toBe('UNAUTHENTICATED');
     const key = (await server.gql('mutation { createApiKey(input: { name: "k", role: VIEWER }) { key } }', {}, { token: t.owner.token })).data.createApiKey.key;
     expect(errorCode(await server.gql(CHANGE_PASSWORD, { c: PASSWORD, n: 'a-brand-new-password' }, { token: key }))).toBe('FORBIDDEN');
+  });
+
+  it('an ADMIN changing someone\'s email kills the links already mailed to the old address (reset, invitation)', async () => {
+    const u = await t.user('MEMBER');
+    await server.gql(REQUEST, { slug: t.tenant.slug, email: u.user.email });
+    const reset = tokenOf(await waitForMail(mock, u.user.email));
+    const mistyped = `mistyped-${Date.now()}@example.com`;
+    const invited = await server.gql(INVITE, { input: { email: mistyped, name: 'Typo', role: 'ADMIN' } }, { token: t.owner.token });
+    const invitation = tokenOf(await waitForMail(mock, mistyped));
+    for (const [id, email] of [[u.user.id, `moved-${Date.now()}@example.com`], [invited.data.inviteUser.invitation.user.id, `corrected-${Date.now()}@example.com`]] as const) {
+      expect((await server.gql(UPDATE, { id, input: { email } }, { token: t.owner.token })).errors).toBeUndefined();
+    }
+    expect(errorCode(await server.gql(RESET, { token: reset, pw: 'held-by-the-old-mailbox' }))).toBe('INVALID_TOKEN');
+    expect(errorCode(await server.gql(ACCEPT, { token: invitation, password: 'held-by-the-old-mailbox' }))).toBe('INVALID_TOKEN');
+    expect(errorCode(await login(u.user.email))).toBe('UNAUTHENTICATED'); // the old address no longer logs in
   });
 
   it('a password an ADMIN sets for someone else ends that user\'s sessions, as a reset does', async () => {

@@ -13,6 +13,7 @@ import { decodeCursor, pageSize, toPage, type Page } from '../../db/pagination.j
 import { userPage, userPageStatement } from './queries.js';
 import { organizationsOfSelectedUsers } from '../organizations/queries.js';
 import { pushUserChange, pushUserChanges } from '../../integrations/push.js';
+import { revokeLiveTokens } from '../../integrations/communication/user-links.js';
 import { assertBulkSize, emptyResults, tryItem, type ItemResult } from '../bulk.js';
 import { fields, validate } from '../../validation.js';
 
@@ -209,6 +210,8 @@ export async function updateUser(scope: Scope, actor: Actor, id: string, input: 
     const [row] = await tx.update(users).set(patch).where(eq(users.id, id)).returning();
     // A password set by an ADMIN ends the user's sessions, as a reset does.
     if (passwordHash) await endSessions(tx, { userId: id });
+    // A new address: links already mailed to the old one (reset, invitation, email change) die with it.
+    if (data.email && data.email.toLowerCase() !== target.email.toLowerCase()) await revokeLiveTokens(tx, id, ['PASSWORD_RESET', 'INVITATION', 'EMAIL_CHANGE']);
     await pushUserChange(tx, scope, target, row!);
     return row!;
   });
