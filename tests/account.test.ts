@@ -171,6 +171,19 @@ describe('password reset for someone invited who never joined', () => {
     await new Promise((r) => setTimeout(r, 1500));
     expect(await mailbox(mock, gone.user.email)).toHaveLength(0);
   });
+
+  it('an invitation an ADMIN revoked is not sent again by a reset request: only an ADMIN\'s new invitation undoes it', async () => {
+    const to = `revoked-${Date.now()}@example.com`;
+    const invitation = (await server.gql(INVITE, { input: { email: to, name: 'Rex Revoked' } }, { token: t.owner.token })).data.inviteUser.invitation;
+    await waitForMail(mock, to, 1);
+    expect((await server.gql('mutation ($id: UUID!) { revokeInvitation(id: $id) { status } }', { id: invitation.id }, { token: t.owner.token })).data.revokeInvitation.status).toBe('REVOKED');
+    expect((await server.gql(REQUEST, { slug: t.tenant.slug, email: to })).data).toEqual({ requestPasswordReset: true });
+    await expect(waitForMail(mock, to, 2, 5000)).rejects.toThrow(); // the first invitation only
+    await server.gql('mutation ($id: UUID!) { resendInvitation(userId: $id) { invitation { id } } }', { id: invitation.user.id }, { token: t.owner.token });
+    await waitForMail(mock, to, 2);
+    expect((await server.gql(REQUEST, { slug: t.tenant.slug, email: to })).data).toEqual({ requestPasswordReset: true });
+    expect((await waitForMail(mock, to, 3)).links[0]).toMatch(/\/accept-invitation\?token=inv_/); // resent by an ADMIN: a reset sends a fresh one again
+  });
 });
 
 describe('email change', () => {

@@ -12,7 +12,7 @@
  * and the old address is told.
  */
 import crypto from 'node:crypto';
-import { and, eq, ne, sql } from 'drizzle-orm';
+import { and, desc, eq, ne, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import type { App } from '../../app.js';
 import { recordAuthEvent } from '../../auth/events.js';
@@ -76,7 +76,12 @@ export async function processPasswordResetRequest(app: AccountApp, job: JobOf<Pa
     if (!user || user.status === 'DEACTIVATED') return 'no-account';
     // A tenant that enforces SSO has no passwords to reset (break-glass OWNERs excepted): nothing is sent.
     if (!(await passwordLoginAllowed(tx, user))) return 'sso-enforced';
-    // Invited but never joined (the invitation lost or expired): what they need is a fresh invitation.
+    // Invited but never joined (the invitation lost or expired): what they need is a fresh invitation;
+    // unless an ADMIN revoked it (their last one): only an ADMIN's new invitation undoes that.
+    if (user.status === 'INVITED') {
+      const [last] = await tx.select({ revokedAt: userTokens.revokedAt }).from(userTokens).where(and(eq(userTokens.userId, user.id), eq(userTokens.purpose, 'INVITATION'))).orderBy(desc(userTokens.createdAt)).limit(1);
+      if (last?.revokedAt) return 'invitation-revoked';
+    }
     const purpose = user.status === 'INVITED' ? 'INVITATION' : 'PASSWORD_RESET';
     const issued = await issueUserLink(tx, linkDeps(app), { user, purpose, createdBy: null, tenantName: await tenantName(tx) });
     await recordAuthEvent(tx, 'PASSWORD_RESET_REQUESTED', { type: 'USER', id: user.id }, { tokenId: issued.token.id, messageId: issued.message?.id ?? null });
