@@ -246,6 +246,9 @@ describe('duplicates and batches', () => {
     const second = await postWebhook(i.url, i.secret, body, { msgId: e.id });
     expect(first.status).toBe(202);
     expect(second).toMatchObject({ status: 200, body: { id: first.body.id, duplicate: true } });
+    // The URL's id in upper case is the same integration: the same event, not another id.
+    const upper = await postWebhook(i.url.replace(i.id, i.id.toUpperCase()), i.secret, body, { msgId: e.id });
+    expect(upper).toMatchObject({ status: 200, body: { id: first.body.id, duplicate: true } });
     expect(await countEvents(server, i.id)).toBe(1);
     expect(await countJobs(server, i.id)).toBe(1);
     await waitForStatus(server, first.body.id, 'PROCESSED');

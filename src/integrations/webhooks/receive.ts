@@ -54,8 +54,10 @@ export class WebhookReceiver {
     this.gatherer = new DeliveryGatherer((batch) => storeTogether(app, batch));
   }
 
-  async receive(req: WebhookRequest): Promise<WebhookResponse> {
+  async receive(sent: WebhookRequest): Promise<WebhookResponse> {
     const { app } = this;
+    // The id as stored, whatever case the sender's URL has: one rate bucket and one event id per integration.
+    const req = { ...sent, integrationId: sent.integrationId.toLowerCase() };
     if (!UUID.test(req.integrationId)) return refusal('NOT_FOUND', 'Unknown integration');
     const retryAfter = this.buckets.take(req.integrationId);
     if (retryAfter > 0) return refusal('RATE_LIMITED', 'Too many deliveries for this integration', { retryAfter }, { 'retry-after': String(retryAfter) });
