@@ -85,6 +85,20 @@ describe('login, refresh, logout', () => {
     expect(results.every((r) => r.status === 200)).toBe(true);
   });
 
+  it('concurrent replays of one token: when reuse is detected, the winner\'s new tokens are dead too (no token outlives the ended session)', async () => {
+    for (let trial = 0; trial < 8; trial++) {
+      const token = (await login()).data.login.refreshToken;
+      const results = await Promise.all(Array.from({ length: 3 }, () => server.gql(REFRESH, { r: token })));
+      const winners = results.filter((r) => !r.errors);
+      const reused = results.some((r) => /reuse/.test(r.errors?.[0]?.message ?? ''));
+      if (!reused) continue;
+      for (const w of winners) {
+        expect(errorCode(await server.gql(REFRESH, { r: w.data.refreshSession.refreshToken })), `trial ${trial}`).toBe('UNAUTHENTICATED');
+        expect(errorCode(await server.gql('{ me { id } }', {}, { token: w.data.refreshSession.accessToken })), `trial ${trial}`).toBe('UNAUTHENTICATED');
+      }
+    }
+  });
+
   it.each([['garbage'], ['rt_not-a-uuid_xxx'], [`rt_${crypto.randomUUID()}_${'A'.repeat(43)}`]])('malformed or unknown refresh token %s → UNAUTHENTICATED', async (r) => {
     expect(errorCode(await server.gql(REFRESH, { r }))).toBe('UNAUTHENTICATED');
   });

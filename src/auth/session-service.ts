@@ -214,6 +214,12 @@ export async function issueSession(
   const refreshToken = `rt_${user.tenantId}_${secret}`;
   const refreshTokenExpiresAt = new Date(Date.now() + deps.refreshTtlDays * 86_400_000);
   await inTenant(deps.db, actors.user(user.id, user.tenantId, req), async (tx) => {
+    if (event === 'SESSION_REFRESHED') {
+      // Its row locked first, as endSessions does: a replay of the rotated token that ended the session
+      // meanwhile (reuse detected) is seen here, and no token of the session outlives it.
+      const [current] = await tx.select({ revokedAt: sessions.revokedAt }).from(sessions).where(and(eq(sessions.tenantId, user.tenantId), eq(sessions.id, familyId))).for('update');
+      if (current?.revokedAt) throw unauthenticated('Refresh token reuse detected: the session has been revoked');
+    }
     await tx.insert(refreshTokens).values({ tenantId: user.tenantId, userId: user.id, familyId, tokenHash: sha256(refreshToken), expiresAt: refreshTokenExpiresAt });
     const seen = { lastUsedAt: new Date(), expiresAt: refreshTokenExpiresAt, ipAddress: req.clientIp?.slice(0, 64) ?? null, userAgent: req.userAgent?.slice(0, 256) ?? null };
     await tx
@@ -233,14 +239,16 @@ export async function issueSession(
  * how many sessions were live.
  */
 export async function endSessions(tx: Tx, target: { userId: string; sessionId?: string; exceptSessionId?: string }): Promise<number> {
+  // The session rows first: a refresh issuing a token in one of them holds its row (issueSession), so
+  // this waits for it, and the refresh-token update below, a later statement, sees that token too.
+  const sessionFilter = target.sessionId ? eq(sessions.id, target.sessionId) : target.exceptSessionId ? ne(sessions.id, target.exceptSessionId) : undefined;
+  await tx.update(sessions).set({ revokedAt: new Date() }).where(and(eq(sessions.userId, target.userId), isNull(sessions.revokedAt), sessionFilter));
   const familyFilter = target.sessionId ? eq(refreshTokens.familyId, target.sessionId) : target.exceptSessionId ? ne(refreshTokens.familyId, target.exceptSessionId) : undefined;
   const revoked = await tx
     .update(refreshTokens)
     .set({ revokedAt: new Date() })
     .where(and(eq(refreshTokens.userId, target.userId), isNull(refreshTokens.revokedAt), familyFilter))
     .returning({ familyId: refreshTokens.familyId });
-  const sessionFilter = target.sessionId ? eq(sessions.id, target.sessionId) : target.exceptSessionId ? ne(sessions.id, target.exceptSessionId) : undefined;
-  await tx.update(sessions).set({ revokedAt: new Date() }).where(and(eq(sessions.userId, target.userId), isNull(sessions.revokedAt), sessionFilter));
   return new Set(revoked.map((r) => r.familyId)).size;
 }
 
