@@ -68,6 +68,11 @@ const REFUSED = [
   'http://[ff02::1]/',
   'http://255.255.255.255/', // broadcast
   'http://[64:ff9b::a9fe:a9fe]/', // NAT64 of the metadata address
+  'http://[::169.254.169.254]/', // IPv4-compatible IPv6 (::/96) of the metadata address
+  'http://[::a9fe:a9fe]/latest',
+  'http://[::7f00:1]/',
+  'http://example.com/\r\nX-Injected: 1', // control characters the URL parser would drop
+  'http://exa\tmple.com/',
   'ftp://example.com/',
   'file:///etc/passwd',
   'gopher://example.com/',

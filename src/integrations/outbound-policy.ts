@@ -56,6 +56,8 @@ export class OutboundPolicy {
 
   /** Why `raw` may not be an integration's base URL, or null when it may. Checks the text only (no DNS). */
   checkUrl(raw: string): string | null {
+    // The URL parser drops tabs and newlines (and trims): the text stored must be the URL checked.
+    if (/[\s\u0000-\u001f\u007f]/.test(raw)) return 'Must not contain spaces or control characters';
     let url: URL;
     try {
       url = new URL(raw);
@@ -81,6 +83,8 @@ export class OutboundPolicy {
       return 'Not an IP address';
     }
     if (this.networks.some(([net, bits]) => net.kind() === ip.kind() && ip.match(net, bits))) return null;
+    // ::/96 ("IPv4-compatible", deprecated since RFC 4291) carries an IPv4 address that ipaddr.js calls unicast.
+    if (ip.kind() === 'ipv6' && ip.match(IPV4_COMPATIBLE[0], IPV4_COMPATIBLE[1])) return `Must not point at an IPv4-compatible IPv6 address (${ip.toString()})`;
     const range = ip.range();
     if (range === 'unicast') return null;
     return `Must not point at a ${range} address (${ip.toString()}); an operator can allow it with OUTBOUND_ALLOWED_NETWORKS`;
@@ -122,6 +126,8 @@ export class OutboundPolicy {
     await this.agent?.close().catch(() => undefined);
   }
 }
+
+const IPV4_COMPATIBLE = ipaddr.parseCIDR('::/96');
 
 /** The URL's host, lower case, without IPv6 brackets or a trailing dot. */
 function hostOf(url: URL): string {
