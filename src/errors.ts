@@ -160,6 +160,9 @@ export function fromDatabaseError(err: unknown): AppError | undefined {
     case '40001':
     case '40P01':
       return conflict('A concurrent change got in the way; retry the request');
+    case '25P02':
+      // The operation's transaction, aborted by another field's refusal (that field carries its own error).
+      return new AppError('BAD_REQUEST', 'Not run: another field of this operation was refused by the database first, and nothing of the operation was kept');
     default:
       return code?.startsWith('22') ? badInput([{ field: 'input', message: 'Value rejected by the database' }]) : undefined;
   }

@@ -71,6 +71,10 @@ describe('the error table', () => {
     const dbError = Object.assign(new Error('Failed query: select $1\nparams: secret-value'), { params: ['secret-value'], cause: Object.assign(new Error('invalid byte sequence'), { severity: 'ERROR', code: '22021' }) });
     expect(toAppError(dbError, log).code).toBe('BAD_USER_INPUT');
     expect(lines.at(-1)).toEqual({ level: 'info', obj: { sqlstate: '22021', code: 'BAD_USER_INPUT' } });
+    // A sibling field in the transaction that refusal aborted (25P02): a client error, not a bug.
+    const aborted = Object.assign(new Error('current transaction is aborted'), { cause: Object.assign(new Error('current transaction is aborted'), { severity: 'ERROR', code: '25P02' }) });
+    expect(toAppError(aborted, log).code).toBe('BAD_REQUEST');
+    expect(lines.at(-1)!.level).toBe('info');
     // An integration's failure says what it means to a client.
     expect(toAppError(new ProviderHttpError(429, 'slow down', 3000), log).extensions).toEqual({ code: 'RATE_LIMITED', retryAfter: 3 });
     expect(toAppError(new ProviderUnavailableError('TIMEOUT', 'late'), log).code).toBe('SERVICE_UNAVAILABLE');
