@@ -1159,10 +1159,10 @@ export type Query = {
   tenantDomains: Array<TenantDomain>;
   tenantHealthSummary: TenantHealthSummary;
   user?: Maybe<User>;
-  /** Ordered by creation time, oldest first (stable under inserts). `first` is 1–100. */
+  /** Ordered by creation time, oldest first. `first` is 1–100. Stable under inserts and deletes: no row that existed when you started paging is skipped or repeated; a row committed while you page may sort behind your cursor (its time is its transaction's start), so re-read from the start to catch up. */
   users: UserConnection;
   webhookEvent?: Maybe<WebhookEvent>;
-  /** Oldest first (stable under inserts). `first` is 1–100. */
+  /** Oldest first. `first` is 1–100. Stable under inserts and deletes: no row that existed when you started paging is skipped or repeated; a row committed while you page may sort behind your cursor, so re-read from the start to catch up. */
   webhookEvents: WebhookEventConnection;
 };
 
