@@ -141,6 +141,27 @@ describe('rules that depend on the target', () => {
     expect(n).toBe(1);
   });
 
+  it('four OWNERs demoting and deactivating each other at once: queued, not deadlocked (no "concurrent change", no 503), and one OWNER is left', async () => {
+    const tt = await server.seed.tenant();
+    const owners = [tt.owner, ...(await Promise.all([1, 2, 3].map(() => tt.user('OWNER'))))];
+    const calls = owners.flatMap((o, i) => {
+      const next = owners[(i + 1) % owners.length]!;
+      return [
+        server.gql(q.role, { id: next.user.id, r: 'VIEWER' }, { token: o.token }),
+        server.gql('mutation($id: UUID!) { deactivateUser(id: $id) { id } }', { id: next.user.id }, { token: o.token }),
+      ];
+    });
+    const results = await Promise.all(calls);
+    for (const r of results) {
+      if (!r.errors) continue;
+      // Refused because the caller was demoted or deactivated meanwhile, or to keep an OWNER: never a lock's casualty.
+      expect(r.errors[0]!.extensions!.code).toMatch(/^(CONFLICT|FORBIDDEN|UNAUTHENTICATED)$/);
+      expect(r.errors[0]!.message).not.toMatch(/concurrent change|took too long/);
+    }
+    const [{ n }] = (await server.ownerSql`select count(*)::int as n from users where tenant_id = ${tt.tenant.id} and role = 'OWNER' and status = 'ACTIVE'`) as unknown as [{ n: number }];
+    expect(n).toBeGreaterThanOrEqual(1);
+  });
+
   it('an organization ADMIN who is a tenant MEMBER manages their own organization only', async () => {
     const lead = await t.user('MEMBER');
     const mine = await t.organization(undefined, [{ user: lead.user, role: 'ADMIN' }]);

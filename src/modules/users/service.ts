@@ -145,9 +145,10 @@ export async function updateUsers(scope: Scope, actor: Actor, inputs: (Omit<z.in
     return item ? [item] : [];
   });
   if (!valid.length) return results;
+  const touchesOwners = valid.some((v) => v.data.role != null || v.data.status != null);
   return scope.write(async (tx) => {
+    if (touchesOwners) await serializeOwnerChanges(tx);
     const targets = new Map((await tx.select().from(users).where(inArray(users.id, valid.map((v) => v.data.id))).for('update')).map((u) => [u.id, u]));
-    const touchesOwners = valid.some((v) => v.data.role != null || v.data.status != null);
     const activeOwners = new Set(
       touchesOwners ? (await tx.select({ id: users.id }).from(users).where(and(eq(users.role, 'OWNER'), eq(users.status, 'ACTIVE'))).for('update')).map((o) => o.id) : [],
     );
@@ -220,6 +221,7 @@ export async function updateUser(scope: Scope, actor: Actor, id: string, input: 
 /** Role changes: never raise your own role, never leave the tenant without an active OWNER. */
 export async function changeUserRole(scope: Scope, actor: Actor, id: string, role: TenantRole): Promise<UserRow> {
   return scope.write(async (tx) => {
+    await serializeOwnerChanges(tx);
     const target = await lockUser(tx, id);
     if (target.id === actor.userId && atLeast(role, actor.role) && role !== actor.role) throw forbidden('You cannot raise your own role');
     assertCanManage(actor, target, role);
@@ -232,6 +234,7 @@ export async function changeUserRole(scope: Scope, actor: Actor, id: string, rol
 /** Deactivation also ends every session of the user (their refresh tokens are revoked). */
 export async function setUserStatus(scope: Scope, actor: Actor, id: string, status: Extract<UserStatus, 'ACTIVE' | 'DEACTIVATED'>): Promise<UserRow> {
   return scope.write(async (tx) => {
+    await serializeOwnerChanges(tx);
     const target = await lockUser(tx, id);
     if (target.id === actor.userId) throw forbidden('You cannot change your own status');
     assertCanManage(actor, target);
@@ -246,6 +249,7 @@ export async function setUserStatus(scope: Scope, actor: Actor, id: string, stat
 
 export async function deleteUser(scope: Scope, actor: Actor, id: string): Promise<{ id: string }> {
   return scope.write(async (tx) => {
+    await serializeOwnerChanges(tx);
     const target = await lockUser(tx, id);
     if (target.id === actor.userId) throw forbidden('You cannot delete yourself');
     assertCanManage(actor, target);
@@ -253,6 +257,15 @@ export async function deleteUser(scope: Scope, actor: Actor, id: string): Promis
     await tx.delete(users).where(eq(users.id, id));
     return { id };
   });
+}
+
+/**
+ * Changes that may take an OWNER away (role, status, deletion) take this tenant-wide lock before any
+ * row: two OWNERs demoting each other at once then queue up, instead of each holding its target's row
+ * while waiting for the other's (a deadlock Postgres breaks after a second, in chains: 503s).
+ */
+async function serializeOwnerChanges(tx: Tx) {
+  await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended('owners:' || current_setting('app.tenant_id'), 0))`);
 }
 
 /** Locks the target row for the rest of the change; NOT_FOUND for ids outside the tenant too. */
