@@ -3,6 +3,7 @@
  * applies it through the user-import job in batches; progress in GraphQL (query and subscription).
  */
 import crypto from 'node:crypto';
+import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runImport } from '../src/modules/imports/service.js';
 import { waitFor } from './helpers/wait.js';
@@ -116,6 +117,46 @@ describe('unstorable text in a file (NUL, lone surrogates) in values and in colu
     }, { timeoutMs: 30_000, message: 'the import to finish' });
     expect(done.errors.map((e: { row: number; code: string }) => [e.row, e.code])).toEqual([[1, 'BAD_USER_INPUT']]);
     expect((await server.ownerSql`select email from users where tenant_id = ${t.tenant.id} and email like ${`%-${tag}@import.test`}`).map((r) => r.email)).toEqual([`good-${tag}@import.test`]);
+  });
+});
+
+describe('an upload that ends badly (client gone mid-body, file over the limit)', () => {
+  /** Sends headers and part of a body over a raw socket, then drops the connection. */
+  async function abortedUpload(url: string, token: string, type: string, partial: string) {
+    const { port } = new URL(url);
+    const socket = net.connect(Number(port), '127.0.0.1');
+    await new Promise((r) => socket.once('connect', r));
+    socket.write(`POST /imports/users HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${token}\r\ncontent-type: ${type}\r\ncontent-length: 100000\r\n\r\n${partial}`);
+    await new Promise((r) => setTimeout(r, 300));
+    socket.destroy();
+    await new Promise((r) => setTimeout(r, 300));
+  }
+
+  it.each([
+    ['CSV', 'text/csv', 'email,name,role\nhalf-way@import.test,Half'],
+    ['NDJSON', 'application/x-ndjson', '{"email":"half-way@import.test","name":"Half"}\n{"email":'],
+  ])('%s: the process carries on, and nothing of the upload is kept', async (_, type, partial) => {
+    const t = await server.seed.tenant();
+    await abortedUpload(server.url, t.owner.token, type, partial);
+    expect((await server.gql('{ health }', {})).data).toEqual({ health: 'ok' });
+    expect(await server.ownerSql`select 1 from import_jobs where tenant_id = ${t.tenant.id}`).toHaveLength(0);
+    expect((await upload(server.url, t.owner.token, `email,name\nafter-${t.tenant.slug}@import.test,After\n`)).status).toBe(202);
+  });
+
+  it('a file over IMPORT_MAX_BYTES is 413, in either format; the process carries on', async () => {
+    const small = await startTestServer({ env: { IMPORT_MAX_BYTES: '2048' } });
+    try {
+      const t = await small.seed.tenant();
+      const rows = Array.from({ length: 200 }, (_, i) => `big-${i}@import.test,Person ${i}`).join('\n');
+      const csvRes = await upload(small.url, t.owner.token, `email,name\n${rows}\n`);
+      expect([csvRes.status, csvRes.body.error?.code]).toEqual([413, 'PAYLOAD_TOO_LARGE']);
+      const ndjson = Array.from({ length: 200 }, (_, i) => JSON.stringify({ email: `big-${i}@import.test`, name: `P ${i}` })).join('\n');
+      const ndRes = await upload(small.url, t.owner.token, ndjson, 'application/x-ndjson');
+      expect([ndRes.status, ndRes.body.error?.code]).toEqual([413, 'PAYLOAD_TOO_LARGE']);
+      expect((await small.gql('{ health }', {})).data).toEqual({ health: 'ok' });
+    } finally {
+      await small.close();
+    }
   });
 });
 

@@ -78,7 +78,9 @@ async function* recordsOf(format: ImportFormat, input: Readable): AsyncGenerator
         if (problem) throw badInput([{ field: 'file', message: `Column ${i + 1}'s name: ${problem}` }]);
         return h.trim().toLowerCase();
       });
-    const parser = input.pipe(parseCsv({ columns, bom: true, skip_empty_lines: true, relax_column_count: true, trim: true }));
+    // pipe() does not pass the file's errors on (a client gone mid-upload, a file over the limit): unheard,
+    // they were an uncaught exception that ended the process. The parser fails with them instead.
+    const parser = input.on('error', (err) => parser.destroy(err)).pipe(parseCsv({ columns, bom: true, skip_empty_lines: true, relax_column_count: true, trim: true }));
     let row = 0;
     for await (const record of parser) yield { row: ++row, record };
     return;
@@ -143,6 +145,8 @@ export async function uploadUsers(deps: ImportDeps, uploader: Actor, request: Re
   } catch (err) {
     await inTenant(deps.db, system, (tx) => tx.delete(importJobs).where(eq(importJobs.id, id))).catch(() => undefined);
     if (err instanceof AppError) throw err;
+    // The client went away mid-upload: nothing to answer, nothing kept, not a bug.
+    if ((err as { code?: unknown })?.code === 'ECONNRESET') throw new AppError('BAD_REQUEST', 'The upload was interrupted');
     // csv-parse's own errors (an unclosed quote…) are the file's fault.
     if (err && typeof err === 'object' && 'code' in err && String((err as { code: unknown }).code).startsWith('CSV_')) throw badInput([{ field: 'file', message: String((err as { message?: unknown }).message).slice(0, 300) }]);
     throw err;
