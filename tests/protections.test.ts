@@ -75,8 +75,9 @@ describe('operation limits (graphql-armor + page caps)', () => {
       '{ organizations(first: 1) { edges { node { members { user { memberships { organization { members { user { email } } } } } } } } } }',
       '{ users(first: 1) { edges { node { organizations { members { user { organizations { members { role } } } } } } } } }',
       'query { organizations(first: 1) { edges { node { ...M } } } } fragment M on Organization { members { user { organizations { ...N } } } } fragment N on Organization { members { role } }',
+      'query($n: Int) { organizations(first: $n) { edges { node { members { user { organizations { members { role } } } } } } } }', // with variables (checked per request)
     ]) {
-      const res = await server.gql(q, {}, { token: t.owner.token });
+      const res = await server.gql(q, { n: 1 }, { token: t.owner.token });
       expect([res.status, errorCode(res)], q).toEqual([400, 'BAD_USER_INPUT']);
       expect(res.errors![0]!.message).toMatch(/unpaged list \(members\) may not be selected inside another/);
     }

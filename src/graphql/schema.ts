@@ -59,12 +59,12 @@ function storable(d: unknown): unknown {
  */
 const UUID = new GraphQLScalarType({
   ...UUIDResolver.toConfig(),
-  parseValue: (value) => lowerCase(UUIDResolver.parseValue(value)),
-  parseLiteral: (ast, variables) => lowerCase(UUIDResolver.parseLiteral(ast, variables)),
+  parseValue: (value) => canonicalUuid(UUIDResolver.parseValue(value)),
+  parseLiteral: (ast, variables) => canonicalUuid(UUIDResolver.parseLiteral(ast, variables)),
 });
 const CANONICAL_UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 /** Also only the 8-4-4-4-12 form: graphql-scalars lets "<uuid>}" through, which Postgres refuses mid-transaction. */
-const lowerCase = (id: unknown): unknown => {
+const canonicalUuid = (id: unknown): unknown => {
   const canonical = typeof id === 'string' ? id.toLowerCase() : id;
   if (typeof canonical !== 'string' || !CANONICAL_UUID.test(canonical)) throw new TypeError(`Value is not a valid UUID: ${String(id).slice(0, 60)}`);
   return canonical;

@@ -70,9 +70,12 @@ export function operationProtections(schema: GraphQLSchema): OperationProtection
   type Refusal = { message: string; fields?: FieldError[] } | null;
   /** Why a document sent without variables is refused (or null): a function of the document alone. */
   const withoutVariables = new WeakMap<DocumentNode, Refusal>();
+  /** The nesting of unpaged lists is the document's alone: walked once per document, not per request. */
+  const nestingOf = new WeakMap<DocumentNode, FieldError | null>();
   const check = (document: DocumentNode, variables: Record<string, unknown>): Refusal => {
     const { inlined, problems } = inlinePageArguments(document, variables);
-    const nested = nestedUnpagedList(document);
+    let nested = nestingOf.get(document);
+    if (nested === undefined) nestingOf.set(document, (nested = nestedUnpagedList(document) ?? null));
     if (nested) problems.push(nested);
     problems.push(...checkOperationInput(schema, document, variables));
     if (problems.length) return { message: problems.map((p) => `${p.field}: ${p.message}`).join('; '), fields: problems };
